@@ -1,0 +1,87 @@
+import { drizzle } from 'drizzle-orm/d1';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { createMiddleware } from 'hono/factory';
+import { sql } from 'drizzle-orm';
+import * as schema from './db/schema';
+import type { AppEnv } from './env';
+import { ApiError, problemResponse, type ErrorCode } from './errors';
+import { randomString } from './lib/ids';
+import { createRouter } from './lib/openapi';
+import { authRoutes } from './auth/auth.routes';
+import { meRoutes } from './me/me.routes';
+import { organizationRoutes } from './organizations/organizations.routes';
+import { invitationRoutes } from './invitations/invitations.routes';
+import { acceptanceRoutes } from './invitations/acceptance.routes';
+
+export const MAX_BODY_BYTES = 16 * 1024;
+
+const requestContext = createMiddleware<AppEnv>(async (c, next) => {
+  const incoming = c.req.header('X-Request-Id');
+  const requestId = incoming && /^[\w.-]{1,64}$/.test(incoming) ? incoming : `req_${randomString(16)}`;
+  c.set('requestId', requestId);
+  c.set('db', drizzle(c.env.DB, { schema }));
+  await next();
+  c.header('X-Request-Id', requestId);
+});
+
+/** HTTP errors raised by Hono or its validators, mapped onto the catalog. */
+const HTTP_STATUS_CODES: Record<number, ErrorCode> = {
+  400: 'invalid_json',
+  401: 'unauthorized',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+};
+
+export const app = createRouter();
+
+app.use('*', requestContext);
+app.use(
+  '/v1/*',
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new ApiError('payload_too_large', `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`);
+    },
+  }),
+);
+
+app.get('/healthz', async (c) => {
+  await c.var.db.run(sql`SELECT 1`);
+  return c.json({ ok: true });
+});
+
+app.route('/v1/auth', authRoutes);
+app.route('/v1/me', meRoutes);
+app.route('/v1/organizations', organizationRoutes);
+app.route('/v1/organizations', invitationRoutes);
+app.route('/v1/invitations', acceptanceRoutes);
+
+app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+  type: 'http',
+  scheme: 'bearer',
+  description: 'A session token (8b_ses_…) or a personal API token (8b_pat_…)',
+});
+app.doc31('/openapi.json', {
+  openapi: '3.1.0',
+  info: { title: '8bit-ai Invitations API', version: '1.0.0' },
+});
+
+app.notFound((c) => problemResponse(c, new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}.`), c.var.requestId));
+
+app.onError((err, c) => {
+  const requestId = c.var.requestId;
+  if (requestId) c.header('X-Request-Id', requestId);
+  if (err instanceof ApiError) return problemResponse(c, err, requestId);
+  if (err instanceof HTTPException && err.status < 500) {
+    const code = HTTP_STATUS_CODES[err.status] ?? 'validation_failed';
+    const detail = code === 'invalid_json' ? 'The request body is not valid JSON.' : err.message;
+    return problemResponse(c, new ApiError(code, detail), requestId);
+  }
+  console.error(JSON.stringify({ event: 'unhandled_error', request_id: requestId, path: c.req.path, error: err instanceof Error ? err.message : String(err) }));
+  return problemResponse(c, new ApiError('internal_error', 'Something went wrong on our side. Quote the request id if you contact support.'), requestId);
+});
+
+export type App = typeof app;

@@ -1,0 +1,51 @@
+import { sql } from 'drizzle-orm';
+import type { Db } from './env';
+
+/** Rows per statement: each statement touches at most this many invitations (and binds 4 parameters). */
+export const SWEEP_BATCH_SIZE = 500;
+/** Stop starting new batches after this long; the next run continues where this one stopped. */
+export const SWEEP_TIME_BUDGET_MS = 20_000;
+
+export interface SweepResult {
+  expired: number;
+  batches: number;
+  /** True when the time budget ran out with stale rows possibly left. */
+  truncated: boolean;
+}
+
+/**
+ * Persists `status = 'expired'` for invitations whose `expires_at` has passed (rule 5). They are
+ * already expired everywhere else; this only writes it down, with one audit event each, in
+ * bounded batches. Each batch is one atomic D1 batch, so concurrent runs never double-count.
+ */
+export async function runExpirySweep(
+  db: Db,
+  now: number,
+  opts: { batchSize?: number; timeBudgetMs?: number; clock?: () => number } = {},
+): Promise<SweepResult> {
+  const batchSize = opts.batchSize ?? SWEEP_BATCH_SIZE;
+  const clock = opts.clock ?? Date.now;
+  const deadline = clock() + (opts.timeBudgetMs ?? SWEEP_TIME_BUDGET_MS);
+  // An empty sweep costs this one indexed probe.
+  const probe = await db.all(sql`SELECT 1 FROM invitations WHERE status = 'pending' AND expires_at <= ${now} LIMIT 1`);
+  if (probe.length === 0) return { expired: 0, batches: 0, truncated: false };
+
+  // The same ORDER BY ... LIMIT picks the same rows in both statements of one (atomic) batch.
+  const stale = sql`SELECT id FROM invitations WHERE status = 'pending' AND expires_at <= ${now}
+    ORDER BY expires_at, id LIMIT ${batchSize}`;
+  let expired = 0;
+  let batches = 0;
+  for (;;) {
+    const [, updated] = await db.batch([
+      db.run(sql`INSERT INTO audit_events (id, organization_id, actor_type, actor_id, action, target_type, target_id, data, ip, user_agent, created_at)
+        SELECT 'aud_' || lower(hex(randomblob(10))), organization_id, 'system', NULL, 'invitation.expired', 'invitation', id,
+          json_object('email', email, 'expires_at', expires_at), NULL, NULL, ${now}
+        FROM invitations WHERE id IN (${stale})`),
+      db.run(sql`UPDATE invitations SET status = 'expired', updated_at = ${now} WHERE id IN (${stale})`),
+    ]);
+    batches += 1;
+    expired += updated.meta.changes;
+    if (updated.meta.changes < batchSize) return { expired, batches, truncated: false };
+    if (clock() >= deadline) return { expired, batches, truncated: true };
+  }
+}

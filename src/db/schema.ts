@@ -1,0 +1,137 @@
+import { sql } from 'drizzle-orm';
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+/** Roles a member or an invitation can carry. */
+export const ROLES = ['owner', 'admin', 'developer', 'viewer', 'billing'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const INVITATION_STATUSES = ['pending', 'accepted', 'expired', 'revoked'] as const;
+export type InvitationStatus = (typeof INVITATION_STATUSES)[number];
+
+export const DELIVERY_STATES = ['queued', 'sent', 'failed'] as const;
+export type DeliveryState = (typeof DELIVERY_STATES)[number];
+
+// All timestamps are INTEGER Unix milliseconds.
+
+export const users = sqliteTable('users', {
+  id: text('id').primaryKey(),
+  email: text('email').notNull().unique(),
+  name: text('name').notNull(),
+  emailVerifiedAt: integer('email_verified_at'),
+  createdAt: integer('created_at').notNull(),
+});
+
+export const organizations = sqliteTable('organizations', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  slug: text('slug').notNull().unique(),
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+});
+
+export const memberships = sqliteTable(
+  'memberships',
+  {
+    organizationId: text('organization_id').notNull().references(() => organizations.id),
+    userId: text('user_id').notNull().references(() => users.id),
+    role: text('role', { enum: ROLES }).notNull(),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.organizationId, t.userId] }),
+    index('memberships_user_idx').on(t.userId),
+    index('memberships_org_role_idx').on(t.organizationId, t.role),
+  ],
+);
+
+export const invitations = sqliteTable(
+  'invitations',
+  {
+    id: text('id').primaryKey(),
+    organizationId: text('organization_id').notNull().references(() => organizations.id),
+    email: text('email').notNull(),
+    role: text('role', { enum: ROLES }).notNull(),
+    status: text('status', { enum: INVITATION_STATUSES }).notNull(),
+    message: text('message'),
+    expiresInDays: integer('expires_in_days').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    /** The `jti` of the only token that is currently valid; NULL once accepted or revoked. */
+    tokenId: text('token_id'),
+    invitedBy: text('invited_by').notNull().references(() => users.id),
+    lastSentAt: integer('last_sent_at').notNull(),
+    sendCount: integer('send_count').notNull(),
+    emailDelivery: text('email_delivery', { enum: DELIVERY_STATES }).notNull(),
+    deliveryAttempts: integer('delivery_attempts').notNull().default(0),
+    acceptedAt: integer('accepted_at'),
+    acceptedBy: text('accepted_by'),
+    revokedAt: integer('revoked_at'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [
+    // Listing newest first, with and without a status filter.
+    index('invitations_org_created_idx').on(t.organizationId, t.createdAt, t.id),
+    index('invitations_org_status_created_idx').on(t.organizationId, t.status, t.createdAt, t.id),
+    // Counting live pending invitations: a range scan over (org, 'pending', expires_at > now).
+    index('invitations_org_status_expires_idx').on(t.organizationId, t.status, t.expiresAt),
+    // The cron sweep: status = 'pending' AND expires_at <= now, oldest first.
+    index('invitations_status_expires_idx').on(t.status, t.expiresAt),
+    // Rule 6 enforced by the database itself: one pending row per (org, email).
+    uniqueIndex('invitations_one_pending_per_email')
+      .on(t.organizationId, t.email)
+      .where(sql`status = 'pending'`),
+  ],
+);
+
+export const sessions = sqliteTable(
+  'sessions',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull().references(() => users.id),
+    tokenHash: text('token_hash').notNull().unique(),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [index('sessions_user_idx').on(t.userId)],
+);
+
+export const apiTokens = sqliteTable(
+  'api_tokens',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull().references(() => users.id),
+    name: text('name').notNull(),
+    tokenHash: text('token_hash').notNull().unique(),
+    createdAt: integer('created_at').notNull(),
+    lastUsedAt: integer('last_used_at'),
+  },
+  (t) => [index('api_tokens_user_idx').on(t.userId)],
+);
+
+/** Single-use bookkeeping for emailed sign-in links (the link itself is a signed JWT). */
+export const signInLinks = sqliteTable('sign_in_links', {
+  jti: text('jti').primaryKey(),
+  email: text('email').notNull(),
+  expiresAt: integer('expires_at').notNull(),
+  usedAt: integer('used_at'),
+  createdAt: integer('created_at').notNull(),
+});
+
+export const auditEvents = sqliteTable(
+  'audit_events',
+  {
+    id: text('id').primaryKey(),
+    organizationId: text('organization_id').notNull(),
+    actorType: text('actor_type', { enum: ['user', 'system'] }).notNull(),
+    actorId: text('actor_id'),
+    action: text('action').notNull(),
+    targetType: text('target_type').notNull(),
+    targetId: text('target_id').notNull(),
+    data: text('data'),
+    ip: text('ip'),
+    userAgent: text('user_agent'),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [index('audit_events_org_created_idx').on(t.organizationId, t.createdAt, t.id)],
+);

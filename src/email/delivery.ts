@@ -1,0 +1,52 @@
+import { eq, sql } from 'drizzle-orm';
+import { invitations, organizations, users } from '../db/schema';
+import type { Db } from '../env';
+import { AUDIENCE, signToken } from '../auth/tokens';
+import { sendMail } from './mailer';
+import { invitationMail } from './templates';
+
+/** The emailed link. The token exists only here and in the email. */
+export function invitationLink(appUrl: string, token: string) {
+  return `${appUrl.replace(/\/$/, '')}/invitations/accept?token=${encodeURIComponent(token)}`;
+}
+
+/**
+ * Sends the invitation email for the invitation's current link, and records the outcome in
+ * `email_delivery`. The token is re-derived from the row (id, current jti, expiry), so a retry
+ * sends the same link and a resend (new jti) makes every earlier link invalid.
+ */
+export async function deliverInvitation(env: Env, db: Db, invitationId: string, now: number): Promise<'sent' | 'failed' | 'skipped'> {
+  const inv = await db.query.invitations.findFirst({ where: eq(invitations.id, invitationId) });
+  if (!inv || inv.status !== 'pending' || !inv.tokenId || inv.expiresAt <= now) return 'skipped';
+  const [org, inviter] = await Promise.all([
+    db.query.organizations.findFirst({ where: eq(organizations.id, inv.organizationId) }),
+    db.query.users.findFirst({ where: eq(users.id, inv.invitedBy) }),
+  ]);
+  const token = await signToken(
+    env,
+    AUDIENCE.invitation,
+    { sub: inv.id, jti: inv.tokenId, org: inv.organizationId, expiresAt: inv.expiresAt },
+    now,
+  );
+  const mail = invitationMail({
+    to: inv.email,
+    inviterName: inviter?.name ?? 'A teammate',
+    organizationName: org?.name ?? 'an organization',
+    role: inv.role,
+    message: inv.message,
+    link: invitationLink(env.APP_URL, token),
+    expiresAt: inv.expiresAt,
+  });
+  let outcome: 'sent' | 'failed';
+  try {
+    await sendMail(env, mail);
+    outcome = 'sent';
+  } catch (err) {
+    console.error(JSON.stringify({ event: 'email_send_failed', invitation_id: inv.id, error: String(err) }));
+    outcome = 'failed';
+  }
+  // Only record the outcome for the link we sent: a concurrent resend owns the row after it.
+  await db.run(sql`UPDATE invitations SET email_delivery = ${outcome}, delivery_attempts = delivery_attempts + 1
+    WHERE id = ${inv.id} AND token_id = ${inv.tokenId}`);
+  return outcome;
+}

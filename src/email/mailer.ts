@@ -1,0 +1,37 @@
+import { EmailMessage } from 'cloudflare:email';
+import { createMimeMessage } from 'mimetext';
+
+export interface OutgoingMail {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/** Collapses CR, LF and other control characters so no value can start a new header line. */
+export const headerSafe = (value: string) => value.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').trim();
+
+/** Builds the raw RFC 5322 message: multipart/alternative with plain text and HTML. */
+export function buildMime(from: string, mail: OutgoingMail): string {
+  const msg = createMimeMessage();
+  msg.setSender({ name: '8bit-ai', addr: from });
+  msg.setRecipient(mail.to);
+  msg.setSubject(headerSafe(mail.subject));
+  msg.setHeader('Auto-Submitted', 'auto-generated');
+  msg.addMessage({ contentType: 'text/plain', data: mail.text });
+  msg.addMessage({ contentType: 'text/html', data: mail.html });
+  return msg.asRaw();
+}
+
+/**
+ * Test hook: when a test installs `globalThis.__mailTap`, every message handed to the binding is
+ * also given to it (the real binding still sends). Production never sets it.
+ */
+type MailTap = (raw: string, to: string) => void;
+
+/** Sends through the `send_email` binding; throws if the binding refuses. */
+export async function sendMail(env: Pick<Env, 'EMAIL' | 'EMAIL_FROM'>, mail: OutgoingMail): Promise<void> {
+  const raw = buildMime(env.EMAIL_FROM, mail);
+  await env.EMAIL.send(new EmailMessage(env.EMAIL_FROM, mail.to, raw));
+  (globalThis as { __mailTap?: MailTap }).__mailTap?.(raw, mail.to);
+}

@@ -1,0 +1,24 @@
+import type { DrizzleD1Database } from 'drizzle-orm/d1';
+import type * as schema from './db/schema';
+
+/** The signed-in principal, resolved from a session or a personal API token. */
+export interface AuthUser {
+  id: string;
+  email: string;
+  name: string;
+  /** How the request authenticated; session tokens can be ended by sign-out. */
+  via: 'session' | 'api_token';
+  credentialId: string;
+}
+
+export type Db = DrizzleD1Database<typeof schema>;
+
+/** Hono environment: bindings from wrangler.toml plus per-request variables. */
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    db: Db;
+    requestId: string;
+    user?: AuthUser;
+  };
+}

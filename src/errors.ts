@@ -1,0 +1,96 @@
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+
+/** The error-code catalog: every `code` a client can see, with its HTTP status and title. */
+export const ERROR_CODES = {
+  validation_failed: { status: 400, title: 'The request is not valid' },
+  invalid_json: { status: 400, title: 'The request body is not valid JSON' },
+  invalid_cursor: { status: 400, title: 'The pagination cursor is not valid' },
+  name_required: { status: 400, title: 'A name is required to create the account' },
+  unauthorized: { status: 401, title: 'Authentication required' },
+  forbidden: { status: 403, title: 'Not allowed' },
+  email_mismatch: { status: 403, title: 'This invitation is for another email address' },
+  not_found: { status: 404, title: 'Not found' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  already_member: { status: 409, title: 'Already a member' },
+  invitation_already_pending: { status: 409, title: 'An invitation is already pending for this email' },
+  pending_invitation_limit: { status: 409, title: 'Too many pending invitations' },
+  invalid_state: { status: 409, title: 'Not possible in the current state' },
+  last_owner: { status: 409, title: 'An organization must keep at least one owner' },
+  slug_taken: { status: 409, title: 'That slug is taken' },
+  conflict: { status: 409, title: 'Conflicting concurrent change; retry' },
+  invitation_invalid: { status: 410, title: 'Invitation no longer valid' },
+  link_invalid: { status: 410, title: 'Sign-in link no longer valid' },
+  payload_too_large: { status: 413, title: 'Request body too large' },
+  unsupported_media_type: { status: 415, title: 'Content-Type must be application/json' },
+  idempotency_key_reused: { status: 422, title: 'Idempotency key reused with a different body' },
+  resend_cooldown: { status: 429, title: 'Resent too recently' },
+  rate_limited: { status: 429, title: 'Too many requests' },
+  internal_error: { status: 500, title: 'Internal error' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+/** The one error primitive: thrown anywhere, rendered by `app.onError` as RFC 9457 problem details. */
+export class ApiError extends HTTPException {
+  readonly code: ErrorCode;
+  readonly detail: string;
+  readonly errors?: FieldError[];
+  readonly headers: Record<string, string>;
+
+  constructor(code: ErrorCode, detail?: string, opts: { errors?: FieldError[]; headers?: Record<string, string> } = {}) {
+    const entry = ERROR_CODES[code];
+    super(entry.status as ContentfulStatusCode, { message: detail ?? entry.title });
+    this.code = code;
+    this.detail = detail ?? entry.title;
+    this.errors = opts.errors;
+    this.headers = opts.headers ?? {};
+  }
+}
+
+/** A failure returned (not thrown) across the Durable Object RPC boundary. */
+export interface Failure {
+  ok: false;
+  code: ErrorCode;
+  detail?: string;
+  retryAfterSeconds?: number;
+}
+export type Outcome<T> = { ok: true; value: T } | Failure;
+
+export const fail = (code: ErrorCode, detail?: string, retryAfterSeconds?: number): Failure => ({
+  ok: false,
+  code,
+  detail,
+  retryAfterSeconds,
+});
+
+/** Unwraps a Durable Object outcome into a value or an ApiError. */
+export function unwrap<T>(outcome: Outcome<T>): T {
+  if (outcome.ok) return outcome.value;
+  const headers: Record<string, string> = {};
+  if (outcome.retryAfterSeconds !== undefined) headers['Retry-After'] = String(outcome.retryAfterSeconds);
+  throw new ApiError(outcome.code, outcome.detail, { headers });
+}
+
+/** Renders an ApiError as `application/problem+json`. */
+export function problemResponse(c: Context, err: ApiError, requestId?: string): Response {
+  const body = {
+    type: `https://docs.8bit-ai.dev/problems/${err.code.replaceAll('_', '-')}`,
+    title: ERROR_CODES[err.code].title,
+    status: err.status,
+    detail: err.detail,
+    code: err.code,
+    ...(err.errors ? { errors: err.errors } : {}),
+    ...(requestId ? { request_id: requestId } : {}),
+  };
+  return c.body(JSON.stringify(body), err.status, {
+    ...err.headers,
+    'Content-Type': 'application/problem+json',
+  });
+}

@@ -1,0 +1,96 @@
+import { and, eq, sql } from 'drizzle-orm';
+import { invitations, memberships, organizations, users, type Role } from '../db/schema';
+import { fail, type Outcome } from '../errors';
+import { auditStatement } from '../audit/audit.store';
+import { findUserByEmail, newSession } from '../auth/auth.store';
+import { newId } from '../lib/ids';
+import { effectiveStatus } from './invitations.store';
+import type { ServiceContext } from './invitations.service';
+
+export interface AcceptInput {
+  invitationId: string;
+  jti: string;
+  /** The signed-in visitor, if any. */
+  sessionUser?: { id: string; email: string };
+  /** Required to create an account when none exists for the invited email. */
+  name?: string;
+}
+
+export interface AcceptResult {
+  organization: { id: string; name: string; slug: string };
+  role: Role;
+  user: { id: string; email: string; name: string };
+  /** Only when the visitor was not signed in: they are signed in as the invited account. */
+  session_token?: string;
+}
+
+/**
+ * Rule 11 and SPEC §5: single-use, race-free. The guarded update on (status, token_id, expires_at)
+ * decides the winner; the membership, new account and session are written in the same batch and
+ * only if that update won.
+ */
+export async function acceptInvitation(ctx: ServiceContext, input: AcceptInput): Promise<Outcome<AcceptResult>> {
+  const { db, organizationId: org, now } = ctx;
+  const inv = await db.query.invitations.findFirst({
+    where: and(eq(invitations.organizationId, org), eq(invitations.id, input.invitationId)),
+  });
+  if (!inv || effectiveStatus(inv, now) !== 'pending' || inv.tokenId !== input.jti) {
+    return fail('invitation_invalid', 'This invitation link is no longer valid. Ask the sender to resend it.');
+  }
+  if (input.sessionUser && input.sessionUser.email !== inv.email) {
+    return fail('email_mismatch', 'This invitation was sent to a different email address. Sign out and open the link again.');
+  }
+  let user = input.sessionUser ? await db.query.users.findFirst({ where: eq(users.id, input.sessionUser.id) }) : await findUserByEmail(db, inv.email);
+  const creating = !user;
+  if (!user) {
+    const name = input.name?.trim();
+    if (!name) return fail('name_required', 'No account exists for this email yet: give a name to create it.');
+    user = { id: newId('usr'), email: inv.email, name, emailVerifiedAt: now, createdAt: now };
+  }
+  const session = input.sessionUser ? undefined : await newSession(user.id, now);
+  const won = sql`EXISTS (SELECT 1 FROM invitations WHERE id = ${inv.id} AND status = 'accepted' AND accepted_by = ${user.id} AND accepted_at = ${now})`;
+
+  const results = await db.batch([
+    db.run(sql`UPDATE invitations SET status = 'accepted', accepted_at = ${now}, accepted_by = ${user.id},
+        token_id = NULL, updated_at = ${now}
+      WHERE id = ${inv.id} AND organization_id = ${org} AND status = 'pending' AND token_id = ${input.jti} AND expires_at > ${now}`),
+    creating
+      ? db.run(sql`INSERT INTO users (id, email, name, email_verified_at, created_at)
+          SELECT ${user.id}, ${user.email}, ${user.name}, ${now}, ${now} WHERE ${won}`)
+      : // Accepting a link proves the address.
+        db.run(sql`UPDATE users SET email_verified_at = coalesce(email_verified_at, ${now}) WHERE id = ${user.id} AND ${won}`),
+    // Already a member: the invitation is consumed and the existing role is kept.
+    db.run(sql`INSERT OR IGNORE INTO memberships (organization_id, user_id, role, created_at, updated_at)
+      SELECT ${org}, ${user.id}, ${inv.role}, ${now}, ${now} WHERE ${won}`),
+    ...(session
+      ? [
+          db.run(sql`INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at)
+            SELECT ${session.row.id}, ${user.id}, ${session.row.tokenHash}, ${now}, ${session.row.expiresAt} WHERE ${won}`),
+        ]
+      : []),
+    auditStatement(
+      db,
+      { ...ctx.actor, userId: user.id },
+      { organizationId: org, action: 'invitation.accepted', targetType: 'invitation', targetId: inv.id, data: { email: inv.email, role: inv.role, account_created: creating } },
+      now,
+      won,
+    ),
+  ]);
+  if (results[0].meta.changes !== 1) {
+    return fail('invitation_invalid', 'This invitation link is no longer valid.');
+  }
+  const [membership] = await db
+    .select({ role: memberships.role })
+    .from(memberships)
+    .where(and(eq(memberships.organizationId, org), eq(memberships.userId, user.id)));
+  const organization = await db.query.organizations.findFirst({ where: eq(organizations.id, org) });
+  return {
+    ok: true,
+    value: {
+      organization: { id: org, name: organization?.name ?? '', slug: organization?.slug ?? '' },
+      role: membership?.role ?? inv.role,
+      user: { id: user.id, email: user.email, name: user.name },
+      ...(session ? { session_token: session.token } : {}),
+    },
+  };
+}

@@ -1,0 +1,124 @@
+import { createRoute } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { AppEnv } from '../env';
+import { unwrap } from '../errors';
+import { OrgParams, bearer, createRouter, jsonBody, jsonResponse, problems } from '../lib/openapi';
+import { actorOf } from '../lib/request';
+import { currentUser, requireUser } from '../auth/auth.middleware';
+import { coordinatorFor } from '../org-coordinator';
+import { requireManager, requireMembership } from '../organizations/organizations.store';
+import { ApiError } from '../errors';
+import { getInvitationResource, listInvitations } from './invitations.store';
+import {
+  CreateInvitationBody,
+  InvitationListSchema,
+  InvitationParams,
+  InvitationSchema,
+  ListQuery,
+  ResendBody,
+  UpdateInvitationBody,
+} from './invitations.schemas';
+
+const common = { tags: ['invitations'], security: bearer, middleware: [requireUser] };
+
+const create = createRoute({
+  ...common,
+  method: 'post',
+  path: '/{org}/invitations',
+  summary: 'Invite an email with a role; sends the email',
+  request: { params: OrgParams, body: jsonBody(CreateInvitationBody) },
+  responses: { 201: jsonResponse(InvitationSchema, 'Created'), ...problems(400, 401, 403, 404, 409, 413, 415) },
+});
+
+const list = createRoute({
+  ...common,
+  method: 'get',
+  path: '/{org}/invitations',
+  summary: 'Invitations, newest first, by effective status',
+  request: { params: OrgParams, query: ListQuery },
+  responses: { 200: jsonResponse(InvitationListSchema, 'A page'), ...problems(400, 401, 403, 404) },
+});
+
+const get = createRoute({
+  ...common,
+  method: 'get',
+  path: '/{org}/invitations/{id}',
+  summary: 'One invitation',
+  request: { params: InvitationParams },
+  responses: { 200: jsonResponse(InvitationSchema, 'The invitation'), ...problems(401, 403, 404) },
+});
+
+const patch = createRoute({
+  ...common,
+  method: 'patch',
+  path: '/{org}/invitations/{id}',
+  summary: "Change a pending invitation's role",
+  request: { params: InvitationParams, body: jsonBody(UpdateInvitationBody) },
+  responses: { 200: jsonResponse(InvitationSchema, 'Updated'), ...problems(400, 401, 403, 404, 409, 413, 415) },
+});
+
+const resend = createRoute({
+  ...common,
+  method: 'post',
+  path: '/{org}/invitations/{id}/resend',
+  summary: 'New link, new expiry, email sent again (pending or expired)',
+  request: { params: InvitationParams, body: jsonBody(ResendBody, false) },
+  responses: { 200: jsonResponse(InvitationSchema, 'Resent'), ...problems(400, 401, 403, 404, 409, 413, 415, 429) },
+});
+
+const revoke = createRoute({
+  ...common,
+  method: 'post',
+  path: '/{org}/invitations/{id}/revoke',
+  summary: 'Revoke a pending invitation, permanently',
+  request: { params: InvitationParams },
+  responses: { 200: jsonResponse(InvitationSchema, 'Revoked'), ...problems(401, 403, 404, 409) },
+});
+
+/** Membership (404 otherwise) and rule 1 (403 for non-managers). */
+async function managerContext(c: Context<AppEnv>, orgRef: string) {
+  const user = currentUser(c);
+  const { org, role } = await requireMembership(c.var.db, orgRef, user.id);
+  requireManager(role);
+  const now = Date.now();
+  return { org, role, now, call: { organizationId: org.id, actor: actorOf(c, user.id), now }, coordinator: coordinatorFor(c.env, org.id) };
+}
+
+export const invitationRoutes = createRouter()
+  .openapi(create, async (c) => {
+    const { org, role, now, call, coordinator } = await managerContext(c, c.req.valid('param').org);
+    const body = c.req.valid('json');
+    if (body.role === 'owner' && role !== 'owner') throw new ApiError('forbidden', 'Only an owner can invite an owner.');
+    const { id } = unwrap(
+      await coordinator.createInvitation(call, { email: body.email, role: body.role, message: body.message ?? null, expiresInDays: body.expires_in_days }),
+    );
+    return c.json(await getInvitationResource(c.var.db, org.id, id, now), 201);
+  })
+  .openapi(list, async (c) => {
+    const { org, now } = await managerContext(c, c.req.valid('param').org);
+    const q = c.req.valid('query');
+    return c.json(await listInvitations(c.var.db, org.id, { status: q.status, limit: q.limit ?? 20, cursor: q.cursor, now }), 200);
+  })
+  .openapi(get, async (c) => {
+    const params = c.req.valid('param');
+    const { org, now } = await managerContext(c, params.org);
+    return c.json(await getInvitationResource(c.var.db, org.id, params.id, now), 200);
+  })
+  .openapi(patch, async (c) => {
+    const params = c.req.valid('param');
+    const { org, role, now, call, coordinator } = await managerContext(c, params.org);
+    unwrap(await coordinator.updateInvitationRole(call, { id: params.id, role: c.req.valid('json').role, actorIsOwner: role === 'owner' }));
+    return c.json(await getInvitationResource(c.var.db, org.id, params.id, now), 200);
+  })
+  .openapi(resend, async (c) => {
+    const params = c.req.valid('param');
+    const { org, now, call, coordinator } = await managerContext(c, params.org);
+    unwrap(await coordinator.resendInvitation(call, { id: params.id, expiresInDays: c.req.valid('json').expires_in_days }));
+    return c.json(await getInvitationResource(c.var.db, org.id, params.id, now), 200);
+  })
+  .openapi(revoke, async (c) => {
+    const params = c.req.valid('param');
+    const { org, now, call, coordinator } = await managerContext(c, params.org);
+    unwrap(await coordinator.revokeInvitation(call, { id: params.id }));
+    return c.json(await getInvitationResource(c.var.db, org.id, params.id, now), 200);
+  });

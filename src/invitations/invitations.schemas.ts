@@ -1,0 +1,80 @@
+import { z } from '@hono/zod-openapi';
+import { INVITATION_STATUSES } from '../db/schema';
+import { EmailSchema, Id, OrgParams, RoleSchema } from '../lib/openapi';
+
+export const ExpiresInDays = z.number().int().min(1).max(30);
+
+export const CreateInvitationBody = z
+  .object({
+    email: EmailSchema,
+    role: RoleSchema,
+    message: z.string().max(1000).nullable().optional(),
+    expires_in_days: ExpiresInDays.default(7),
+  })
+  .strict()
+  .openapi('CreateInvitation');
+
+export const ResendBody = z.object({ expires_in_days: ExpiresInDays.optional() }).strict();
+export const UpdateInvitationBody = z.object({ role: RoleSchema }).strict();
+
+export const ListQuery = z
+  .object({
+    status: z.enum(INVITATION_STATUSES).optional(),
+    limit: z
+      .string()
+      .regex(/^\d{1,3}$/, 'an integer from 1 to 100')
+      .transform(Number)
+      .pipe(z.number().int().min(1).max(100))
+      .optional(),
+    cursor: z.string().min(1).max(200).optional(),
+  })
+  .strict();
+
+export const InvitationParams = OrgParams.extend({ id: Id });
+
+export const InvitationSchema = z
+  .object({
+    id: z.string(),
+    organization_id: z.string(),
+    email: z.string(),
+    role: RoleSchema,
+    status: z.enum(INVITATION_STATUSES),
+    message: z.string().nullable(),
+    expires_in_days: z.number().int(),
+    expires_at: z.string(),
+    created_at: z.string(),
+    updated_at: z.string(),
+    invited_by: z.object({ user_id: z.string(), name: z.string().nullable(), email: z.string().nullable() }),
+    last_sent_at: z.string(),
+    send_count: z.number().int(),
+    email_delivery: z.enum(['queued', 'sent', 'failed']),
+    accepted_at: z.string().nullable(),
+    accepted_by: z.string().nullable(),
+    revoked_at: z.string().nullable(),
+  })
+  .openapi('Invitation');
+
+export const InvitationListSchema = z.object({ data: z.array(InvitationSchema), next_cursor: z.string().nullable() });
+
+export const TokenQuery = z.object({ token: z.string().min(1).max(4096) });
+export const AcceptBody = z.object({ token: z.string().min(1).max(4096), name: z.string().trim().min(1).max(100).optional() }).strict();
+
+export const PreviewSchema = z
+  .object({
+    organization: z.object({ name: z.string(), slug: z.string() }),
+    email: z.string(),
+    role: RoleSchema,
+    inviter: z.object({ name: z.string().nullable() }),
+    expires_at: z.string(),
+    account_exists: z.boolean(),
+  })
+  .openapi('InvitationPreview');
+
+export const AcceptResultSchema = z
+  .object({
+    organization: z.object({ id: z.string(), name: z.string(), slug: z.string() }),
+    role: RoleSchema,
+    user: z.object({ id: z.string(), email: z.string(), name: z.string() }),
+    session_token: z.string().optional(),
+  })
+  .openapi('AcceptResult');

@@ -1,0 +1,212 @@
+import { and, eq, ne, sql } from 'drizzle-orm';
+import { invitations, memberships, users, type Role } from '../db/schema';
+import type { Db } from '../env';
+import { fail, type Outcome } from '../errors';
+import { auditStatement, type Actor } from '../audit/audit.store';
+import { newId } from '../lib/ids';
+import { normalizeEmail } from '../lib/crypto';
+import { PENDING_LIMIT, countPending, effectiveStatus, livePending } from './invitations.store';
+
+/*
+ * The state changes of invitations. These run only inside the organization's Durable Object,
+ * one at a time (its queue), and each write is also a guarded SQL statement that would refuse an
+ * over-limit or double transition on its own.
+ */
+
+export const DAY_MS = 24 * 60 * 60 * 1000;
+export const RESEND_COOLDOWN_MS = 60_000;
+
+export interface ServiceContext {
+  db: Db;
+  organizationId: string;
+  actor: Actor;
+  now: number;
+}
+
+const livePendingCountSql = (organizationId: string, now: number) =>
+  sql`(SELECT count(*) FROM invitations WHERE organization_id = ${organizationId} AND status = 'pending' AND expires_at > ${now})`;
+
+const isUniqueViolation = (err: unknown) => err instanceof Error && /UNIQUE constraint failed/i.test(String(err.message) + String((err as { cause?: unknown }).cause ?? ''));
+
+async function isMember(db: Db, organizationId: string, email: string) {
+  const [row] = await db
+    .select({ one: sql`1` })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(and(eq(memberships.organizationId, organizationId), eq(users.email, email)))
+    .limit(1);
+  return Boolean(row);
+}
+
+async function otherLivePending(db: Db, organizationId: string, email: string, now: number, exceptId?: string) {
+  const [row] = await db
+    .select({ id: invitations.id })
+    .from(invitations)
+    .where(
+      and(
+        eq(invitations.organizationId, organizationId),
+        eq(invitations.email, email),
+        livePending(now),
+        exceptId ? ne(invitations.id, exceptId) : undefined,
+      ),
+    )
+    .limit(1);
+  return Boolean(row);
+}
+
+export interface CreateInvitationInput {
+  email: string;
+  role: Role;
+  message?: string | null;
+  expiresInDays: number;
+}
+
+/** Rules 3 and 6. Returns the new invitation's id; the caller delivers the email. */
+export async function createInvitation(ctx: ServiceContext, input: CreateInvitationInput): Promise<Outcome<{ id: string }>> {
+  const { db, organizationId: org, now } = ctx;
+  const email = normalizeEmail(input.email);
+  if (await isMember(db, org, email)) return fail('already_member', `${email} is already a member of this organization.`);
+  if (await otherLivePending(db, org, email, now)) {
+    return fail('invitation_already_pending', `An invitation to ${email} is already pending; resend it instead.`);
+  }
+  if ((await countPending(db, org, now)) >= PENDING_LIMIT) {
+    return fail('pending_invitation_limit', `An organization can have at most ${PENDING_LIMIT} pending invitations. Revoke one or wait for one to be accepted.`);
+  }
+  const id = newId('inv');
+  const jti = newId('jti');
+  const expiresAt = now + input.expiresInDays * DAY_MS;
+  try {
+    const [, inserted] = await db.batch([
+      // An invitation already past expires_at frees its (org, email) slot before the insert.
+      db.run(sql`UPDATE invitations SET status = 'expired', updated_at = ${now}
+        WHERE organization_id = ${org} AND email = ${email} AND status = 'pending' AND expires_at <= ${now}`),
+      db.run(sql`INSERT INTO invitations (id, organization_id, email, role, status, message, expires_in_days,
+          expires_at, token_id, invited_by, last_sent_at, send_count, email_delivery, delivery_attempts, created_at, updated_at)
+        SELECT ${id}, ${org}, ${email}, ${input.role}, 'pending', ${input.message ?? null}, ${input.expiresInDays},
+          ${expiresAt}, ${jti}, ${ctx.actor.userId}, ${now}, 1, 'queued', 0, ${now}, ${now}
+        WHERE ${livePendingCountSql(org, now)} < ${PENDING_LIMIT}
+          AND NOT EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
+                          WHERE m.organization_id = ${org} AND u.email = ${email})`),
+      auditStatement(
+        db,
+        ctx.actor,
+        { organizationId: org, action: 'invitation.created', targetType: 'invitation', targetId: id, data: { email, role: input.role, expires_in_days: input.expiresInDays } },
+        now,
+        sql`EXISTS (SELECT 1 FROM invitations WHERE id = ${id})`,
+      ),
+    ]);
+    if (inserted.meta.changes !== 1) return fail('pending_invitation_limit');
+  } catch (err) {
+    if (isUniqueViolation(err)) return fail('invitation_already_pending');
+    throw err;
+  }
+  return { ok: true, value: { id } };
+}
+
+async function loadInvitation(ctx: ServiceContext, id: string) {
+  return ctx.db.query.invitations.findFirst({
+    where: and(eq(invitations.organizationId, ctx.organizationId), eq(invitations.id, id)),
+  });
+}
+
+/** Rule 7: a new link (old one dies), a new expiry, back to pending subject to the limit. */
+export async function resendInvitation(
+  ctx: ServiceContext,
+  input: { id: string; expiresInDays?: number },
+): Promise<Outcome<{ id: string }>> {
+  const { db, organizationId: org, now } = ctx;
+  const inv = await loadInvitation(ctx, input.id);
+  if (!inv) return fail('not_found', 'No such invitation in this organization.');
+  const status = effectiveStatus(inv, now);
+  if (status === 'accepted' || status === 'revoked') {
+    return fail('invalid_state', `An ${status} invitation cannot be resent.`);
+  }
+  const wait = inv.lastSentAt + RESEND_COOLDOWN_MS - now;
+  if (wait > 0) {
+    return fail('resend_cooldown', 'This invitation was sent less than 60 seconds ago.', Math.ceil(wait / 1000));
+  }
+  if (status === 'expired') {
+    if (await isMember(db, org, inv.email)) return fail('already_member', `${inv.email} is already a member of this organization.`);
+    if (await otherLivePending(db, org, inv.email, now, inv.id)) {
+      return fail('invitation_already_pending', `Another invitation to ${inv.email} is pending.`);
+    }
+    if ((await countPending(db, org, now)) >= PENDING_LIMIT) {
+      return fail('pending_invitation_limit', `Reviving this invitation would exceed ${PENDING_LIMIT} pending invitations.`);
+    }
+  }
+  const days = input.expiresInDays ?? inv.expiresInDays;
+  const jti = newId('jti');
+  try {
+    const [updated] = await db.batch([
+      db.run(sql`UPDATE invitations SET status = 'pending', token_id = ${jti}, expires_in_days = ${days},
+          expires_at = ${now + days * DAY_MS}, last_sent_at = ${now}, send_count = send_count + 1,
+          email_delivery = 'queued', delivery_attempts = 0, updated_at = ${now}
+        WHERE id = ${inv.id} AND organization_id = ${org} AND last_sent_at <= ${now - RESEND_COOLDOWN_MS}
+          AND ((status = 'pending' AND expires_at > ${now})
+            OR ((status = 'expired' OR (status = 'pending' AND expires_at <= ${now}))
+                AND ${livePendingCountSql(org, now)} < ${PENDING_LIMIT}))`),
+      auditStatement(
+        db,
+        ctx.actor,
+        { organizationId: org, action: 'invitation.resent', targetType: 'invitation', targetId: inv.id, data: { expires_in_days: days, revived: status === 'expired' } },
+        now,
+        sql`EXISTS (SELECT 1 FROM invitations WHERE id = ${inv.id} AND token_id = ${jti})`,
+      ),
+    ]);
+    if (updated.meta.changes !== 1) return fail('invalid_state', 'The invitation changed concurrently; try again.');
+  } catch (err) {
+    if (isUniqueViolation(err)) return fail('invitation_already_pending');
+    throw err;
+  }
+  return { ok: true, value: { id: inv.id } };
+}
+
+/** Rule 8: pending only, permanent, the link dies at once. */
+export async function revokeInvitation(ctx: ServiceContext, input: { id: string }): Promise<Outcome<{ id: string }>> {
+  const { db, organizationId: org, now } = ctx;
+  const inv = await loadInvitation(ctx, input.id);
+  if (!inv) return fail('not_found', 'No such invitation in this organization.');
+  const status = effectiveStatus(inv, now);
+  if (status !== 'pending') return fail('invalid_state', `Only pending invitations can be revoked; this one is ${status}.`);
+  const [updated] = await db.batch([
+    db.run(sql`UPDATE invitations SET status = 'revoked', revoked_at = ${now}, token_id = NULL, updated_at = ${now}
+      WHERE id = ${inv.id} AND organization_id = ${org} AND status = 'pending' AND expires_at > ${now}`),
+    auditStatement(
+      db,
+      ctx.actor,
+      { organizationId: org, action: 'invitation.revoked', targetType: 'invitation', targetId: inv.id, data: { email: inv.email } },
+      now,
+      sql`EXISTS (SELECT 1 FROM invitations WHERE id = ${inv.id} AND status = 'revoked' AND revoked_at = ${now})`,
+    ),
+  ]);
+  if (updated.meta.changes !== 1) return fail('invalid_state', 'The invitation is no longer pending.');
+  return { ok: true, value: { id: inv.id } };
+}
+
+/** Rule 9: change a pending invitation's role without resending. */
+export async function updateInvitationRole(
+  ctx: ServiceContext,
+  input: { id: string; role: Role; actorIsOwner: boolean },
+): Promise<Outcome<{ id: string }>> {
+  const { db, organizationId: org, now } = ctx;
+  const inv = await loadInvitation(ctx, input.id);
+  if (!inv) return fail('not_found', 'No such invitation in this organization.');
+  if (!input.actorIsOwner && (inv.role === 'owner' || input.role === 'owner')) {
+    return fail('forbidden', 'Only an owner can grant or change the owner role.');
+  }
+  const status = effectiveStatus(inv, now);
+  if (status !== 'pending') return fail('invalid_state', `Only pending invitations can be edited; this one is ${status}.`);
+  const [updated] = await db.batch([
+    db.run(sql`UPDATE invitations SET role = ${input.role}, updated_at = ${now}
+      WHERE id = ${inv.id} AND organization_id = ${org} AND status = 'pending' AND expires_at > ${now}`),
+    auditStatement(
+      db,
+      ctx.actor,
+      { organizationId: org, action: 'invitation.role_changed', targetType: 'invitation', targetId: inv.id, data: { from: inv.role, to: input.role } },
+      now,
+      sql`EXISTS (SELECT 1 FROM invitations WHERE id = ${inv.id} AND role = ${input.role} AND updated_at = ${now})`,
+    ),
+  ]);
+  if (updated.meta.changes !== 1) return fail('invalid_state', 'The invitation is no longer pending.');
+  return { ok: true, value: { id: inv.id } };
+}

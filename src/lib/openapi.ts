@@ -1,0 +1,53 @@
+import { OpenAPIHono, z } from '@hono/zod-openapi';
+import type { AppEnv } from '../env';
+import { ApiError } from '../errors';
+
+/** Turns a zod failure into `validation_failed` with one `{path, message}` per problem. */
+export function validationError(error: z.ZodError): ApiError {
+  const errors = error.issues.map((issue) => ({
+    path: issue.path.map(String).join('.') || '(body)',
+    message: issue.message,
+  }));
+  return new ApiError('validation_failed', errors.map((e) => `${e.path}: ${e.message}`).join('; '), { errors });
+}
+
+/** A sub-app whose request validation failures become RFC 9457 problems. */
+export const createRouter = () =>
+  new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.error);
+    },
+  });
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .openapi('Problem');
+
+/** Problem responses to declare on a route, by status. */
+export const problems = (...statuses: number[]) =>
+  Object.fromEntries(
+    statuses.map((s) => [s, { description: 'Problem details', content: { 'application/problem+json': { schema: ProblemSchema } } }]),
+  );
+
+export const jsonBody = <T extends z.ZodType>(schema: T, required = true) => ({
+  required,
+  content: { 'application/json': { schema } },
+});
+
+export const jsonResponse = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+
+export const Id = z.string().min(1).max(64);
+export const OrgParams = z.object({ org: Id.openapi({ description: 'Organization id or slug' }) });
+export const RoleSchema = z.enum(['owner', 'admin', 'developer', 'viewer', 'billing']);
+export const EmailSchema = z.string().trim().max(254).email();
+export const bearer = [{ bearerAuth: [] }];

@@ -1,0 +1,133 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { memberships, organizations } from '../db/schema';
+import { ApiError, unwrap } from '../errors';
+import { newId, randomString } from '../lib/ids';
+import { Id, OrgParams, bearer, createRouter, jsonBody, jsonResponse, problems } from '../lib/openapi';
+import { actorOf } from '../lib/request';
+import { currentUser, requireUser } from '../auth/auth.middleware';
+import { auditStatement } from '../audit/audit.store';
+import { coordinatorFor } from '../org-coordinator';
+import { PENDING_LIMIT, countPending } from '../invitations/invitations.store';
+import { listMembers, requireMembership, slugExists, slugify } from './organizations.store';
+import { ChangeRoleBody, CreateOrganizationBody, MemberSchema, OrganizationSchema } from './organizations.schemas';
+
+const common = { tags: ['organizations'], security: bearer, middleware: [requireUser] };
+const MemberParams = OrgParams.extend({ user_id: Id });
+
+const create = createRoute({
+  ...common,
+  method: 'post',
+  path: '/',
+  summary: 'Create an organization; the caller becomes its owner',
+  request: { body: jsonBody(CreateOrganizationBody) },
+  responses: { 201: jsonResponse(OrganizationSchema, 'Created'), ...problems(400, 401, 409, 413, 415) },
+});
+
+const get = createRoute({
+  ...common,
+  method: 'get',
+  path: '/{org}',
+  summary: 'An organization, with its pending invitation count',
+  request: { params: OrgParams },
+  responses: { 200: jsonResponse(OrganizationSchema, 'The organization'), ...problems(401, 404) },
+});
+
+const members = createRoute({
+  ...common,
+  method: 'get',
+  path: '/{org}/members',
+  summary: 'Members of the organization',
+  request: { params: OrgParams },
+  responses: { 200: jsonResponse(z.object({ data: z.array(MemberSchema) }), 'Members'), ...problems(401, 404) },
+});
+
+const changeRole = createRoute({
+  ...common,
+  method: 'patch',
+  path: '/{org}/members/{user_id}',
+  summary: "Change a member's role (owners/admins; only owners touch the owner role)",
+  request: { params: MemberParams, body: jsonBody(ChangeRoleBody) },
+  responses: { 200: jsonResponse(MemberSchema, 'Updated'), ...problems(400, 401, 403, 404, 409, 413, 415) },
+});
+
+const remove = createRoute({
+  ...common,
+  method: 'delete',
+  path: '/{org}/members/{user_id}',
+  summary: 'Remove a member (owners/admins), or leave (self)',
+  request: { params: MemberParams },
+  responses: { 204: { description: 'Removed' }, ...problems(401, 403, 404, 409) },
+});
+
+export const organizationRoutes = createRouter()
+  .openapi(create, async (c) => {
+    const user = currentUser(c);
+    const body = c.req.valid('json');
+    const db = c.var.db;
+    let slug = body.slug ?? slugify(body.name);
+    if (await slugExists(db, slug)) {
+      if (body.slug) throw new ApiError('slug_taken', `The slug "${slug}" is taken.`);
+      slug = `${slug.slice(0, 40)}-${randomString(6)}`;
+    }
+    const now = Date.now();
+    const org = { id: newId('org'), name: body.name, slug, createdAt: now, updatedAt: now };
+    try {
+      await db.batch([
+        db.insert(organizations).values(org),
+        db.insert(memberships).values({ organizationId: org.id, userId: user.id, role: 'owner', createdAt: now, updatedAt: now }),
+        auditStatement(db, actorOf(c, user.id), { organizationId: org.id, action: 'organization.created', targetType: 'organization', targetId: org.id, data: { name: org.name, slug } }, now),
+      ]);
+    } catch (err) {
+      if (/UNIQUE/i.test(String(err) + String((err as { cause?: unknown }).cause))) throw new ApiError('slug_taken', `The slug "${slug}" is taken.`);
+      throw err;
+    }
+    return c.json(
+      { id: org.id, name: org.name, slug, role: 'owner' as const, created_at: new Date(now).toISOString(), pending_invitations: 0, pending_invitation_limit: PENDING_LIMIT },
+      201,
+    );
+  })
+  .openapi(get, async (c) => {
+    const { org, role } = await requireMembership(c.var.db, c.req.valid('param').org, currentUser(c).id);
+    return c.json(
+      {
+        id: org.id,
+        name: org.name,
+        slug: org.slug,
+        role,
+        created_at: new Date(org.createdAt).toISOString(),
+        pending_invitations: await countPending(c.var.db, org.id, Date.now()),
+        pending_invitation_limit: PENDING_LIMIT,
+      },
+      200,
+    );
+  })
+  .openapi(members, async (c) => {
+    const { org } = await requireMembership(c.var.db, c.req.valid('param').org, currentUser(c).id);
+    return c.json({ data: await listMembers(c.var.db, org.id) }, 200);
+  })
+  .openapi(changeRole, async (c) => {
+    const user = currentUser(c);
+    const params = c.req.valid('param');
+    const { org } = await requireMembership(c.var.db, params.org, user.id);
+    unwrap(
+      await coordinatorFor(c.env, org.id).changeMemberRole(
+        { organizationId: org.id, actor: actorOf(c, user.id), now: Date.now() },
+        { userId: params.user_id, role: c.req.valid('json').role },
+      ),
+    );
+    const member = (await listMembers(c.var.db, org.id)).find((m) => m.user_id === params.user_id);
+    if (!member) throw new ApiError('not_found', 'No such member in this organization.');
+    return c.json(member, 200);
+  })
+  .openapi(remove, async (c) => {
+    const user = currentUser(c);
+    const params = c.req.valid('param');
+    const { org } = await requireMembership(c.var.db, params.org, user.id);
+    unwrap(
+      await coordinatorFor(c.env, org.id).removeMember(
+        { organizationId: org.id, actor: actorOf(c, user.id), now: Date.now() },
+        { userId: params.user_id },
+      ),
+    );
+    return c.body(null, 204);
+  });

@@ -1,0 +1,30 @@
+import { z } from '@hono/zod-openapi';
+import { RoleSchema } from '../lib/openapi';
+
+export const SlugSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$/, 'lower-case letters, digits and dashes, 1-48 characters');
+
+export const CreateOrganizationBody = z
+  .object({ name: z.string().trim().min(1).max(100), slug: SlugSchema.optional() })
+  .strict();
+
+export const OrganizationSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    slug: z.string(),
+    role: RoleSchema,
+    created_at: z.string(),
+    pending_invitations: z.number().int(),
+    pending_invitation_limit: z.number().int(),
+  })
+  .openapi('Organization');
+
+export const MemberSchema = z
+  .object({ user_id: z.string(), email: z.string(), name: z.string(), role: RoleSchema, joined_at: z.string() })
+  .openapi('Member');
+
+export const ChangeRoleBody = z.object({ role: RoleSchema }).strict();

@@ -1,0 +1,64 @@
+import { and, eq, or, sql } from 'drizzle-orm';
+import { memberships, organizations, users, type Role } from '../db/schema';
+import type { Db } from '../env';
+import { ApiError } from '../errors';
+
+export type Organization = typeof organizations.$inferSelect;
+
+/**
+ * Resolves `{org}` (id or slug) for a user. Non-members get 404, not 403, so that an
+ * organization's existence does not leak.
+ */
+export async function requireMembership(db: Db, orgRef: string, userId: string): Promise<{ org: Organization; role: Role }> {
+  const [row] = await db
+    .select({ org: organizations, role: memberships.role })
+    .from(organizations)
+    .innerJoin(memberships, and(eq(memberships.organizationId, organizations.id), eq(memberships.userId, userId)))
+    .where(or(eq(organizations.id, orgRef), eq(organizations.slug, orgRef)))
+    .limit(1);
+  if (!row) throw new ApiError('not_found', 'No such organization.');
+  return row;
+}
+
+/** Rule 1: only owners and admins manage invitations. */
+export function requireManager(role: Role) {
+  if (role !== 'owner' && role !== 'admin') {
+    throw new ApiError('forbidden', 'Only owners and admins can manage invitations and members.');
+  }
+}
+
+export async function listMembers(db: Db, organizationId: string) {
+  const rows = await db
+    .select({ userId: users.id, email: users.email, name: users.name, role: memberships.role, joinedAt: memberships.createdAt })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(eq(memberships.organizationId, organizationId))
+    .orderBy(memberships.createdAt, users.id);
+  return rows.map((r) => ({ user_id: r.userId, email: r.email, name: r.name, role: r.role, joined_at: new Date(r.joinedAt).toISOString() }));
+}
+
+export async function organizationsOf(db: Db, userId: string) {
+  return db
+    .select({ id: organizations.id, name: organizations.name, slug: organizations.slug, role: memberships.role })
+    .from(memberships)
+    .innerJoin(organizations, eq(organizations.id, memberships.organizationId))
+    .where(eq(memberships.userId, userId))
+    .orderBy(memberships.createdAt);
+}
+
+/** URL slug from a name: lower case, ASCII letters, digits and single dashes. */
+export function slugify(name: string): string {
+  const base = name
+    .normalize('NFKD')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40)
+    .replace(/-+$/g, '');
+  return base.length >= 2 ? base : `org-${base || 'team'}`;
+}
+
+export async function slugExists(db: Db, slug: string) {
+  const [row] = await db.select({ one: sql`1` }).from(organizations).where(eq(organizations.slug, slug)).limit(1);
+  return Boolean(row);
+}
