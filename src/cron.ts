@@ -1,3 +1,4 @@
+import { runBatch } from './db/batch';
 import { sql } from 'drizzle-orm';
 import type { Db } from './env';
 
@@ -36,12 +37,12 @@ export async function runExpirySweep(
   let expired = 0;
   let batches = 0;
   for (;;) {
-    const [, updated] = await db.batch([
-      db.run(sql`INSERT INTO audit_events (id, organization_id, actor_type, actor_id, action, target_type, target_id, data, ip, user_agent, created_at)
+    const [, updated] = await runBatch(db, [
+      sql`INSERT INTO audit_events (id, organization_id, actor_type, actor_id, action, target_type, target_id, data, ip, user_agent, created_at)
         SELECT 'aud_' || lower(hex(randomblob(10))), organization_id, 'system', NULL, 'invitation.expired', 'invitation', id,
           json_object('email', email, 'expires_at', expires_at), NULL, NULL, ${now}
-        FROM invitations WHERE id IN (${stale})`),
-      db.run(sql`UPDATE invitations SET status = 'expired', updated_at = ${now} WHERE id IN (${stale})`),
+        FROM invitations WHERE id IN (${stale})`,
+      sql`UPDATE invitations SET status = 'expired', updated_at = ${now} WHERE id IN (${stale})`,
     ]);
     batches += 1;
     expired += updated.meta.changes;

@@ -11,7 +11,7 @@ export interface AuthUser {
   credentialId: string;
 }
 
-export type Db = DrizzleD1Database<typeof schema>;
+export type Db = DrizzleD1Database<typeof schema> & { $client: D1Database };
 
 /** Hono environment: bindings from wrangler.toml plus per-request variables. */
 export interface AppEnv {

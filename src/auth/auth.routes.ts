@@ -1,3 +1,4 @@
+import { runBatch } from '../db/batch';
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 import { signInLinks } from '../db/schema';
@@ -82,15 +83,15 @@ export const authRoutes = createRouter()
     const user = existing ?? { id: newId('usr'), email: link.email, name: name!, emailVerifiedAt: now, createdAt: now };
     const session = await newSession(user.id, now);
     const used = sql`EXISTS (SELECT 1 FROM sign_in_links WHERE jti = ${link.jti} AND used_at = ${now})`;
-    const [consumed] = await db.batch([
-      db.run(sql`UPDATE sign_in_links SET used_at = ${now} WHERE jti = ${link.jti} AND used_at IS NULL`),
+    const [consumed] = await runBatch(db, [
+      sql`UPDATE sign_in_links SET used_at = ${now} WHERE jti = ${link.jti} AND used_at IS NULL`,
       existing
-        ? db.run(sql`UPDATE users SET email_verified_at = coalesce(email_verified_at, ${now}) WHERE id = ${user.id} AND ${used}`)
-        : db.run(sql`INSERT OR IGNORE INTO users (id, email, name, email_verified_at, created_at)
-            SELECT ${user.id}, ${user.email}, ${user.name}, ${now}, ${now} WHERE ${used}`),
-      db.run(sql`INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at)
+        ? sql`UPDATE users SET email_verified_at = coalesce(email_verified_at, ${now}) WHERE id = ${user.id} AND ${used}`
+        : sql`INSERT OR IGNORE INTO users (id, email, name, email_verified_at, created_at)
+            SELECT ${user.id}, ${user.email}, ${user.name}, ${now}, ${now} WHERE ${used}`,
+      sql`INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at)
         SELECT ${session.row.id}, (SELECT id FROM users WHERE email = ${user.email}), ${session.row.tokenHash}, ${now}, ${session.row.expiresAt}
-        WHERE ${used}`),
+        WHERE ${used}`,
     ]);
     if (consumed.meta.changes !== 1) throw new ApiError('link_invalid', 'This sign-in link was already used.');
     const signedIn = (await findUserByEmail(db, user.email))!;

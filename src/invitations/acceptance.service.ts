@@ -1,3 +1,4 @@
+import { runBatch } from '../db/batch';
 import { and, eq, sql } from 'drizzle-orm';
 import { invitations, memberships, organizations, users, type Role } from '../db/schema';
 import { fail, type Outcome } from '../errors';
@@ -50,22 +51,22 @@ export async function acceptInvitation(ctx: ServiceContext, input: AcceptInput):
   const session = input.sessionUser ? undefined : await newSession(user.id, now);
   const won = sql`EXISTS (SELECT 1 FROM invitations WHERE id = ${inv.id} AND status = 'accepted' AND accepted_by = ${user.id} AND accepted_at = ${now})`;
 
-  const results = await db.batch([
-    db.run(sql`UPDATE invitations SET status = 'accepted', accepted_at = ${now}, accepted_by = ${user.id},
+  const results = await runBatch(db, [
+    sql`UPDATE invitations SET status = 'accepted', accepted_at = ${now}, accepted_by = ${user.id},
         token_id = NULL, updated_at = ${now}
-      WHERE id = ${inv.id} AND organization_id = ${org} AND status = 'pending' AND token_id = ${input.jti} AND expires_at > ${now}`),
+      WHERE id = ${inv.id} AND organization_id = ${org} AND status = 'pending' AND token_id = ${input.jti} AND expires_at > ${now}`,
     creating
-      ? db.run(sql`INSERT INTO users (id, email, name, email_verified_at, created_at)
-          SELECT ${user.id}, ${user.email}, ${user.name}, ${now}, ${now} WHERE ${won}`)
+      ? sql`INSERT INTO users (id, email, name, email_verified_at, created_at)
+          SELECT ${user.id}, ${user.email}, ${user.name}, ${now}, ${now} WHERE ${won}`
       : // Accepting a link proves the address.
-        db.run(sql`UPDATE users SET email_verified_at = coalesce(email_verified_at, ${now}) WHERE id = ${user.id} AND ${won}`),
+        sql`UPDATE users SET email_verified_at = coalesce(email_verified_at, ${now}) WHERE id = ${user.id} AND ${won}`,
     // Already a member: the invitation is consumed and the existing role is kept.
-    db.run(sql`INSERT OR IGNORE INTO memberships (organization_id, user_id, role, created_at, updated_at)
-      SELECT ${org}, ${user.id}, ${inv.role}, ${now}, ${now} WHERE ${won}`),
+    sql`INSERT OR IGNORE INTO memberships (organization_id, user_id, role, created_at, updated_at)
+      SELECT ${org}, ${user.id}, ${inv.role}, ${now}, ${now} WHERE ${won}`,
     ...(session
       ? [
-          db.run(sql`INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at)
-            SELECT ${session.row.id}, ${user.id}, ${session.row.tokenHash}, ${now}, ${session.row.expiresAt} WHERE ${won}`),
+          sql`INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at)
+            SELECT ${session.row.id}, ${user.id}, ${session.row.tokenHash}, ${now}, ${session.row.expiresAt} WHERE ${won}`,
         ]
       : []),
     auditStatement(

@@ -1,3 +1,4 @@
+import { runBatch } from '../db/batch';
 import { and, eq, ne, sql } from 'drizzle-orm';
 import { invitations, memberships, users, type Role } from '../db/schema';
 import type { Db } from '../env';
@@ -76,17 +77,17 @@ export async function createInvitation(ctx: ServiceContext, input: CreateInvitat
   const jti = newId('jti');
   const expiresAt = now + input.expiresInDays * DAY_MS;
   try {
-    const [, inserted] = await db.batch([
+    const [, inserted] = await runBatch(db, [
       // An invitation already past expires_at frees its (org, email) slot before the insert.
-      db.run(sql`UPDATE invitations SET status = 'expired', updated_at = ${now}
-        WHERE organization_id = ${org} AND email = ${email} AND status = 'pending' AND expires_at <= ${now}`),
-      db.run(sql`INSERT INTO invitations (id, organization_id, email, role, status, message, expires_in_days,
+      sql`UPDATE invitations SET status = 'expired', updated_at = ${now}
+        WHERE organization_id = ${org} AND email = ${email} AND status = 'pending' AND expires_at <= ${now}`,
+      sql`INSERT INTO invitations (id, organization_id, email, role, status, message, expires_in_days,
           expires_at, token_id, invited_by, last_sent_at, send_count, email_delivery, delivery_attempts, created_at, updated_at)
         SELECT ${id}, ${org}, ${email}, ${input.role}, 'pending', ${input.message ?? null}, ${input.expiresInDays},
           ${expiresAt}, ${jti}, ${ctx.actor.userId}, ${now}, 1, 'queued', 0, ${now}, ${now}
         WHERE ${livePendingCountSql(org, now)} < ${PENDING_LIMIT}
           AND NOT EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
-                          WHERE m.organization_id = ${org} AND u.email = ${email})`),
+                          WHERE m.organization_id = ${org} AND u.email = ${email})`,
       auditStatement(
         db,
         ctx.actor,
@@ -137,14 +138,14 @@ export async function resendInvitation(
   const days = input.expiresInDays ?? inv.expiresInDays;
   const jti = newId('jti');
   try {
-    const [updated] = await db.batch([
-      db.run(sql`UPDATE invitations SET status = 'pending', token_id = ${jti}, expires_in_days = ${days},
+    const [updated] = await runBatch(db, [
+      sql`UPDATE invitations SET status = 'pending', token_id = ${jti}, expires_in_days = ${days},
           expires_at = ${now + days * DAY_MS}, last_sent_at = ${now}, send_count = send_count + 1,
           email_delivery = 'queued', delivery_attempts = 0, updated_at = ${now}
         WHERE id = ${inv.id} AND organization_id = ${org} AND last_sent_at <= ${now - RESEND_COOLDOWN_MS}
           AND ((status = 'pending' AND expires_at > ${now})
             OR ((status = 'expired' OR (status = 'pending' AND expires_at <= ${now}))
-                AND ${livePendingCountSql(org, now)} < ${PENDING_LIMIT}))`),
+                AND ${livePendingCountSql(org, now)} < ${PENDING_LIMIT}))`,
       auditStatement(
         db,
         ctx.actor,
@@ -168,9 +169,9 @@ export async function revokeInvitation(ctx: ServiceContext, input: { id: string 
   if (!inv) return fail('not_found', 'No such invitation in this organization.');
   const status = effectiveStatus(inv, now);
   if (status !== 'pending') return fail('invalid_state', `Only pending invitations can be revoked; this one is ${status}.`);
-  const [updated] = await db.batch([
-    db.run(sql`UPDATE invitations SET status = 'revoked', revoked_at = ${now}, token_id = NULL, updated_at = ${now}
-      WHERE id = ${inv.id} AND organization_id = ${org} AND status = 'pending' AND expires_at > ${now}`),
+  const [updated] = await runBatch(db, [
+    sql`UPDATE invitations SET status = 'revoked', revoked_at = ${now}, token_id = NULL, updated_at = ${now}
+      WHERE id = ${inv.id} AND organization_id = ${org} AND status = 'pending' AND expires_at > ${now}`,
     auditStatement(
       db,
       ctx.actor,
@@ -196,9 +197,9 @@ export async function updateInvitationRole(
   }
   const status = effectiveStatus(inv, now);
   if (status !== 'pending') return fail('invalid_state', `Only pending invitations can be edited; this one is ${status}.`);
-  const [updated] = await db.batch([
-    db.run(sql`UPDATE invitations SET role = ${input.role}, updated_at = ${now}
-      WHERE id = ${inv.id} AND organization_id = ${org} AND status = 'pending' AND expires_at > ${now}`),
+  const [updated] = await runBatch(db, [
+    sql`UPDATE invitations SET role = ${input.role}, updated_at = ${now}
+      WHERE id = ${inv.id} AND organization_id = ${org} AND status = 'pending' AND expires_at > ${now}`,
     auditStatement(
       db,
       ctx.actor,

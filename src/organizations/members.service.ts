@@ -1,3 +1,4 @@
+import { runBatch } from '../db/batch';
 import { and, eq, sql } from 'drizzle-orm';
 import { memberships, type Role } from '../db/schema';
 import { fail, type Outcome } from '../errors';
@@ -31,10 +32,10 @@ export async function changeMemberRole(ctx: ServiceContext, input: { userId: str
     return fail('forbidden', 'Only an owner can make or unmake owners.');
   }
   if (current === input.role) return { ok: true, value: { role: current } };
-  const [updated] = await db.batch([
-    db.run(sql`UPDATE memberships SET role = ${input.role}, updated_at = ${now}
+  const [updated] = await runBatch(db, [
+    sql`UPDATE memberships SET role = ${input.role}, updated_at = ${now}
       WHERE organization_id = ${org} AND user_id = ${input.userId} AND role = ${current}
-        AND (role != 'owner' OR ${ownerCountSql(org)} > 1)`),
+        AND (role != 'owner' OR ${ownerCountSql(org)} > 1)`,
     auditStatement(
       db,
       ctx.actor,
@@ -59,9 +60,9 @@ export async function removeMember(ctx: ServiceContext, input: { userId: string 
   if (!self && actorRole !== 'owner' && actorRole !== 'admin') return fail('forbidden', 'Only owners and admins can remove members.');
   if (!current) return fail('not_found', 'No such member in this organization.');
   if (!self && current === 'owner' && actorRole !== 'owner') return fail('forbidden', 'Only an owner can remove an owner.');
-  const [deleted] = await db.batch([
-    db.run(sql`DELETE FROM memberships WHERE organization_id = ${org} AND user_id = ${input.userId}
-      AND (role != 'owner' OR ${ownerCountSql(org)} > 1)`),
+  const [deleted] = await runBatch(db, [
+    sql`DELETE FROM memberships WHERE organization_id = ${org} AND user_id = ${input.userId}
+      AND (role != 'owner' OR ${ownerCountSql(org)} > 1)`,
     auditStatement(
       db,
       ctx.actor,

@@ -1,3 +1,4 @@
+import { runBatch } from '../db/batch';
 import { createRoute, z } from '@hono/zod-openapi';
 import { memberships, organizations } from '../db/schema';
 import { ApiError, unwrap } from '../errors';
@@ -72,7 +73,7 @@ export const organizationRoutes = createRouter()
     const now = Date.now();
     const org = { id: newId('org'), name: body.name, slug, createdAt: now, updatedAt: now };
     try {
-      await db.batch([
+      await runBatch(db, [
         db.insert(organizations).values(org),
         db.insert(memberships).values({ organizationId: org.id, userId: user.id, role: 'owner', createdAt: now, updatedAt: now }),
         auditStatement(db, actorOf(c, user.id), { organizationId: org.id, action: 'organization.created', targetType: 'organization', targetId: org.id, data: { name: org.name, slug } }, now),

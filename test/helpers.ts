@@ -1,0 +1,106 @@
+import { env, exports } from 'cloudflare:workers';
+import PostalMime from 'postal-mime';
+import { outbox } from './mail-tap';
+
+export const BASE = 'http://127.0.0.1:8787';
+
+export interface CallOptions {
+  token?: string;
+  body?: unknown;
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+/** One request through the worker's real fetch handler. */
+export async function call(method: string, path: string, opts: CallOptions = {}) {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
+  let body: string | undefined = opts.rawBody;
+  if (opts.body !== undefined) {
+    body = JSON.stringify(opts.body);
+    headers['Content-Type'] ??= 'application/json';
+  }
+  const res = await exports.default.fetch(new Request(`${BASE}${path}`, { method, headers, body }));
+  const text = await res.text();
+  let json: any = undefined;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, json, text };
+}
+
+/** The messages sent to `to` since the start of this test file, oldest first. */
+export const mailsTo = (to: string) => outbox.filter((m) => m.to === to.toLowerCase());
+
+export async function parseMail(raw: string) {
+  return PostalMime.parse(raw);
+}
+
+/** The token from the last link of `kind` emailed to `to`. */
+export async function lastToken(to: string, kind: 'invitation' | 'sign-in' = 'invitation'): Promise<string> {
+  const mails = mailsTo(to);
+  if (mails.length === 0) throw new Error(`no mail to ${to}`);
+  const parsed = await parseMail(mails.at(-1)!.raw);
+  const pattern = kind === 'invitation' ? /\/invitations\/accept\?token=([\w.%-]+)/ : /\/auth\/verify\?token=([\w.%-]+)/;
+  const match = pattern.exec(parsed.text ?? '');
+  if (!match) throw new Error(`no ${kind} link in mail to ${to}`);
+  return decodeURIComponent(match[1]);
+}
+
+let counter = 0;
+/** A unique address per call, so tests in one file never collide. */
+export const uniqueEmail = (label = 'user') => `${label}.${Date.now().toString(36)}.${++counter}@example.com`;
+
+/** Signs up through the emailed link flow and returns the session token. */
+export async function signUp(email = uniqueEmail(), name = 'Test User') {
+  const sent = await call('POST', '/v1/auth/email-link', { body: { email } });
+  if (sent.status !== 202) throw new Error(`email-link: ${sent.status} ${sent.text}`);
+  const token = await lastToken(email, 'sign-in');
+  const verified = await call('POST', '/v1/auth/verify', { body: { token, name } });
+  if (verified.status !== 200) throw new Error(`verify: ${verified.status} ${verified.text}`);
+  return { email: email.toLowerCase(), token: verified.json.session_token as string, user: verified.json.user as { id: string; email: string; name: string } };
+}
+
+export async function createOrg(token: string, name = 'Acme Inc') {
+  const res = await call('POST', '/v1/organizations', { token, body: { name } });
+  if (res.status !== 201) throw new Error(`create org: ${res.status} ${res.text}`);
+  return res.json as { id: string; slug: string; name: string };
+}
+
+export async function invite(token: string, org: string, body: Record<string, unknown>) {
+  return call('POST', `/v1/organizations/${org}/invitations`, { token, body });
+}
+
+/** Invites, accepts as a fresh account, and returns the new member's session. */
+export async function addMember(ownerToken: string, org: string, role: string) {
+  const email = uniqueEmail(role);
+  const created = await invite(ownerToken, org, { email, role });
+  if (created.status !== 201) throw new Error(`invite: ${created.status} ${created.text}`);
+  const accepted = await call('POST', '/v1/invitations/accept', { body: { token: await lastToken(email), name: `${role} person` } });
+  if (accepted.status !== 200) throw new Error(`accept: ${accepted.status} ${accepted.text}`);
+  return { email, token: accepted.json.session_token as string, user: accepted.json.user as { id: string } };
+}
+
+/** An owner with a fresh organization. */
+export async function ownerWithOrg(name = 'Acme Inc') {
+  const owner = await signUp(uniqueEmail('owner'), 'Olivia Owner');
+  const org = await createOrg(owner.token, name);
+  return { owner, org };
+}
+
+/** Moves an invitation's expiry (the database is the clock for expiry tests). */
+export async function setExpiresAt(id: string, expiresAt: number) {
+  await env.DB.prepare('UPDATE invitations SET expires_at = ? WHERE id = ?').bind(expiresAt, id).run();
+}
+
+/** Moves the last send time back, to step past the resend cooldown without sleeping. */
+export async function setLastSentAt(id: string, lastSentAt: number) {
+  await env.DB.prepare('UPDATE invitations SET last_sent_at = ? WHERE id = ?').bind(lastSentAt, id).run();
+}
+
+export async function countRows(table: string, where = '1') {
+  const row = await env.DB.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${where}`).first<{ n: number }>();
+  return row?.n ?? 0;
+}
