@@ -34,7 +34,12 @@ if (!newest) {
   console.error(`No email to ${address} under .wrangler/tmp yet.`);
   process.exit(1);
 }
-const link = /https?:\/\/\S+?\?token=[\w.%-]+/.exec(newest.raw)?.[0];
+// Parts may be base64 (non-ASCII text): decode those before looking for the link.
+const decoded = newest.raw.replace(
+  /Content-Transfer-Encoding: base64\r?\n\r?\n([A-Za-z0-9+/=\r\n]+)/g,
+  (_, b64) => Buffer.from(b64.replace(/\s+/g, ''), 'base64').toString('utf8'),
+);
+const link = /https?:\/\/\S+?\?token=[\w.%-]+/.exec(decoded)?.[0];
 if (!link) {
   console.error(`The newest email to ${address} (${newest.path}) has no link.`);
   process.exit(1);

@@ -13,6 +13,7 @@ import { meRoutes } from './me/me.routes';
 import { organizationRoutes } from './organizations/organizations.routes';
 import { invitationRoutes } from './invitations/invitations.routes';
 import { acceptanceRoutes } from './invitations/acceptance.routes';
+import { pages } from './pages';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
@@ -23,6 +24,8 @@ const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   c.set('db', drizzle(c.env.DB, { schema }));
   await next();
   c.header('X-Request-Id', requestId);
+  c.header('X-Content-Type-Options', 'nosniff');
+  c.header('Referrer-Policy', 'no-referrer');
 });
 
 /** HTTP errors raised by Hono or its validators, mapped onto the catalog. */
@@ -58,6 +61,8 @@ app.route('/v1/me', meRoutes);
 app.route('/v1/organizations', organizationRoutes);
 app.route('/v1/organizations', invitationRoutes);
 app.route('/v1/invitations', acceptanceRoutes);
+
+app.route('/', pages);
 
 app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
   type: 'http',

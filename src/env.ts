@@ -20,5 +20,7 @@ export interface AppEnv {
     db: Db;
     requestId: string;
     user?: AuthUser;
+    /** The CSRF token of this browser (pages only). */
+    csrf?: string;
   };
 }

@@ -57,7 +57,7 @@ export class OrgCoordinator extends DurableObject<Env> {
     return this.#serialize(() => invitationsService.revokeInvitation(this.#ctx(call), input));
   }
 
-  async updateInvitationRole(call: Call, input: { id: string; role: Role; actorIsOwner: boolean }) {
+  async updateInvitationRole(call: Call, input: { id: string; role: Role }) {
     return this.#serialize(() => invitationsService.updateInvitationRole(this.#ctx(call), input));
   }
 

@@ -104,6 +104,26 @@ describe('SPEC §5: accepting by API', () => {
     expect(await countRows('users', `email = '${email}'`)).toBe(1);
   });
 
+  it('two organizations accepting invitations to one new email at once: both join, one account', async ({ expect }) => {
+    const a = await ownerWithOrg('Left Co');
+    const b = await ownerWithOrg('Right Co');
+    for (let round = 0; round < 6; round++) {
+      const email = uniqueEmail('twin');
+      await invite(a.owner.token, a.org.id, { email, role: 'viewer' });
+      const tokenA = await lastToken(email);
+      await invite(b.owner.token, b.org.id, { email, role: 'developer' });
+      const tokenB = await lastToken(email);
+      const [ra, rb] = await Promise.all([
+        call('POST', '/v1/invitations/accept', { body: { token: tokenA, name: 'Twin' } }),
+        call('POST', '/v1/invitations/accept', { body: { token: tokenB, name: 'Twin' } }),
+      ]);
+      expect([ra.status, rb.status]).toEqual([200, 200]);
+      expect(ra.json.user.id).toBe(rb.json.user.id);
+      expect(await countRows('users', `email = '${email}'`)).toBe(1);
+      expect(await countRows('memberships', `user_id = '${ra.json.user.id}'`)).toBe(2);
+    }
+  });
+
   it('accept racing revoke: exactly one wins, and the state agrees with the winner', async ({ expect }) => {
     const { owner, org } = await ownerWithOrg();
     for (let round = 0; round < 5; round++) {

@@ -1,5 +1,5 @@
 import { describe, it } from 'vitest';
-import { addMember, call, invite, ownerWithOrg, signUp, uniqueEmail } from './helpers';
+import { addMember, call, invite, ownerWithOrg, setExpiresAt, setLastSentAt, signUp, uniqueEmail } from './helpers';
 
 const ROLES = ['owner', 'admin', 'developer', 'viewer', 'billing'] as const;
 const MANAGERS = new Set(['owner', 'admin']);
@@ -83,9 +83,32 @@ describe('rule 2: only owners grant the owner role', () => {
     expect((await call('DELETE', `/v1/organizations/${org.id}/members/${owner.user.id}`, { token: admin.token })).status).toBe(403);
     // An admin may still manage non-owner roles.
     expect((await call('PATCH', `/v1/organizations/${org.id}/members/${dev.user.id}`, { token: admin.token, body: { role: 'viewer' } })).status).toBe(200);
+    // Nor revive an owner invitation through resend (it re-issues the owner offer).
+    const ownerInv = (await invite(owner.token, org.id, { email: uniqueEmail(), role: 'owner' })).json;
+    await setExpiresAt(ownerInv.id, Date.now() - 1);
+    await setLastSentAt(ownerInv.id, Date.now() - 120_000);
+    const revive = await call('POST', `/v1/organizations/${org.id}/invitations/${ownerInv.id}/resend`, { token: admin.token });
+    expect(revive.status).toBe(403);
+    expect(revive.json.code).toBe('forbidden');
     // And an owner may do all of it.
     expect((await invite(owner.token, org.id, { email: uniqueEmail(), role: 'owner' })).status).toBe(201);
     expect((await call('PATCH', `/v1/organizations/${org.id}/members/${dev.user.id}`, { token: owner.token, body: { role: 'owner' } })).status).toBe(200);
+  });
+});
+
+describe('rules 1 and 2 are checked inside the coordinator, not only before queueing', () => {
+  it('an actor demoted to viewer meanwhile can no longer write through the coordinator', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg('Demoted Co');
+    const admin = await addMember(owner.token, org.id, 'admin');
+    const { coordinatorFor } = await import('../src/org-coordinator');
+    const { env } = await import('cloudflare:workers');
+    await call('PATCH', `/v1/organizations/${org.id}/members/${admin.user.id}`, { token: owner.token, body: { role: 'viewer' } });
+    // Straight to the Durable Object, as a request authorized just before the demotion would arrive.
+    const outcome = await coordinatorFor(env, org.id).createInvitation(
+      { organizationId: org.id, actor: { userId: admin.user.id, ip: null, userAgent: null }, now: Date.now() },
+      { email: uniqueEmail(), role: 'viewer', expiresInDays: 7 },
+    );
+    expect(outcome).toMatchObject({ ok: false, code: 'forbidden' });
   });
 });
 

@@ -47,6 +47,20 @@ describe('SPEC §6: the invitation email', () => {
     expect(mail.subject).toBe('Eve Bcc: victim@evil.example invited you to join Acme X-Injected: yes Reply-To: evil@evil.example on 8bit-ai');
   });
 
+  it('non-ASCII names and long messages are base64-encoded, never mislabelled 7bit', async ({ expect }) => {
+    const owner = await signUp(uniqueEmail('utf'), 'José Müller');
+    const org = await createOrg(owner.token, 'Café Ünited');
+    const email = uniqueEmail('utf-target');
+    await invite(owner.token, org.id, { email, role: 'viewer', message: 'ü'.repeat(1000) });
+    const [sent] = mailsTo(email);
+    expect(sent.raw).not.toMatch(/[^\x00-\x7f]/);
+    expect(sent.raw.split('\n').every((line) => line.length <= 998)).toBe(true);
+    const mail = await parseMail(sent.raw);
+    expect(mail.text).toContain('José Müller invited you to join Café Ünited');
+    expect(mail.text).toContain('ü'.repeat(1000));
+    expect(mail.subject).toBe('José Müller invited you to join Café Ünited on 8bit-ai');
+  });
+
   it('the sign-in link email goes to the normalized address and carries a /auth/verify link', async ({ expect }) => {
     const email = uniqueEmail('Login');
     expect((await call('POST', '/v1/auth/email-link', { body: { email: `  ${email.toUpperCase()} ` } })).status).toBe(202);

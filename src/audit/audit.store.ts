@@ -24,10 +24,11 @@ export interface AuditInput {
  * written only when the change really happened (a guarded update that lost writes no event).
  * Never pass a token in `data`.
  */
-export function auditStatement(_db: Db, actor: Actor, event: AuditInput, now: number, onlyIf?: SQL) {
+/** `actorIdSql` overrides the actor id with a subquery (an account resolved inside the same batch). */
+export function auditStatement(_db: Db, actor: Actor, event: AuditInput, now: number, onlyIf?: SQL, actorIdSql?: SQL) {
   return sql`INSERT INTO audit_events
     (id, organization_id, actor_type, actor_id, action, target_type, target_id, data, ip, user_agent, created_at)
-    SELECT ${newId('aud')}, ${event.organizationId}, ${actor.userId ? 'user' : 'system'}, ${actor.userId},
+    SELECT ${newId('aud')}, ${event.organizationId}, ${actor.userId || actorIdSql ? 'user' : 'system'}, ${actorIdSql ?? actor.userId},
       ${event.action}, ${event.targetType}, ${event.targetId}, ${event.data ? JSON.stringify(event.data) : null},
       ${actor.ip?.slice(0, 64) ?? null}, ${actor.userAgent?.slice(0, 512) ?? null}, ${now}
     WHERE ${onlyIf ?? sql`1`}`;

@@ -49,3 +49,7 @@ export async function resolveCredential(db: Db, secret: string, now: number): Pr
   }
   return null;
 }
+
+export async function endSession(db: Db, sessionId: string) {
+  await db.delete(sessions).where(eq(sessions.id, sessionId));
+}

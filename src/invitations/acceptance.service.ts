@@ -49,48 +49,56 @@ export async function acceptInvitation(ctx: ServiceContext, input: AcceptInput):
     user = { id: newId('usr'), email: inv.email, name, emailVerifiedAt: now, createdAt: now };
   }
   const session = input.sessionUser ? undefined : await newSession(user.id, now);
-  const won = sql`EXISTS (SELECT 1 FROM invitations WHERE id = ${inv.id} AND status = 'accepted' AND accepted_by = ${user.id} AND accepted_at = ${now})`;
+  // The account is looked up by email inside the batch: another organization's coordinator (or a
+  // sign-in) may create the same account concurrently, and then INSERT OR IGNORE keeps theirs.
+  const accountId = sql`(SELECT id FROM users WHERE email = ${inv.email})`;
+  const stillValid = sql`EXISTS (SELECT 1 FROM invitations WHERE id = ${inv.id} AND status = 'pending'
+    AND token_id = ${input.jti} AND expires_at > ${now})`;
+  const won = sql`EXISTS (SELECT 1 FROM invitations WHERE id = ${inv.id} AND status = 'accepted'
+    AND accepted_at = ${now} AND accepted_by = ${accountId})`;
 
   const results = await runBatch(db, [
-    sql`UPDATE invitations SET status = 'accepted', accepted_at = ${now}, accepted_by = ${user.id},
+    creating
+      ? sql`INSERT OR IGNORE INTO users (id, email, name, email_verified_at, created_at)
+          SELECT ${user.id}, ${inv.email}, ${user.name}, ${now}, ${now} WHERE ${stillValid}`
+      : // Accepting a link proves the address.
+        sql`UPDATE users SET email_verified_at = coalesce(email_verified_at, ${now}) WHERE email = ${inv.email} AND ${stillValid}`,
+    sql`UPDATE invitations SET status = 'accepted', accepted_at = ${now}, accepted_by = ${accountId},
         token_id = NULL, updated_at = ${now}
       WHERE id = ${inv.id} AND organization_id = ${org} AND status = 'pending' AND token_id = ${input.jti} AND expires_at > ${now}`,
-    creating
-      ? sql`INSERT INTO users (id, email, name, email_verified_at, created_at)
-          SELECT ${user.id}, ${user.email}, ${user.name}, ${now}, ${now} WHERE ${won}`
-      : // Accepting a link proves the address.
-        sql`UPDATE users SET email_verified_at = coalesce(email_verified_at, ${now}) WHERE id = ${user.id} AND ${won}`,
     // Already a member: the invitation is consumed and the existing role is kept.
     sql`INSERT OR IGNORE INTO memberships (organization_id, user_id, role, created_at, updated_at)
-      SELECT ${org}, ${user.id}, ${inv.role}, ${now}, ${now} WHERE ${won}`,
+      SELECT ${org}, ${accountId}, ${inv.role}, ${now}, ${now} WHERE ${won}`,
     ...(session
       ? [
           sql`INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at)
-            SELECT ${session.row.id}, ${user.id}, ${session.row.tokenHash}, ${now}, ${session.row.expiresAt} WHERE ${won}`,
+            SELECT ${session.row.id}, ${accountId}, ${session.row.tokenHash}, ${now}, ${session.row.expiresAt} WHERE ${won}`,
         ]
       : []),
     auditStatement(
       db,
-      { ...ctx.actor, userId: user.id },
+      ctx.actor,
       { organizationId: org, action: 'invitation.accepted', targetType: 'invitation', targetId: inv.id, data: { email: inv.email, role: inv.role, account_created: creating } },
       now,
       won,
+      accountId,
     ),
   ]);
-  if (results[0].meta.changes !== 1) {
+  if (results[1].meta.changes !== 1) {
     return fail('invitation_invalid', 'This invitation link is no longer valid.');
   }
+  const account = (await findUserByEmail(db, inv.email))!;
   const [membership] = await db
     .select({ role: memberships.role })
     .from(memberships)
-    .where(and(eq(memberships.organizationId, org), eq(memberships.userId, user.id)));
+    .where(and(eq(memberships.organizationId, org), eq(memberships.userId, account.id)));
   const organization = await db.query.organizations.findFirst({ where: eq(organizations.id, org) });
   return {
     ok: true,
     value: {
       organization: { id: org, name: organization?.name ?? '', slug: organization?.slug ?? '' },
       role: membership?.role ?? inv.role,
-      user: { id: user.id, email: user.email, name: user.name },
+      user: { id: account.id, email: account.email, name: account.name },
       ...(session ? { session_token: session.token } : {}),
     },
   };

@@ -106,8 +106,8 @@ export const invitationRoutes = createRouter()
   })
   .openapi(patch, async (c) => {
     const params = c.req.valid('param');
-    const { org, role, now, call, coordinator } = await managerContext(c, params.org);
-    unwrap(await coordinator.updateInvitationRole(call, { id: params.id, role: c.req.valid('json').role, actorIsOwner: role === 'owner' }));
+    const { org, now, call, coordinator } = await managerContext(c, params.org);
+    unwrap(await coordinator.updateInvitationRole(call, { id: params.id, role: c.req.valid('json').role }));
     return c.json(await getInvitationResource(c.var.db, org.id, params.id, now), 200);
   })
   .openapi(resend, async (c) => {

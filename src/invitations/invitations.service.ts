@@ -2,11 +2,12 @@ import { runBatch } from '../db/batch';
 import { and, eq, ne, sql } from 'drizzle-orm';
 import { invitations, memberships, users, type Role } from '../db/schema';
 import type { Db } from '../env';
-import { fail, type Outcome } from '../errors';
+import { fail, type Failure, type Outcome } from '../errors';
 import { auditStatement, type Actor } from '../audit/audit.store';
 import { newId } from '../lib/ids';
 import { normalizeEmail } from '../lib/crypto';
 import { PENDING_LIMIT, countPending, effectiveStatus, livePending } from './invitations.store';
+import { roleOf } from '../organizations/organizations.store';
 
 /*
  * The state changes of invitations. These run only inside the organization's Durable Object,
@@ -28,6 +29,18 @@ const livePendingCountSql = (organizationId: string, now: number) =>
   sql`(SELECT count(*) FROM invitations WHERE organization_id = ${organizationId} AND status = 'pending' AND expires_at > ${now})`;
 
 const isUniqueViolation = (err: unknown) => err instanceof Error && /UNIQUE constraint failed/i.test(String(err.message) + String((err as { cause?: unknown }).cause ?? ''));
+
+/**
+ * Rules 1 and 2, checked again inside the coordinator (the route checked before queueing, but the
+ * actor may have been demoted meanwhile): managers only, and only owners touch owner invitations.
+ */
+async function authorize(ctx: ServiceContext, touchesOwnerRole: boolean): Promise<Failure | null> {
+  const role = await roleOf(ctx.db, ctx.organizationId, ctx.actor.userId);
+  if (!role) return fail('not_found', 'No such organization.');
+  if (role !== 'owner' && role !== 'admin') return fail('forbidden', 'Only owners and admins can manage invitations.');
+  if (touchesOwnerRole && role !== 'owner') return fail('forbidden', 'Only an owner can grant or change the owner role.');
+  return null;
+}
 
 async function isMember(db: Db, organizationId: string, email: string) {
   const [row] = await db
@@ -65,6 +78,8 @@ export interface CreateInvitationInput {
 /** Rules 3 and 6. Returns the new invitation's id; the caller delivers the email. */
 export async function createInvitation(ctx: ServiceContext, input: CreateInvitationInput): Promise<Outcome<{ id: string }>> {
   const { db, organizationId: org, now } = ctx;
+  const refused = await authorize(ctx, input.role === 'owner');
+  if (refused) return refused;
   const email = normalizeEmail(input.email);
   if (await isMember(db, org, email)) return fail('already_member', `${email} is already a member of this organization.`);
   if (await otherLivePending(db, org, email, now)) {
@@ -77,8 +92,12 @@ export async function createInvitation(ctx: ServiceContext, input: CreateInvitat
   const jti = newId('jti');
   const expiresAt = now + input.expiresInDays * DAY_MS;
   try {
-    const [, inserted] = await runBatch(db, [
+    const [, , inserted] = await runBatch(db, [
       // An invitation already past expires_at frees its (org, email) slot before the insert.
+      sql`INSERT INTO audit_events (id, organization_id, actor_type, actor_id, action, target_type, target_id, data, ip, user_agent, created_at)
+        SELECT 'aud_' || lower(hex(randomblob(10))), organization_id, 'system', NULL, 'invitation.expired', 'invitation', id,
+          json_object('email', email, 'expires_at', expires_at), NULL, NULL, ${now}
+        FROM invitations WHERE organization_id = ${org} AND email = ${email} AND status = 'pending' AND expires_at <= ${now}`,
       sql`UPDATE invitations SET status = 'expired', updated_at = ${now}
         WHERE organization_id = ${org} AND email = ${email} AND status = 'pending' AND expires_at <= ${now}`,
       sql`INSERT INTO invitations (id, organization_id, email, role, status, message, expires_in_days,
@@ -118,6 +137,9 @@ export async function resendInvitation(
   const { db, organizationId: org, now } = ctx;
   const inv = await loadInvitation(ctx, input.id);
   if (!inv) return fail('not_found', 'No such invitation in this organization.');
+  // Resending re-issues the offer, so an owner invitation needs an owner.
+  const refused = await authorize(ctx, inv.role === 'owner');
+  if (refused) return refused;
   const status = effectiveStatus(inv, now);
   if (status === 'accepted' || status === 'revoked') {
     return fail('invalid_state', `An ${status} invitation cannot be resent.`);
@@ -167,6 +189,9 @@ export async function revokeInvitation(ctx: ServiceContext, input: { id: string 
   const { db, organizationId: org, now } = ctx;
   const inv = await loadInvitation(ctx, input.id);
   if (!inv) return fail('not_found', 'No such invitation in this organization.');
+  // Withdrawing an offer grants nothing, so admins may revoke owner invitations too.
+  const refused = await authorize(ctx, false);
+  if (refused) return refused;
   const status = effectiveStatus(inv, now);
   if (status !== 'pending') return fail('invalid_state', `Only pending invitations can be revoked; this one is ${status}.`);
   const [updated] = await runBatch(db, [
@@ -187,14 +212,13 @@ export async function revokeInvitation(ctx: ServiceContext, input: { id: string 
 /** Rule 9: change a pending invitation's role without resending. */
 export async function updateInvitationRole(
   ctx: ServiceContext,
-  input: { id: string; role: Role; actorIsOwner: boolean },
+  input: { id: string; role: Role },
 ): Promise<Outcome<{ id: string }>> {
   const { db, organizationId: org, now } = ctx;
   const inv = await loadInvitation(ctx, input.id);
   if (!inv) return fail('not_found', 'No such invitation in this organization.');
-  if (!input.actorIsOwner && (inv.role === 'owner' || input.role === 'owner')) {
-    return fail('forbidden', 'Only an owner can grant or change the owner role.');
-  }
+  const refused = await authorize(ctx, inv.role === 'owner' || input.role === 'owner');
+  if (refused) return refused;
   const status = effectiveStatus(inv, now);
   if (status !== 'pending') return fail('invalid_state', `Only pending invitations can be edited; this one is ${status}.`);
   const [updated] = await runBatch(db, [

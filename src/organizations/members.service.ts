@@ -1,6 +1,7 @@
 import { runBatch } from '../db/batch';
-import { and, eq, sql } from 'drizzle-orm';
-import { memberships, type Role } from '../db/schema';
+import { sql } from 'drizzle-orm';
+import type { Role } from '../db/schema';
+import { roleOf } from './organizations.store';
 import { fail, type Outcome } from '../errors';
 import { auditStatement } from '../audit/audit.store';
 import type { ServiceContext } from '../invitations/invitations.service';
@@ -14,19 +15,13 @@ import type { ServiceContext } from '../invitations/invitations.service';
 const ownerCountSql = (org: string) =>
   sql`(SELECT count(*) FROM memberships WHERE organization_id = ${org} AND role = 'owner')`;
 
-async function roleOf(ctx: ServiceContext, userId: string): Promise<Role | undefined> {
-  const [row] = await ctx.db
-    .select({ role: memberships.role })
-    .from(memberships)
-    .where(and(eq(memberships.organizationId, ctx.organizationId), eq(memberships.userId, userId)));
-  return row?.role;
-}
+const roleIn = (ctx: ServiceContext, userId: string | null) => roleOf(ctx.db, ctx.organizationId, userId);
 
 export async function changeMemberRole(ctx: ServiceContext, input: { userId: string; role: Role }): Promise<Outcome<{ role: Role }>> {
   const { db, organizationId: org, now } = ctx;
-  const actorRole = ctx.actor.userId ? await roleOf(ctx, ctx.actor.userId) : undefined;
+  const actorRole = await roleIn(ctx, ctx.actor.userId);
   if (actorRole !== 'owner' && actorRole !== 'admin') return fail('forbidden', 'Only owners and admins can change roles.');
-  const current = await roleOf(ctx, input.userId);
+  const current = await roleIn(ctx, input.userId);
   if (!current) return fail('not_found', 'No such member in this organization.');
   if ((current === 'owner' || input.role === 'owner') && actorRole !== 'owner') {
     return fail('forbidden', 'Only an owner can make or unmake owners.');
@@ -53,9 +48,9 @@ export async function changeMemberRole(ctx: ServiceContext, input: { userId: str
 export async function removeMember(ctx: ServiceContext, input: { userId: string }): Promise<Outcome<{ removed: true }>> {
   const { db, organizationId: org, now } = ctx;
   const actorId = ctx.actor.userId;
-  const actorRole = actorId ? await roleOf(ctx, actorId) : undefined;
+  const actorRole = await roleIn(ctx, actorId);
   const self = actorId === input.userId;
-  const current = await roleOf(ctx, input.userId);
+  const current = await roleIn(ctx, input.userId);
   if (!actorRole) return fail('not_found', 'No such organization.');
   if (!self && actorRole !== 'owner' && actorRole !== 'admin') return fail('forbidden', 'Only owners and admins can remove members.');
   if (!current) return fail('not_found', 'No such member in this organization.');

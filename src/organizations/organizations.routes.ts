@@ -1,15 +1,11 @@
-import { runBatch } from '../db/batch';
 import { createRoute, z } from '@hono/zod-openapi';
-import { memberships, organizations } from '../db/schema';
 import { ApiError, unwrap } from '../errors';
-import { newId, randomString } from '../lib/ids';
 import { Id, OrgParams, bearer, createRouter, jsonBody, jsonResponse, problems } from '../lib/openapi';
 import { actorOf } from '../lib/request';
 import { currentUser, requireUser } from '../auth/auth.middleware';
-import { auditStatement } from '../audit/audit.store';
 import { coordinatorFor } from '../org-coordinator';
 import { PENDING_LIMIT, countPending } from '../invitations/invitations.store';
-import { listMembers, requireMembership, slugExists, slugify } from './organizations.store';
+import { createOrganization, listMembers, requireMembership } from './organizations.store';
 import { ChangeRoleBody, CreateOrganizationBody, MemberSchema, OrganizationSchema } from './organizations.schemas';
 
 const common = { tags: ['organizations'], security: bearer, middleware: [requireUser] };
@@ -63,29 +59,8 @@ const remove = createRoute({
 export const organizationRoutes = createRouter()
   .openapi(create, async (c) => {
     const user = currentUser(c);
-    const body = c.req.valid('json');
-    const db = c.var.db;
-    let slug = body.slug ?? slugify(body.name);
-    if (await slugExists(db, slug)) {
-      if (body.slug) throw new ApiError('slug_taken', `The slug "${slug}" is taken.`);
-      slug = `${slug.slice(0, 40)}-${randomString(6)}`;
-    }
-    const now = Date.now();
-    const org = { id: newId('org'), name: body.name, slug, createdAt: now, updatedAt: now };
-    try {
-      await runBatch(db, [
-        db.insert(organizations).values(org),
-        db.insert(memberships).values({ organizationId: org.id, userId: user.id, role: 'owner', createdAt: now, updatedAt: now }),
-        auditStatement(db, actorOf(c, user.id), { organizationId: org.id, action: 'organization.created', targetType: 'organization', targetId: org.id, data: { name: org.name, slug } }, now),
-      ]);
-    } catch (err) {
-      if (/UNIQUE/i.test(String(err) + String((err as { cause?: unknown }).cause))) throw new ApiError('slug_taken', `The slug "${slug}" is taken.`);
-      throw err;
-    }
-    return c.json(
-      { id: org.id, name: org.name, slug, role: 'owner' as const, created_at: new Date(now).toISOString(), pending_invitations: 0, pending_invitation_limit: PENDING_LIMIT },
-      201,
-    );
+    const org = await createOrganization(c.var.db, actorOf(c, user.id), user.id, c.req.valid('json'), Date.now());
+    return c.json(org, 201);
   })
   .openapi(get, async (c) => {
     const { org, role } = await requireMembership(c.var.db, c.req.valid('param').org, currentUser(c).id);

@@ -2,6 +2,10 @@ import { and, eq, or, sql } from 'drizzle-orm';
 import { memberships, organizations, users, type Role } from '../db/schema';
 import type { Db } from '../env';
 import { ApiError } from '../errors';
+import { runBatch } from '../db/batch';
+import { auditStatement, type Actor } from '../audit/audit.store';
+import { newId, randomString } from '../lib/ids';
+import { PENDING_LIMIT } from '../invitations/invitations.store';
 
 export type Organization = typeof organizations.$inferSelect;
 
@@ -61,4 +65,43 @@ export function slugify(name: string): string {
 export async function slugExists(db: Db, slug: string) {
   const [row] = await db.select({ one: sql`1` }).from(organizations).where(eq(organizations.slug, slug)).limit(1);
   return Boolean(row);
+}
+
+/** Creates an organization with `userId` as its owner. A derived slug that clashes gets a suffix. */
+export async function createOrganization(db: Db, actor: Actor, userId: string, input: { name: string; slug?: string }, now: number) {
+  let slug = input.slug ?? slugify(input.name);
+  if (await slugExists(db, slug)) {
+    if (input.slug) throw new ApiError('slug_taken', `The slug "${slug}" is taken.`);
+    slug = `${slug.slice(0, 40)}-${randomString(6)}`;
+  }
+  const org = { id: newId('org'), name: input.name, slug, createdAt: now, updatedAt: now };
+  try {
+    await runBatch(db, [
+      db.insert(organizations).values(org),
+      db.insert(memberships).values({ organizationId: org.id, userId, role: 'owner', createdAt: now, updatedAt: now }),
+      auditStatement(db, actor, { organizationId: org.id, action: 'organization.created', targetType: 'organization', targetId: org.id, data: { name: org.name, slug } }, now),
+    ]);
+  } catch (err) {
+    if (/UNIQUE/i.test(String(err) + String((err as { cause?: unknown }).cause))) throw new ApiError('slug_taken', `The slug "${slug}" is taken.`);
+    throw err;
+  }
+  return {
+    id: org.id,
+    name: org.name,
+    slug,
+    role: 'owner' as const,
+    created_at: new Date(now).toISOString(),
+    pending_invitations: 0,
+    pending_invitation_limit: PENDING_LIMIT,
+  };
+}
+
+/** A user's role in an organization, read inside the coordinator so a concurrent demotion is seen. */
+export async function roleOf(db: Db, organizationId: string, userId: string | null): Promise<Role | undefined> {
+  if (!userId) return undefined;
+  const [row] = await db
+    .select({ role: memberships.role })
+    .from(memberships)
+    .where(and(eq(memberships.organizationId, organizationId), eq(memberships.userId, userId)));
+  return row?.role;
 }

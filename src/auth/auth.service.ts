@@ -1,0 +1,64 @@
+import { and, eq, gt, isNull, sql } from 'drizzle-orm';
+import { runBatch } from '../db/batch';
+import { signInLinks } from '../db/schema';
+import type { Db } from '../env';
+import { ApiError } from '../errors';
+import { newId } from '../lib/ids';
+import { sendMail } from '../email/mailer';
+import { signInMail } from '../email/templates';
+import { findUserByEmail, newSession } from './auth.store';
+import { AUDIENCE, signToken, verifyToken } from './tokens';
+
+export const SIGN_IN_LINK_TTL_MS = 15 * 60 * 1000;
+
+/** Emails a single-use sign-in link. Never tells whether the address has an account. */
+export async function sendSignInLink(env: Env, db: Db, email: string, now: number): Promise<void> {
+  const jti = newId('jti');
+  const expiresAt = now + SIGN_IN_LINK_TTL_MS;
+  await db.insert(signInLinks).values({ jti, email, expiresAt, createdAt: now });
+  const token = await signToken(env, AUDIENCE.signIn, { sub: email, jti, expiresAt }, now);
+  const link = `${env.APP_URL.replace(/\/$/, '')}/auth/verify?token=${encodeURIComponent(token)}`;
+  try {
+    await sendMail(env, signInMail(email, link));
+  } catch (err) {
+    console.error(JSON.stringify({ event: 'sign_in_email_failed', error: String(err) }));
+  }
+}
+
+/** Checks a sign-in link without using it: the email it signs in, and whether that account exists. */
+export async function inspectSignInLink(env: Env, db: Db, token: string, now: number) {
+  const claims = await verifyToken(env, AUDIENCE.signIn, token, now);
+  const link = claims
+    ? await db.query.signInLinks.findFirst({
+        where: and(eq(signInLinks.jti, claims.jti), isNull(signInLinks.usedAt), gt(signInLinks.expiresAt, now)),
+      })
+    : undefined;
+  if (!claims || !link || link.email !== claims.sub) {
+    throw new ApiError('link_invalid', 'This sign-in link is invalid, expired or already used. Ask for a new one.');
+  }
+  return { link, account: await findUserByEmail(db, link.email) };
+}
+
+/** Uses a sign-in link once: creates the account if needed (name required), returns a new session. */
+export async function redeemSignInLink(env: Env, db: Db, token: string, name: string | undefined, now: number) {
+  const { link, account } = await inspectSignInLink(env, db, token, now);
+  const trimmed = name?.trim();
+  if (!account && !trimmed) throw new ApiError('name_required', 'No account exists for this email yet: give a name to create it.');
+  const user = account ?? { id: newId('usr'), email: link.email, name: trimmed! };
+  const session = await newSession(user.id, now);
+  const used = sql`EXISTS (SELECT 1 FROM sign_in_links WHERE jti = ${link.jti} AND used_at = ${now})`;
+  const [consumed] = await runBatch(db, [
+    sql`UPDATE sign_in_links SET used_at = ${now} WHERE jti = ${link.jti} AND used_at IS NULL`,
+    account
+      ? sql`UPDATE users SET email_verified_at = coalesce(email_verified_at, ${now}) WHERE id = ${user.id} AND ${used}`
+      : sql`INSERT OR IGNORE INTO users (id, email, name, email_verified_at, created_at)
+          SELECT ${user.id}, ${user.email}, ${user.name}, ${now}, ${now} WHERE ${used}`,
+    // By email, not id: a concurrent sign-up of the same address may have won the INSERT OR IGNORE.
+    sql`INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at)
+      SELECT ${session.row.id}, (SELECT id FROM users WHERE email = ${user.email}), ${session.row.tokenHash}, ${now}, ${session.row.expiresAt}
+      WHERE ${used}`,
+  ]);
+  if (consumed.meta.changes !== 1) throw new ApiError('link_invalid', 'This sign-in link was already used.');
+  const signedIn = (await findUserByEmail(db, user.email))!;
+  return { user: { id: signedIn.id, email: signedIn.email, name: signedIn.name }, sessionToken: session.token };
+}

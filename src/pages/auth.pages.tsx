@@ -1,0 +1,140 @@
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import type { AppEnv } from '../env';
+import { ApiError } from '../errors';
+import { normalizeEmail } from '../lib/crypto';
+import { clearSessionCookie, setSessionCookie } from '../auth/auth.middleware';
+import { inspectSignInLink, redeemSignInLink, sendSignInLink } from '../auth/auth.service';
+import { endSession } from '../auth/auth.store';
+import { CsrfField, Layout, MessagePage } from './layout';
+import { csrfValid, formFields, pageUser } from './pages.middleware';
+
+const Email = z.string().trim().max(254).email();
+
+const SignInForm = (p: { csrf?: string; email?: string; error?: string }) => (
+  <Layout title="Sign in" csrf={p.csrf} narrow>
+    <div class="card">
+      <div class="card-body">
+        <h1>Sign in to 8bit-ai</h1>
+        <p class="sub">We will email you a link. No password needed.</p>
+        <form method="post" action="/sign-in">
+          <CsrfField token={p.csrf} />
+          <div class="field">
+            <label for="email">Email</label>
+            <input id="email" name="email" type="email" required autocomplete="email" value={p.email ?? ''} aria-invalid={p.error ? 'true' : undefined} aria-describedby={p.error ? 'email-error' : undefined} />
+            {p.error ? <div class="field-error" id="email-error">{p.error}</div> : null}
+          </div>
+          <button class="btn primary" type="submit">
+            Email me a sign-in link
+          </button>
+        </form>
+      </div>
+    </div>
+  </Layout>
+);
+
+const InvalidLink = (p: { csrf?: string }) => (
+  <MessagePage title="Link no longer valid" heading="Sign-in link no longer valid" csrf={p.csrf}>
+    <p>This link was already used, has expired (links last 15 minutes) or is not one of ours.</p>
+    <p>
+      <a class="btn primary" href="/sign-in">
+        Get a new link
+      </a>
+    </p>
+  </MessagePage>
+);
+
+const Forbidden = () => (
+  <MessagePage title="Refused" heading="This form could not be accepted">
+    <p>The request did not come from this site's own page (CSRF protection). Go back, reload the page and try again.</p>
+  </MessagePage>
+);
+
+/** 403 page for a form post that fails the CSRF check. */
+export const refuseCsrf = (c: Context<AppEnv>) => c.html(<Forbidden />, 403);
+
+export const authPages = new Hono<AppEnv>()
+  .get('/sign-in', async (c) => {
+    if (await pageUser(c)) return c.redirect('/', 303);
+    return c.html(<SignInForm csrf={c.var.csrf} />);
+  })
+  .post('/sign-in', async (c) => {
+    const form = await formFields(c);
+    if (!csrfValid(c, form)) return refuseCsrf(c);
+    const parsed = Email.safeParse(form.email ?? '');
+    if (!parsed.success) return c.html(<SignInForm csrf={c.var.csrf} email={form.email} error="Enter a valid email address." />, 400);
+    const email = normalizeEmail(parsed.data);
+    await sendSignInLink(c.env, c.var.db, email, Date.now());
+    return c.html(
+      <MessagePage title="Check your email" heading="Check your email" csrf={c.var.csrf}>
+        <p>
+          If <strong>{email}</strong> can receive email, a sign-in link is on its way. It works once and expires in 15 minutes.
+        </p>
+      </MessagePage>,
+    );
+  })
+  .get('/auth/verify', async (c) => {
+    const token = c.req.query('token') ?? '';
+    let account: Awaited<ReturnType<typeof inspectSignInLink>>;
+    try {
+      account = await inspectSignInLink(c.env, c.var.db, token, Date.now());
+    } catch (err) {
+      if (err instanceof ApiError) return c.html(<InvalidLink csrf={c.var.csrf} />, 410);
+      throw err;
+    }
+    // A GET never uses the link (mail scanners follow links): the button does.
+    return c.html(<VerifyForm csrf={c.var.csrf} token={token} email={account.link.email} isNew={!account.account} />);
+  })
+  .post('/auth/verify', async (c) => {
+    const form = await formFields(c);
+    if (!csrfValid(c, form)) return refuseCsrf(c);
+    try {
+      const { sessionToken } = await redeemSignInLink(c.env, c.var.db, form.token ?? '', form.name, Date.now());
+      setSessionCookie(c, sessionToken);
+      return c.redirect('/', 303);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'name_required') {
+        const { link } = await inspectSignInLink(c.env, c.var.db, form.token ?? '', Date.now());
+        return c.html(<VerifyForm csrf={c.var.csrf} token={form.token ?? ''} email={link.email} isNew error="Enter your name to create the account." />, 400);
+      }
+      if (err instanceof ApiError) return c.html(<InvalidLink csrf={c.var.csrf} />, 410);
+      throw err;
+    }
+  })
+  .post('/sign-out', async (c) => {
+    const form = await formFields(c);
+    if (!csrfValid(c, form)) return refuseCsrf(c);
+    const user = await pageUser(c);
+    if (user) await endSession(c.var.db, user.credentialId);
+    clearSessionCookie(c);
+    // Only same-site paths: an open redirect here would leak tokens to other sites.
+    const next = form.next && form.next.startsWith('/') && !form.next.startsWith('//') ? form.next : '/sign-in';
+    return c.redirect(next, 303);
+  });
+
+const VerifyForm = (p: { csrf?: string; token: string; email: string; isNew: boolean; error?: string }) => (
+  <Layout title="Confirm sign-in" csrf={p.csrf} narrow>
+    <div class="card">
+      <div class="card-body">
+        <h1>{p.isNew ? 'Create your account' : 'Sign in'}</h1>
+        <p class="sub">
+          as <strong>{p.email}</strong>
+        </p>
+        <form method="post" action="/auth/verify">
+          <CsrfField token={p.csrf} />
+          <input type="hidden" name="token" value={p.token} />
+          {p.isNew ? (
+            <div class="field">
+              <label for="name">Your name</label>
+              <input id="name" name="name" type="text" required maxlength={100} autocomplete="name" aria-invalid={p.error ? 'true' : undefined} />
+              {p.error ? <div class="field-error">{p.error}</div> : null}
+            </div>
+          ) : null}
+          <button class="btn primary" type="submit">
+            {p.isNew ? 'Create account and sign in' : 'Sign in'}
+          </button>
+        </form>
+      </div>
+    </div>
+  </Layout>
+);

@@ -1,0 +1,83 @@
+import type { Child, FC } from 'hono/jsx';
+import type { AuthUser } from '../env';
+
+export interface OrgLink {
+  name: string;
+  slug: string;
+  role: string;
+}
+
+export const CsrfField: FC<{ token?: string }> = ({ token }) => <input type="hidden" name="_csrf" value={token ?? ''} />;
+
+export const Badge: FC<{ value: string }> = ({ value }) => <span class={`badge ${value}`}>{value}</span>;
+
+/** The account menu: who is signed in, the organizations to switch between, sign out. */
+const AccountMenu: FC<{ user: AuthUser; orgs: OrgLink[]; current?: string; csrf?: string }> = ({ user, orgs, current, csrf }) => (
+  <details class="menu">
+    <summary aria-label="Account menu">
+      {orgs.find((o) => o.slug === current)?.name ?? user.name} ▾
+    </summary>
+    <div class="menu-panel" role="menu">
+      <div class="who">
+        Signed in as <strong>{user.email}</strong>
+      </div>
+      <div class="label">Organizations</div>
+      {orgs.map((o) => (
+        <a href={`/orgs/${o.slug}/settings/team`} aria-current={o.slug === current ? 'true' : undefined} role="menuitem">
+          {o.name} <span class="muted small">· {o.role}</span>
+        </a>
+      ))}
+      <a href="/orgs/new" role="menuitem">
+        + New organization
+      </a>
+      <form method="post" action="/sign-out">
+        <CsrfField token={csrf} />
+        <button type="submit" role="menuitem">
+          Sign out
+        </button>
+      </form>
+    </div>
+  </details>
+);
+
+export const Layout: FC<{
+  title: string;
+  user?: AuthUser | null;
+  orgs?: OrgLink[];
+  current?: string;
+  csrf?: string;
+  narrow?: boolean;
+  children?: Child;
+}> = (p) => (
+  <html lang="en">
+    <head>
+      <meta charset="utf-8" />
+      <meta name="viewport" content="width=device-width, initial-scale=1" />
+      <meta name="referrer" content="no-referrer" />
+      <title>{`${p.title} · 8bit-ai`}</title>
+      <link rel="stylesheet" href="/assets/app.css" />
+      <script src="/assets/app.js" defer></script>
+    </head>
+    <body>
+      <header class="topbar">
+        <a class="brand" href="/">
+          8bit<span>-ai</span>
+        </a>
+        {p.user ? <AccountMenu user={p.user} orgs={p.orgs ?? []} current={p.current} csrf={p.csrf} /> : null}
+      </header>
+      <main class={p.narrow ? 'narrow' : undefined}>{p.children}</main>
+    </body>
+  </html>
+);
+
+/** A one-message page (errors, "check your email", invalid links). */
+export const MessagePage: FC<{ title: string; heading: string; user?: AuthUser | null; orgs?: OrgLink[]; csrf?: string; children?: Child }> = (p) => (
+  <Layout title={p.title} user={p.user} orgs={p.orgs} csrf={p.csrf} narrow>
+    <div class="card">
+      <div class="card-body stack">
+        <h1>{p.heading}</h1>
+        {p.children}
+      </div>
+    </div>
+  </Layout>
+);

@@ -1,0 +1,176 @@
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import type { AppEnv, AuthUser } from '../env';
+import { ApiError, ERROR_CODES, type ErrorCode, type Outcome } from '../errors';
+import { actorOf } from '../lib/request';
+import { EmailSchema, RoleSchema } from '../lib/openapi';
+import { coordinatorFor } from '../org-coordinator';
+import { PENDING_LIMIT, countPending, listInvitations } from '../invitations/invitations.store';
+import { listMembers, organizationsOf, requireMembership } from '../organizations/organizations.store';
+import { refuseCsrf } from './auth.pages';
+import { MessagePage } from './layout';
+import { csrfValid, formFields, pageUser } from './pages.middleware';
+import { TeamView, type InviteFormState } from './team.view';
+
+const NOTICES: Record<string, string> = {
+  invited: 'Invitation sent.',
+  resent: 'Invitation resent with a new link. Earlier links no longer work.',
+  revoked: 'Invitation revoked. Its link no longer works.',
+  role_changed: 'Role updated.',
+  removed: 'Member removed.',
+};
+
+/** Plain words for the errors a Team page action can meet. */
+const PLAIN: Partial<Record<ErrorCode, string>> = {
+  pending_invitation_limit: `This organization already has ${PENDING_LIMIT} pending invitations. Revoke one, or wait for one to be accepted or to expire, before inviting more.`,
+  invitation_already_pending: 'This email already has a pending invitation. Use Resend in the table instead.',
+  already_member: 'This person is already a member of the organization.',
+  resend_cooldown: 'This invitation was sent less than a minute ago. Try again in a minute.',
+  invalid_state: 'That invitation can no longer be changed.',
+  last_owner: 'The last owner cannot leave, be removed or be demoted. Make someone else an owner first.',
+  forbidden: 'Your role does not allow that.',
+  not_found: 'That no longer exists.',
+};
+const plain = (code: ErrorCode) => PLAIN[code] ?? ERROR_CODES[code].title;
+
+const InviteForm = z.object({
+  email: EmailSchema,
+  role: RoleSchema,
+  message: z.string().max(1000),
+  expires_in_days: z.string().trim().regex(/^\d{1,2}$/).transform(Number).pipe(z.number().int().min(1).max(30)),
+});
+const FIELD_MESSAGES: Record<string, string> = {
+  email: 'Enter a valid email address, like name@company.com.',
+  role: 'Choose one of the roles.',
+  message: 'The personal message can be at most 1000 characters.',
+  expires_in_days: 'Enter a whole number of days from 1 to 30.',
+};
+
+const NotFound = (p: { user: AuthUser | null; csrf?: string }) => (
+  <MessagePage title="Not found" heading="Page not found" user={p.user} csrf={p.csrf}>
+    <p>This organization does not exist, or you are not a member of it.</p>
+    <p><a class="btn" href="/">Go to your organizations</a></p>
+  </MessagePage>
+);
+
+type Ctx = Context<AppEnv>;
+
+async function renderTeam(c: Ctx, user: AuthUser, slug: string, extra: { invite?: InviteFormState; status?: 200 | 400 | 403 | 409 } = {}) {
+  let membership;
+  try {
+    membership = await requireMembership(c.var.db, slug, user.id);
+  } catch (err) {
+    if (err instanceof ApiError) return c.html(<NotFound user={user} csrf={c.var.csrf} />, 404);
+    throw err;
+  }
+  const { org, role } = membership;
+  const now = Date.now();
+  const manager = role === 'owner' || role === 'admin';
+  const [members, orgs, invitations, pending] = await Promise.all([
+    listMembers(c.var.db, org.id),
+    organizationsOf(c.var.db, user.id),
+    manager ? listInvitations(c.var.db, org.id, { limit: 50, now }) : Promise.resolve({ data: [] }),
+    manager ? countPending(c.var.db, org.id, now) : Promise.resolve(0),
+  ]);
+  const error = c.req.query('error') as ErrorCode | undefined;
+  return c.html(
+    <TeamView
+      p={{
+        user, orgs, role, csrf: c.var.csrf, members, pending, limit: PENDING_LIMIT,
+        org: { id: org.id, name: org.name, slug: org.slug },
+        invitations: invitations.data,
+        notice: NOTICES[c.req.query('notice') ?? ''],
+        error: error && error in ERROR_CODES ? plain(error) : undefined,
+        invite: extra.invite,
+      }}
+    />,
+    extra.status ?? 200,
+  );
+}
+
+/** Runs a Team page action: sign-in and CSRF checks, membership, then redirect back with a notice or error. */
+async function action(c: Ctx, run: (ctx: { user: AuthUser; orgId: string; role: string; form: Record<string, string> }) => Promise<Outcome<unknown>>, notice: string) {
+  const user = await pageUser(c);
+  if (!user) return c.redirect('/sign-in', 303);
+  const form = await formFields(c);
+  if (!csrfValid(c, form)) return refuseCsrf(c);
+  const slug = c.req.param('slug')!;
+  let membership;
+  try {
+    membership = await requireMembership(c.var.db, slug, user.id);
+  } catch {
+    return c.html(<NotFound user={user} csrf={c.var.csrf} />, 404);
+  }
+  const outcome = await run({ user, orgId: membership.org.id, role: membership.role, form });
+  const back = `/orgs/${membership.org.slug}/settings/team`;
+  return c.redirect(outcome.ok ? `${back}?notice=${notice}` : `${back}?error=${outcome.code}`, 303);
+}
+
+const call = (c: Ctx, user: AuthUser, orgId: string) => ({ organizationId: orgId, actor: actorOf(c, user.id), now: Date.now() });
+const managerOnly = (role: string): Outcome<never> | null => (role === 'owner' || role === 'admin' ? null : { ok: false, code: 'forbidden' });
+
+export const teamPages = new Hono<AppEnv>()
+  .get('/orgs/:slug', (c) => c.redirect(`/orgs/${encodeURIComponent(c.req.param('slug'))}/settings/team`, 303))
+  .get('/orgs/:slug/settings/team', async (c) => {
+    const user = await pageUser(c);
+    if (!user) return c.redirect('/sign-in', 303);
+    return renderTeam(c, user, c.req.param('slug'));
+  })
+  .post('/orgs/:slug/settings/team/invitations', async (c) => {
+    const user = await pageUser(c);
+    if (!user) return c.redirect('/sign-in', 303);
+    const form = await formFields(c);
+    if (!csrfValid(c, form)) return refuseCsrf(c);
+    const slug = c.req.param('slug');
+    const values = { email: form.email ?? '', role: form.role ?? '', message: form.message ?? '', expires_in_days: form.expires_in_days ?? '7' };
+    const parsed = InviteForm.safeParse(values);
+    if (!parsed.success) {
+      const errors: InviteFormState['errors'] = {};
+      for (const issue of parsed.error.issues) errors[issue.path[0] as keyof typeof errors] = FIELD_MESSAGES[String(issue.path[0])];
+      return renderTeam(c, user, slug, { invite: { values, errors }, status: 400 });
+    }
+    let membership;
+    try {
+      membership = await requireMembership(c.var.db, slug, user.id);
+    } catch {
+      return renderTeam(c, user, slug);
+    }
+    const { org, role } = membership;
+    const refused = managerOnly(role) ?? (parsed.data.role === 'owner' && role !== 'owner' ? ({ ok: false, code: 'forbidden' } as const) : null);
+    const outcome = refused ?? (await coordinatorFor(c.env, org.id).createInvitation(call(c, user, org.id), {
+      email: parsed.data.email,
+      role: parsed.data.role,
+      message: parsed.data.message.trim() ? parsed.data.message : null,
+      expiresInDays: parsed.data.expires_in_days,
+    }));
+    if (outcome.ok) return c.redirect(`/orgs/${org.slug}/settings/team?notice=invited`, 303);
+    const onEmail = outcome.code === 'invitation_already_pending' || outcome.code === 'already_member';
+    const errors = onEmail ? { email: plain(outcome.code) } : { form: plain(outcome.code) };
+    return renderTeam(c, user, slug, { invite: { values, errors }, status: outcome.code === 'forbidden' ? 403 : 409 });
+  })
+  .post('/orgs/:slug/settings/team/invitations/:id/resend', (c) =>
+    action(c, async ({ user, orgId, role }) => managerOnly(role) ?? coordinatorFor(c.env, orgId).resendInvitation(call(c, user, orgId), { id: c.req.param('id') }), 'resent'),
+  )
+  .post('/orgs/:slug/settings/team/invitations/:id/revoke', (c) =>
+    action(c, async ({ user, orgId, role }) => managerOnly(role) ?? coordinatorFor(c.env, orgId).revokeInvitation(call(c, user, orgId), { id: c.req.param('id') }), 'revoked'),
+  )
+  .post('/orgs/:slug/settings/team/members/:userId/role', (c) =>
+    action(c, async ({ user, orgId, form }) => {
+      const role = RoleSchema.safeParse(form.role);
+      if (!role.success) return { ok: false, code: 'validation_failed' };
+      return coordinatorFor(c.env, orgId).changeMemberRole(call(c, user, orgId), { userId: c.req.param('userId'), role: role.data });
+    }, 'role_changed'),
+  )
+  .post('/orgs/:slug/settings/team/members/:userId/remove', async (c) => {
+    const user = await pageUser(c);
+    // Leaving yourself ends on the home page: the Team page is no longer yours to see.
+    if (user && c.req.param('userId') === user.id) {
+      const form = await formFields(c);
+      if (!csrfValid(c, form)) return refuseCsrf(c);
+      const { org } = await requireMembership(c.var.db, c.req.param('slug'), user.id).catch(() => ({ org: null }));
+      if (!org) return c.redirect('/', 303);
+      const outcome = await coordinatorFor(c.env, org.id).removeMember(call(c, user, org.id), { userId: user.id });
+      return c.redirect(outcome.ok ? '/' : `/orgs/${org.slug}/settings/team?error=${outcome.code}`, 303);
+    }
+    return action(c, async ({ user: u, orgId }) => coordinatorFor(c.env, orgId).removeMember(call(c, u, orgId), { userId: c.req.param('userId') }), 'removed');
+  });

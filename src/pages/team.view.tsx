@@ -1,0 +1,199 @@
+import type { FC } from 'hono/jsx';
+import type { AuthUser } from '../env';
+import type { InvitationResource } from '../invitations/invitations.store';
+import { Badge, CsrfField, Layout, type OrgLink } from './layout';
+
+export const ROLE_OPTIONS = ['owner', 'admin', 'developer', 'viewer', 'billing'] as const;
+
+export interface InviteFormState {
+  values: { email: string; role: string; message: string; expires_in_days: string };
+  errors: Partial<Record<'email' | 'role' | 'message' | 'expires_in_days' | 'form', string>>;
+}
+
+export interface TeamViewProps {
+  user: AuthUser;
+  orgs: OrgLink[];
+  org: { id: string; name: string; slug: string };
+  role: string;
+  csrf?: string;
+  members: { user_id: string; email: string; name: string; role: string; joined_at: string }[];
+  invitations: InvitationResource[];
+  pending: number;
+  limit: number;
+  notice?: string;
+  error?: string;
+  invite?: InviteFormState;
+}
+
+const day = (iso: string | null) =>
+  iso ? new Date(iso).toLocaleDateString('en-US', { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' }) : '—';
+
+const FieldError: FC<{ id: string; message?: string }> = ({ id, message }) => (message ? <div class="field-error" id={id}>{message}</div> : null);
+
+const InviteForm: FC<{ p: TeamViewProps }> = ({ p }) => {
+  const state = p.invite ?? { values: { email: '', role: 'developer', message: '', expires_in_days: '7' }, errors: {} };
+  const roles = ROLE_OPTIONS.filter((r) => r !== 'owner' || p.role === 'owner');
+  const err = state.errors;
+  return (
+    <details class="invite-panel" id="invite" open={p.invite ? true : undefined}>
+      <summary class="card-body">
+        <span class="btn primary" role="button">+ Invite Member</span>
+      </summary>
+      <form method="post" action={`/orgs/${p.org.slug}/settings/team/invitations`} class="card-body" aria-label="Invite a member" novalidate>
+        <CsrfField token={p.csrf} />
+        {err.form ? <div class="alert error" role="alert">{err.form}</div> : null}
+        <div class="row">
+          <div class="field">
+            <label for="invite-email">Email address</label>
+            <input id="invite-email" name="email" type="email" required maxlength={254} value={state.values.email} placeholder="name@company.com" aria-invalid={err.email ? 'true' : undefined} aria-describedby="invite-email-error" />
+            <FieldError id="invite-email-error" message={err.email} />
+          </div>
+          <div class="field">
+            <label for="invite-role">Role</label>
+            <select id="invite-role" name="role" aria-invalid={err.role ? 'true' : undefined}>
+              {roles.map((r) => (
+                <option value={r} selected={state.values.role === r}>
+                  {r[0].toUpperCase() + r.slice(1)}
+                </option>
+              ))}
+            </select>
+            <FieldError id="invite-role-error" message={err.role} />
+          </div>
+          <div class="field">
+            <label for="invite-days">Expires in (days)</label>
+            <input id="invite-days" name="expires_in_days" type="number" min={1} max={30} step={1} required value={state.values.expires_in_days} aria-invalid={err.expires_in_days ? 'true' : undefined} aria-describedby="invite-days-error" />
+            <FieldError id="invite-days-error" message={err.expires_in_days} />
+          </div>
+        </div>
+        <div class="field">
+          <label for="invite-message">
+            Personal message <span class="hint">(optional, up to 1000 characters)</span>
+          </label>
+          <textarea id="invite-message" name="message" maxlength={1000} aria-invalid={err.message ? 'true' : undefined} aria-describedby="invite-message-error">{state.values.message}</textarea>
+          <FieldError id="invite-message-error" message={err.message} />
+        </div>
+        <button class="btn primary" type="submit">Send Invitation</button>
+      </form>
+    </details>
+  );
+};
+
+const MemberRow: FC<{ p: TeamViewProps; m: TeamViewProps['members'][number] }> = ({ p, m }) => {
+  const manager = p.role === 'owner' || p.role === 'admin';
+  const canEdit = manager && (p.role === 'owner' || m.role !== 'owner');
+  const self = m.user_id === p.user.id;
+  const base = `/orgs/${p.org.slug}/settings/team/members/${m.user_id}`;
+  return (
+    <tr>
+      <td>
+        <strong>{m.name}</strong> {self ? <span class="muted small">(you)</span> : null}
+        <div class="muted small">{m.email}</div>
+      </td>
+      <td>
+        {canEdit ? (
+          <form method="post" action={`${base}/role`} class="inline-select">
+            <CsrfField token={p.csrf} />
+            <select id={`role-${m.user_id}`} name="role" aria-label={`Role of ${m.name}`}>
+              {ROLE_OPTIONS.filter((r) => r !== 'owner' || p.role === 'owner').map((r) => (
+                <option value={r} selected={m.role === r}>{r}</option>
+              ))}
+            </select>
+            <button class="btn small" type="submit">Save</button>
+          </form>
+        ) : (
+          <Badge value={m.role} />
+        )}
+      </td>
+      <td class="muted small">{day(m.joined_at)}</td>
+      <td>
+        {canEdit || self ? (
+          <div class="actions">
+            <form method="post" action={`${base}/remove`} data-confirm={self ? 'Leave this organization?' : `Remove ${m.name}?`}>
+              <CsrfField token={p.csrf} />
+              <button class="btn small danger" type="submit">{self ? 'Leave' : 'Remove'}</button>
+            </form>
+          </div>
+        ) : null}
+      </td>
+    </tr>
+  );
+};
+
+const InvitationRow: FC<{ p: TeamViewProps; i: InvitationResource }> = ({ p, i }) => {
+  const base = `/orgs/${p.org.slug}/settings/team/invitations/${i.id}`;
+  return (
+    <tr data-invitation={i.email}>
+      <td>{i.email}</td>
+      <td><Badge value={i.role} /></td>
+      <td><Badge value={i.status} /></td>
+      <td class="muted small">{i.status === 'pending' || i.status === 'expired' ? day(i.expires_at) : '—'}</td>
+      <td class="small">{i.invited_by.name ?? '—'}</td>
+      <td><Badge value={i.email_delivery} /></td>
+      <td>
+        <div class="actions">
+          {i.status === 'pending' || i.status === 'expired' ? (
+            <form method="post" action={`${base}/resend`}>
+              <CsrfField token={p.csrf} />
+              <button class="btn small" type="submit" aria-label={`Resend invitation to ${i.email}`}>Resend</button>
+            </form>
+          ) : null}
+          {i.status === 'pending' ? (
+            <form method="post" action={`${base}/revoke`} data-confirm={`Revoke the invitation to ${i.email}? Its link stops working at once.`}>
+              <CsrfField token={p.csrf} />
+              <button class="btn small danger" type="submit" aria-label={`Revoke invitation to ${i.email}`}>Revoke</button>
+            </form>
+          ) : null}
+        </div>
+      </td>
+    </tr>
+  );
+};
+
+/** Settings > Team. */
+export const TeamView: FC<{ p: TeamViewProps }> = ({ p }) => {
+  const manager = p.role === 'owner' || p.role === 'admin';
+  return (
+    <Layout title={`Team · ${p.org.name}`} user={p.user} orgs={p.orgs} current={p.org.slug} csrf={p.csrf}>
+      <h1>Team</h1>
+      <p class="sub">
+        Settings for <strong>{p.org.name}</strong> · you are {p.role === 'admin' || p.role === 'owner' ? 'an' : 'a'} <strong>{p.role}</strong>
+      </p>
+      {p.notice ? <div class="alert notice" role="status">{p.notice}</div> : null}
+      {p.error ? <div class="alert error" role="alert">{p.error}</div> : null}
+      {manager ? (
+        <section class="card" aria-labelledby="invitations-title">
+          <div class="card-head">
+            <h2 id="invitations-title">Invitations</h2>
+            <span class="capacity" id="capacity">
+              {p.pending} of {p.limit} pending invitations
+              <progress class="meter" value={p.pending} max={p.limit} aria-hidden="true"></progress>
+            </span>
+          </div>
+          {p.invitations.length > 0 ? (
+            <table>
+              <thead>
+                <tr><th>Email</th><th>Role</th><th>Status</th><th>Expires</th><th>Invited by</th><th>Delivery</th><th><span class="sr-only">Actions</span></th></tr>
+              </thead>
+              <tbody>{p.invitations.map((i) => <InvitationRow p={p} i={i} />)}</tbody>
+            </table>
+          ) : (
+            <div class="card-body muted">No invitations yet.</div>
+          )}
+          <InviteForm p={p} />
+        </section>
+      ) : null}
+      <section class="card" aria-labelledby="members-title">
+        <div class="card-head">
+          <h2 id="members-title">Members</h2>
+          <span class="capacity">{p.members.length} {p.members.length === 1 ? 'member' : 'members'}</span>
+        </div>
+        <table>
+          <thead>
+            <tr><th>Name</th><th>Role</th><th>Joined</th><th><span class="sr-only">Actions</span></th></tr>
+          </thead>
+          <tbody>{p.members.map((m) => <MemberRow p={p} m={m} />)}</tbody>
+        </table>
+      </section>
+    </Layout>
+  );
+};
