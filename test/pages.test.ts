@@ -1,0 +1,190 @@
+import { env, exports } from 'cloudflare:workers';
+import { describe, it } from 'vitest';
+import { BASE, call, createOrg, invite, lastToken, ownerWithOrg, signUp, uniqueEmail } from './helpers';
+
+/** A browser-like client: keeps cookies, reads the CSRF field from pages, posts forms. */
+class Browser {
+  cookies = new Map<string, string>();
+  async get(path: string) {
+    return this.send(new Request(`${BASE}${path}`, { headers: this.headers(), redirect: 'manual' }));
+  }
+  async post(path: string, fields: Record<string, string>, extra: Record<string, string> = {}) {
+    const csrf = this.cookies.get('8b_csrf') ?? '';
+    return this.send(
+      new Request(`${BASE}${path}`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { ...this.headers(), 'Content-Type': 'application/x-www-form-urlencoded', Origin: BASE, ...extra },
+        body: new URLSearchParams({ _csrf: csrf, ...fields }),
+      }),
+    );
+  }
+  headers(): Record<string, string> {
+    return { Cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') };
+  }
+  async send(req: Request) {
+    const res = await exports.default.fetch(req);
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const [k, v] = pair.split('=');
+      if (/Max-Age=0|expires=Thu, 01 Jan 1970/i.test(c)) this.cookies.delete(k);
+      else this.cookies.set(k, v);
+    }
+    return { status: res.status, location: res.headers.get('location'), headers: res.headers, html: await res.text() };
+  }
+  signInAs(sessionToken: string) {
+    this.cookies.set('8b_session', sessionToken);
+    return this;
+  }
+}
+
+const invStatus = async (id: string) => (await env.DB.prepare('SELECT status FROM invitations WHERE id = ?').bind(id).first<{ status: string }>())!.status;
+
+describe('pages: security headers', () => {
+  it('send a strict CSP, nosniff, no framing and no referrer', async ({ expect }) => {
+    const res = await new Browser().get('/sign-in');
+    expect(res.status).toBe(200);
+    const csp = res.headers.get('content-security-policy')!;
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(res.headers.get('set-cookie')).toMatch(/8b_csrf=[\w-]{43}; Path=\/; HttpOnly; SameSite=Lax/);
+    expect(res.html).not.toMatch(/<script>|style="/);
+  });
+});
+
+describe('pages: CSRF', () => {
+  it('refuses a cross-origin form post, and one without the token', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg('Csrf Co');
+    const b = new Browser().signInAs(owner.token);
+    await b.get(`/orgs/${org.slug}/settings/team`);
+    const fields = { email: uniqueEmail(), role: 'viewer', message: '', expires_in_days: '7' };
+    const crossOrigin = await b.post(`/orgs/${org.slug}/settings/team/invitations`, fields, { Origin: 'https://evil.example' });
+    expect(crossOrigin.status).toBe(403);
+    const noToken = await b.post(`/orgs/${org.slug}/settings/team/invitations`, { ...fields, _csrf: 'x'.repeat(43) });
+    expect(noToken.status).toBe(403);
+    expect(await env.DB.prepare('SELECT count(*) AS n FROM invitations WHERE organization_id = ?').bind(org.id).first('n')).toBe(0);
+    const ok = await b.post(`/orgs/${org.slug}/settings/team/invitations`, fields);
+    expect(ok.status).toBe(303);
+    expect(ok.location).toBe(`/orgs/${org.slug}/settings/team?notice=invited`);
+  });
+});
+
+describe('pages: SPEC §5 acceptance, the five visitor cases', () => {
+  it('invalid link: "Invitation no longer valid", HTTP 410', async ({ expect }) => {
+    const res = await new Browser().get('/invitations/accept?token=garbage');
+    expect(res.status).toBe(410);
+    expect(res.html).toContain('Invitation no longer valid');
+  });
+
+  it('a GET without a session (a mail scanner) never consumes the link', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg();
+    const email = uniqueEmail('scanned');
+    const inv = (await invite(owner.token, org.id, { email, role: 'viewer' })).json;
+    const token = await lastToken(email);
+    for (let i = 0; i < 3; i++) expect((await new Browser().get(`/invitations/accept?token=${token}`)).status).toBe(200);
+    expect(await invStatus(inv.id)).toBe('pending');
+  });
+
+  it('signed in as the invited email: accepted at once, 303 into the organization', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg();
+    const invitee = await signUp(uniqueEmail('direct'));
+    const inv = (await invite(owner.token, org.id, { email: invitee.email, role: 'developer' })).json;
+    const res = await new Browser().signInAs(invitee.token).get(`/invitations/accept?token=${await lastToken(invitee.email)}`);
+    expect(res.status).toBe(303);
+    expect(res.location).toBe(`/orgs/${org.slug}`);
+    expect(await invStatus(inv.id)).toBe('accepted');
+  });
+
+  it('signed in as another email: explains, offers sign out and continue, stays pending', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg();
+    const other = await signUp(uniqueEmail('other'));
+    const email = uniqueEmail('meant');
+    const inv = (await invite(owner.token, org.id, { email, role: 'viewer' })).json;
+    const token = await lastToken(email);
+    const b = new Browser().signInAs(other.token);
+    const res = await b.get(`/invitations/accept?token=${token}`);
+    expect(res.html).toContain('This invitation is for another email address');
+    expect(res.html).toContain('Sign out and continue');
+    expect(await invStatus(inv.id)).toBe('pending');
+    const out = await b.post('/sign-out', { next: `/invitations/accept?token=${token}` });
+    expect(out.status).toBe(303);
+    expect(out.location).toBe(`/invitations/accept?token=${token}`);
+    expect((await b.get(out.location!)).html).toContain('Create your account');
+  });
+
+  it('not signed in, account exists: one button joins and signs in', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg('Join Co');
+    const existing = await signUp(uniqueEmail('exists'), 'Ex Isting');
+    await invite(owner.token, org.id, { email: existing.email, role: 'billing' });
+    const token = await lastToken(existing.email);
+    const b = new Browser();
+    const page = await b.get(`/invitations/accept?token=${token}`);
+    expect(page.html).toContain(`Join Join Co as ${existing.email}`);
+    const joined = await b.post('/invitations/accept', { token });
+    expect(joined.status).toBe(303);
+    expect(joined.location).toBe(`/orgs/${org.slug}`);
+    expect(b.cookies.get('8b_session')).toMatch(/^8b_ses_/);
+    expect((await b.get(`/orgs/${org.slug}/settings/team`)).html).toContain('Ex Isting');
+  });
+
+  it('not signed in, no account: the email is read-only, a name creates the account', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg();
+    const email = uniqueEmail('fresh');
+    await invite(owner.token, org.id, { email, role: 'viewer' });
+    const token = await lastToken(email);
+    const b = new Browser();
+    const page = await b.get(`/invitations/accept?token=${token}`);
+    expect(page.html).toContain('Create your account');
+    expect(page.html).toMatch(new RegExp(`<input id="accept-email" type="email" value="${email}" readonly`));
+    expect((await b.post('/invitations/accept', { token, name: '' })).status).toBe(400);
+    const done = await b.post('/invitations/accept', { token, name: 'Fresh Person', email: 'attacker@evil.example' });
+    expect(done.status).toBe(303);
+    const me = await call('GET', '/v1/me', { token: b.cookies.get('8b_session') });
+    expect(me.json.user).toMatchObject({ email, name: 'Fresh Person' });
+  });
+});
+
+describe('pages: escaping and roles', () => {
+  it('renders user-supplied text as text', async ({ expect }) => {
+    const owner = await signUp(uniqueEmail('xss'), '<img src=x onerror=alert(1)>');
+    const org = await createOrg(owner.token, '<script>alert("org")</script>');
+    await invite(owner.token, org.id, { email: uniqueEmail(), role: 'viewer', message: '<script>alert(2)</script>' });
+    const res = await new Browser().signInAs(owner.token).get(`/orgs/${org.slug}/settings/team`);
+    expect(res.html).not.toContain('<script>alert');
+    expect(res.html).not.toContain('<img src=x');
+    expect(res.html).toContain('&lt;script&gt;alert(&quot;org&quot;)&lt;/script&gt;');
+  });
+
+  it('non-managers see the members read-only, without invite controls; non-members get 404', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg('Readonly Co');
+    const email = uniqueEmail('ro');
+    await invite(owner.token, org.id, { email, role: 'viewer' });
+    const viewer = await call('POST', '/v1/invitations/accept', { body: { token: await lastToken(email), name: 'Vi Ewer' } });
+    const page = await new Browser().signInAs(viewer.json.session_token).get(`/orgs/${org.slug}/settings/team`);
+    expect(page.status).toBe(200);
+    expect(page.html).toContain('Olivia Owner');
+    expect(page.html).not.toContain('Invite Member');
+    expect(page.html).not.toContain('<select');
+    expect(page.html).not.toContain('pending invitations');
+    const outsider = await signUp(uniqueEmail('outsider'));
+    expect((await new Browser().signInAs(outsider.token).get(`/orgs/${org.slug}/settings/team`)).status).toBe(404);
+    expect((await new Browser().get(`/orgs/${org.slug}/settings/team`)).location).toBe('/sign-in');
+  });
+
+  it('the invite form keeps what was typed and explains errors in plain words', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg('Form Co');
+    const b = new Browser().signInAs(owner.token);
+    await b.get(`/orgs/${org.slug}/settings/team`);
+    const res = await b.post(`/orgs/${org.slug}/settings/team/invitations`, { email: 'not-an-email', role: 'viewer', message: 'Hello there', expires_in_days: '45' });
+    expect(res.status).toBe(400);
+    expect(res.html).toContain('Enter a valid email address');
+    expect(res.html).toContain('Enter a whole number of days from 1 to 30.');
+    expect(res.html).toContain('value="not-an-email"');
+    expect(res.html).toContain('>Hello there</textarea>');
+    expect(res.html).toContain('value="45"');
+  });
+});
