@@ -1,0 +1,89 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The worker under test: `wrangler dev` on its own port and a fresh local database. */
+export const PORT = Number(process.env.E2E_PORT ?? 8788);
+export const ORIGIN = `http://127.0.0.1:${PORT}`;
+export const STATE_DIR = '.wrangler/e2e-state';
+
+const wrangler = (args: string[], opts: { stdio?: 'inherit' | 'pipe' } = {}) =>
+  spawnSync('wrangler', args, { stdio: opts.stdio ?? 'inherit', env: { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' } });
+
+export async function startServer(): Promise<ChildProcess> {
+  rmSync(STATE_DIR, { recursive: true, force: true });
+  if (!existsSync('.dev.vars')) copyFileSync('.dev.vars.example', '.dev.vars');
+  const migrated = wrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', STATE_DIR]);
+  if (migrated.status !== 0) throw new Error('migrations failed');
+  const child = spawn(
+    'wrangler',
+    ['dev', '--ip', '127.0.0.1', '--port', String(PORT), '--persist-to', STATE_DIR, '--var', `APP_URL:${ORIGIN}`, '--show-interactive-dev-session=false'],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' }, detached: true },
+  );
+  let log = '';
+  child.stdout!.on('data', (d) => (log += d));
+  child.stderr!.on('data', (d) => (log += d));
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(`${ORIGIN}/healthz`)).ok) return child;
+    } catch {
+      // not up yet
+    }
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  child.kill('SIGTERM');
+  throw new Error(`wrangler dev did not start:\n${log}`);
+}
+
+export function stopServer(child: ChildProcess) {
+  try {
+    process.kill(-child.pid!, 'SIGTERM');
+  } catch {
+    child.kill('SIGTERM');
+  }
+}
+
+/** Runs SQL against the server's local D1 (used to move time, never to sleep). */
+export function sql(command: string) {
+  const res = wrangler(['d1', 'execute', 'DB', '--local', '--persist-to', STATE_DIR, '--command', command], { stdio: 'pipe' });
+  if (res.status !== 0) throw new Error(`d1 execute failed: ${res.stderr}`);
+}
+
+function* emlFiles(dir: string): Generator<string> {
+  let entries: import('node:fs').Dirent[] = [];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) yield* emlFiles(p);
+    else if (e.name.endsWith('.eml')) yield p;
+  }
+}
+
+function decode(raw: string) {
+  return raw.replace(/Content-Transfer-Encoding: base64\r?\n\r?\n([A-Za-z0-9+/=\r\n]+)/g, (_, b64: string) =>
+    Buffer.from(b64.replace(/\s+/g, ''), 'base64').toString('utf8'),
+  );
+}
+
+/** The newest link of `kind` emailed to `to` (the local send_email binding writes .eml files). */
+export async function emailedLink(to: string, kind: 'invitations/accept' | 'auth/verify', notBefore = 0): Promise<string> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const found = [...emlFiles('.wrangler')]
+      .map((p) => ({ p, t: statSync(p).mtimeMs }))
+      .filter(({ t }) => t >= notBefore)
+      .sort((a, b) => b.t - a.t)
+      .map(({ p }) => decode(readFileSync(p, 'utf8')))
+      .find((raw) => new RegExp(`^To: <?${to.replace(/[.+]/g, '\\$&')}>?`, 'im').test(raw) && raw.includes(kind));
+    const link = found && new RegExp(`https?://[^\\s"<]+/${kind}\\?token=[\\w.%-]+`).exec(found)?.[0];
+    if (link) return link;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no ${kind} email to ${to}`);
+}
