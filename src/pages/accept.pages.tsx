@@ -34,9 +34,12 @@ interface Offer {
 }
 
 const OfferHeader = ({ o }: { o: Offer }) => (
-  <p class="sub">
-    <strong>{o.inviterName}</strong> invited <strong>{o.inv.email}</strong> to join <strong>{o.orgName}</strong> as <strong>{o.inv.role}</strong>.
-  </p>
+  <>
+    <p class="sub">
+      <strong>{o.inviterName}</strong> invited <strong>{o.inv.email}</strong> to join <strong>{o.orgName}</strong> as <strong>{o.inv.role}</strong>.
+    </p>
+    {o.inv.message ? <blockquote>{o.inv.message}</blockquote> : null}
+  </>
 );
 
 const JoinPage = (p: { o: Offer; csrf?: string; isNew: boolean; error?: string }) => (

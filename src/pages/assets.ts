@@ -28,14 +28,16 @@ h1{font-size:24px;margin:0 0 4px;letter-spacing:-.01em}h2{font-size:17px;margin:
 .meter::-webkit-progress-bar{background:var(--gray-bg)}.meter::-webkit-progress-value{background:var(--brand)}.meter::-moz-progress-bar{background:var(--brand)}
 .sr-only{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap;border:0}
 table{width:100%;border-collapse:collapse}
-th{text-align:left;font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);font-weight:600;padding:10px 20px;border-bottom:1px solid var(--line);background:#fafafa}
-td{padding:12px 20px;border-bottom:1px solid var(--line);vertical-align:middle}
+th{white-space:nowrap;text-align:left;font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);font-weight:600;padding:10px 16px;border-bottom:1px solid var(--line);background:#fafafa}
+td{padding:12px 16px;border-bottom:1px solid var(--line);vertical-align:middle}
 tr:last-child td{border-bottom:0}
+.table-wrap{overflow-x:auto}.nowrap{white-space:nowrap}
+blockquote{margin:12px 0;padding:8px 14px;border-left:3px solid var(--line);color:#374151;white-space:pre-wrap}
 .muted{color:var(--muted)}.small{font-size:13px}
 .badge{display:inline-block;padding:2px 9px;border-radius:999px;font-size:12px;font-weight:600;background:var(--gray-bg);color:#374151;text-transform:capitalize}
 .badge.pending{background:var(--info-bg);color:var(--info)}.badge.accepted,.badge.sent{background:var(--ok-bg);color:var(--ok)}
 .badge.expired,.badge.queued{background:var(--warn-bg);color:var(--warn)}.badge.revoked,.badge.failed{background:var(--bad-bg);color:var(--bad)}
-.actions{display:flex;gap:8px;justify-content:flex-end;flex-wrap:wrap}.actions form{margin:0}
+.actions{display:flex;gap:6px;justify-content:flex-end;flex-wrap:nowrap}.actions form{margin:0}
 .btn{display:inline-flex;align-items:center;gap:6px;padding:8px 14px;border-radius:8px;border:1px solid var(--line);background:#fff;color:var(--text);font:inherit;font-weight:500;cursor:pointer;text-decoration:none}
 .btn:hover{background:var(--gray-bg)}
 .btn.primary{background:var(--brand);border-color:var(--brand);color:#fff}.btn.primary:hover{background:var(--brand-d)}

@@ -104,7 +104,7 @@ const MemberRow: FC<{ p: TeamViewProps; m: TeamViewProps['members'][number] }> =
           <Badge value={m.role} />
         )}
       </td>
-      <td class="muted small">{day(m.joined_at)}</td>
+      <td class="muted small nowrap">{day(m.joined_at)}</td>
       <td>
         {canEdit || self ? (
           <div class="actions">
@@ -126,8 +126,8 @@ const InvitationRow: FC<{ p: TeamViewProps; i: InvitationResource }> = ({ p, i }
       <td>{i.email}</td>
       <td><Badge value={i.role} /></td>
       <td><Badge value={i.status} /></td>
-      <td class="muted small">{i.status === 'pending' || i.status === 'expired' ? day(i.expires_at) : '—'}</td>
-      <td class="small">{i.invited_by.name ?? '—'}</td>
+      <td class="muted small nowrap">{i.status === 'pending' || i.status === 'expired' ? day(i.expires_at) : '—'}</td>
+      <td class="small nowrap">{i.invited_by.name ?? '—'}</td>
       <td><Badge value={i.email_delivery} /></td>
       <td>
         <div class="actions">
@@ -170,12 +170,12 @@ export const TeamView: FC<{ p: TeamViewProps }> = ({ p }) => {
             </span>
           </div>
           {p.invitations.length > 0 ? (
-            <table>
+            <div class="table-wrap"><table>
               <thead>
                 <tr><th>Email</th><th>Role</th><th>Status</th><th>Expires</th><th>Invited by</th><th>Delivery</th><th><span class="sr-only">Actions</span></th></tr>
               </thead>
               <tbody>{p.invitations.map((i) => <InvitationRow p={p} i={i} />)}</tbody>
-            </table>
+            </table></div>
           ) : (
             <div class="card-body muted">No invitations yet.</div>
           )}
