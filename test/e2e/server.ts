@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, rmSync } from 'node:fs';
+import { newestLink } from '../../scripts/mailbox.mjs';
 
 /** The worker under test: `wrangler dev` on its own port and a fresh local database. */
 export const PORT = Number(process.env.E2E_PORT ?? 8788);
@@ -51,37 +51,11 @@ export function sql(command: string) {
   if (res.status !== 0) throw new Error(`d1 execute failed: ${res.stderr}`);
 }
 
-function* emlFiles(dir: string): Generator<string> {
-  let entries: import('node:fs').Dirent[] = [];
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return;
-  }
-  for (const e of entries) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) yield* emlFiles(p);
-    else if (e.name.endsWith('.eml')) yield p;
-  }
-}
-
-function decode(raw: string) {
-  return raw.replace(/Content-Transfer-Encoding: base64\r?\n\r?\n([A-Za-z0-9+/=\r\n]+)/g, (_, b64: string) =>
-    Buffer.from(b64.replace(/\s+/g, ''), 'base64').toString('utf8'),
-  );
-}
-
 /** The newest link of `kind` emailed to `to` (the local send_email binding writes .eml files). */
 export async function emailedLink(to: string, kind: 'invitations/accept' | 'auth/verify', notBefore = 0): Promise<string> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
-    const found = [...emlFiles('.wrangler')]
-      .map((p) => ({ p, t: statSync(p).mtimeMs }))
-      .filter(({ t }) => t >= notBefore)
-      .sort((a, b) => b.t - a.t)
-      .map(({ p }) => decode(readFileSync(p, 'utf8')))
-      .find((raw) => new RegExp(`^To: <?${to.replace(/[.+]/g, '\\$&')}>?`, 'im').test(raw) && raw.includes(kind));
-    const link = found && new RegExp(`https?://[^\\s"<]+/${kind}\\?token=[\\w.%-]+`).exec(found)?.[0];
+    const link = newestLink(to, { path: kind, notBefore });
     if (link) return link;
     await new Promise((r) => setTimeout(r, 200));
   }
