@@ -23,6 +23,8 @@ export default defineConfig(async () => {
       exclude: ['test/e2e/**'],
       setupFiles: ['./test/apply-migrations.ts', './test/mail-tap.ts'],
       testTimeout: 30_000,
+      // The worker logs one JSON line per request; show logs only for failing tests.
+      silent: 'passed-only',
     },
   };
 });

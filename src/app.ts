@@ -14,15 +14,33 @@ import { organizationRoutes } from './organizations/organizations.routes';
 import { invitationRoutes } from './invitations/invitations.routes';
 import { acceptanceRoutes } from './invitations/acceptance.routes';
 import { pages } from './pages';
+import { auditRoutes } from './audit/audit.routes';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
+/**
+ * Request id, the per-request drizzle client, and one JSON log line per request. The line names
+ * the matched route pattern, never the URL: query strings and bodies may carry tokens, and
+ * cookies and Authorization are never read into it.
+ */
 const requestContext = createMiddleware<AppEnv>(async (c, next) => {
+  const started = Date.now();
   const incoming = c.req.header('X-Request-Id');
   const requestId = incoming && /^[\w.-]{1,64}$/.test(incoming) ? incoming : `req_${randomString(16)}`;
   c.set('requestId', requestId);
   c.set('db', drizzle(c.env.DB, { schema }));
   await next();
+  console.log(
+    JSON.stringify({
+      event: 'request',
+      request_id: requestId,
+      method: c.req.method,
+      route: c.req.routePath,
+      status: c.res.status,
+      duration_ms: Date.now() - started,
+      org_id: c.get('orgId') ?? null,
+    }),
+  );
   c.header('X-Request-Id', requestId);
   c.header('X-Content-Type-Options', 'nosniff');
   c.header('Referrer-Policy', 'no-referrer');
@@ -60,6 +78,7 @@ app.route('/v1/auth', authRoutes);
 app.route('/v1/me', meRoutes);
 app.route('/v1/organizations', organizationRoutes);
 app.route('/v1/organizations', invitationRoutes);
+app.route('/v1/organizations', auditRoutes);
 app.route('/v1/invitations', acceptanceRoutes);
 
 app.route('/', pages);

@@ -22,5 +22,7 @@ export interface AppEnv {
     user?: AuthUser;
     /** The CSRF token of this browser (pages only). */
     csrf?: string;
+    /** The organization a request acted on, for the request log. */
+    orgId?: string;
   };
 }

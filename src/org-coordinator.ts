@@ -10,6 +10,20 @@ import * as invitationsService from './invitations/invitations.service';
 import { acceptInvitation, type AcceptInput, type AcceptResult } from './invitations/acceptance.service';
 import { changeMemberRole, removeMember } from './organizations/members.service';
 
+/** Total send attempts for one link (the first plus four retries), and the waits between them. */
+export const DELIVERY_ATTEMPTS = 5;
+export const RETRY_DELAYS_MS = [60_000, 5 * 60_000, 15 * 60_000, 40 * 60_000];
+const RETRY_PREFIX = 'delivery:';
+
+/** A failed email waiting for its next attempt, kept in the object's own storage. */
+export interface PendingDelivery {
+  invitationId: string;
+  tokenId: string;
+  /** Attempts made so far. */
+  attempt: number;
+  dueAt: number;
+}
+
 interface Call {
   organizationId: string;
   actor: Actor;
@@ -37,10 +51,47 @@ export class OrgCoordinator extends DurableObject<Env> {
     return { db: this.#db, organizationId: call.organizationId, actor: call.actor, now: call.now };
   }
 
-  /** After a write that changed the link, send the email outside the queue. */
-  async #thenDeliver(outcome: Outcome<{ id: string }>, now: number): Promise<Outcome<{ id: string }>> {
-    if (outcome.ok) await deliverInvitation(this.env, this.#db, outcome.value.id, now);
+  /** After a write that changed the link, send the email outside the queue; retry later if it fails. */
+  async #thenDeliver<T extends { id: string; replayed?: boolean }>(outcome: Outcome<T>, now: number): Promise<Outcome<T>> {
+    if (outcome.ok && !outcome.value.replayed) {
+      const sent = await deliverInvitation(this.env, this.#db, outcome.value.id, now, { finalAttempt: false });
+      if (sent.outcome === 'failed') await this.#scheduleRetry({ invitationId: outcome.value.id, tokenId: sent.tokenId!, attempt: 1 }, now);
+    }
     return outcome;
+  }
+
+  async #scheduleRetry(entry: Omit<PendingDelivery, 'dueAt'>, now: number) {
+    const dueAt = now + RETRY_DELAYS_MS[entry.attempt - 1];
+    await this.ctx.storage.put<PendingDelivery>(`${RETRY_PREFIX}${entry.invitationId}`, { ...entry, dueAt });
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > dueAt) await this.ctx.storage.setAlarm(dueAt);
+  }
+
+  /**
+   * Retries failed invitation emails with exponential backoff: 5 attempts in all over about an
+   * hour, then `email_delivery = 'failed'` (a resend always remains possible).
+   */
+  async alarm() {
+    const now = Date.now();
+    const entries = await this.ctx.storage.list<PendingDelivery>({ prefix: RETRY_PREFIX });
+    let next: number | null = null;
+    for (const [key, entry] of entries) {
+      if (entry.dueAt > now) {
+        next = Math.min(next ?? Infinity, entry.dueAt);
+        continue;
+      }
+      const attempt = entry.attempt + 1;
+      const final = attempt >= DELIVERY_ATTEMPTS;
+      const sent = await deliverInvitation(this.env, this.#db, entry.invitationId, now, { tokenId: entry.tokenId, finalAttempt: final });
+      if (sent.outcome === 'failed' && !final) {
+        const dueAt = now + RETRY_DELAYS_MS[attempt - 1];
+        await this.ctx.storage.put<PendingDelivery>(key, { ...entry, attempt, dueAt });
+        next = Math.min(next ?? Infinity, dueAt);
+      } else {
+        await this.ctx.storage.delete(key);
+      }
+    }
+    if (next !== null) await this.ctx.storage.setAlarm(next);
   }
 
   async createInvitation(call: Call, input: invitationsService.CreateInvitationInput) {

@@ -4,6 +4,7 @@ import { EmailSchema, bearer, createRouter, jsonBody, jsonResponse, problems } f
 import { clearSessionCookie, currentUser, requireUser, setSessionCookie } from './auth.middleware';
 import { redeemSignInLink, sendSignInLink } from './auth.service';
 import { endSession } from './auth.store';
+import { clientIp } from '../rate-limit/rate-limit';
 import { UserSchema } from '../me/me.schemas';
 
 const emailLink = createRoute({
@@ -12,7 +13,7 @@ const emailLink = createRoute({
   tags: ['auth'],
   summary: 'Email a sign-in link (always 202)',
   request: { body: jsonBody(z.object({ email: EmailSchema }).strict()) },
-  responses: { 202: { description: 'Accepted; a link is emailed' }, ...problems(400, 413, 415) },
+  responses: { 202: { description: 'Accepted; a link is emailed' }, ...problems(400, 413, 415, 429) },
 });
 
 const verify = createRoute({
@@ -41,7 +42,7 @@ const signOut = createRoute({
 
 export const authRoutes = createRouter()
   .openapi(emailLink, async (c) => {
-    await sendSignInLink(c.env, c.var.db, normalizeEmail(c.req.valid('json').email), Date.now());
+    await sendSignInLink(c.env, c.var.db, normalizeEmail(c.req.valid('json').email), Date.now(), clientIp(c.req.header('CF-Connecting-IP')));
     return c.body(null, 202);
   })
   .openapi(verify, async (c) => {

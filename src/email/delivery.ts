@@ -15,9 +15,17 @@ export function invitationLink(appUrl: string, token: string) {
  * `email_delivery`. The token is re-derived from the row (id, current jti, expiry), so a retry
  * sends the same link and a resend (new jti) makes every earlier link invalid.
  */
-export async function deliverInvitation(env: Env, db: Db, invitationId: string, now: number): Promise<'sent' | 'failed' | 'skipped'> {
+export async function deliverInvitation(
+  env: Env,
+  db: Db,
+  invitationId: string,
+  now: number,
+  opts: { tokenId?: string; finalAttempt: boolean },
+): Promise<{ outcome: 'sent' | 'failed' | 'skipped'; tokenId?: string }> {
   const inv = await db.query.invitations.findFirst({ where: eq(invitations.id, invitationId) });
-  if (!inv || inv.status !== 'pending' || !inv.tokenId || inv.expiresAt <= now) return 'skipped';
+  // Nothing to send for a link that is no longer the current one (resent, revoked, accepted, expired).
+  if (!inv || inv.status !== 'pending' || !inv.tokenId || inv.expiresAt <= now) return { outcome: 'skipped' };
+  if (opts.tokenId && opts.tokenId !== inv.tokenId) return { outcome: 'skipped' };
   const [org, inviter] = await Promise.all([
     db.query.organizations.findFirst({ where: eq(organizations.id, inv.organizationId) }),
     db.query.users.findFirst({ where: eq(users.id, inv.invitedBy) }),
@@ -42,11 +50,13 @@ export async function deliverInvitation(env: Env, db: Db, invitationId: string, 
     await sendMail(env, mail);
     outcome = 'sent';
   } catch (err) {
-    console.error(JSON.stringify({ event: 'email_send_failed', invitation_id: inv.id, error: String(err) }));
+    console.error(JSON.stringify({ event: 'email_send_failed', invitation_id: inv.id, final: opts.finalAttempt, error: String(err).replace(/eyJ[\w.-]+/g, '[token]') }));
     outcome = 'failed';
   }
-  // Only record the outcome for the link we sent: a concurrent resend owns the row after it.
-  await db.run(sql`UPDATE invitations SET email_delivery = ${outcome}, delivery_attempts = delivery_attempts + 1
+  // `queued` while a retry is scheduled. Only the link we sent is recorded: a concurrent resend
+  // owns the row after it.
+  const state = outcome === 'sent' ? 'sent' : opts.finalAttempt ? 'failed' : 'queued';
+  await db.run(sql`UPDATE invitations SET email_delivery = ${state}, delivery_attempts = delivery_attempts + 1
     WHERE id = ${inv.id} AND token_id = ${inv.tokenId}`);
-  return outcome;
+  return { outcome, tokenId: inv.tokenId };
 }

@@ -37,14 +37,17 @@ export function buildMime(from: string, mail: OutgoingMail): string {
 }
 
 /**
- * Test hook: when a test installs `globalThis.__mailTap`, every message handed to the binding is
- * also given to it (the real binding still sends). Production never sets it.
+ * Test hooks: when a test installs `globalThis.__mailTap`, every message handed to the binding is
+ * also given to it (the real binding still sends). Production never sets either hook.
  */
 type MailTap = (raw: string, to: string) => void;
+/** Test hook: fault injection; when installed and it throws, the send fails as a binding error would. */
+type MailFault = (to: string) => void;
 
 /** Sends through the `send_email` binding; throws if the binding refuses. */
 export async function sendMail(env: Pick<Env, 'EMAIL' | 'EMAIL_FROM'>, mail: OutgoingMail): Promise<void> {
   const raw = buildMime(env.EMAIL_FROM, mail);
+  (globalThis as { __mailFault?: MailFault }).__mailFault?.(mail.to);
   await env.EMAIL.send(new EmailMessage(env.EMAIL_FROM, mail.to, raw));
   (globalThis as { __mailTap?: MailTap }).__mailTap?.(raw, mail.to);
 }

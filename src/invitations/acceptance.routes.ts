@@ -10,6 +10,7 @@ import { findUserByEmail } from '../auth/auth.store';
 import { AUDIENCE, verifyToken } from '../auth/tokens';
 import { coordinatorFor } from '../org-coordinator';
 import { effectiveStatus } from './invitations.store';
+import { LIMITS, clientIp, enforce } from '../rate-limit/rate-limit';
 import { AcceptBody, AcceptResultSchema, PreviewSchema, TokenQuery } from './invitations.schemas';
 
 const INVALID = 'This invitation link is no longer valid. If it expired, ask the sender to resend it.';
@@ -18,7 +19,8 @@ const INVALID = 'This invitation link is no longer valid. If it expired, ask the
  * SPEC §3: a token is valid only if it verifies and names the invitation's current jti while the
  * invitation is pending and unexpired. Returns the live invitation or throws 410.
  */
-export async function resolveInvitationToken(env: Env, db: Db, token: string, now: number) {
+export async function resolveInvitationToken(env: Env, db: Db, token: string, now: number, ip: string | null) {
+  if (ip) await enforce(db, `accept:ip:${ip}`, LIMITS.acceptPerIp, now);
   const claims = await verifyToken(env, AUDIENCE.invitation, token, now);
   if (!claims?.org) throw new ApiError('invitation_invalid', INVALID);
   const inv = await db.query.invitations.findFirst({
@@ -36,7 +38,7 @@ const preview = createRoute({
   tags: ['acceptance'],
   summary: 'What an invitation link offers (does not consume it)',
   request: { query: TokenQuery },
-  responses: { 200: jsonResponse(PreviewSchema, 'The offer'), ...problems(400, 410) },
+  responses: { 200: jsonResponse(PreviewSchema, 'The offer'), ...problems(400, 410, 429) },
 });
 
 const accept = createRoute({
@@ -46,13 +48,13 @@ const accept = createRoute({
   summary: 'Accept an invitation (as the signed-in user, the existing account, or a new one)',
   middleware: [optionalUser],
   request: { body: jsonBody(AcceptBody) },
-  responses: { 200: jsonResponse(AcceptResultSchema, 'Joined'), ...problems(400, 403, 410, 413, 415) },
+  responses: { 200: jsonResponse(AcceptResultSchema, 'Joined'), ...problems(400, 403, 410, 413, 415, 429) },
 });
 
 export const acceptanceRoutes = createRouter()
   .openapi(preview, async (c) => {
     const now = Date.now();
-    const { inv } = await resolveInvitationToken(c.env, c.var.db, c.req.valid('query').token, now);
+    const { inv } = await resolveInvitationToken(c.env, c.var.db, c.req.valid('query').token, now, clientIp(c.req.header('CF-Connecting-IP')));
     const [org, inviter, account] = await Promise.all([
       c.var.db.query.organizations.findFirst({ where: eq(organizations.id, inv.organizationId) }),
       c.var.db.query.users.findFirst({ where: eq(users.id, inv.invitedBy) }),
@@ -73,7 +75,7 @@ export const acceptanceRoutes = createRouter()
   .openapi(accept, async (c) => {
     const now = Date.now();
     const body = c.req.valid('json');
-    const { inv, jti } = await resolveInvitationToken(c.env, c.var.db, body.token, now);
+    const { inv, jti } = await resolveInvitationToken(c.env, c.var.db, body.token, now, clientIp(c.req.header('CF-Connecting-IP')));
     const user = c.get('user');
     const result = unwrap(
       await coordinatorFor(c.env, inv.organizationId).acceptInvitation(

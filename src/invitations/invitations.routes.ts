@@ -1,4 +1,5 @@
-import { createRoute } from '@hono/zod-openapi';
+import { createRoute, z } from '@hono/zod-openapi';
+import { normalizeEmail, sha256Hex } from '../lib/crypto';
 import type { Context } from 'hono';
 import type { AppEnv } from '../env';
 import { unwrap } from '../errors';
@@ -19,6 +20,14 @@ import {
   UpdateInvitationBody,
 } from './invitations.schemas';
 
+const IdempotencyHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .regex(/^[\x21-\x7e]{1,255}$/, '1 to 255 visible ASCII characters')
+    .optional()
+    .openapi({ description: 'Same key and body within 24 hours replays the first result (no second email).' }),
+});
+
 const common = { tags: ['invitations'], security: bearer, middleware: [requireUser] };
 
 const create = createRoute({
@@ -26,8 +35,8 @@ const create = createRoute({
   method: 'post',
   path: '/{org}/invitations',
   summary: 'Invite an email with a role; sends the email',
-  request: { params: OrgParams, body: jsonBody(CreateInvitationBody) },
-  responses: { 201: jsonResponse(InvitationSchema, 'Created'), ...problems(400, 401, 403, 404, 409, 413, 415) },
+  request: { params: OrgParams, headers: IdempotencyHeaders, body: jsonBody(CreateInvitationBody) },
+  responses: { 201: jsonResponse(InvitationSchema, 'Created (or replayed for a repeated Idempotency-Key)'), ...problems(400, 401, 403, 404, 409, 413, 415, 422, 429) },
 });
 
 const list = createRoute({
@@ -79,6 +88,7 @@ const revoke = createRoute({
 async function managerContext(c: Context<AppEnv>, orgRef: string) {
   const user = currentUser(c);
   const { org, role } = await requireMembership(c.var.db, orgRef, user.id);
+  c.set('orgId', org.id);
   requireManager(role);
   const now = Date.now();
   return { org, role, now, call: { organizationId: org.id, actor: actorOf(c, user.id), now }, coordinator: coordinatorFor(c.env, org.id) };
@@ -89,9 +99,11 @@ export const invitationRoutes = createRouter()
     const { org, role, now, call, coordinator } = await managerContext(c, c.req.valid('param').org);
     const body = c.req.valid('json');
     if (body.role === 'owner' && role !== 'owner') throw new ApiError('forbidden', 'Only an owner can invite an owner.');
-    const { id } = unwrap(
-      await coordinator.createInvitation(call, { email: body.email, role: body.role, message: body.message ?? null, expiresInDays: body.expires_in_days }),
-    );
+    const key = c.req.valid('header')['idempotency-key'];
+    const input = { email: normalizeEmail(body.email), role: body.role, message: body.message ?? null, expiresInDays: body.expires_in_days };
+    const idempotency = key ? { key, requestHash: await sha256Hex(JSON.stringify(input)) } : undefined;
+    const { id, replayed } = unwrap(await coordinator.createInvitation(call, { ...input, idempotency }));
+    if (replayed) c.header('Idempotent-Replayed', 'true');
     return c.json(await getInvitationResource(c.var.db, org.id, id, now), 201);
   })
   .openapi(list, async (c) => {

@@ -8,6 +8,8 @@ import { newId } from '../lib/ids';
 import { normalizeEmail } from '../lib/crypto';
 import { PENDING_LIMIT, countPending, effectiveStatus, livePending } from './invitations.store';
 import { roleOf } from '../organizations/organizations.store';
+import { LIMITS, check } from '../rate-limit/rate-limit';
+import { idempotencyKeys } from '../db/schema';
 
 /*
  * The state changes of invitations. These run only inside the organization's Durable Object,
@@ -73,13 +75,41 @@ export interface CreateInvitationInput {
   role: Role;
   message?: string | null;
   expiresInDays: number;
+  /** `Idempotency-Key` and a hash of the validated body. */
+  idempotency?: { key: string; requestHash: string };
+}
+
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** A create that already ran under this key: replay it, or refuse a different body. */
+async function replay(ctx: ServiceContext, idem: NonNullable<CreateInvitationInput['idempotency']>) {
+  if (!ctx.actor.userId) return null;
+  const row = await ctx.db.query.idempotencyKeys.findFirst({
+    where: and(
+      eq(idempotencyKeys.organizationId, ctx.organizationId),
+      eq(idempotencyKeys.userId, ctx.actor.userId),
+      eq(idempotencyKeys.key, idem.key),
+    ),
+  });
+  if (!row || row.createdAt <= ctx.now - IDEMPOTENCY_TTL_MS) return null;
+  if (row.requestHash !== idem.requestHash) {
+    return fail('idempotency_key_reused', 'This Idempotency-Key was already used with a different request body.');
+  }
+  return { ok: true as const, value: { id: row.invitationId, replayed: true } };
 }
 
 /** Rules 3 and 6. Returns the new invitation's id; the caller delivers the email. */
-export async function createInvitation(ctx: ServiceContext, input: CreateInvitationInput): Promise<Outcome<{ id: string }>> {
+export async function createInvitation(
+  ctx: ServiceContext,
+  input: CreateInvitationInput,
+): Promise<Outcome<{ id: string; replayed?: boolean }>> {
   const { db, organizationId: org, now } = ctx;
   const refused = await authorize(ctx, input.role === 'owner');
   if (refused) return refused;
+  if (input.idempotency) {
+    const previous = await replay(ctx, input.idempotency);
+    if (previous) return previous;
+  }
   const email = normalizeEmail(input.email);
   if (await isMember(db, org, email)) return fail('already_member', `${email} is already a member of this organization.`);
   if (await otherLivePending(db, org, email, now)) {
@@ -88,6 +118,8 @@ export async function createInvitation(ctx: ServiceContext, input: CreateInvitat
   if ((await countPending(db, org, now)) >= PENDING_LIMIT) {
     return fail('pending_invitation_limit', `An organization can have at most ${PENDING_LIMIT} pending invitations. Revoke one or wait for one to be accepted.`);
   }
+  const limited = await check(db, `org-emails:${org}`, LIMITS.invitationEmailsPerOrg, now);
+  if (limited) return limited;
   const id = newId('inv');
   const jti = newId('jti');
   const expiresAt = now + input.expiresInDays * DAY_MS;
@@ -114,6 +146,13 @@ export async function createInvitation(ctx: ServiceContext, input: CreateInvitat
         now,
         sql`EXISTS (SELECT 1 FROM invitations WHERE id = ${id})`,
       ),
+      ...(input.idempotency && ctx.actor.userId
+        ? [
+            sql`INSERT OR REPLACE INTO idempotency_keys (organization_id, user_id, key, request_hash, invitation_id, created_at)
+              SELECT ${org}, ${ctx.actor.userId}, ${input.idempotency.key}, ${input.idempotency.requestHash}, ${id}, ${now}
+              WHERE EXISTS (SELECT 1 FROM invitations WHERE id = ${id})`,
+          ]
+        : []),
     ]);
     if (inserted.meta.changes !== 1) return fail('pending_invitation_limit');
   } catch (err) {
@@ -157,6 +196,8 @@ export async function resendInvitation(
       return fail('pending_invitation_limit', `Reviving this invitation would exceed ${PENDING_LIMIT} pending invitations.`);
     }
   }
+  const limited = await check(db, `org-emails:${org}`, LIMITS.invitationEmailsPerOrg, now);
+  if (limited) return limited;
   const days = input.expiresInDays ?? inv.expiresInDays;
   const jti = newId('jti');
   try {

@@ -10,6 +10,7 @@ import { coordinatorFor } from '../org-coordinator';
 import { resolveInvitationToken } from '../invitations/acceptance.routes';
 import type { InvitationRow } from '../invitations/invitations.store';
 import { refuseCsrf } from './auth.pages';
+import { clientIp } from '../rate-limit/rate-limit';
 import { CsrfField, Layout, MessagePage } from './layout';
 import { csrfValid, formFields, pageUser } from './pages.middleware';
 
@@ -88,13 +89,22 @@ const MismatchPage = (p: { o: Offer; user: AuthUser; csrf?: string }) => (
 /** The offer behind a token, or the 410 page. */
 async function offerFor(c: Ctx, token: string): Promise<Offer | Response> {
   try {
-    const { inv } = await resolveInvitationToken(c.env, c.var.db, token, Date.now());
+    const { inv } = await resolveInvitationToken(c.env, c.var.db, token, Date.now(), clientIp(c.req.header('CF-Connecting-IP')));
     const [org, inviter] = await Promise.all([
       c.var.db.query.organizations.findFirst({ where: eq(organizations.id, inv.organizationId) }),
       c.var.db.query.users.findFirst({ where: eq(users.id, inv.invitedBy) }),
     ]);
     return { token, inv, orgName: org?.name ?? 'the organization', inviterName: inviter?.name ?? 'A teammate' };
   } catch (err) {
+    if (err instanceof ApiError && err.code === 'rate_limited') {
+      c.header('Retry-After', err.headers['Retry-After']);
+      return c.html(
+        <MessagePage title="Too many attempts" heading="Too many attempts" csrf={c.var.csrf}>
+          <p>{err.detail}</p>
+        </MessagePage>,
+        429,
+      );
+    }
     if (err instanceof ApiError) return c.html(<Invalid expired={err.detail.includes('expired')} csrf={c.var.csrf} />, 410);
     throw err;
   }

@@ -6,6 +6,7 @@ import { normalizeEmail } from '../lib/crypto';
 import { clearSessionCookie, setSessionCookie } from '../auth/auth.middleware';
 import { inspectSignInLink, redeemSignInLink, sendSignInLink } from '../auth/auth.service';
 import { endSession } from '../auth/auth.store';
+import { clientIp } from '../rate-limit/rate-limit';
 import { CsrfField, Layout, MessagePage } from './layout';
 import { csrfValid, formFields, pageUser } from './pages.middleware';
 
@@ -64,7 +65,14 @@ export const authPages = new Hono<AppEnv>()
     const parsed = Email.safeParse(form.email ?? '');
     if (!parsed.success) return c.html(<SignInForm csrf={c.var.csrf} email={form.email} error="Enter a valid email address." />, 400);
     const email = normalizeEmail(parsed.data);
-    await sendSignInLink(c.env, c.var.db, email, Date.now());
+    try {
+      await sendSignInLink(c.env, c.var.db, email, Date.now(), clientIp(c.req.header('CF-Connecting-IP')));
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'rate_limited') {
+        return c.html(<SignInForm csrf={c.var.csrf} email={form.email} error={`Too many sign-in links were requested. ${err.detail}`} />, 429);
+      }
+      throw err;
+    }
     return c.html(
       <MessagePage title="Check your email" heading="Check your email" csrf={c.var.csrf}>
         <p>

@@ -1,0 +1,64 @@
+import { env } from 'cloudflare:workers';
+import { describe, it } from 'vitest';
+import { LIMITS } from '../src/rate-limit/rate-limit';
+import { call, invite, lastToken, ownerWithOrg, signUp, uniqueEmail } from './helpers';
+
+const fromIp = (ip: string) => ({ 'CF-Connecting-IP': ip });
+
+describe('rate limits', () => {
+  it('sign-in links: 5 per address per 15 minutes, the same answer whether or not the account exists', async ({ expect }) => {
+    const known = await signUp(uniqueEmail('known'));
+    const unknown = uniqueEmail('unknown');
+    for (const email of [known.email, unknown]) {
+      // signUp already used one link for the known address.
+      const quota = email === known.email ? LIMITS.signInPerEmail.max - 1 : LIMITS.signInPerEmail.max;
+      for (let i = 0; i < quota; i++) expect((await call('POST', '/v1/auth/email-link', { body: { email } })).status).toBe(202);
+      const refused = await call('POST', '/v1/auth/email-link', { body: { email } });
+      expect(refused.status).toBe(429);
+      expect(refused.json.code).toBe('rate_limited');
+      expect(Number(refused.headers.get('Retry-After'))).toBeGreaterThan(0);
+    }
+  });
+
+  it('sign-in links: 20 per IP per 15 minutes', async ({ expect }) => {
+    const statuses = [];
+    for (let i = 0; i <= LIMITS.signInPerIp.max; i++) {
+      statuses.push((await call('POST', '/v1/auth/email-link', { body: { email: uniqueEmail('ip') }, headers: fromIp('203.0.113.7') })).status);
+    }
+    expect(statuses.slice(0, -1).every((s) => s === 202)).toBe(true);
+    expect(statuses.at(-1)).toBe(429);
+    // Another IP is unaffected.
+    expect((await call('POST', '/v1/auth/email-link', { body: { email: uniqueEmail('ip') }, headers: fromIp('203.0.113.8') })).status).toBe(202);
+  });
+
+  it('acceptance attempts: 60 per IP per 10 minutes, counting previews and accepts', async ({ expect }) => {
+    const ip = fromIp('198.51.100.4');
+    for (let i = 0; i < LIMITS.acceptPerIp.max; i++) {
+      const res = await call('GET', `/v1/invitations/preview?token=guess${i}`, { headers: ip });
+      expect(res.status).toBe(410);
+    }
+    const refused = await call('POST', '/v1/invitations/accept', { body: { token: 'guess' }, headers: ip });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('Retry-After')).not.toBeNull();
+    const page = await call('GET', '/invitations/accept?token=guess', { headers: ip });
+    expect(page.status).toBe(429);
+  });
+
+  it('invitation emails: 50 per organization per hour, creates and resends alike', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg('Busy Co');
+    const window = Date.now() - (Date.now() % LIMITS.invitationEmailsPerOrg.windowMs);
+    // 49 sends already this hour (seeded rather than sent, to keep the test fast).
+    await env.DB.prepare('INSERT INTO rate_limits VALUES (?, ?, ?)').bind(`org-emails:${org.id}`, window, 49).run();
+    const fiftieth = await invite(owner.token, org.id, { email: uniqueEmail(), role: 'viewer' });
+    expect(fiftieth.status).toBe(201);
+    const refused = await invite(owner.token, org.id, { email: uniqueEmail(), role: 'viewer' });
+    expect(refused.status).toBe(429);
+    expect(refused.json.code).toBe('rate_limited');
+    expect(Number(refused.headers.get('Retry-After'))).toBeGreaterThan(0);
+    await env.DB.prepare('UPDATE invitations SET last_sent_at = last_sent_at - 120000 WHERE id = ?').bind(fiftieth.json.id).run();
+    expect((await call('POST', `/v1/organizations/${org.id}/invitations/${fiftieth.json.id}/resend`, { token: owner.token })).status).toBe(429);
+    // The refused requests changed nothing else: the one invitation is still usable.
+    const token = await lastToken(fiftieth.json.email);
+    expect((await call('GET', `/v1/invitations/preview?token=${token}`)).status).toBe(200);
+  });
+});
