@@ -24,7 +24,7 @@ export default defineConfig(async () => {
       setupFiles: ['./test/apply-migrations.ts', './test/mail-tap.ts'],
       testTimeout: 30_000,
       // The worker logs one JSON line per request; show logs only for failing tests.
-      silent: 'passed-only',
+      silent: 'passed-only' as const,
     },
   };
 });
