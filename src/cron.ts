@@ -50,3 +50,21 @@ export async function runExpirySweep(
     if (clock() >= deadline) return { expired, batches, truncated: true };
   }
 }
+
+/** Rate-limit windows and idempotency keys past their use, deleted in bounded batches. */
+export async function runHousekeeping(db: Db, now: number, batchSize = 1000): Promise<{ deleted: number }> {
+  let deleted = 0;
+  for (const [table, column, horizon] of [
+    ['rate_limits', 'window_start', now - 2 * 60 * 60_000],
+    ['idempotency_keys', 'created_at', now - 24 * 60 * 60_000],
+  ] as const) {
+    for (;;) {
+      const res = await db.run(
+        sql`DELETE FROM ${sql.identifier(table)} WHERE rowid IN (SELECT rowid FROM ${sql.identifier(table)} WHERE ${sql.identifier(column)} < ${horizon} LIMIT ${batchSize})`,
+      );
+      deleted += res.meta.changes;
+      if (res.meta.changes < batchSize) break;
+    }
+  }
+  return { deleted };
+}

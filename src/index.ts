@@ -1,6 +1,6 @@
 import { drizzle } from 'drizzle-orm/d1';
 import { app } from './app';
-import { runExpirySweep } from './cron';
+import { runExpirySweep, runHousekeeping } from './cron';
 import * as schema from './db/schema';
 
 export { OrgCoordinator } from './org-coordinator';
@@ -10,9 +10,12 @@ export default {
   async scheduled(controller, env, ctx) {
     const db = drizzle(env.DB, { schema });
     ctx.waitUntil(
-      runExpirySweep(db, controller.scheduledTime).then((result) =>
-        console.log(JSON.stringify({ event: 'expiry_sweep', cron: controller.cron, ...result })),
-      ),
+      (async () => {
+        const swept = await runExpirySweep(db, controller.scheduledTime);
+        console.log(JSON.stringify({ event: 'expiry_sweep', cron: controller.cron, ...swept }));
+        const cleaned = await runHousekeeping(db, controller.scheduledTime);
+        console.log(JSON.stringify({ event: 'housekeeping', ...cleaned }));
+      })(),
     );
   },
 } satisfies ExportedHandler<Env>;

@@ -3,7 +3,7 @@ import { env } from 'cloudflare:workers';
 import { drizzle } from 'drizzle-orm/d1';
 import { describe, it } from 'vitest';
 import * as schema from '../src/db/schema';
-import { SWEEP_BATCH_SIZE, runExpirySweep } from '../src/cron';
+import { SWEEP_BATCH_SIZE, runExpirySweep, runHousekeeping } from '../src/cron';
 import worker from '../src/index';
 import { countRows, ownerWithOrg } from './helpers';
 
@@ -67,5 +67,16 @@ describe('the cron trigger persists expiry', () => {
     await worker.scheduled(createScheduledController({ scheduledTime: now + 120_000, cron: '*/10 * * * *' }), env, ctx);
     await waitOnExecutionContext(ctx);
     expect(await countRows('invitations', `organization_id = '${org.id}' AND status = 'expired'`)).toBe(3);
+  });
+
+  it('housekeeping deletes old rate-limit windows and idempotency keys, keeping current ones', async ({ expect }) => {
+    const now = Date.now();
+    await env.DB.batch([
+      env.DB.prepare("INSERT INTO rate_limits VALUES ('old', ?, 3), ('current', ?, 1)").bind(now - 3 * 3_600_000, now),
+      env.DB.prepare("INSERT INTO idempotency_keys VALUES ('org_a', 'usr_a', 'old', 'h', 'inv_a', ?), ('org_a', 'usr_a', 'new', 'h', 'inv_b', ?)").bind(now - 25 * 3_600_000, now),
+    ]);
+    expect(await runHousekeeping(db, now, 1)).toEqual({ deleted: 2 });
+    expect(await countRows('rate_limits', "bucket IN ('old', 'current')")).toBe(1);
+    expect(await countRows('idempotency_keys', "key IN ('old', 'new')")).toBe(1);
   });
 });
