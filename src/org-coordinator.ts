@@ -48,7 +48,7 @@ export class OrgCoordinator extends DurableObject<Env> {
   }
 
   #ctx(call: Call) {
-    return { db: this.#db, organizationId: call.organizationId, actor: call.actor, now: call.now };
+    return { db: this.#db, organizationId: call.organizationId, actor: call.actor, now: call.now, rateLimitScale: this.env.RATE_LIMIT_SCALE };
   }
 
   /** After a write that changed the link, send the email outside the queue; retry later if it fails. */

@@ -1,11 +1,17 @@
 import { env } from 'cloudflare:workers';
 import { describe, it } from 'vitest';
-import { LIMITS } from '../src/rate-limit/rate-limit';
+import { LIMITS, limitFor } from '../src/rate-limit/rate-limit';
 import { call, invite, lastToken, ownerWithOrg, signUp, uniqueEmail } from './helpers';
 
 const fromIp = (ip: string) => ({ 'CF-Connecting-IP': ip });
 
 describe('rate limits', () => {
+  it('RATE_LIMIT_SCALE multiplies every limit; a bad value means 1', ({ expect }) => {
+    expect(limitFor({ RATE_LIMIT_SCALE: '2' }, 'signInPerEmail')).toEqual({ max: 10, windowMs: 15 * 60_000 });
+    expect(limitFor({ RATE_LIMIT_SCALE: 'lots' }, 'signInPerEmail').max).toBe(LIMITS.signInPerEmail.max);
+    expect(limitFor({}, 'invitationEmailsPerOrg').max).toBe(50);
+  });
+
   it('sign-in links: 5 per address per 15 minutes, the same answer whether or not the account exists', async ({ expect }) => {
     const known = await signUp(uniqueEmail('known'));
     const unknown = uniqueEmail('unknown');

@@ -8,7 +8,7 @@ import { sendMail } from '../email/mailer';
 import { signInMail } from '../email/templates';
 import { findUserByEmail, newSession } from './auth.store';
 import { AUDIENCE, signToken, verifyToken } from './tokens';
-import { LIMITS, enforce } from '../rate-limit/rate-limit';
+import { enforce, limitFor } from '../rate-limit/rate-limit';
 
 export const SIGN_IN_LINK_TTL_MS = 15 * 60 * 1000;
 
@@ -17,8 +17,8 @@ export const SIGN_IN_LINK_TTL_MS = 15 * 60 * 1000;
  * apply to the address and the IP alike, whatever exists.
  */
 export async function sendSignInLink(env: Env, db: Db, email: string, now: number, ip: string | null): Promise<void> {
-  if (ip) await enforce(db, `sign-in:ip:${ip}`, LIMITS.signInPerIp, now);
-  await enforce(db, `sign-in:email:${email}`, LIMITS.signInPerEmail, now);
+  if (ip) await enforce(db, `sign-in:ip:${ip}`, limitFor(env, 'signInPerIp'), now);
+  await enforce(db, `sign-in:email:${email}`, limitFor(env, 'signInPerEmail'), now);
   const jti = newId('jti');
   const expiresAt = now + SIGN_IN_LINK_TTL_MS;
   await db.insert(signInLinks).values({ jti, email, expiresAt, createdAt: now });

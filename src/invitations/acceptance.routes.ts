@@ -10,7 +10,7 @@ import { findUserByEmail } from '../auth/auth.store';
 import { AUDIENCE, verifyToken } from '../auth/tokens';
 import { coordinatorFor } from '../org-coordinator';
 import { effectiveStatus } from './invitations.store';
-import { LIMITS, clientIp, enforce } from '../rate-limit/rate-limit';
+import { clientIp, enforce, limitFor } from '../rate-limit/rate-limit';
 import { AcceptBody, AcceptResultSchema, PreviewSchema, TokenQuery } from './invitations.schemas';
 
 const INVALID = 'This invitation link is no longer valid. If it expired, ask the sender to resend it.';
@@ -20,7 +20,7 @@ const INVALID = 'This invitation link is no longer valid. If it expired, ask the
  * invitation is pending and unexpired. Returns the live invitation or throws 410.
  */
 export async function resolveInvitationToken(env: Env, db: Db, token: string, now: number, ip: string | null) {
-  if (ip) await enforce(db, `accept:ip:${ip}`, LIMITS.acceptPerIp, now);
+  if (ip) await enforce(db, `accept:ip:${ip}`, limitFor(env, 'acceptPerIp'), now);
   const claims = await verifyToken(env, AUDIENCE.invitation, token, now);
   if (!claims?.org) throw new ApiError('invitation_invalid', INVALID);
   const inv = await db.query.invitations.findFirst({

@@ -8,7 +8,7 @@ import { newId } from '../lib/ids';
 import { normalizeEmail } from '../lib/crypto';
 import { PENDING_LIMIT, countPending, effectiveStatus, livePending } from './invitations.store';
 import { roleOf } from '../organizations/organizations.store';
-import { LIMITS, check } from '../rate-limit/rate-limit';
+import { check, limitFor } from '../rate-limit/rate-limit';
 import { idempotencyKeys } from '../db/schema';
 
 /*
@@ -25,6 +25,8 @@ export interface ServiceContext {
   organizationId: string;
   actor: Actor;
   now: number;
+  /** `RATE_LIMIT_SCALE` from the environment. */
+  rateLimitScale?: string;
 }
 
 const livePendingCountSql = (organizationId: string, now: number) =>
@@ -118,7 +120,7 @@ export async function createInvitation(
   if ((await countPending(db, org, now)) >= PENDING_LIMIT) {
     return fail('pending_invitation_limit', `An organization can have at most ${PENDING_LIMIT} pending invitations. Revoke one or wait for one to be accepted.`);
   }
-  const limited = await check(db, `org-emails:${org}`, LIMITS.invitationEmailsPerOrg, now);
+  const limited = await check(db, `org-emails:${org}`, limitFor({ RATE_LIMIT_SCALE: ctx.rateLimitScale }, 'invitationEmailsPerOrg'), now);
   if (limited) return limited;
   const id = newId('inv');
   const jti = newId('jti');
@@ -196,7 +198,7 @@ export async function resendInvitation(
       return fail('pending_invitation_limit', `Reviving this invitation would exceed ${PENDING_LIMIT} pending invitations.`);
     }
   }
-  const limited = await check(db, `org-emails:${org}`, LIMITS.invitationEmailsPerOrg, now);
+  const limited = await check(db, `org-emails:${org}`, limitFor({ RATE_LIMIT_SCALE: ctx.rateLimitScale }, 'invitationEmailsPerOrg'), now);
   if (limited) return limited;
   const days = input.expiresInDays ?? inv.expiresInDays;
   const jti = newId('jti');

@@ -22,6 +22,18 @@ export const LIMITS = {
   invitationEmailsPerOrg: { max: 50, windowMs: 60 * 60_000 },
 } as const satisfies Record<string, Limit>;
 
+type LimitName = keyof typeof LIMITS;
+
+/**
+ * A limit scaled by the `RATE_LIMIT_SCALE` var (default 1; e.g. 1000 for load tests). Operators
+ * can raise or lower every limit at once without a code change.
+ */
+export function limitFor(env: { RATE_LIMIT_SCALE?: string }, name: LimitName): Limit {
+  const scale = Number(env.RATE_LIMIT_SCALE ?? '1');
+  const factor = Number.isFinite(scale) && scale > 0 ? scale : 1;
+  return { max: Math.max(1, Math.floor(LIMITS[name].max * factor)), windowMs: LIMITS[name].windowMs };
+}
+
 /** Counts one hit in `bucket`; returns the seconds to wait when over the limit, else null. */
 export async function hit(db: Db, bucket: string, limit: Limit, now: number): Promise<number | null> {
   const windowStart = now - (now % limit.windowMs);
