@@ -41,3 +41,20 @@ export function newestLink(address, { path = '[\\w/-]+', notBefore = 0, root = '
   }
   return null;
 }
+
+/** Every address's newest link of `path` in emails written at or after `notBefore`: one pass over the files. */
+export function linksByAddress({ path = '[\\w/-]+', notBefore = 0, root = '.wrangler' } = {}) {
+  const link = new RegExp(`https?://[^\\s"<]+/${path}\\?token=[\\w.%-]+`);
+  const out = new Map();
+  const files = [...emlFiles(root)]
+    .map((file) => ({ file, mtime: statSync(file).mtimeMs }))
+    .filter(({ mtime }) => mtime >= notBefore)
+    .sort((a, b) => a.mtime - b.mtime);
+  for (const { file } of files) {
+    const raw = decode(readFileSync(file, 'utf8'));
+    const to = /^To: .*?<?([^<>\s]+@[^<>\s]+)>?\s*$/im.exec(raw)?.[1]?.toLowerCase();
+    const found = link.exec(raw)?.[0];
+    if (to && found) out.set(to, found);
+  }
+  return out;
+}

@@ -12,6 +12,9 @@ export interface SweepResult {
   batches: number;
   /** True when the time budget ran out with stale rows possibly left. */
   truncated: boolean;
+  /** Wall time of the run and of its slowest batch (one D1 batch of two statements). */
+  durationMs?: number;
+  maxBatchMs?: number;
 }
 
 /**
@@ -28,15 +31,19 @@ export async function runExpirySweep(
   const clock = opts.clock ?? Date.now;
   const deadline = clock() + (opts.timeBudgetMs ?? SWEEP_TIME_BUDGET_MS);
   // An empty sweep costs this one indexed probe.
+  const started = clock();
   const probe = await db.all(sql`SELECT 1 FROM invitations WHERE status = 'pending' AND expires_at <= ${now} LIMIT 1`);
-  if (probe.length === 0) return { expired: 0, batches: 0, truncated: false };
+  if (probe.length === 0) return { expired: 0, batches: 0, truncated: false, durationMs: clock() - started, maxBatchMs: 0 };
 
   // The same ORDER BY ... LIMIT picks the same rows in both statements of one (atomic) batch.
   const stale = sql`SELECT id FROM invitations WHERE status = 'pending' AND expires_at <= ${now}
     ORDER BY expires_at, id LIMIT ${batchSize}`;
   let expired = 0;
   let batches = 0;
+  let maxBatchMs = 0;
+  const done = (truncated: boolean): SweepResult => ({ expired, batches, truncated, durationMs: clock() - started, maxBatchMs });
   for (;;) {
+    const batchStarted = clock();
     const [, updated] = await runBatch(db, [
       sql`INSERT INTO audit_events (id, organization_id, actor_type, actor_id, action, target_type, target_id, data, ip, user_agent, created_at)
         SELECT 'aud_' || lower(hex(randomblob(10))), organization_id, 'system', NULL, 'invitation.expired', 'invitation', id,
@@ -46,8 +53,9 @@ export async function runExpirySweep(
     ]);
     batches += 1;
     expired += updated.meta.changes;
-    if (updated.meta.changes < batchSize) return { expired, batches, truncated: false };
-    if (clock() >= deadline) return { expired, batches, truncated: true };
+    maxBatchMs = Math.max(maxBatchMs, clock() - batchStarted);
+    if (updated.meta.changes < batchSize) return done(false);
+    if (clock() >= deadline) return done(true);
   }
 }
 

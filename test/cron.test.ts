@@ -31,7 +31,7 @@ describe('the cron trigger persists expiry', () => {
     await seed(org.id, owner.user.id, SWEEP_BATCH_SIZE * 2 + 150, now - 1000, 'stale');
     await seed(org.id, owner.user.id, 5, now + 86_400_000, 'live');
     const result = await runExpirySweep(db, now);
-    expect(result).toEqual({ expired: SWEEP_BATCH_SIZE * 2 + 150, batches: 3, truncated: false });
+    expect(result).toMatchObject({ expired: SWEEP_BATCH_SIZE * 2 + 150, batches: 3, truncated: false });
     expect(await countRows('invitations', `organization_id = '${org.id}' AND status = 'expired'`)).toBe(1150);
     expect(await countRows('invitations', `organization_id = '${org.id}' AND status = 'pending'`)).toBe(5);
     expect(await countRows('audit_events', `organization_id = '${org.id}' AND action = 'invitation.expired' AND actor_type = 'system'`)).toBe(1150);
@@ -45,7 +45,7 @@ describe('the cron trigger persists expiry', () => {
     expect(runs.reduce((sum, r) => sum + r.expired, 0)).toBe(700);
     expect(await countRows('audit_events', `organization_id = '${org.id}' AND action = 'invitation.expired'`)).toBe(700);
     const again = await runExpirySweep(db, now);
-    expect(again).toEqual({ expired: 0, batches: 0, truncated: false });
+    expect(again).toMatchObject({ expired: 0, batches: 0, truncated: false });
   });
 
   it('stops at its time budget and reports truncation; the next run finishes', async ({ expect }) => {

@@ -1,0 +1,49 @@
+// A closed-loop load driver: `concurrency` workers each send requests until `requests` are done
+// or `maxSeconds` pass. Latency is measured per request in this (separate) Node process.
+import { performance } from 'node:perf_hooks';
+
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return sorted[Math.max(0, i)];
+}
+
+/**
+ * `send(i)` returns a Response (or a promise of one); `ok(res)` says whether it counts as success.
+ * Every response body is read, so keep-alive connections are reused.
+ */
+export async function run({ name, concurrency = 1, requests, maxSeconds = 60, send, ok = (r) => r.status < 400 }) {
+  const latencies = [];
+  const statuses = {};
+  let next = 0;
+  let failures = 0;
+  const deadline = performance.now() + maxSeconds * 1000;
+  const started = performance.now();
+  async function lane() {
+    while (next < requests && performance.now() < deadline) {
+      const i = next++;
+      const t0 = performance.now();
+      const res = await send(i);
+      await res.arrayBuffer();
+      latencies.push(performance.now() - t0);
+      statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+      if (!ok(res)) failures++;
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  const wall = (performance.now() - started) / 1000;
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return {
+    name,
+    concurrency,
+    requests: latencies.length,
+    failures,
+    statuses,
+    p50_ms: round(percentile(sorted, 50)),
+    p95_ms: round(percentile(sorted, 95)),
+    p99_ms: round(percentile(sorted, 99)),
+    throughput_rps: round(latencies.length / wall),
+  };
+}
+
+export const round = (x, digits = 2) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null);

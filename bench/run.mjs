@@ -1,0 +1,166 @@
+// `npm run bench [-- --smoke]`: starts the worker and a baseline worker with `wrangler dev` on
+// fresh local databases, seeds through the public API (direct SQL only for bulk history), drives
+// load from this Node process on 127.0.0.1, stops what it started, and reports.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { linksByAddress } from '../scripts/mailbox.mjs';
+import { run } from './load.mjs';
+import { bundleSize, explainPlans, timeCrypto, timeSweep, writeReport } from './measure.mjs';
+import { seedHistory, seedStaleInvitations, signUp } from './seed.mjs';
+import { startWorker, stopWorker } from './servers.mjs';
+
+const SMOKE = process.argv.includes('--smoke');
+const N = SMOKE
+  ? { c1Orgs: 3, c1PerOrg: 2, c16Orgs: 4, c16PerOrg: 4, hammer: 40, acceptOrgs: 1, reads: 10, baseline: 20, history: 200, staleOrgs: 10, stale: 1000, historyCreates: 5, cryptoN: 50 }
+  : { c1Orgs: 100, c1PerOrg: 2, c16Orgs: 100, c16PerOrg: 8, hammer: 300, acceptOrgs: 10, reads: 200, baseline: 300, history: 100_000, staleOrgs: 1000, stale: 100_000, historyCreates: 50, cryptoN: 500 };
+
+const started = Date.now();
+const results = { mode: SMOKE ? 'smoke' : 'full', started_at: new Date(started).toISOString(), paths: [], checks: [] };
+const workers = [];
+const stopAll = () => workers.forEach(stopWorker);
+process.on('SIGINT', () => (stopAll(), process.exit(130)));
+
+try {
+  const app = await startWorker({ name: 'invitations', port: 8790, inspectorPort: 9240, stateDir: '.wrangler/bench-state', vars: { APP_URL: 'http://127.0.0.1:8790', RATE_LIMIT_SCALE: '1000000' } });
+  workers.push(app);
+  const base = await startWorker({ name: 'baseline', port: 8791, inspectorPort: 9241, stateDir: '.wrangler/bench-baseline', config: 'bench/baseline/wrangler.toml' });
+  workers.push(base);
+  const API = app.origin;
+  const json = (method, path, token, body, headers = {}) =>
+    fetch(`${API}${path}`, {
+      method,
+      headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(body ? { 'Content-Type': 'application/json' } : {}), ...headers },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+  const record = (r) => (results.paths.push(r), console.log(`${r.name.padEnd(46)} c=${String(r.concurrency).padEnd(3)} n=${String(r.requests).padEnd(5)} p50=${r.p50_ms}ms p95=${r.p95_ms}ms p99=${r.p99_ms}ms ${r.throughput_rps} req/s ${r.failures ? `FAILURES=${r.failures} ${JSON.stringify(r.statuses)}` : ''}`), r);
+  const check = (name, ok, detail) => (results.checks.push({ name, ok, detail }), console.log(`${ok ? 'OK  ' : 'FAIL'} ${name}: ${detail}`));
+
+  // Seed: one owner with a personal API token, and organizations through the API.
+  const owner = await signUp(API, `owner.${started}@bench.example`, 'Bench Owner');
+  const pat = (await (await json('POST', '/v1/me/api-tokens', owner.session, { name: 'bench' })).json()).token;
+  const newOrg = async (name) => (await (await json('POST', '/v1/organizations', pat, { name })).json()).id;
+  const orgs = async (n, label) => Promise.all(Array.from({ length: n }, (_, i) => newOrg(`${label} ${i}`)));
+
+  // Baseline: one authenticated D1 read and one insert on the same runtime.
+  const baseline = (c) => run({ name: 'baseline (auth read + insert)', concurrency: c, requests: N.baseline, send: () => fetch(`${base.origin}/baseline`, { headers: { Authorization: 'Bearer bench-token' } }) });
+  const baseline1 = record(await baseline(1));
+  record(await baseline(16));
+
+  // Create invitation, spread over organizations, at concurrency 1 and 16.
+  let k = 0;
+  const createIn = (orgIds, perOrg, c, name) =>
+    run({ name, concurrency: c, requests: orgIds.length * perOrg, send: (i) => json('POST', `/v1/organizations/${orgIds[i % orgIds.length]}/invitations`, pat, { email: `inv${k++}.${started}@bench.example`, role: 'developer' }) });
+  const c1Orgs = await orgs(N.c1Orgs, 'C1');
+  const create1 = record(await createIn(c1Orgs, N.c1PerOrg, 1, `create invitation (${N.c1Orgs} orgs)`));
+  const c16Orgs = await orgs(N.c16Orgs, 'C16');
+  record(await createIn(c16Orgs, N.c16PerOrg, 16, `create invitation (${N.c16Orgs} orgs)`));
+
+  // Hammering one organization: its Durable Object serializes every write.
+  const [hammerOrg] = await orgs(1, 'Hammer');
+  const hammer = record(await run({ name: 'create invitation (one org, limit reached)', concurrency: 16, requests: N.hammer, ok: (r) => r.status === 201 || r.status === 409, send: (i) => json('POST', `/v1/organizations/${hammerOrg}/invitations`, pat, { email: `h${i}.${started}@bench.example`, role: 'viewer' }) }));
+  const pendingInHammer = (await (await json('GET', `/v1/organizations/${hammerOrg}`, pat)).json()).pending_invitations;
+  check('one org under 16 concurrent creates stays at 10 pending', pendingInHammer === 10 && hammer.statuses[201] === 10, `${hammer.statuses[201]} created, ${pendingInHammer} pending`);
+  for (const org of [...c1Orgs, ...c16Orgs]) {
+    const p = (await (await json('GET', `/v1/organizations/${org}`, pat)).json()).pending_invitations;
+    if (p > 10) check('no org above 10 pending', false, `${org}: ${p}`);
+  }
+  check('no org above 10 pending after the concurrent runs', !results.checks.some((c) => !c.ok && c.name === 'no org above 10 pending'), `${c1Orgs.length + c16Orgs.length} orgs checked`);
+
+  // Preview (reads a valid link; never consumes it).
+  const links = [...linksByAddress({ path: 'invitations/accept', notBefore: started - 1000 }).values()];
+  const tokens = links.map((l) => new URL(l).searchParams.get('token'));
+  const preview = record(await run({ name: 'preview', requests: N.reads, send: (i) => fetch(`${API}/v1/invitations/preview?token=${tokens[i % tokens.length]}`) }));
+
+  // Accept: anonymous new accounts, then the same people as existing accounts in other orgs.
+  const people = Array.from({ length: N.acceptOrgs * 10 }, (_, i) => `person${i}.${started}@bench.example`);
+  const inviteAll = async (orgIds) => {
+    const since = Date.now() - 1000;
+    for (let i = 0; i < people.length; i++) await json('POST', `/v1/organizations/${orgIds[Math.floor(i / 10)]}/invitations`, pat, { email: people[i], role: 'viewer' });
+    await new Promise((r) => setTimeout(r, 500));
+    const map = linksByAddress({ path: 'invitations/accept', notBefore: since });
+    return people.map((p) => new URL(map.get(p)).searchParams.get('token'));
+  };
+  const newTokens = await inviteAll(await orgs(N.acceptOrgs, 'AcceptNew'));
+  const acceptNew = record(await run({ name: 'accept (anonymous, new account)', requests: newTokens.length, send: (i) => json('POST', '/v1/invitations/accept', null, { token: newTokens[i], name: `Person ${i}` }) }));
+  const existingTokens = await inviteAll(await orgs(N.acceptOrgs, 'AcceptExisting'));
+  const acceptExisting = record(await run({ name: 'accept (anonymous, existing account)', requests: existingTokens.length, send: (i) => json('POST', '/v1/invitations/accept', null, { token: existingTokens[i] }) }));
+
+  // History independence: the same calls against 100 and against N.history past invitations.
+  const small = await newOrg('History Small');
+  const big = await newOrg('History Big');
+  seedHistory(app, small, owner.userId, 100, 'hs', started);
+  seedHistory(app, big, owner.userId, N.history, 'hb', started);
+  const historyRuns = {};
+  for (const [label, org] of [['100', small], [String(N.history), big]]) {
+    historyRuns[label] = {
+      list: record(await run({ name: `list first page (${label} history)`, requests: N.reads, send: () => json('GET', `/v1/organizations/${org}/invitations`, pat) })),
+      count: record(await run({ name: `pending count (${label} history)`, requests: N.reads, send: () => json('GET', `/v1/organizations/${org}`, pat) })),
+    };
+    const created = [];
+    historyRuns[label].create = record(
+      await run({
+        name: `create invitation (${label} history)`,
+        requests: N.historyCreates,
+        send: async (i) => {
+          const res = await json('POST', `/v1/organizations/${org}/invitations`, pat, { email: `hist${label}.${i}.${started}@bench.example`, role: 'viewer' });
+          created.push(res.clone());
+          return res;
+        },
+      }),
+    );
+    // Untimed: revoke what was created, keeping the organization under the limit for the next run.
+    for (const res of created) await json('POST', `/v1/organizations/${org}/invitations/${(await res.json()).id}/revoke`, pat);
+  }
+  const middle = Math.floor(N.history / 2);
+  const deepCursor = Buffer.from(JSON.stringify([started - middle * 1000, `inv_hb${String(middle).padStart(7, '0')}`])).toString('base64').replaceAll('=', '');
+  const deep = record(await run({ name: `list deep page (row ${middle} of ${N.history})`, requests: N.reads, send: () => json('GET', `/v1/organizations/${big}/invitations?cursor=${deepCursor}`, pat) }));
+  const ratio = (a, b) => Number((a / b).toFixed(2));
+  const history = Object.fromEntries(['list', 'count', 'create'].map((k2) => [k2, ratio(historyRuns[String(N.history)][k2].p50_ms, historyRuns['100'][k2].p50_ms)]));
+  results.history_ratios = history;
+  for (const [k2, r] of Object.entries(history)) check(`history independence: ${k2} p50 ratio (${N.history} vs 100)`, r <= 1.2, `${r}×`);
+
+  // Resend and revoke: the c16 orgs' invitations, with their last send moved back past the cooldown.
+  const toResend = (await (await json('GET', `/v1/organizations/${c16Orgs[0]}/invitations?status=pending&limit=100`, pat)).json()).data.map((d) => [c16Orgs[0], d.id]);
+  for (const org of c16Orgs.slice(1)) {
+    const page = (await (await json('GET', `/v1/organizations/${org}/invitations?status=pending&limit=100`, pat)).json()).data;
+    toResend.push(...page.map((d) => [org, d.id]));
+  }
+  const { d1 } = await import('./servers.mjs');
+  d1(app, `UPDATE invitations SET last_sent_at = last_sent_at - 120000 WHERE status = 'pending'`);
+  const batch = toResend.slice(0, N.reads);
+  const resend = record(await run({ name: 'resend', requests: batch.length, send: (i) => json('POST', `/v1/organizations/${batch[i][0]}/invitations/${batch[i][1]}/resend`, pat) }));
+  const revoke = record(await run({ name: 'revoke', requests: batch.length, send: (i) => json('POST', `/v1/organizations/${batch[i][0]}/invitations/${batch[i][1]}/revoke`, pat) }));
+
+  // Ratios of each path's p50 to the baseline's (concurrency 1).
+  results.baseline_p50_ms = baseline1.p50_ms;
+  results.targets = [
+    ['create invitation', create1, 3],
+    ['accept (new account)', acceptNew, 3],
+    ['accept (existing account)', acceptExisting, 3],
+    ['list first page', historyRuns['100'].list, 2],
+    ['preview', preview, 2],
+  ].map(([name, r, target]) => ({ name, p50_ms: r.p50_ms, ratio: ratio(r.p50_ms, baseline1.p50_ms), target, met: r.p50_ms / baseline1.p50_ms <= target }));
+  results.other_ratios = [['resend', resend], ['revoke', revoke], ['list deep page', deep]].map(([name, r]) => ({ name, ratio: ratio(r.p50_ms, baseline1.p50_ms) }));
+  for (const t of results.targets) check(`${t.name} p50 within ${t.target}× baseline`, t.met, `${t.ratio}×`);
+
+  // Cryptography, the sweep, query plans, bundle.
+  results.crypto = await timeCrypto(base.origin, N.cryptoN);
+  console.log(`token sign+verify: ${results.crypto.sign_verify_per_s} pairs/s (${results.crypto.us_per_pair} µs per pair)`);
+  seedStaleInvitations(app, owner.userId, N.staleOrgs, N.stale);
+  results.sweep = await timeSweep(app, N.stale);
+  check('sweep expired every stale invitation', results.sweep.expired === N.stale, `${results.sweep.expired} of ${N.stale}`);
+  results.query_plans = explainPlans(app, big);
+  results.bundle = bundleSize();
+  console.log(`bundle: ${results.bundle.raw_kib} KiB raw, ${results.bundle.gzip_kib} KiB gzipped`);
+} finally {
+  stopAll();
+}
+
+results.finished_at = new Date().toISOString();
+results.duration_s = Math.round((Date.now() - started) / 1000);
+mkdirSync('bench/results', { recursive: true });
+writeFileSync(`bench/results/${SMOKE ? 'smoke' : 'latest'}.json`, JSON.stringify(results, null, 2));
+if (!SMOKE) writeReport(results);
+// Correctness checks fail the run; speed targets are reported, not enforced.
+const failed = results.checks.filter((c) => !c.ok && (c.name.startsWith('sweep') || c.name.includes('10 pending')));
+console.log(`\n${results.checks.filter((c) => c.ok).length} checks met, ${results.checks.filter((c) => !c.ok).length} not met; ${results.duration_s}s`);
+process.exit(failed.length ? 1 : 0);

@@ -1,0 +1,52 @@
+// Seeding: accounts through the public API; bulk history straight into the local D1.
+import { newestLink } from '../scripts/mailbox.mjs';
+import { d1 } from './servers.mjs';
+
+/** Signs up through the emailed-link flow; returns the session token and user id. */
+export async function signUp(api, email, name) {
+  const since = Date.now() - 1000;
+  await fetch(`${api}/v1/auth/email-link`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email }) });
+  let link = null;
+  for (let i = 0; i < 100 && !link; i++) {
+    link = newestLink(email, { path: 'auth/verify', notBefore: since });
+    if (!link) await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!link) throw new Error(`no sign-in email for ${email}`);
+  const token = new URL(link).searchParams.get('token');
+  const res = await fetch(`${api}/v1/auth/verify`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token, name }) });
+  const body = await res.json();
+  return { session: body.session_token, userId: body.user.id };
+}
+
+const rows = (n) => `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${Number(n)})`;
+
+/**
+ * `n` past invitations (accepted, expired, revoked in turn; none pending) in one organization,
+ * created one second apart before `t0`, ids `inv_{prefix}0000001…`.
+ */
+export function seedHistory(worker, orgId, userId, n, prefix, t0 = Date.now()) {
+  d1(
+    worker,
+    `${rows(n)} INSERT INTO invitations (id, organization_id, email, role, status, message, expires_in_days, expires_at, token_id,
+       invited_by, last_sent_at, send_count, email_delivery, delivery_attempts, accepted_at, accepted_by, revoked_at, created_at, updated_at)
+     SELECT 'inv_${prefix}' || printf('%07d', i), '${orgId}', '${prefix}' || i || '@history.example', 'viewer',
+       CASE i % 3 WHEN 0 THEN 'accepted' WHEN 1 THEN 'expired' ELSE 'revoked' END, NULL, 7,
+       ${t0} - i * 1000 + 604800000, NULL, '${userId}', ${t0} - i * 1000, 1, 'sent', 1, NULL, NULL, NULL,
+       ${t0} - i * 1000, ${t0} - i * 1000
+     FROM n`,
+  );
+}
+
+/** `n` pending invitations already past their expiry, spread over `orgs` new organizations. */
+export function seedStaleInvitations(worker, userId, orgs, n, now = Date.now()) {
+  d1(worker, `${rows(orgs)} INSERT INTO organizations (id, name, slug, created_at, updated_at)
+    SELECT 'org_sw' || printf('%05d', i), 'Sweep ' || i, 'sweep-org-' || i, ${now}, ${now} FROM n`);
+  d1(
+    worker,
+    `${rows(n)} INSERT INTO invitations (id, organization_id, email, role, status, message, expires_in_days, expires_at, token_id,
+       invited_by, last_sent_at, send_count, email_delivery, delivery_attempts, created_at, updated_at)
+     SELECT 'inv_sw' || i, 'org_sw' || printf('%05d', 1 + i % ${Number(orgs)}), 'stale' || i || '@sweep.example', 'viewer', 'pending', NULL, 7,
+       ${now} - 1000 - i, 'jti_sw' || i, '${userId}', ${now} - 604801000, 1, 'sent', 1, ${now} - 604801000, ${now} - 604801000
+     FROM n`,
+  );
+}
