@@ -9,10 +9,11 @@ export function percentile(sorted, p) {
 }
 
 /**
- * `send(i)` returns a Response (or a promise of one); `ok(res)` says whether it counts as success.
+ * `send(i)` returns a Response (or a promise of one); `ok(res)` says whether it counts as success;
+ * `after(res, body, i)` runs outside the timing.
  * Every response body is read, so keep-alive connections are reused.
  */
-export async function run({ name, concurrency = 1, requests, maxSeconds = 60, send, ok = (r) => r.status < 400 }) {
+export async function run({ name, concurrency = 1, requests, maxSeconds = 60, send, ok = (r) => r.status < 400, after }) {
   const latencies = [];
   const statuses = {};
   let next = 0;
@@ -24,10 +25,12 @@ export async function run({ name, concurrency = 1, requests, maxSeconds = 60, se
       const i = next++;
       const t0 = performance.now();
       const res = await send(i);
-      await res.arrayBuffer();
+      const body = await res.arrayBuffer();
       latencies.push(performance.now() - t0);
       statuses[res.status] = (statuses[res.status] ?? 0) + 1;
       if (!ok(res)) failures++;
+      // Untimed follow-up work (e.g. cleaning up so the next request is comparable).
+      if (after) await after(res, body, i);
     }
   }
   await Promise.all(Array.from({ length: concurrency }, lane));

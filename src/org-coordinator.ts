@@ -15,11 +15,11 @@ export const DELIVERY_ATTEMPTS = 5;
 export const RETRY_DELAYS_MS = [60_000, 5 * 60_000, 15 * 60_000, 40 * 60_000];
 const RETRY_PREFIX = 'delivery:';
 
-/** A failed email waiting for its next attempt, kept in the object's own storage. */
+/** An email to (re)send, kept in the object's own storage until it is sent or given up. */
 export interface PendingDelivery {
   invitationId: string;
   tokenId: string;
-  /** Attempts made so far. */
+  /** Attempts made so far (0 while the first, background attempt runs). */
   attempt: number;
   dueAt: number;
 }
@@ -51,20 +51,42 @@ export class OrgCoordinator extends DurableObject<Env> {
     return { db: this.#db, organizationId: call.organizationId, actor: call.actor, now: call.now, rateLimitScale: this.env.RATE_LIMIT_SCALE };
   }
 
-  /** After a write that changed the link, send the email outside the queue; retry later if it fails. */
-  async #thenDeliver<T extends { id: string; replayed?: boolean }>(outcome: Outcome<T>, now: number): Promise<Outcome<T>> {
-    if (outcome.ok && !outcome.value.replayed) {
-      const sent = await deliverInvitation(this.env, this.#db, outcome.value.id, now, { finalAttempt: false });
-      if (sent.outcome === 'failed') await this.#scheduleRetry({ invitationId: outcome.value.id, tokenId: sent.tokenId!, attempt: 1 }, now);
+  /** Background sends still running (see `drain`). */
+  readonly #inflight = new Set<Promise<void>>();
+
+  /**
+   * After a write that issued a link: record the delivery in this object's storage first (an
+   * outbox the alarm works through), then send in the background, so the response never waits
+   * on the mail system and no email is lost if the send or this object dies midway.
+   */
+  async #thenDeliver<T extends { id: string; tokenId?: string; replayed?: boolean }>(outcome: Outcome<T>, now: number): Promise<Outcome<T>> {
+    if (outcome.ok && !outcome.value.replayed && outcome.value.tokenId) {
+      const entry = { invitationId: outcome.value.id, tokenId: outcome.value.tokenId, attempt: 0 };
+      await this.#scheduleRetry(entry, now + RETRY_DELAYS_MS[0]);
+      const task: Promise<void> = this.#sendNow(entry).finally(() => this.#inflight.delete(task));
+      this.#inflight.add(task);
     }
     return outcome;
   }
 
-  async #scheduleRetry(entry: Omit<PendingDelivery, 'dueAt'>, now: number) {
-    const dueAt = now + RETRY_DELAYS_MS[entry.attempt - 1];
+  async #sendNow(entry: Omit<PendingDelivery, 'dueAt'>) {
+    const key = `${RETRY_PREFIX}${entry.invitationId}`;
+    const sent = await deliverInvitation(this.env, this.#db, entry.invitationId, Date.now(), { tokenId: entry.tokenId, finalAttempt: false });
+    const queued = await this.ctx.storage.get<PendingDelivery>(key);
+    if (!queued || queued.tokenId !== entry.tokenId) return; // a resend replaced this link meanwhile
+    if (sent.outcome === 'failed') await this.#scheduleRetry({ ...entry, attempt: 1 }, Date.now() + RETRY_DELAYS_MS[0]);
+    else await this.ctx.storage.delete(key);
+  }
+
+  async #scheduleRetry(entry: Omit<PendingDelivery, 'dueAt'>, dueAt: number) {
     await this.ctx.storage.put<PendingDelivery>(`${RETRY_PREFIX}${entry.invitationId}`, { ...entry, dueAt });
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > dueAt) await this.ctx.storage.setAlarm(dueAt);
+  }
+
+  /** Resolves when every background send started so far has finished (tests, graceful checks). */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.#inflight]);
   }
 
   /**

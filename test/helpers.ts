@@ -1,6 +1,7 @@
 import { env, exports } from 'cloudflare:workers';
 import PostalMime from 'postal-mime';
 import { outbox } from './mail-tap';
+import { coordinatorFor } from '../src/org-coordinator';
 
 export const BASE = 'http://127.0.0.1:8787';
 
@@ -22,6 +23,7 @@ export async function call(method: string, path: string, opts: CallOptions = {})
   }
   const res = await exports.default.fetch(new Request(`${BASE}${path}`, { method, headers, body }));
   const text = await res.text();
+  await settleEmails(method, path);
   let json: any = undefined;
   try {
     json = text ? JSON.parse(text) : undefined;
@@ -29,6 +31,21 @@ export async function call(method: string, path: string, opts: CallOptions = {})
     json = undefined;
   }
   return { status: res.status, headers: res.headers, json, text };
+}
+
+/**
+ * Invitation emails are sent in the background by the organization's Durable Object; after a
+ * request that may have queued one, wait for that object's sends to finish (its `drain`), so
+ * tests read what was sent deterministically.
+ */
+export async function settleEmails(method: string, path: string) {
+  const match = /^\/(?:v1\/)?orgs?(?:anizations)?\/([^/?]+)\/(?:settings\/team\/)?invitations/.exec(path);
+  if (method !== 'POST' || !match) return;
+  const ref = decodeURIComponent(match[1]);
+  const org = ref.startsWith('org_')
+    ? ref
+    : (await env.DB.prepare('SELECT id FROM organizations WHERE slug = ?').bind(ref).first<{ id: string }>())?.id;
+  if (org) await coordinatorFor(env, org).drain();
 }
 
 /** The messages sent to `to` since the start of this test file, oldest first. */

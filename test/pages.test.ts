@@ -1,6 +1,6 @@
 import { env, exports } from 'cloudflare:workers';
 import { describe, it } from 'vitest';
-import { BASE, call, createOrg, invite, lastToken, ownerWithOrg, signUp, uniqueEmail } from './helpers';
+import { BASE, call, createOrg, invite, lastToken, ownerWithOrg, settleEmails, signUp, uniqueEmail } from './helpers';
 
 /** A browser-like client: keeps cookies, reads the CSRF field from pages, posts forms. */
 class Browser {
@@ -24,6 +24,7 @@ class Browser {
   }
   async send(req: Request) {
     const res = await exports.default.fetch(req);
+    await settleEmails(req.method, new URL(req.url).pathname);
     for (const c of res.headers.getSetCookie()) {
       const [pair] = c.split(';');
       const [k, v] = pair.split('=');

@@ -22,14 +22,18 @@ export async function deliverInvitation(
   now: number,
   opts: { tokenId?: string; finalAttempt: boolean },
 ): Promise<{ outcome: 'sent' | 'failed' | 'skipped'; tokenId?: string }> {
-  const inv = await db.query.invitations.findFirst({ where: eq(invitations.id, invitationId) });
+  // One read: the invitation with its organization's and inviter's names.
+  const [row] = await db
+    .select({ inv: invitations, orgName: organizations.name, inviterName: users.name })
+    .from(invitations)
+    .leftJoin(organizations, eq(organizations.id, invitations.organizationId))
+    .leftJoin(users, eq(users.id, invitations.invitedBy))
+    .where(eq(invitations.id, invitationId))
+    .limit(1);
+  const inv = row?.inv;
   // Nothing to send for a link that is no longer the current one (resent, revoked, accepted, expired).
   if (!inv || inv.status !== 'pending' || !inv.tokenId || inv.expiresAt <= now) return { outcome: 'skipped' };
   if (opts.tokenId && opts.tokenId !== inv.tokenId) return { outcome: 'skipped' };
-  const [org, inviter] = await Promise.all([
-    db.query.organizations.findFirst({ where: eq(organizations.id, inv.organizationId) }),
-    db.query.users.findFirst({ where: eq(users.id, inv.invitedBy) }),
-  ]);
   const token = await signToken(
     env,
     AUDIENCE.invitation,
@@ -38,8 +42,8 @@ export async function deliverInvitation(
   );
   const mail = invitationMail({
     to: inv.email,
-    inviterName: inviter?.name ?? 'A teammate',
-    organizationName: org?.name ?? 'an organization',
+    inviterName: row.inviterName ?? 'A teammate',
+    organizationName: row.orgName ?? 'an organization',
     role: inv.role,
     message: inv.message,
     link: invitationLink(env.APP_URL, token),

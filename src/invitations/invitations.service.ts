@@ -1,15 +1,14 @@
+import { and, eq, sql } from 'drizzle-orm';
 import { runBatch } from '../db/batch';
-import { and, eq, ne, sql } from 'drizzle-orm';
-import { invitations, memberships, users, type Role } from '../db/schema';
+import { idempotencyKeys, invitations, type Role } from '../db/schema';
 import type { Db } from '../env';
 import { fail, type Failure, type Outcome } from '../errors';
 import { auditStatement, type Actor } from '../audit/audit.store';
 import { newId } from '../lib/ids';
 import { normalizeEmail } from '../lib/crypto';
-import { PENDING_LIMIT, countPending, effectiveStatus, livePending } from './invitations.store';
+import { PENDING_LIMIT, effectiveStatus } from './invitations.store';
 import { roleOf } from '../organizations/organizations.store';
 import { check, limitFor } from '../rate-limit/rate-limit';
-import { idempotencyKeys } from '../db/schema';
 
 /*
  * The state changes of invitations. These run only inside the organization's Durable Object,
@@ -38,38 +37,39 @@ const isUniqueViolation = (err: unknown) => err instanceof Error && /UNIQUE cons
  * Rules 1 and 2, checked again inside the coordinator (the route checked before queueing, but the
  * actor may have been demoted meanwhile): managers only, and only owners touch owner invitations.
  */
-async function authorize(ctx: ServiceContext, touchesOwnerRole: boolean): Promise<Failure | null> {
-  const role = await roleOf(ctx.db, ctx.organizationId, ctx.actor.userId);
+function authorizeRole(role: Role | null | undefined, touchesOwnerRole: boolean): Failure | null {
   if (!role) return fail('not_found', 'No such organization.');
   if (role !== 'owner' && role !== 'admin') return fail('forbidden', 'Only owners and admins can manage invitations.');
   if (touchesOwnerRole && role !== 'owner') return fail('forbidden', 'Only an owner can grant or change the owner role.');
   return null;
 }
 
-async function isMember(db: Db, organizationId: string, email: string) {
-  const [row] = await db
-    .select({ one: sql`1` })
-    .from(memberships)
-    .innerJoin(users, eq(users.id, memberships.userId))
-    .where(and(eq(memberships.organizationId, organizationId), eq(users.email, email)))
-    .limit(1);
-  return Boolean(row);
+async function authorize(ctx: ServiceContext, touchesOwnerRole: boolean): Promise<Failure | null> {
+  return authorizeRole(await roleOf(ctx.db, ctx.organizationId, ctx.actor.userId), touchesOwnerRole);
 }
 
-async function otherLivePending(db: Db, organizationId: string, email: string, now: number, exceptId?: string) {
-  const [row] = await db
-    .select({ id: invitations.id })
-    .from(invitations)
-    .where(
-      and(
-        eq(invitations.organizationId, organizationId),
-        eq(invitations.email, email),
-        livePending(now),
-        exceptId ? ne(invitations.id, exceptId) : undefined,
-      ),
-    )
-    .limit(1);
-  return Boolean(row);
+interface Snapshot {
+  /** The actor's role. */
+  role: Role | null;
+  /** The email already belongs to a member. */
+  isMember: boolean;
+  /** A live pending invitation to the email exists (other than `exceptId`). */
+  otherPending: boolean;
+  /** Live pending invitations in the organization. */
+  pending: number;
+}
+
+/** Everything the create and resend checks need, in one round trip to D1. */
+async function snapshot(ctx: ServiceContext, email: string, exceptId: string | null = null): Promise<Snapshot> {
+  const { db, organizationId: org, now } = ctx;
+  const [row] = await db.all<{ role: Role | null; is_member: number; other_pending: number; pending: number }>(sql`SELECT
+      (SELECT role FROM memberships WHERE organization_id = ${org} AND user_id = ${ctx.actor.userId}) AS role,
+      EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
+              WHERE m.organization_id = ${org} AND u.email = ${email}) AS is_member,
+      EXISTS (SELECT 1 FROM invitations WHERE organization_id = ${org} AND email = ${email}
+              AND status = 'pending' AND expires_at > ${now} AND id IS NOT ${exceptId}) AS other_pending,
+      ${livePendingCountSql(org, now)} AS pending`);
+  return { role: row.role, isMember: row.is_member === 1, otherPending: row.other_pending === 1, pending: row.pending };
 }
 
 export interface CreateInvitationInput {
@@ -104,20 +104,21 @@ async function replay(ctx: ServiceContext, idem: NonNullable<CreateInvitationInp
 export async function createInvitation(
   ctx: ServiceContext,
   input: CreateInvitationInput,
-): Promise<Outcome<{ id: string; replayed?: boolean }>> {
+): Promise<Outcome<{ id: string; tokenId?: string; replayed?: boolean }>> {
   const { db, organizationId: org, now } = ctx;
-  const refused = await authorize(ctx, input.role === 'owner');
+  const email = normalizeEmail(input.email);
+  const state = await snapshot(ctx, email);
+  const refused = authorizeRole(state.role, input.role === 'owner');
   if (refused) return refused;
   if (input.idempotency) {
     const previous = await replay(ctx, input.idempotency);
     if (previous) return previous;
   }
-  const email = normalizeEmail(input.email);
-  if (await isMember(db, org, email)) return fail('already_member', `${email} is already a member of this organization.`);
-  if (await otherLivePending(db, org, email, now)) {
+  if (state.isMember) return fail('already_member', `${email} is already a member of this organization.`);
+  if (state.otherPending) {
     return fail('invitation_already_pending', `An invitation to ${email} is already pending; resend it instead.`);
   }
-  if ((await countPending(db, org, now)) >= PENDING_LIMIT) {
+  if (state.pending >= PENDING_LIMIT) {
     return fail('pending_invitation_limit', `An organization can have at most ${PENDING_LIMIT} pending invitations. Revoke one or wait for one to be accepted.`);
   }
   const limited = await check(db, `org-emails:${org}`, limitFor({ RATE_LIMIT_SCALE: ctx.rateLimitScale }, 'invitationEmailsPerOrg'), now);
@@ -161,7 +162,7 @@ export async function createInvitation(
     if (isUniqueViolation(err)) return fail('invitation_already_pending');
     throw err;
   }
-  return { ok: true, value: { id } };
+  return { ok: true, value: { id, tokenId: jti } };
 }
 
 async function loadInvitation(ctx: ServiceContext, id: string) {
@@ -174,12 +175,13 @@ async function loadInvitation(ctx: ServiceContext, id: string) {
 export async function resendInvitation(
   ctx: ServiceContext,
   input: { id: string; expiresInDays?: number },
-): Promise<Outcome<{ id: string }>> {
+): Promise<Outcome<{ id: string; tokenId?: string }>> {
   const { db, organizationId: org, now } = ctx;
   const inv = await loadInvitation(ctx, input.id);
   if (!inv) return fail('not_found', 'No such invitation in this organization.');
+  const state = await snapshot(ctx, inv.email, inv.id);
   // Resending re-issues the offer, so an owner invitation needs an owner.
-  const refused = await authorize(ctx, inv.role === 'owner');
+  const refused = authorizeRole(state.role, inv.role === 'owner');
   if (refused) return refused;
   const status = effectiveStatus(inv, now);
   if (status === 'accepted' || status === 'revoked') {
@@ -190,11 +192,9 @@ export async function resendInvitation(
     return fail('resend_cooldown', 'This invitation was sent less than 60 seconds ago.', Math.ceil(wait / 1000));
   }
   if (status === 'expired') {
-    if (await isMember(db, org, inv.email)) return fail('already_member', `${inv.email} is already a member of this organization.`);
-    if (await otherLivePending(db, org, inv.email, now, inv.id)) {
-      return fail('invitation_already_pending', `Another invitation to ${inv.email} is pending.`);
-    }
-    if ((await countPending(db, org, now)) >= PENDING_LIMIT) {
+    if (state.isMember) return fail('already_member', `${inv.email} is already a member of this organization.`);
+    if (state.otherPending) return fail('invitation_already_pending', `Another invitation to ${inv.email} is pending.`);
+    if (state.pending >= PENDING_LIMIT) {
       return fail('pending_invitation_limit', `Reviving this invitation would exceed ${PENDING_LIMIT} pending invitations.`);
     }
   }
@@ -224,7 +224,7 @@ export async function resendInvitation(
     if (isUniqueViolation(err)) return fail('invitation_already_pending');
     throw err;
   }
-  return { ok: true, value: { id: inv.id } };
+  return { ok: true, value: { id: inv.id, tokenId: jti } };
 }
 
 /** Rule 8: pending only, permanent, the link dies at once. */
