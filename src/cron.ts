@@ -59,12 +59,17 @@ export async function runExpirySweep(
   }
 }
 
-/** Rate-limit windows and idempotency keys past their use, deleted in bounded batches. */
+/**
+ * Rows past their use, deleted in bounded batches: rate-limit windows, idempotency keys, expired
+ * sessions and sign-in links.
+ */
 export async function runHousekeeping(db: Db, now: number, batchSize = 1000): Promise<{ deleted: number }> {
   let deleted = 0;
   for (const [table, column, horizon] of [
     ['rate_limits', 'window_start', now - 2 * 60 * 60_000],
     ['idempotency_keys', 'created_at', now - 24 * 60 * 60_000],
+    ['sessions', 'expires_at', now],
+    ['sign_in_links', 'expires_at', now - 24 * 60 * 60_000],
   ] as const) {
     for (;;) {
       const res = await db.run(

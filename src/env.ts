@@ -1,5 +1,6 @@
 import type { DrizzleD1Database } from 'drizzle-orm/d1';
 import type * as schema from './db/schema';
+import type { Role } from './db/schema';
 
 /** The signed-in principal, resolved from a session or a personal API token. */
 export interface AuthUser {
@@ -24,5 +25,7 @@ export interface AppEnv {
     csrf?: string;
     /** The organization a request acted on, for the request log. */
     orgId?: string;
+    /** For `/{org}` routes: the organization and the caller's role in it. */
+    membership?: { org: typeof schema.organizations.$inferSelect; role: Role };
   };
 }

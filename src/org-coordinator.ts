@@ -3,7 +3,8 @@ import { drizzle } from 'drizzle-orm/d1';
 import * as schema from './db/schema';
 import type { Role } from './db/schema';
 import type { Db } from './env';
-import type { Outcome } from './errors';
+import { fail, type Failure, type Outcome } from './errors';
+import { limitFor } from './rate-limit/rate-limit';
 import type { Actor } from './audit/audit.store';
 import { deliverInvitation } from './email/delivery';
 import * as invitationsService from './invitations/invitations.service';
@@ -14,6 +15,8 @@ import { changeMemberRole, removeMember } from './organizations/members.service'
 export const DELIVERY_ATTEMPTS = 5;
 export const RETRY_DELAYS_MS = [60_000, 5 * 60_000, 15 * 60_000, 40 * 60_000];
 const RETRY_PREFIX = 'delivery:';
+/** Storage key prefix of the hourly invitation-email counter; the window start follows. */
+export const RATE_PREFIX = 'rate:org-emails:';
 
 /** An email to (re)send, kept in the object's own storage until it is sent or given up. */
 export interface PendingDelivery {
@@ -48,7 +51,24 @@ export class OrgCoordinator extends DurableObject<Env> {
   }
 
   #ctx(call: Call) {
-    return { db: this.#db, organizationId: call.organizationId, actor: call.actor, now: call.now, rateLimitScale: this.env.RATE_LIMIT_SCALE };
+    return { db: this.#db, organizationId: call.organizationId, actor: call.actor, now: call.now, chargeEmail: () => this.#chargeEmail(call.now) };
+  }
+
+  /**
+   * The organization's hourly invitation-email limit. Every create and resend of this
+   * organization passes through this object one at a time, so its own storage holds the counter:
+   * no D1 round trip, and exact under any concurrency.
+   */
+  async #chargeEmail(now: number): Promise<Failure | null> {
+    const limit = limitFor(this.env, 'invitationEmailsPerOrg');
+    const window = now - (now % limit.windowMs);
+    const key = `${RATE_PREFIX}${window}`;
+    const count = ((await this.ctx.storage.get<number>(key)) ?? 0) + 1;
+    await this.ctx.storage.put(key, count);
+    await this.ctx.storage.delete(`${RATE_PREFIX}${window - limit.windowMs}`);
+    if (count <= limit.max) return null;
+    const wait = Math.max(1, Math.ceil((window + limit.windowMs - now) / 1000));
+    return fail('rate_limited', `This organization sent too many invitation emails. Try again in ${wait} seconds.`, wait);
   }
 
   /** Background sends still running (see `drain`). */
@@ -94,27 +114,28 @@ export class OrgCoordinator extends DurableObject<Env> {
    * hour, then `email_delivery = 'failed'` (a resend always remains possible).
    */
   async alarm() {
-    const now = Date.now();
     const entries = await this.ctx.storage.list<PendingDelivery>({ prefix: RETRY_PREFIX });
-    let next: number | null = null;
     for (const [key, entry] of entries) {
-      if (entry.dueAt > now) {
-        next = Math.min(next ?? Infinity, entry.dueAt);
-        continue;
-      }
+      const now = Date.now();
+      if (entry.dueAt > now) continue;
       const attempt = entry.attempt + 1;
       const final = attempt >= DELIVERY_ATTEMPTS;
       const sent = await deliverInvitation(this.env, this.#db, entry.invitationId, now, { tokenId: entry.tokenId, finalAttempt: final });
+      // The send took time: if a resend queued a new link meanwhile, that entry is its own.
+      const current = await this.ctx.storage.get<PendingDelivery>(key);
+      if (!current || current.tokenId !== entry.tokenId) continue;
       if (sent.outcome === 'failed' && !final) {
-        const dueAt = now + RETRY_DELAYS_MS[attempt - 1];
-        await this.ctx.storage.put<PendingDelivery>(key, { ...entry, attempt, dueAt });
-        next = Math.min(next ?? Infinity, dueAt);
+        await this.ctx.storage.put<PendingDelivery>(key, { ...entry, attempt, dueAt: Date.now() + RETRY_DELAYS_MS[attempt - 1] });
       } else {
         await this.ctx.storage.delete(key);
       }
     }
-    if (next !== null) await this.ctx.storage.setAlarm(next);
+    // Re-arm for the earliest entry left, from a fresh read (sends may have queued more).
+    const left = await this.ctx.storage.list<PendingDelivery>({ prefix: RETRY_PREFIX });
+    const next = Math.min(...[...left.values()].map((e) => e.dueAt));
+    if (Number.isFinite(next)) await this.ctx.storage.setAlarm(Math.max(next, Date.now()));
   }
+
 
   async createInvitation(call: Call, input: invitationsService.CreateInvitationInput) {
     const outcome = await this.#serialize(() => invitationsService.createInvitation(this.#ctx(call), input));

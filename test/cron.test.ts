@@ -5,7 +5,7 @@ import { describe, it } from 'vitest';
 import * as schema from '../src/db/schema';
 import { SWEEP_BATCH_SIZE, runExpirySweep, runHousekeeping } from '../src/cron';
 import worker from '../src/index';
-import { countRows, ownerWithOrg } from './helpers';
+import { call, countRows, ownerWithOrg } from './helpers';
 
 const db = drizzle(env.DB, { schema });
 
@@ -69,14 +69,24 @@ describe('the cron trigger persists expiry', () => {
     expect(await countRows('invitations', `organization_id = '${org.id}' AND status = 'expired'`)).toBe(3);
   });
 
-  it('housekeeping deletes old rate-limit windows and idempotency keys, keeping current ones', async ({ expect }) => {
+  it('housekeeping deletes old rate-limit windows, idempotency keys, expired sessions and links, keeping current ones', async ({ expect }) => {
+    const { owner } = await ownerWithOrg('Housekeeping Co');
     const now = Date.now();
     await env.DB.batch([
       env.DB.prepare("INSERT INTO rate_limits VALUES ('old', ?, 3), ('current', ?, 1)").bind(now - 3 * 3_600_000, now),
-      env.DB.prepare("INSERT INTO idempotency_keys VALUES ('org_a', 'usr_a', 'old', 'h', 'inv_a', ?), ('org_a', 'usr_a', 'new', 'h', 'inv_b', ?)").bind(now - 25 * 3_600_000, now),
+      env.DB.prepare(
+        "INSERT INTO idempotency_keys (organization_id, user_id, key, request_hash, invitation_id, created_at) VALUES ('org_a', 'usr_a', 'old', 'h', 'inv_a', ?), ('org_a', 'usr_a', 'new', 'h', 'inv_b', ?)",
+      ).bind(now - 25 * 3_600_000, now),
+      env.DB.prepare("INSERT INTO sessions VALUES ('ses_old', ?, 'hash-old', 0, ?)").bind(owner.user.id, now - 1),
+      env.DB.prepare("INSERT INTO sign_in_links VALUES ('jti_old', 'x@example.com', ?, NULL, 0)").bind(now - 25 * 3_600_000),
     ]);
-    expect(await runHousekeeping(db, now, 1)).toEqual({ deleted: 2 });
+    const sessionsBefore = await countRows('sessions');
+    expect(await runHousekeeping(db, now, 1)).toEqual({ deleted: 4 });
     expect(await countRows('rate_limits', "bucket IN ('old', 'current')")).toBe(1);
     expect(await countRows('idempotency_keys', "key IN ('old', 'new')")).toBe(1);
+    expect(await countRows('sessions')).toBe(sessionsBefore - 1);
+    expect(await countRows('sign_in_links', "jti = 'jti_old'")).toBe(0);
+    // The owner's live session still works.
+    expect((await call('GET', '/v1/me', { token: owner.token })).status).toBe(200);
   });
 });

@@ -1,6 +1,8 @@
 import { env } from 'cloudflare:workers';
 import { describe, it } from 'vitest';
+import { runInDurableObject } from 'cloudflare:test';
 import { LIMITS, limitFor } from '../src/rate-limit/rate-limit';
+import { RATE_PREFIX, coordinatorFor } from '../src/org-coordinator';
 import { call, invite, lastToken, ownerWithOrg, signUp, uniqueEmail } from './helpers';
 
 const fromIp = (ip: string) => ({ 'CF-Connecting-IP': ip });
@@ -53,8 +55,8 @@ describe('rate limits', () => {
   it('invitation emails: 50 per organization per hour, creates and resends alike', async ({ expect }) => {
     const { owner, org } = await ownerWithOrg('Busy Co');
     const window = Date.now() - (Date.now() % LIMITS.invitationEmailsPerOrg.windowMs);
-    // 49 sends already this hour (seeded rather than sent, to keep the test fast).
-    await env.DB.prepare('INSERT INTO rate_limits VALUES (?, ?, ?)').bind(`org-emails:${org.id}`, window, 49).run();
+    // 49 sends already this hour (seeded into the coordinator's counter rather than sent).
+    await runInDurableObject(coordinatorFor(env, org.id), (_i, state) => state.storage.put(`${RATE_PREFIX}${window}`, 49));
     const fiftieth = await invite(owner.token, org.id, { email: uniqueEmail(), role: 'viewer' });
     expect(fiftieth.status).toBe(201);
     const refused = await invite(owner.token, org.id, { email: uniqueEmail(), role: 'viewer' });

@@ -2,8 +2,8 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { and, desc, eq, sql } from 'drizzle-orm';
 import { auditEvents } from '../db/schema';
 import { OrgParams, bearer, createRouter, jsonResponse, problems } from '../lib/openapi';
-import { currentUser, requireUser } from '../auth/auth.middleware';
-import { requireManager, requireMembership } from '../organizations/organizations.store';
+import { currentMembership, requireOrgMember } from '../auth/auth.middleware';
+import { requireManager } from '../organizations/organizations.store';
 import { decodeCursor, encodeCursor } from '../invitations/invitations.store';
 
 const AuditEventSchema = z
@@ -32,7 +32,7 @@ const list = createRoute({
   tags: ['audit'],
   summary: 'Every invitation and membership change, newest first (owners and admins)',
   security: bearer,
-  middleware: [requireUser],
+  middleware: [requireOrgMember],
   request: { params: OrgParams, query: Query },
   responses: {
     200: jsonResponse(z.object({ data: z.array(AuditEventSchema), next_cursor: z.string().nullable() }), 'A page of events'),
@@ -41,8 +41,7 @@ const list = createRoute({
 });
 
 export const auditRoutes = createRouter().openapi(list, async (c) => {
-  const { org, role } = await requireMembership(c.var.db, c.req.valid('param').org, currentUser(c).id);
-  c.set('orgId', org.id);
+  const { org, role } = currentMembership(c);
   requireManager(role);
   const { limit = 50, cursor } = c.req.valid('query');
   const after = cursor ? decodeCursor(cursor) : undefined;

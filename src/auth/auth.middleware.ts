@@ -3,7 +3,7 @@ import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv, AuthUser } from '../env';
 import { ApiError } from '../errors';
-import { SESSION_TTL_MS, resolveCredential } from './auth.store';
+import { SESSION_TTL_MS, resolveCredential, resolveOrgAccess } from './auth.store';
 
 /** `__Host-` cookies require Secure; plain-http local development uses a plain name. */
 export function sessionCookieName(appUrl: string): string {
@@ -28,14 +28,25 @@ export function clearSessionCookie(c: Context<AppEnv>) {
   });
 }
 
-/** The bearer secret of this request: `Authorization: Bearer …` first, then the session cookie. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * The bearer secret of this request: `Authorization: Bearer …` first, then the session cookie.
+ * A cookie only counts for a state-changing API call made by this site's own pages (same-origin
+ * Sec-Fetch-Site or Origin): cross-site requests carry cookies too, bearer tokens they cannot.
+ */
 export function presentedSecret(c: Context<AppEnv>): string | undefined {
   const header = c.req.header('Authorization');
   if (header) {
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     return match?.[1] ?? '';
   }
-  return getCookie(c, sessionCookieName(c.env.APP_URL));
+  const cookie = getCookie(c, sessionCookieName(c.env.APP_URL));
+  if (!cookie || SAFE_METHODS.has(c.req.method)) return cookie;
+  const fetchSite = c.req.header('Sec-Fetch-Site');
+  const origin = c.req.header('Origin');
+  const sameOrigin = fetchSite === 'same-origin' || (origin !== undefined && origin === new URL(c.env.APP_URL).origin);
+  return sameOrigin ? cookie : undefined;
 }
 
 /** Resolves the caller if any credential is presented; never fails the request. */
@@ -61,4 +72,26 @@ export function currentUser(c: Context<AppEnv>): AuthUser {
   const user = c.get('user');
   if (!user) throw new ApiError('unauthorized');
   return user;
+}
+
+/**
+ * For `/{org}` routes: 401 without valid credentials, 404 (never 403) unless the caller is a
+ * member, so an organization's existence does not leak. Sets `user` and `membership`.
+ */
+export const requireOrgMember = createMiddleware<AppEnv>(async (c, next) => {
+  const secret = presentedSecret(c);
+  const access = secret ? await resolveOrgAccess(c.var.db, secret, c.req.param('org') ?? '', Date.now()) : null;
+  if (!access) throw new ApiError('unauthorized', 'Sign in, or send Authorization: Bearer <token>.');
+  c.set('user', access.user);
+  if (!access.membership) throw new ApiError('not_found', 'No such organization.');
+  c.set('membership', access.membership);
+  c.set('orgId', access.membership.org.id);
+  await next();
+});
+
+/** The organization and role resolved by `requireOrgMember`. */
+export function currentMembership(c: Context<AppEnv>) {
+  const membership = c.get('membership');
+  if (!membership) throw new ApiError('not_found', 'No such organization.');
+  return membership;
 }

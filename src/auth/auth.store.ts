@@ -1,4 +1,5 @@
-import { and, eq, gt } from 'drizzle-orm';
+import { and, eq, gt, sql } from 'drizzle-orm';
+import type { Role } from '../db/schema';
 import { apiTokens, sessions, users } from '../db/schema';
 import type { AuthUser, Db } from '../env';
 import { newSecret, sha256Hex } from '../lib/crypto';
@@ -52,4 +53,35 @@ export async function resolveCredential(db: Db, secret: string, now: number): Pr
 
 export async function endSession(db: Db, sessionId: string) {
   await db.delete(sessions).where(eq(sessions.id, sessionId));
+}
+
+/**
+ * The caller and their membership of `{org}` (id or slug) in one query: every organization route
+ * needs both, and each D1 round trip counts. `membership` is null for a non-member.
+ */
+export async function resolveOrgAccess(db: Db, secret: string, orgRef: string, now: number) {
+  if (secret.length > 200 || orgRef.length > 64) return null;
+  const session = secret.startsWith(SESSION_PREFIX);
+  if (!session && !secret.startsWith(API_TOKEN_PREFIX)) return null;
+  const hash = await sha256Hex(secret);
+  const credentials = session
+    ? sql`(SELECT id, user_id FROM sessions WHERE token_hash = ${hash} AND expires_at > ${now})`
+    : sql`(SELECT id, user_id FROM api_tokens WHERE token_hash = ${hash})`;
+  const [row] = await db.all<{
+    user_id: string; email: string; name: string; credential_id: string;
+    org_id: string | null; org_name: string; slug: string; created_at: number; updated_at: number; role: Role | null;
+  }>(sql`SELECT u.id AS user_id, u.email, u.name, c.id AS credential_id,
+      o.id AS org_id, o.name AS org_name, o.slug, o.created_at, o.updated_at, m.role
+    FROM ${credentials} c
+    JOIN users u ON u.id = c.user_id
+    LEFT JOIN organizations o ON (o.id = ${orgRef} OR o.slug = ${orgRef})
+    LEFT JOIN memberships m ON m.organization_id = o.id AND m.user_id = u.id
+    LIMIT 1`);
+  if (!row) return null;
+  const user: AuthUser = { id: row.user_id, email: row.email, name: row.name, via: session ? 'session' : 'api_token', credentialId: row.credential_id };
+  const membership =
+    row.org_id && row.role
+      ? { org: { id: row.org_id, name: row.org_name, slug: row.slug, createdAt: row.created_at, updatedAt: row.updated_at }, role: row.role }
+      : null;
+  return { user, membership };
 }

@@ -145,6 +145,8 @@ export const idempotencyKeys = sqliteTable(
     key: text('key').notNull(),
     requestHash: text('request_hash').notNull(),
     invitationId: text('invitation_id').notNull(),
+    /** The first response's body, replayed as is. */
+    response: text('response'),
     createdAt: integer('created_at').notNull(),
   },
   (t) => [primaryKey({ columns: [t.organizationId, t.userId, t.key] }), index('idempotency_keys_created_idx').on(t.createdAt)],

@@ -42,12 +42,12 @@ export function buildMime(from: string, mail: OutgoingMail): string {
  */
 type MailTap = (raw: string, to: string) => void;
 /** Test hook: fault injection; when installed and it throws, the send fails as a binding error would. */
-type MailFault = (to: string) => void;
+type MailFault = (to: string) => void | Promise<void>;
 
 /** Sends through the `send_email` binding; throws if the binding refuses. */
 export async function sendMail(env: Pick<Env, 'EMAIL' | 'EMAIL_FROM'>, mail: OutgoingMail): Promise<void> {
   const raw = buildMime(env.EMAIL_FROM, mail);
-  (globalThis as { __mailFault?: MailFault }).__mailFault?.(mail.to);
+  await (globalThis as { __mailFault?: MailFault }).__mailFault?.(mail.to);
   await env.EMAIL.send(new EmailMessage(env.EMAIL_FROM, mail.to, raw));
   (globalThis as { __mailTap?: MailTap }).__mailTap?.(raw, mail.to);
 }

@@ -5,9 +5,9 @@ import type { AppEnv } from '../env';
 import { unwrap } from '../errors';
 import { OrgParams, bearer, createRouter, jsonBody, jsonResponse, problems } from '../lib/openapi';
 import { actorOf } from '../lib/request';
-import { currentUser, requireUser } from '../auth/auth.middleware';
+import { currentMembership, currentUser, requireOrgMember } from '../auth/auth.middleware';
 import { coordinatorFor } from '../org-coordinator';
-import { requireManager, requireMembership } from '../organizations/organizations.store';
+import { requireManager } from '../organizations/organizations.store';
 import { ApiError } from '../errors';
 import { getInvitationResource, listInvitations } from './invitations.store';
 import {
@@ -28,7 +28,7 @@ const IdempotencyHeaders = z.object({
     .openapi({ description: 'Same key and body within 24 hours replays the first result (no second email).' }),
 });
 
-const common = { tags: ['invitations'], security: bearer, middleware: [requireUser] };
+const common = { tags: ['invitations'], security: bearer, middleware: [requireOrgMember] };
 
 const create = createRoute({
   ...common,
@@ -84,11 +84,10 @@ const revoke = createRoute({
   responses: { 200: jsonResponse(InvitationSchema, 'Revoked'), ...problems(401, 403, 404, 409) },
 });
 
-/** Membership (404 otherwise) and rule 1 (403 for non-managers). */
-async function managerContext(c: Context<AppEnv>, orgRef: string) {
+/** Membership (404 otherwise, by the middleware) and rule 1 (403 for non-managers). */
+function managerContext(c: Context<AppEnv>) {
   const user = currentUser(c);
-  const { org, role } = await requireMembership(c.var.db, orgRef, user.id);
-  c.set('orgId', org.id);
+  const { org, role } = currentMembership(c);
   requireManager(role);
   const now = Date.now();
   return { org, role, now, call: { organizationId: org.id, actor: actorOf(c, user.id), now }, coordinator: coordinatorFor(c.env, org.id) };
@@ -96,41 +95,44 @@ async function managerContext(c: Context<AppEnv>, orgRef: string) {
 
 export const invitationRoutes = createRouter()
   .openapi(create, async (c) => {
-    const { org, role, now, call, coordinator } = await managerContext(c, c.req.valid('param').org);
+    const { org, role, now, call, coordinator } = managerContext(c);
     const body = c.req.valid('json');
     if (body.role === 'owner' && role !== 'owner') throw new ApiError('forbidden', 'Only an owner can invite an owner.');
     const key = c.req.valid('header')['idempotency-key'];
     const input = { email: normalizeEmail(body.email), role: body.role, message: body.message ?? null, expiresInDays: body.expires_in_days };
     const idempotency = key ? { key, requestHash: await sha256Hex(JSON.stringify(input)) } : undefined;
-    const { id, replayed } = unwrap(await coordinator.createInvitation(call, { ...input, idempotency }));
+    const user = currentUser(c);
+    const { id, replayed, resource } = unwrap(
+      await coordinator.createInvitation(call, { ...input, idempotency, inviter: { name: user.name, email: user.email } }),
+    );
     if (replayed) c.header('Idempotent-Replayed', 'true');
-    return c.json(await getInvitationResource(c.var.db, org.id, id, now), 201);
+    return c.json(resource ?? (await getInvitationResource(c.var.db, org.id, id, now)), 201);
   })
   .openapi(list, async (c) => {
-    const { org, now } = await managerContext(c, c.req.valid('param').org);
+    const { org, now } = managerContext(c);
     const q = c.req.valid('query');
     return c.json(await listInvitations(c.var.db, org.id, { status: q.status, limit: q.limit ?? 20, cursor: q.cursor, now }), 200);
   })
   .openapi(get, async (c) => {
     const params = c.req.valid('param');
-    const { org, now } = await managerContext(c, params.org);
+    const { org, now } = managerContext(c);
     return c.json(await getInvitationResource(c.var.db, org.id, params.id, now), 200);
   })
   .openapi(patch, async (c) => {
     const params = c.req.valid('param');
-    const { org, now, call, coordinator } = await managerContext(c, params.org);
+    const { org, now, call, coordinator } = managerContext(c);
     unwrap(await coordinator.updateInvitationRole(call, { id: params.id, role: c.req.valid('json').role }));
     return c.json(await getInvitationResource(c.var.db, org.id, params.id, now), 200);
   })
   .openapi(resend, async (c) => {
     const params = c.req.valid('param');
-    const { org, now, call, coordinator } = await managerContext(c, params.org);
+    const { org, now, call, coordinator } = managerContext(c);
     unwrap(await coordinator.resendInvitation(call, { id: params.id, expiresInDays: c.req.valid('json').expires_in_days }));
     return c.json(await getInvitationResource(c.var.db, org.id, params.id, now), 200);
   })
   .openapi(revoke, async (c) => {
     const params = c.req.valid('param');
-    const { org, now, call, coordinator } = await managerContext(c, params.org);
+    const { org, now, call, coordinator } = managerContext(c);
     unwrap(await coordinator.revokeInvitation(call, { id: params.id }));
     return c.json(await getInvitationResource(c.var.db, org.id, params.id, now), 200);
   });

@@ -6,9 +6,8 @@ import { fail, type Failure, type Outcome } from '../errors';
 import { auditStatement, type Actor } from '../audit/audit.store';
 import { newId } from '../lib/ids';
 import { normalizeEmail } from '../lib/crypto';
-import { PENDING_LIMIT, effectiveStatus } from './invitations.store';
+import { PENDING_LIMIT, effectiveStatus, toInvitationResource, type InvitationResource, type InvitationRow } from './invitations.store';
 import { roleOf } from '../organizations/organizations.store';
-import { check, limitFor } from '../rate-limit/rate-limit';
 
 /*
  * The state changes of invitations. These run only inside the organization's Durable Object,
@@ -24,12 +23,26 @@ export interface ServiceContext {
   organizationId: string;
   actor: Actor;
   now: number;
-  /** `RATE_LIMIT_SCALE` from the environment. */
-  rateLimitScale?: string;
+  /**
+   * Counts one invitation email against the organization's hourly limit (the coordinator keeps
+   * that counter in its own storage); a failure when over it. Absent outside the coordinator.
+   */
+  chargeEmail?: () => Promise<Failure | null>;
 }
 
 const livePendingCountSql = (organizationId: string, now: number) =>
   sql`(SELECT count(*) FROM invitations WHERE organization_id = ${organizationId} AND status = 'pending' AND expires_at > ${now})`;
+
+/** Writes down the expiry of pending invitations to `email` already past `expires_at` (and audits it). */
+const staleWhere = (org: string, email: string, now: number, exceptId: string | null) =>
+  sql`organization_id = ${org} AND email = ${email} AND status = 'pending' AND expires_at <= ${now} AND id IS NOT ${exceptId}`;
+const expiredAuditSql = (org: string, email: string, now: number, exceptId: string | null = null) =>
+  sql`INSERT INTO audit_events (id, organization_id, actor_type, actor_id, action, target_type, target_id, data, ip, user_agent, created_at)
+    SELECT 'aud_' || lower(hex(randomblob(10))), organization_id, 'system', NULL, 'invitation.expired', 'invitation', id,
+      json_object('email', email, 'expires_at', expires_at), NULL, NULL, ${now}
+    FROM invitations WHERE ${staleWhere(org, email, now, exceptId)}`;
+const expireStaleSql = (org: string, email: string, now: number, exceptId: string | null = null) =>
+  sql`UPDATE invitations SET status = 'expired', updated_at = ${now} WHERE ${staleWhere(org, email, now, exceptId)}`;
 
 const isUniqueViolation = (err: unknown) => err instanceof Error && /UNIQUE constraint failed/i.test(String(err.message) + String((err as { cause?: unknown }).cause ?? ''));
 
@@ -79,6 +92,8 @@ export interface CreateInvitationInput {
   expiresInDays: number;
   /** `Idempotency-Key` and a hash of the validated body. */
   idempotency?: { key: string; requestHash: string };
+  /** The caller's name and email, as the new invitation's `invited_by`. */
+  inviter?: { name: string; email: string };
 }
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -97,14 +112,15 @@ async function replay(ctx: ServiceContext, idem: NonNullable<CreateInvitationInp
   if (row.requestHash !== idem.requestHash) {
     return fail('idempotency_key_reused', 'This Idempotency-Key was already used with a different request body.');
   }
-  return { ok: true as const, value: { id: row.invitationId, replayed: true } };
+  const resource = row.response ? (JSON.parse(row.response) as InvitationResource) : undefined;
+  return { ok: true as const, value: { id: row.invitationId, replayed: true, resource } };
 }
 
 /** Rules 3 and 6. Returns the new invitation's id; the caller delivers the email. */
 export async function createInvitation(
   ctx: ServiceContext,
   input: CreateInvitationInput,
-): Promise<Outcome<{ id: string; tokenId?: string; replayed?: boolean }>> {
+): Promise<Outcome<{ id: string; tokenId?: string; replayed?: boolean; resource?: InvitationResource }>> {
   const { db, organizationId: org, now } = ctx;
   const email = normalizeEmail(input.email);
   const state = await snapshot(ctx, email);
@@ -121,20 +137,24 @@ export async function createInvitation(
   if (state.pending >= PENDING_LIMIT) {
     return fail('pending_invitation_limit', `An organization can have at most ${PENDING_LIMIT} pending invitations. Revoke one or wait for one to be accepted.`);
   }
-  const limited = await check(db, `org-emails:${org}`, limitFor({ RATE_LIMIT_SCALE: ctx.rateLimitScale }, 'invitationEmailsPerOrg'), now);
+  const limited = await ctx.chargeEmail?.();
   if (limited) return limited;
   const id = newId('inv');
   const jti = newId('jti');
   const expiresAt = now + input.expiresInDays * DAY_MS;
+  // The row exactly as the guarded INSERT below writes it (or nothing is written at all).
+  const row: InvitationRow = {
+    id, organizationId: org, email, role: input.role, status: 'pending', message: input.message ?? null,
+    expiresInDays: input.expiresInDays, expiresAt, tokenId: jti, invitedBy: ctx.actor.userId!, lastSentAt: now,
+    sendCount: 1, emailDelivery: 'queued', deliveryAttempts: 0, acceptedAt: null, acceptedBy: null, revokedAt: null,
+    createdAt: now, updatedAt: now,
+  };
+  const resource = toInvitationResource(row, input.inviter ? { id: ctx.actor.userId!, ...input.inviter } : null, now);
   try {
     const [, , inserted] = await runBatch(db, [
       // An invitation already past expires_at frees its (org, email) slot before the insert.
-      sql`INSERT INTO audit_events (id, organization_id, actor_type, actor_id, action, target_type, target_id, data, ip, user_agent, created_at)
-        SELECT 'aud_' || lower(hex(randomblob(10))), organization_id, 'system', NULL, 'invitation.expired', 'invitation', id,
-          json_object('email', email, 'expires_at', expires_at), NULL, NULL, ${now}
-        FROM invitations WHERE organization_id = ${org} AND email = ${email} AND status = 'pending' AND expires_at <= ${now}`,
-      sql`UPDATE invitations SET status = 'expired', updated_at = ${now}
-        WHERE organization_id = ${org} AND email = ${email} AND status = 'pending' AND expires_at <= ${now}`,
+      expiredAuditSql(org, email, now),
+      expireStaleSql(org, email, now),
       sql`INSERT INTO invitations (id, organization_id, email, role, status, message, expires_in_days,
           expires_at, token_id, invited_by, last_sent_at, send_count, email_delivery, delivery_attempts, created_at, updated_at)
         SELECT ${id}, ${org}, ${email}, ${input.role}, 'pending', ${input.message ?? null}, ${input.expiresInDays},
@@ -151,18 +171,20 @@ export async function createInvitation(
       ),
       ...(input.idempotency && ctx.actor.userId
         ? [
-            sql`INSERT OR REPLACE INTO idempotency_keys (organization_id, user_id, key, request_hash, invitation_id, created_at)
-              SELECT ${org}, ${ctx.actor.userId}, ${input.idempotency.key}, ${input.idempotency.requestHash}, ${id}, ${now}
+            sql`INSERT OR REPLACE INTO idempotency_keys (organization_id, user_id, key, request_hash, invitation_id, response, created_at)
+              SELECT ${org}, ${ctx.actor.userId}, ${input.idempotency.key}, ${input.idempotency.requestHash}, ${id},
+                ${JSON.stringify(resource)}, ${now}
               WHERE EXISTS (SELECT 1 FROM invitations WHERE id = ${id})`,
           ]
         : []),
     ]);
     if (inserted.meta.changes !== 1) return fail('pending_invitation_limit');
+    // The response is known without a second read; an idempotent replay returns this same body.
+    return { ok: true, value: { id, tokenId: jti, resource } };
   } catch (err) {
     if (isUniqueViolation(err)) return fail('invitation_already_pending');
     throw err;
   }
-  return { ok: true, value: { id, tokenId: jti } };
 }
 
 async function loadInvitation(ctx: ServiceContext, id: string) {
@@ -198,12 +220,16 @@ export async function resendInvitation(
       return fail('pending_invitation_limit', `Reviving this invitation would exceed ${PENDING_LIMIT} pending invitations.`);
     }
   }
-  const limited = await check(db, `org-emails:${org}`, limitFor({ RATE_LIMIT_SCALE: ctx.rateLimitScale }, 'invitationEmailsPerOrg'), now);
+  const limited = await ctx.chargeEmail?.();
   if (limited) return limited;
   const days = input.expiresInDays ?? inv.expiresInDays;
   const jti = newId('jti');
   try {
-    const [updated] = await runBatch(db, [
+    const [, , updated] = await runBatch(db, [
+      // Another invitation to this email past its expiry but not yet swept still holds the
+      // one-pending-per-email slot: write its expiry down first (as create does).
+      expiredAuditSql(org, inv.email, now, inv.id),
+      expireStaleSql(org, inv.email, now, inv.id),
       sql`UPDATE invitations SET status = 'pending', token_id = ${jti}, expires_in_days = ${days},
           expires_at = ${now + days * DAY_MS}, last_sent_at = ${now}, send_count = send_count + 1,
           email_delivery = 'queued', delivery_attempts = 0, updated_at = ${now}

@@ -2,13 +2,14 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { ApiError, unwrap } from '../errors';
 import { Id, OrgParams, bearer, createRouter, jsonBody, jsonResponse, problems } from '../lib/openapi';
 import { actorOf } from '../lib/request';
-import { currentUser, requireUser } from '../auth/auth.middleware';
+import { currentMembership, currentUser, requireOrgMember, requireUser } from '../auth/auth.middleware';
 import { coordinatorFor } from '../org-coordinator';
 import { PENDING_LIMIT, countPending } from '../invitations/invitations.store';
-import { createOrganization, listMembers, requireMembership } from './organizations.store';
+import { createOrganization, listMembers } from './organizations.store';
 import { ChangeRoleBody, CreateOrganizationBody, MemberSchema, OrganizationSchema } from './organizations.schemas';
 
 const common = { tags: ['organizations'], security: bearer, middleware: [requireUser] };
+const inOrg = { ...common, middleware: [requireOrgMember] };
 const MemberParams = OrgParams.extend({ user_id: Id });
 
 const create = createRoute({
@@ -21,7 +22,7 @@ const create = createRoute({
 });
 
 const get = createRoute({
-  ...common,
+  ...inOrg,
   method: 'get',
   path: '/{org}',
   summary: 'An organization, with its pending invitation count',
@@ -30,7 +31,7 @@ const get = createRoute({
 });
 
 const members = createRoute({
-  ...common,
+  ...inOrg,
   method: 'get',
   path: '/{org}/members',
   summary: 'Members of the organization',
@@ -39,7 +40,7 @@ const members = createRoute({
 });
 
 const changeRole = createRoute({
-  ...common,
+  ...inOrg,
   method: 'patch',
   path: '/{org}/members/{user_id}',
   summary: "Change a member's role (owners/admins; only owners touch the owner role)",
@@ -48,7 +49,7 @@ const changeRole = createRoute({
 });
 
 const remove = createRoute({
-  ...common,
+  ...inOrg,
   method: 'delete',
   path: '/{org}/members/{user_id}',
   summary: 'Remove a member (owners/admins), or leave (self)',
@@ -63,7 +64,7 @@ export const organizationRoutes = createRouter()
     return c.json(org, 201);
   })
   .openapi(get, async (c) => {
-    const { org, role } = await requireMembership(c.var.db, c.req.valid('param').org, currentUser(c).id);
+    const { org, role } = currentMembership(c);
     return c.json(
       {
         id: org.id,
@@ -78,13 +79,13 @@ export const organizationRoutes = createRouter()
     );
   })
   .openapi(members, async (c) => {
-    const { org } = await requireMembership(c.var.db, c.req.valid('param').org, currentUser(c).id);
+    const { org } = currentMembership(c);
     return c.json({ data: await listMembers(c.var.db, org.id) }, 200);
   })
   .openapi(changeRole, async (c) => {
     const user = currentUser(c);
     const params = c.req.valid('param');
-    const { org } = await requireMembership(c.var.db, params.org, user.id);
+    const { org } = currentMembership(c);
     unwrap(
       await coordinatorFor(c.env, org.id).changeMemberRole(
         { organizationId: org.id, actor: actorOf(c, user.id), now: Date.now() },
@@ -98,7 +99,7 @@ export const organizationRoutes = createRouter()
   .openapi(remove, async (c) => {
     const user = currentUser(c);
     const params = c.req.valid('param');
-    const { org } = await requireMembership(c.var.db, params.org, user.id);
+    const { org } = currentMembership(c);
     unwrap(
       await coordinatorFor(c.env, org.id).removeMember(
         { organizationId: org.id, actor: actorOf(c, user.id), now: Date.now() },

@@ -8,7 +8,7 @@ import { inspectSignInLink, redeemSignInLink, sendSignInLink } from '../auth/aut
 import { endSession } from '../auth/auth.store';
 import { clientIp } from '../rate-limit/rate-limit';
 import { CsrfField, Layout, MessagePage } from './layout';
-import { csrfValid, formFields, pageUser } from './pages.middleware';
+import { csrfValid, formFields, pageUser, safeNext } from './pages.middleware';
 
 const Email = z.string().trim().max(254).email();
 
@@ -69,6 +69,7 @@ export const authPages = new Hono<AppEnv>()
       await sendSignInLink(c.env, c.var.db, email, Date.now(), clientIp(c.req.header('CF-Connecting-IP')));
     } catch (err) {
       if (err instanceof ApiError && err.code === 'rate_limited') {
+        c.header('Retry-After', err.headers['Retry-After']);
         return c.html(<SignInForm csrf={c.var.csrf} email={form.email} error={`Too many sign-in links were requested. ${err.detail}`} />, 429);
       }
       throw err;
@@ -116,8 +117,7 @@ export const authPages = new Hono<AppEnv>()
     if (user) await endSession(c.var.db, user.credentialId);
     clearSessionCookie(c);
     // Only same-site paths: an open redirect here would leak tokens to other sites.
-    const next = form.next && form.next.startsWith('/') && !form.next.startsWith('//') ? form.next : '/sign-in';
-    return c.redirect(next, 303);
+    return c.redirect(safeNext(c.env.APP_URL, form.next) ?? '/sign-in', 303);
   });
 
 const VerifyForm = (p: { csrf?: string; token: string; email: string; isNew: boolean; error?: string }) => (

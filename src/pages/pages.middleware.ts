@@ -63,6 +63,21 @@ export function csrfValid(c: Context<AppEnv>, form: Record<string, unknown>): bo
   return Boolean(cookie) && timingSafeEqual(cookie!, field);
 }
 
+/**
+ * A same-site path to go to after a form, or null. Resolved against APP_URL so that tricks like
+ * `/\evil.example` or `/\t/evil.example` (which browsers read as other hosts) are refused.
+ */
+export function safeNext(appUrl: string, next: string | undefined): string | null {
+  if (!next || !next.startsWith('/') || /[\\\u0000-\u001f]/.test(next)) return null;
+  try {
+    const base = new URL(appUrl);
+    const url = new URL(next, base);
+    return url.origin === base.origin ? `${url.pathname}${url.search}` : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The signed-in user of a browser (session cookie only), if any. */
 export async function pageUser(c: Context<AppEnv>): Promise<AuthUser | null> {
   const secret = getCookie(c, sessionCookieName(c.env.APP_URL));
@@ -75,7 +90,13 @@ export async function pageUser(c: Context<AppEnv>): Promise<AuthUser | null> {
 
 /** Parses a urlencoded/multipart form into strings only (files and repeats are dropped). */
 export async function formFields(c: Context<AppEnv>): Promise<Record<string, string>> {
-  const body = await c.req.parseBody();
+  let body: Record<string, unknown>;
+  try {
+    body = await c.req.parseBody();
+  } catch {
+    // A malformed body (e.g. multipart without a boundary): no fields, so the CSRF check refuses it.
+    return {};
+  }
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(body)) if (typeof v === 'string') out[k] = v;
   return out;

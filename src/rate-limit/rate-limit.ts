@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../env';
-import { ApiError, fail, type Failure } from '../errors';
+import { ApiError } from '../errors';
 
 export interface Limit {
   max: number;
@@ -8,8 +8,9 @@ export interface Limit {
 }
 
 /**
- * The numbers (documented in the README). Fixed windows counted in D1, one atomic upsert per hit,
- * so every edge location and every Durable Object sees the same counters.
+ * The numbers (documented in the README). Fixed windows. The per-IP and per-address counters live
+ * in D1 (one atomic upsert per hit, seen by every location); the per-organization email counter
+ * lives in the organization's Durable Object, which already serializes those sends.
  */
 export const LIMITS = {
   /** Sign-in links to one address. */
@@ -49,12 +50,6 @@ export async function enforce(db: Db, bucket: string, limit: Limit, now: number)
   if (wait !== null) {
     throw new ApiError('rate_limited', `Too many requests. Try again in ${wait} seconds.`, { headers: { 'Retry-After': String(wait) } });
   }
-}
-
-/** The same check for code that returns outcomes (the Durable Object). */
-export async function check(db: Db, bucket: string, limit: Limit, now: number): Promise<Failure | null> {
-  const wait = await hit(db, bucket, limit, now);
-  return wait === null ? null : fail('rate_limited', `This organization sent too many invitation emails. Try again in ${wait} seconds.`, wait);
 }
 
 /**
