@@ -116,7 +116,7 @@ Re-run it to refresh this file; the raw figures are in \`bench/results/latest.js
 
 ${table(r.paths)}
 
-## Against the baseline (p50, concurrency 1; baseline ${r.baseline_p50_ms} ms)
+## Against the baseline (p50, concurrency 1; baseline ${r.baseline_p50_ms} ms, the mean of ${r.baseline_p50_start_end_ms.join(' ms at the start and ')} ms at the end)
 
 | path | p50 ms | ratio | target | met |
 |---|---|---|---|---|
