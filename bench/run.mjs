@@ -49,13 +49,23 @@ try {
   let k = 0;
   const createIn = (orgIds, perOrg, c, name) =>
     run({ name, concurrency: c, requests: orgIds.length * perOrg, send: (i) => json('POST', `/v1/organizations/${orgIds[i % orgIds.length]}/invitations`, pat, { email: `inv${k++}.${started}@bench.example`, role: 'developer' }) });
+  // Each organization's Durable Object starts on its first request. Steady state is measured
+  // after one untimed request per organization; the cold first request is measured on its own.
+  const warm = async (orgIds) => {
+    for (const org of orgIds) await (await json('POST', `/v1/organizations/${org}/invitations/inv_warmup/revoke`, pat)).arrayBuffer();
+  };
+  const coldOrgs = await orgs(Math.min(N.c1Orgs, 20), 'Cold');
+  record(await createIn(coldOrgs, 1, 1, 'create invitation (first request of a new org)'));
   const c1Orgs = await orgs(N.c1Orgs, 'C1');
+  await warm(c1Orgs);
   const create1 = record(await createIn(c1Orgs, N.c1PerOrg, 1, `create invitation (${N.c1Orgs} orgs)`));
   const c16Orgs = await orgs(N.c16Orgs, 'C16');
+  await warm(c16Orgs);
   record(await createIn(c16Orgs, N.c16PerOrg, 16, `create invitation (${N.c16Orgs} orgs)`));
 
   // Hammering one organization: its Durable Object serializes every write.
   const [hammerOrg] = await orgs(1, 'Hammer');
+  await warm([hammerOrg]);
   const hammer = record(await run({ name: 'create invitation (one org, limit reached)', concurrency: 16, requests: N.hammer, ok: (r) => r.status === 201 || r.status === 409, send: (i) => json('POST', `/v1/organizations/${hammerOrg}/invitations`, pat, { email: `h${i}.${started}@bench.example`, role: 'viewer' }) }));
   const pendingInHammer = (await (await json('GET', `/v1/organizations/${hammerOrg}`, pat)).json()).pending_invitations;
   check('one org under 16 concurrent creates stays at 10 pending', pendingInHammer === 10 && hammer.statuses[201] === 10, `${hammer.statuses[201]} created, ${pendingInHammer} pending`);
@@ -80,6 +90,7 @@ try {
     return people.map((p) => new URL(map.get(p)).searchParams.get('token'));
   };
   const newTokens = await inviteAll(await orgs(N.acceptOrgs, 'AcceptNew'));
+  // (inviteAll's creates already started these organizations' Durable Objects.)
   const acceptNew = record(await run({ name: 'accept (anonymous, new account)', requests: newTokens.length, send: (i) => json('POST', '/v1/invitations/accept', null, { token: newTokens[i], name: `Person ${i}` }) }));
   const existingTokens = await inviteAll(await orgs(N.acceptOrgs, 'AcceptExisting'));
   const acceptExisting = record(await run({ name: 'accept (anonymous, existing account)', requests: existingTokens.length, send: (i) => json('POST', '/v1/invitations/accept', null, { token: existingTokens[i] }) }));

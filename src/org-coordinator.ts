@@ -62,14 +62,23 @@ export class OrgCoordinator extends DurableObject<Env> {
   async #chargeEmail(now: number): Promise<Failure | null> {
     const limit = limitFor(this.env, 'invitationEmailsPerOrg');
     const window = now - (now % limit.windowMs);
-    const key = `${RATE_PREFIX}${window}`;
-    const count = ((await this.ctx.storage.get<number>(key)) ?? 0) + 1;
-    await this.ctx.storage.put(key, count);
-    await this.ctx.storage.delete(`${RATE_PREFIX}${window - limit.windowMs}`);
-    if (count <= limit.max) return null;
+    if (this.#emails?.window !== window) {
+      // First use in this window (or after a restart): load it, and drop the previous window.
+      const stored = (await this.ctx.storage.get<number>(`${RATE_PREFIX}${window}`)) ?? 0;
+      if (this.#emails) void this.ctx.storage.delete(`${RATE_PREFIX}${this.#emails.window}`);
+      this.#emails = { window, count: stored };
+    }
+    this.#emails.count += 1;
+    // Write-through; storage writes of one object are ordered, so no await is needed for safety.
+    void this.ctx.storage.put(`${RATE_PREFIX}${window}`, this.#emails.count);
+    if (this.#emails.count <= limit.max) return null;
     const wait = Math.max(1, Math.ceil((window + limit.windowMs - now) / 1000));
     return fail('rate_limited', `This organization sent too many invitation emails. Try again in ${wait} seconds.`, wait);
   }
+
+  /** The current window's email count, cached (the storage copy survives restarts). */
+  #emails: { window: number; count: number } | null = null;
+
 
   /** Background sends still running (see `drain`). */
   readonly #inflight = new Set<Promise<void>>();
@@ -100,9 +109,16 @@ export class OrgCoordinator extends DurableObject<Env> {
 
   async #scheduleRetry(entry: Omit<PendingDelivery, 'dueAt'>, dueAt: number) {
     await this.ctx.storage.put<PendingDelivery>(`${RETRY_PREFIX}${entry.invitationId}`, { ...entry, dueAt });
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > dueAt) await this.ctx.storage.setAlarm(dueAt);
+    this.#alarmAt ??= await this.ctx.storage.getAlarm();
+    if (this.#alarmAt === null || this.#alarmAt > dueAt) {
+      await this.ctx.storage.setAlarm(dueAt);
+      this.#alarmAt = dueAt;
+    }
   }
+
+  /** The alarm time as last set or read here (undefined: not read yet). */
+  #alarmAt: number | null | undefined = undefined;
+
 
   /** Resolves when every background send started so far has finished (tests, graceful checks). */
   async drain(): Promise<void> {
@@ -114,6 +130,7 @@ export class OrgCoordinator extends DurableObject<Env> {
    * hour, then `email_delivery = 'failed'` (a resend always remains possible).
    */
   async alarm() {
+    this.#alarmAt = null;
     const entries = await this.ctx.storage.list<PendingDelivery>({ prefix: RETRY_PREFIX });
     for (const [key, entry] of entries) {
       const now = Date.now();
@@ -133,7 +150,10 @@ export class OrgCoordinator extends DurableObject<Env> {
     // Re-arm for the earliest entry left, from a fresh read (sends may have queued more).
     const left = await this.ctx.storage.list<PendingDelivery>({ prefix: RETRY_PREFIX });
     const next = Math.min(...[...left.values()].map((e) => e.dueAt));
-    if (Number.isFinite(next)) await this.ctx.storage.setAlarm(Math.max(next, Date.now()));
+    if (Number.isFinite(next)) {
+      this.#alarmAt = Math.max(next, Date.now());
+      await this.ctx.storage.setAlarm(this.#alarmAt);
+    }
   }
 
 
