@@ -31,7 +31,7 @@ try {
       headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(body ? { 'Content-Type': 'application/json' } : {}), ...headers },
       body: body ? JSON.stringify(body) : undefined,
     });
-  const record = (r) => (results.paths.push(r), console.log(`${r.name.padEnd(46)} c=${String(r.concurrency).padEnd(3)} n=${String(r.requests).padEnd(5)} p50=${r.p50_ms}ms p95=${r.p95_ms}ms p99=${r.p99_ms}ms ${r.throughput_rps} req/s ${r.failures ? `FAILURES=${r.failures} ${JSON.stringify(r.statuses)}` : ''}`), r);
+  const record = (r) => (results.paths.push(r), console.log(`${r.name.padEnd(46)} c=${String(r.concurrency).padEnd(3)} n=${String(r.requests).padEnd(5)} p50=${r.p50_ms}ms p95=${r.p95_ms}ms p99=${r.p99_ms}ms ${r.throughput_rps === null ? 'paced' : `${r.throughput_rps} req/s`} ${r.failures ? `FAILURES=${r.failures} ${JSON.stringify(r.statuses)}` : ''}`), r);
   const check = (name, ok, detail) => (results.checks.push({ name, ok, detail }), console.log(`${ok ? 'OK  ' : 'FAIL'} ${name}: ${detail}`));
 
   // Seed: one owner with a personal API token, and organizations through the API.
