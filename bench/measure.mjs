@@ -71,7 +71,7 @@ export function explainPlans(worker, orgId) {
     'list after cursor': `SELECT * FROM invitations LEFT JOIN users inviter ON inviter.id = invitations.invited_by WHERE invitations.organization_id = '${orgId}' AND (invitations.created_at, invitations.id) < (${now}, 'inv_x') ORDER BY invitations.created_at DESC, invitations.id DESC LIMIT 21`,
     'list pending': `SELECT * FROM invitations WHERE organization_id = '${orgId}' AND status = 'pending' AND expires_at > ${now} ORDER BY created_at DESC, id DESC LIMIT 21`,
     'sweep probe': `SELECT 1 FROM invitations WHERE status = 'pending' AND expires_at <= ${now} LIMIT 1`,
-    'sweep batch': `SELECT id FROM invitations WHERE status = 'pending' AND expires_at <= ${now} ORDER BY expires_at, id LIMIT 500`,
+    'sweep batch': `SELECT id FROM invitations WHERE status = 'pending' AND expires_at <= ${now} ORDER BY expires_at LIMIT 500`,
   };
   return Object.fromEntries(Object.entries(queries).map(([name, q]) => [name, d1(worker, `EXPLAIN QUERY PLAN ${q}`)[0].results.map((r) => r.detail)]));
 }

@@ -35,9 +35,10 @@ export async function runExpirySweep(
   const probe = await db.all(sql`SELECT 1 FROM invitations WHERE status = 'pending' AND expires_at <= ${now} LIMIT 1`);
   if (probe.length === 0) return { expired: 0, batches: 0, truncated: false, durationMs: clock() - started, maxBatchMs: 0 };
 
-  // The same ORDER BY ... LIMIT picks the same rows in both statements of one (atomic) batch.
+  // Both statements of one (atomic) batch pick the same rows: the same walk of the
+  // (status, expires_at) index, whose order is fixed (ties by rowid), with no sort step.
   const stale = sql`SELECT id FROM invitations WHERE status = 'pending' AND expires_at <= ${now}
-    ORDER BY expires_at, id LIMIT ${batchSize}`;
+    ORDER BY expires_at LIMIT ${batchSize}`;
   let expired = 0;
   let batches = 0;
   let maxBatchMs = 0;
