@@ -53,7 +53,7 @@ export async function timeSweep(worker, expected) {
     batches: sweeps.reduce((s, x) => s + x.batches, 0),
     statements_per_batch: 2,
     rows_per_statement: 500,
-    bound_parameters_per_statement: 4,
+    bound_parameters_per_statement: 3,
     wall_s: round(wall),
     worker_ms: workerMs,
     rows_per_s: Math.round(expired / (workerMs / 1000)),
