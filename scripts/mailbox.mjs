@@ -22,21 +22,30 @@ const decode = (raw) =>
     Buffer.from(b64.replace(/\s+/g, ''), 'base64').toString('utf8'),
   );
 
-/**
- * The link (`…/{path}?token=…`) of the newest email to `address` written at or after `notBefore`
- * (ms), or null. `path` defaults to any tokenized link.
- */
-export function newestLink(address, { path = '[\\w/-]+', notBefore = 0, root = '.wrangler' } = {}) {
-  const to = new RegExp(`^To: .*<?${address.trim().toLowerCase().replace(/[.+]/g, '\\$&')}>?`, 'im');
-  const link = new RegExp(`https?://[^\\s"<]+/${path}\\?token=[\\w.%-]+`);
+/** Emails written at or after `notBefore` (ms), decoded, newest first: `{ to, raw }`. */
+function* emails({ notBefore = 0, root = '.wrangler' } = {}) {
   const files = [...emlFiles(root)]
     .map((file) => ({ file, mtime: statSync(file).mtimeMs }))
     .filter(({ mtime }) => mtime >= notBefore)
     .sort((a, b) => b.mtime - a.mtime);
   for (const { file } of files) {
     const raw = decode(readFileSync(file, 'utf8'));
-    if (!to.test(raw)) continue;
-    const found = link.exec(raw)?.[0];
+    const to = /^To: .*?<?([^<>\s]+@[^<>\s]+)>?\s*$/im.exec(raw)?.[1]?.toLowerCase();
+    yield { to, raw };
+  }
+}
+
+const linkPattern = (path) => new RegExp(`https?://[^\\s"<]+/${path}\\?token=[\\w.%-]+`);
+
+/**
+ * The link (`…/{path}?token=…`) of the newest email to `address` written at or after `notBefore`
+ * (ms), or null. `path` defaults to any tokenized link.
+ */
+export function newestLink(address, { path = '[\\w/-]+', notBefore = 0, root = '.wrangler' } = {}) {
+  const wanted = address.trim().toLowerCase();
+  const link = linkPattern(path);
+  for (const { to, raw } of emails({ notBefore, root })) {
+    const found = to === wanted && link.exec(raw)?.[0];
     if (found) return found;
   }
   return null;
@@ -44,17 +53,11 @@ export function newestLink(address, { path = '[\\w/-]+', notBefore = 0, root = '
 
 /** Every address's newest link of `path` in emails written at or after `notBefore`: one pass over the files. */
 export function linksByAddress({ path = '[\\w/-]+', notBefore = 0, root = '.wrangler' } = {}) {
-  const link = new RegExp(`https?://[^\\s"<]+/${path}\\?token=[\\w.%-]+`);
+  const link = linkPattern(path);
   const out = new Map();
-  const files = [...emlFiles(root)]
-    .map((file) => ({ file, mtime: statSync(file).mtimeMs }))
-    .filter(({ mtime }) => mtime >= notBefore)
-    .sort((a, b) => a.mtime - b.mtime);
-  for (const { file } of files) {
-    const raw = decode(readFileSync(file, 'utf8'));
-    const to = /^To: .*?<?([^<>\s]+@[^<>\s]+)>?\s*$/im.exec(raw)?.[1]?.toLowerCase();
+  for (const { to, raw } of emails({ notBefore, root })) {
     const found = link.exec(raw)?.[0];
-    if (to && found) out.set(to, found);
+    if (to && found && !out.has(to)) out.set(to, found);
   }
   return out;
 }

@@ -1,8 +1,6 @@
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, it } from 'vitest';
-import worker from '../src/index';
-import { BASE, countRows, signUp, uniqueEmail } from './helpers';
+import { countRows, fetchWithEnv, lastToken, signUp, uniqueEmail } from './helpers';
 
 /** The real D1 binding, except that `batch` (every atomic change) throws. */
 function failingBatches(db: D1Database): D1Database {
@@ -15,12 +13,7 @@ function failingBatches(db: D1Database): D1Database {
   });
 }
 
-async function send(path: string, init: RequestInit, brokenEnv: Env) {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`${BASE}${path}`, init), brokenEnv, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
+const send = fetchWithEnv;
 
 describe('faults: D1 failing mid-request', () => {
   it('gives a 5xx problem with a request id, and leaves no half-written organization', async ({ expect }) => {
@@ -43,7 +36,6 @@ describe('faults: D1 failing mid-request', () => {
   it('a sign-in link whose redemption fails stays unused and works afterwards', async ({ expect }) => {
     const email = uniqueEmail('retry');
     await send('/v1/auth/email-link', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email }) }, env);
-    const { lastToken } = await import('./helpers');
     const token = await lastToken(email, 'sign-in');
     const verify = (e: Env) => send('/v1/auth/verify', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token, name: 'R' }) }, e);
     expect((await verify({ ...env, DB: failingBatches(env.DB) })).status).toBe(500);

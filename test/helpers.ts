@@ -1,4 +1,6 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
+import worker from '../src/index';
 import PostalMime from 'postal-mime';
 import { outbox } from './mail-tap';
 import { coordinatorFor } from '../src/org-coordinator';
@@ -120,4 +122,12 @@ export async function setLastSentAt(id: string, lastSentAt: number) {
 export async function countRows(table: string, where = '1') {
   const row = await env.DB.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${where}`).first<{ n: number }>();
   return row?.n ?? 0;
+}
+
+/** One request through the worker with a different environment (faults, key rotation). */
+export async function fetchWithEnv(path: string, init: RequestInit, e: Env) {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(`${BASE}${path}`, init), e, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
 }

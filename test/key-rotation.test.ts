@@ -1,17 +1,10 @@
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, it } from 'vitest';
-import worker from '../src/index';
-import { BASE, invite, lastToken, ownerWithOrg, uniqueEmail } from './helpers';
+import { fetchWithEnv, invite, lastToken, ownerWithOrg, uniqueEmail } from './helpers';
 
 const NEW_KEY = 'the-next-signing-key-after-rotation-0123456789abcdef';
 
-async function send(path: string, init: RequestInit, e: Env) {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`${BASE}${path}`, init), e, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
+const send = fetchWithEnv;
 
 describe('signing key rotation', () => {
   it('a link sent before the rotation keeps working while the old key is listed as previous, and only then', async ({ expect }) => {
