@@ -188,4 +188,20 @@ describe('pages: escaping and roles', () => {
     expect(res.html).toContain('>Hello there</textarea>');
     expect(res.html).toContain('value="45"');
   });
+
+  it('a viewer posting Revoke is refused by the coordinator; leaving goes home', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg('Leave Page Co');
+    const target = (await invite(owner.token, org.id, { email: uniqueEmail('t'), role: 'viewer' })).json;
+    const email = uniqueEmail('v');
+    await invite(owner.token, org.id, { email, role: 'viewer' });
+    const viewer = await call('POST', '/v1/invitations/accept', { body: { token: await lastToken(email), name: 'Vi' } });
+    const b = new Browser().signInAs(viewer.json.session_token);
+    await b.get(`/orgs/${org.slug}/settings/team`);
+    const revoke = await b.post(`/orgs/${org.slug}/settings/team/invitations/${target.id}/revoke`, {});
+    expect(revoke.location).toBe(`/orgs/${org.slug}/settings/team?error=forbidden`);
+    expect(await invStatus(target.id)).toBe('pending');
+    const leave = await b.post(`/orgs/${org.slug}/settings/team/members/${viewer.json.user.id}/remove`, {});
+    expect(leave.location).toBe('/');
+    expect((await b.get(`/orgs/${org.slug}/settings/team`)).status).toBe(404);
+  });
 });

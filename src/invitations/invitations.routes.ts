@@ -8,7 +8,6 @@ import { actorOf } from '../lib/request';
 import { currentMembership, currentUser, requireOrgMember } from '../auth/auth.middleware';
 import { coordinatorFor } from '../org-coordinator';
 import { requireManager } from '../organizations/organizations.store';
-import { ApiError } from '../errors';
 import { getInvitationResource, listInvitations } from './invitations.store';
 import {
   CreateInvitationBody,
@@ -90,14 +89,13 @@ function managerContext(c: Context<AppEnv>) {
   const { org, role } = currentMembership(c);
   requireManager(role);
   const now = Date.now();
-  return { org, role, now, call: { organizationId: org.id, actor: actorOf(c, user.id), now }, coordinator: coordinatorFor(c.env, org.id) };
+  return { org, now, call: { organizationId: org.id, actor: actorOf(c, user.id), now }, coordinator: coordinatorFor(c.env, org.id) };
 }
 
 export const invitationRoutes = createRouter()
   .openapi(create, async (c) => {
-    const { org, role, now, call, coordinator } = managerContext(c);
+    const { org, now, call, coordinator } = managerContext(c);
     const body = c.req.valid('json');
-    if (body.role === 'owner' && role !== 'owner') throw new ApiError('forbidden', 'Only an owner can invite an owner.');
     const key = c.req.valid('header')['idempotency-key'];
     const input = { email: normalizeEmail(body.email), role: body.role, message: body.message ?? null, expiresInDays: body.expires_in_days };
     const idempotency = key ? { key, requestHash: await sha256Hex(JSON.stringify(input)) } : undefined;

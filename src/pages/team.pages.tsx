@@ -88,8 +88,16 @@ async function renderTeam(c: Ctx, user: AuthUser, slug: string, extra: { invite?
   );
 }
 
-/** Runs a Team page action: sign-in and CSRF checks, membership, then redirect back with a notice or error. */
-async function action(c: Ctx, run: (ctx: { user: AuthUser; orgId: string; role: string; form: Record<string, string> }) => Promise<Outcome<unknown>>, notice: string) {
+/**
+ * Runs a Team page action: sign-in and CSRF checks, membership, then redirect back with a notice
+ * or error (or home, after leaving). Who may do what is decided by the coordinator.
+ */
+async function action(
+  c: Ctx,
+  run: (ctx: { user: AuthUser; orgId: string; form: Record<string, string> }) => Promise<Outcome<unknown>>,
+  notice: string,
+  leaving = false,
+) {
   const user = await pageUser(c);
   if (!user) return c.redirect('/sign-in', 303);
   const form = await formFields(c);
@@ -101,13 +109,14 @@ async function action(c: Ctx, run: (ctx: { user: AuthUser; orgId: string; role: 
   } catch {
     return c.html(<NotFound user={user} csrf={c.var.csrf} />, 404);
   }
-  const outcome = await run({ user, orgId: membership.org.id, role: membership.role, form });
+  const outcome = await run({ user, orgId: membership.org.id, form });
   const back = `/orgs/${membership.org.slug}/settings/team`;
+  // After leaving, the Team page is no longer yours to see.
+  if (outcome.ok && leaving) return c.redirect('/', 303);
   return c.redirect(outcome.ok ? `${back}?notice=${notice}` : `${back}?error=${outcome.code}`, 303);
 }
 
 const call = (c: Ctx, user: AuthUser, orgId: string) => ({ organizationId: orgId, actor: actorOf(c, user.id), now: Date.now() });
-const managerOnly = (role: string): Outcome<never> | null => (role === 'owner' || role === 'admin' ? null : { ok: false, code: 'forbidden' });
 
 export const teamPages = new Hono<AppEnv>()
   .get('/orgs/:slug', (c) => c.redirect(`/orgs/${encodeURIComponent(c.req.param('slug'))}/settings/team`, 303))
@@ -135,24 +144,23 @@ export const teamPages = new Hono<AppEnv>()
     } catch {
       return renderTeam(c, user, slug);
     }
-    const { org, role } = membership;
-    const refused = managerOnly(role) ?? (parsed.data.role === 'owner' && role !== 'owner' ? ({ ok: false, code: 'forbidden' } as const) : null);
-    const outcome = refused ?? (await coordinatorFor(c.env, org.id).createInvitation(call(c, user, org.id), {
+    const { org } = membership;
+    const outcome = await coordinatorFor(c.env, org.id).createInvitation(call(c, user, org.id), {
       email: parsed.data.email,
       role: parsed.data.role,
       message: parsed.data.message.trim() ? parsed.data.message : null,
       expiresInDays: parsed.data.expires_in_days,
-    }));
+    });
     if (outcome.ok) return c.redirect(`/orgs/${org.slug}/settings/team?notice=invited`, 303);
     const onEmail = outcome.code === 'invitation_already_pending' || outcome.code === 'already_member';
     const errors = onEmail ? { email: plain(outcome.code) } : { form: plain(outcome.code) };
     return renderTeam(c, user, slug, { invite: { values, errors }, status: outcome.code === 'forbidden' ? 403 : 409 });
   })
   .post('/orgs/:slug/settings/team/invitations/:id/resend', (c) =>
-    action(c, async ({ user, orgId, role }) => managerOnly(role) ?? coordinatorFor(c.env, orgId).resendInvitation(call(c, user, orgId), { id: c.req.param('id') }), 'resent'),
+    action(c, ({ user, orgId }) => coordinatorFor(c.env, orgId).resendInvitation(call(c, user, orgId), { id: c.req.param('id') }), 'resent'),
   )
   .post('/orgs/:slug/settings/team/invitations/:id/revoke', (c) =>
-    action(c, async ({ user, orgId, role }) => managerOnly(role) ?? coordinatorFor(c.env, orgId).revokeInvitation(call(c, user, orgId), { id: c.req.param('id') }), 'revoked'),
+    action(c, ({ user, orgId }) => coordinatorFor(c.env, orgId).revokeInvitation(call(c, user, orgId), { id: c.req.param('id') }), 'revoked'),
   )
   .post('/orgs/:slug/settings/team/members/:userId/role', (c) =>
     action(c, async ({ user, orgId, form }) => {
@@ -162,15 +170,7 @@ export const teamPages = new Hono<AppEnv>()
     }, 'role_changed'),
   )
   .post('/orgs/:slug/settings/team/members/:userId/remove', async (c) => {
-    const user = await pageUser(c);
-    // Leaving yourself ends on the home page: the Team page is no longer yours to see.
-    if (user && c.req.param('userId') === user.id) {
-      const form = await formFields(c);
-      if (!csrfValid(c, form)) return refuseCsrf(c);
-      const { org } = await requireMembership(c.var.db, c.req.param('slug'), user.id).catch(() => ({ org: null }));
-      if (!org) return c.redirect('/', 303);
-      const outcome = await coordinatorFor(c.env, org.id).removeMember(call(c, user, org.id), { userId: user.id });
-      return c.redirect(outcome.ok ? '/' : `/orgs/${org.slug}/settings/team?error=${outcome.code}`, 303);
-    }
-    return action(c, async ({ user: u, orgId }) => coordinatorFor(c.env, orgId).removeMember(call(c, u, orgId), { userId: c.req.param('userId') }), 'removed');
+    const target = c.req.param('userId');
+    const leaving = target === (await pageUser(c))?.id;
+    return action(c, ({ user, orgId }) => coordinatorFor(c.env, orgId).removeMember(call(c, user, orgId), { userId: target }), 'removed', leaving);
   });
