@@ -107,5 +107,3 @@ app.onError((err, c) => {
   console.error(JSON.stringify({ event: 'unhandled_error', request_id: requestId, path: c.req.path, error: err instanceof Error ? err.message : String(err), stack: err instanceof Error ? err.stack?.split('\n').slice(0, 6).join(' | ') : undefined }));
   return problemResponse(c, new ApiError('internal_error', 'Something went wrong on our side. Quote the request id if you contact support.'), requestId);
 });
-
-export type App = typeof app;

@@ -9,8 +9,6 @@ export interface Actor {
   userAgent: string | null;
 }
 
-export const SYSTEM_ACTOR: Actor = { userId: null, ip: null, userAgent: null };
-
 export interface AuditInput {
   organizationId: string;
   action: string;

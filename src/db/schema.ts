@@ -9,7 +9,6 @@ export const INVITATION_STATUSES = ['pending', 'accepted', 'expired', 'revoked']
 export type InvitationStatus = (typeof INVITATION_STATUSES)[number];
 
 export const DELIVERY_STATES = ['queued', 'sent', 'failed'] as const;
-export type DeliveryState = (typeof DELIVERY_STATES)[number];
 
 // All timestamps are INTEGER Unix milliseconds.
 
