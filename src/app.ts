@@ -15,6 +15,8 @@ import { invitationRoutes } from './invitations/invitations.routes';
 import { acceptanceRoutes } from './invitations/acceptance.routes';
 import { pages } from './pages';
 import { auditRoutes } from './audit/audit.routes';
+import { emailEventRoutes } from './delivery/email-events.routes';
+import { transportFor } from './delivery/transports';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
@@ -69,9 +71,22 @@ app.use(
   }),
 );
 
+/**
+ * Liveness: 200 when the worker and D1 answer. `?deep=1` also reports the email transport's
+ * configuration (SPEC §10): still 200, with `email: "misconfigured"` and the reason.
+ */
 app.get('/healthz', async (c) => {
   await c.var.db.run(sql`SELECT 1`);
-  return c.json({ ok: true });
+  if (c.req.query('deep') !== '1') return c.json({ ok: true });
+  const transport = transportFor(c.env);
+  return c.json({
+    ok: true,
+    db: 'ok',
+    email: transport.ok ? 'ok' : 'misconfigured',
+    email_transport: transport.ok ? transport.transport.name : null,
+    ...(transport.ok ? {} : { email_problem: transport.reason }),
+    delivery_queue: c.env.DELIVERY_QUEUE ? 'ok' : 'missing',
+  });
 });
 
 app.route('/v1/auth', authRoutes);
@@ -80,6 +95,7 @@ app.route('/v1/organizations', organizationRoutes);
 app.route('/v1/organizations', invitationRoutes);
 app.route('/v1/organizations', auditRoutes);
 app.route('/v1/invitations', acceptanceRoutes);
+app.route('/v1/email-events', emailEventRoutes);
 
 app.route('/', pages);
 

@@ -29,3 +29,19 @@ export interface AppEnv {
     membership?: { org: typeof schema.organizations.$inferSelect; role: Role };
   };
 }
+
+/** Optional secrets (`wrangler secret put`), absent from the generated bindings type. */
+interface OptionalSecrets {
+  /** Comma-separated previous signing keys, still accepted during a rotation. */
+  TOKEN_SIGNING_KEYS_PREVIOUS?: string;
+  /** The API key of the HTTPS email transport (`EMAIL_TRANSPORT` resend or postmark). */
+  EMAIL_API_KEY?: string;
+  /** The email provider's event webhook: a `whsec_` signing secret, or `user:password` (Basic). */
+  EMAIL_EVENTS_SECRET?: string;
+}
+declare global {
+  interface Env extends OptionalSecrets {}
+  namespace Cloudflare {
+    interface Env extends OptionalSecrets {}
+  }
+}

@@ -2,21 +2,34 @@ import { drizzle } from 'drizzle-orm/d1';
 import { app } from './app';
 import { runExpirySweep, runHousekeeping } from './cron';
 import * as schema from './db/schema';
+import { consumeDeliveryBatch } from './delivery/consumer';
+import { consumeDeadLetters } from './delivery/dead-letter';
+import { runOutboxRelay } from './delivery/relay';
 
 export { OrgCoordinator } from './org-coordinator';
 
+/** Housekeeping runs on every tenth minute; the relay and the sweep on every tick. */
+const HOUSEKEEPING_EVERY_MINUTES = 10;
+
 export default {
   fetch: app.fetch,
+  async queue(batch, env) {
+    // One consumer for the delivery queue, another for its dead-letter queue.
+    if (batch.queue.endsWith('-dlq')) await consumeDeadLetters(batch, env);
+    else await consumeDeliveryBatch(batch, env);
+  },
   async scheduled(controller, env, ctx) {
     const db = drizzle(env.DB, { schema });
+    const now = controller.scheduledTime;
+    const log = (event: string) => (result: object) => console.log(JSON.stringify({ event, cron: controller.cron, ...result }));
+    const jobs = [
+      runOutboxRelay(env, db, now).then(log('outbox_relay')),
+      runExpirySweep(db, now).then(log('expiry_sweep')),
+    ];
+    if (new Date(now).getUTCMinutes() % HOUSEKEEPING_EVERY_MINUTES === 0) jobs.push(runHousekeeping(db, now).then(log('housekeeping')));
     ctx.waitUntil(
-      // Independent jobs: one failing does not skip the other.
-      Promise.allSettled([
-        runExpirySweep(db, controller.scheduledTime).then((swept) =>
-          console.log(JSON.stringify({ event: 'expiry_sweep', cron: controller.cron, ...swept })),
-        ),
-        runHousekeeping(db, controller.scheduledTime).then((cleaned) => console.log(JSON.stringify({ event: 'housekeeping', ...cleaned }))),
-      ]).then((results) => {
+      // Independent jobs: one failing does not skip the others.
+      Promise.allSettled(jobs).then((results) => {
         for (const r of results) if (r.status === 'rejected') console.error(JSON.stringify({ event: 'cron_failed', error: String(r.reason) }));
       }),
     );

@@ -6,6 +6,7 @@ import { redeemSignInLink, sendSignInLink } from './auth.service';
 import { endSession } from './auth.store';
 import { clientIp } from '../rate-limit/rate-limit';
 import { UserSchema } from '../me/me.schemas';
+import { handOff } from '../delivery/producer';
 
 const emailLink = createRoute({
   method: 'post',
@@ -42,7 +43,8 @@ const signOut = createRoute({
 
 export const authRoutes = createRouter()
   .openapi(emailLink, async (c) => {
-    await sendSignInLink(c.env, c.var.db, normalizeEmail(c.req.valid('json').email), Date.now(), clientIp(c.req.header('CF-Connecting-IP')));
+    const { outboxId } = await sendSignInLink(c.env, c.var.db, normalizeEmail(c.req.valid('json').email), Date.now(), clientIp(c.req.header('CF-Connecting-IP')));
+    c.executionCtx.waitUntil(handOff(c.env, [outboxId]));
     return c.body(null, 202);
   })
   .openapi(verify, async (c) => {

@@ -4,31 +4,29 @@ import { signInLinks } from '../db/schema';
 import type { Db } from '../env';
 import { ApiError } from '../errors';
 import { newId } from '../lib/ids';
-import { sendMail } from '../email/mailer';
-import { signInMail } from '../email/templates';
+import { newOutboxId, outboxInsert } from '../delivery/outbox';
 import { findUserByEmail, newSession } from './auth.store';
-import { AUDIENCE, signToken, verifyToken } from './tokens';
+import { AUDIENCE, verifyToken } from './tokens';
 import { enforce, limitFor } from '../rate-limit/rate-limit';
 
 export const SIGN_IN_LINK_TTL_MS = 15 * 60 * 1000;
 
 /**
- * Emails a single-use sign-in link. Never tells whether the address has an account: the limits
- * apply to the address and the IP alike, whatever exists.
+ * Records a single-use sign-in link and its email's outbox row in one batch; returns the row's id
+ * for the caller to hand to the delivery queue (the link itself is signed when the email is
+ * rendered). Never tells whether the address has an account: the limits apply to the address and
+ * the IP alike, whatever exists.
  */
-export async function sendSignInLink(env: Env, db: Db, email: string, now: number, ip: string | null): Promise<void> {
+export async function sendSignInLink(env: Env, db: Db, email: string, now: number, ip: string | null): Promise<{ outboxId: string }> {
   if (ip) await enforce(db, `sign-in:ip:${ip}`, limitFor(env, 'signInPerIp'), now);
   await enforce(db, `sign-in:email:${email}`, limitFor(env, 'signInPerEmail'), now);
   const jti = newId('jti');
-  const expiresAt = now + SIGN_IN_LINK_TTL_MS;
-  await db.insert(signInLinks).values({ jti, email, expiresAt, createdAt: now });
-  const token = await signToken(env, AUDIENCE.signIn, { sub: email, jti, expiresAt }, now);
-  const link = `${env.APP_URL.replace(/\/$/, '')}/auth/verify?token=${encodeURIComponent(token)}`;
-  try {
-    await sendMail(env, signInMail(email, link));
-  } catch (err) {
-    console.error(JSON.stringify({ event: 'sign_in_email_failed', error: String(err) }));
-  }
+  const outboxId = newOutboxId();
+  await runBatch(db, [
+    db.insert(signInLinks).values({ jti, email, expiresAt: now + SIGN_IN_LINK_TTL_MS, createdAt: now }),
+    outboxInsert({ id: outboxId, kind: 'sign_in_email', organizationId: null, subjectId: jti, tokenId: jti }, now),
+  ]);
+  return { outboxId };
 }
 
 /** Checks a sign-in link without using it: the email it signs in, and whether that account exists. */

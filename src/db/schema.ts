@@ -8,7 +8,9 @@ export type Role = (typeof ROLES)[number];
 export const INVITATION_STATUSES = ['pending', 'accepted', 'expired', 'revoked'] as const;
 export type InvitationStatus = (typeof INVITATION_STATUSES)[number];
 
-export const DELIVERY_STATES = ['queued', 'sent', 'failed'] as const;
+/** `email_delivery`: queued → sent → delivered | bounced | complained, or failed (SPEC §10). */
+export const DELIVERY_STATES = ['queued', 'sent', 'delivered', 'bounced', 'complained', 'failed'] as const;
+export type DeliveryState = (typeof DELIVERY_STATES)[number];
 
 // All timestamps are INTEGER Unix milliseconds.
 
@@ -62,6 +64,8 @@ export const invitations = sqliteTable(
     sendCount: integer('send_count').notNull(),
     emailDelivery: text('email_delivery', { enum: DELIVERY_STATES }).notNull(),
     deliveryAttempts: integer('delivery_attempts').notNull().default(0),
+    /** A short reason for the current delivery state (a bounce, a provider refusal); never a token. */
+    emailDeliveryDetail: text('email_delivery_detail'),
     acceptedAt: integer('accepted_at'),
     acceptedBy: text('accepted_by'),
     revokedAt: integer('revoked_at'),
@@ -160,4 +164,43 @@ export const rateLimits = sqliteTable(
     count: integer('count').notNull(),
   },
   (t) => [primaryKey({ columns: [t.bucket, t.windowStart] }), index('rate_limits_window_idx').on(t.windowStart)],
+);
+
+export const OUTBOX_KINDS = ['invitation_email', 'sign_in_email'] as const;
+export type OutboxKind = (typeof OUTBOX_KINDS)[number];
+export const OUTBOX_STATUSES = ['pending', 'sending', 'sent', 'failed', 'dropped'] as const;
+
+/**
+ * The transactional outbox (SPEC §10): one row per message to deliver, written in the same D1
+ * batch as the change that calls for it, then handed to the delivery queue. The row holds no
+ * secret: the consumer re-derives the link from the current state, so a stale link is dropped.
+ */
+export const outbox = sqliteTable(
+  'outbox',
+  {
+    id: text('id').primaryKey(),
+    kind: text('kind', { enum: OUTBOX_KINDS }).notNull(),
+    organizationId: text('organization_id'),
+    /** The invitation id, or the sign-in link's jti. */
+    subjectId: text('subject_id').notNull(),
+    /** The link (jti) this row delivers; when it is no longer the current one the row is dropped. */
+    tokenId: text('token_id'),
+    status: text('status', { enum: OUTBOX_STATUSES }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    /** When `pending`: due from then on. When `sending`: one consumer's claim ends then. */
+    nextAttemptAt: integer('next_attempt_at').notNull(),
+    providerMessageId: text('provider_message_id'),
+    lastError: text('last_error'),
+    deadLetteredAt: integer('dead_lettered_at'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [
+    // The consumer's claim and the relay: rows due (or claimed) long ago and still not done.
+    index('outbox_status_next_idx').on(t.status, t.nextAttemptAt),
+    // Provider events name the message by the provider's id.
+    uniqueIndex('outbox_provider_message_idx').on(t.providerMessageId).where(sql`provider_message_id IS NOT NULL`),
+    // Retention: sent rows older than 30 days.
+    index('outbox_created_idx').on(t.createdAt),
+  ],
 );

@@ -1,5 +1,5 @@
 import { html } from 'hono/html';
-import type { OutgoingMail } from './mailer';
+import type { OutgoingMail } from './mime';
 
 const escapeText = (s: string) => s.replace(/[\r\n]+/g, ' ');
 

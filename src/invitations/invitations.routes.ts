@@ -7,6 +7,7 @@ import { OrgParams, bearer, createRouter, jsonBody, jsonResponse, problems } fro
 import { actorOf } from '../lib/request';
 import { currentMembership, currentUser, requireOrgMember } from '../auth/auth.middleware';
 import { coordinatorFor } from '../org-coordinator';
+import { handOffAfter } from '../delivery/producer';
 import { requireManager } from '../organizations/organizations.store';
 import { getInvitationResource, listInvitations } from './invitations.store';
 import {
@@ -101,7 +102,7 @@ export const invitationRoutes = createRouter()
     const idempotency = key ? { key, requestHash: await sha256Hex(JSON.stringify(input)) } : undefined;
     const user = currentUser(c);
     const { id, replayed, resource } = unwrap(
-      await coordinator.createInvitation(call, { ...input, idempotency, inviter: { name: user.name, email: user.email } }),
+      handOffAfter(c.executionCtx, c.env, await coordinator.createInvitation(call, { ...input, idempotency, inviter: { name: user.name, email: user.email } })),
     );
     if (replayed) c.header('Idempotent-Replayed', 'true');
     return c.json(resource ?? (await getInvitationResource(c.var.db, org.id, id, now)), 201);
@@ -125,7 +126,7 @@ export const invitationRoutes = createRouter()
   .openapi(resend, async (c) => {
     const params = c.req.valid('param');
     const { org, now, call, coordinator } = managerContext(c);
-    unwrap(await coordinator.resendInvitation(call, { id: params.id, expiresInDays: c.req.valid('json').expires_in_days }));
+    unwrap(handOffAfter(c.executionCtx, c.env, await coordinator.resendInvitation(call, { id: params.id, expiresInDays: c.req.valid('json').expires_in_days })));
     return c.json(await getInvitationResource(c.var.db, org.id, params.id, now), 200);
   })
   .openapi(revoke, async (c) => {

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { INVITATION_STATUSES } from '../db/schema';
+import { DELIVERY_STATES, INVITATION_STATUSES } from '../db/schema';
 import { EmailSchema, Id, OrgParams, RoleSchema } from '../lib/openapi';
 
 export const ExpiresInDays = z.number().int().min(1).max(30);
@@ -47,7 +47,10 @@ export const InvitationSchema = z
     invited_by: z.object({ user_id: z.string(), name: z.string().nullable(), email: z.string().nullable() }),
     last_sent_at: z.string(),
     send_count: z.number().int(),
-    email_delivery: z.enum(['queued', 'sent', 'failed']),
+    email_delivery: z.enum(DELIVERY_STATES).openapi({
+      description: 'queued → sent → delivered | bounced | complained (from the provider), or failed',
+    }),
+    email_delivery_detail: z.string().nullable().openapi({ description: 'A short reason for the delivery state (a bounce, a refusal); never a token' }),
     accepted_at: z.string().nullable(),
     accepted_by: z.string().nullable(),
     revoked_at: z.string().nullable(),

@@ -8,6 +8,7 @@ import { newId } from '../lib/ids';
 import { normalizeEmail } from '../lib/crypto';
 import { PENDING_LIMIT, effectiveStatus, toInvitationResource, type InvitationResource, type InvitationRow } from './invitations.store';
 import { roleOf } from '../organizations/organizations.store';
+import { newOutboxId, outboxInsert } from '../delivery/outbox';
 
 /*
  * The state changes of invitations. These run only inside the organization's Durable Object,
@@ -120,7 +121,7 @@ async function replay(ctx: ServiceContext, idem: NonNullable<CreateInvitationInp
 export async function createInvitation(
   ctx: ServiceContext,
   input: CreateInvitationInput,
-): Promise<Outcome<{ id: string; tokenId?: string; replayed?: boolean; resource?: InvitationResource }>> {
+): Promise<Outcome<{ id: string; outboxId?: string; replayed?: boolean; resource?: InvitationResource }>> {
   const { db, organizationId: org, now } = ctx;
   const email = normalizeEmail(input.email);
   const state = await snapshot(ctx, email);
@@ -146,10 +147,12 @@ export async function createInvitation(
   const row: InvitationRow = {
     id, organizationId: org, email, role: input.role, status: 'pending', message: input.message ?? null,
     expiresInDays: input.expiresInDays, expiresAt, tokenId: jti, invitedBy: ctx.actor.userId!, lastSentAt: now,
-    sendCount: 1, emailDelivery: 'queued', deliveryAttempts: 0, acceptedAt: null, acceptedBy: null, revokedAt: null,
+    sendCount: 1, emailDelivery: 'queued', deliveryAttempts: 0, emailDeliveryDetail: null, acceptedAt: null, acceptedBy: null, revokedAt: null,
     createdAt: now, updatedAt: now,
   };
   const resource = toInvitationResource(row, input.inviter ? { id: ctx.actor.userId!, ...input.inviter } : null, now);
+  const outboxId = newOutboxId();
+  const created = sql`EXISTS (SELECT 1 FROM invitations WHERE id = ${id})`;
   try {
     const [, , inserted] = await runBatch(db, [
       // An invitation already past expires_at frees its (org, email) slot before the insert.
@@ -167,20 +170,22 @@ export async function createInvitation(
         ctx.actor,
         { organizationId: org, action: 'invitation.created', targetType: 'invitation', targetId: id, data: { email, role: input.role, expires_in_days: input.expiresInDays } },
         now,
-        sql`EXISTS (SELECT 1 FROM invitations WHERE id = ${id})`,
+        created,
       ),
+      // The email, delivered through the queue once this batch has committed.
+      outboxInsert({ id: outboxId, kind: 'invitation_email', organizationId: org, subjectId: id, tokenId: jti }, now, created),
       ...(input.idempotency && ctx.actor.userId
         ? [
             sql`INSERT OR REPLACE INTO idempotency_keys (organization_id, user_id, key, request_hash, invitation_id, response, created_at)
               SELECT ${org}, ${ctx.actor.userId}, ${input.idempotency.key}, ${input.idempotency.requestHash}, ${id},
                 ${JSON.stringify(resource)}, ${now}
-              WHERE EXISTS (SELECT 1 FROM invitations WHERE id = ${id})`,
+              WHERE ${created}`,
           ]
         : []),
     ]);
     if (inserted.meta.changes !== 1) return fail('pending_invitation_limit');
     // The response is known without a second read; an idempotent replay returns this same body.
-    return { ok: true, value: { id, tokenId: jti, resource } };
+    return { ok: true, value: { id, outboxId, resource } };
   } catch (err) {
     if (isUniqueViolation(err)) return fail('invitation_already_pending');
     throw err;
@@ -197,7 +202,7 @@ async function loadInvitation(ctx: ServiceContext, id: string) {
 export async function resendInvitation(
   ctx: ServiceContext,
   input: { id: string; expiresInDays?: number },
-): Promise<Outcome<{ id: string; tokenId?: string }>> {
+): Promise<Outcome<{ id: string; outboxId: string }>> {
   const { db, organizationId: org, now } = ctx;
   const inv = await loadInvitation(ctx, input.id);
   if (!inv) return fail('not_found', 'No such invitation in this organization.');
@@ -224,6 +229,8 @@ export async function resendInvitation(
   if (limited) return limited;
   const days = input.expiresInDays ?? inv.expiresInDays;
   const jti = newId('jti');
+  const outboxId = newOutboxId();
+  const resent = sql`EXISTS (SELECT 1 FROM invitations WHERE id = ${inv.id} AND token_id = ${jti})`;
   try {
     const [, , updated] = await runBatch(db, [
       // Another invitation to this email past its expiry but not yet swept still holds the
@@ -232,7 +239,7 @@ export async function resendInvitation(
       expireStaleSql(org, inv.email, now, inv.id),
       sql`UPDATE invitations SET status = 'pending', token_id = ${jti}, expires_in_days = ${days},
           expires_at = ${now + days * DAY_MS}, last_sent_at = ${now}, send_count = send_count + 1,
-          email_delivery = 'queued', delivery_attempts = 0, updated_at = ${now}
+          email_delivery = 'queued', email_delivery_detail = NULL, delivery_attempts = 0, updated_at = ${now}
         WHERE id = ${inv.id} AND organization_id = ${org} AND last_sent_at <= ${now - RESEND_COOLDOWN_MS}
           AND ((status = 'pending' AND expires_at > ${now})
             OR ((status = 'expired' OR (status = 'pending' AND expires_at <= ${now}))
@@ -242,15 +249,17 @@ export async function resendInvitation(
         ctx.actor,
         { organizationId: org, action: 'invitation.resent', targetType: 'invitation', targetId: inv.id, data: { expires_in_days: days, revived: status === 'expired' } },
         now,
-        sql`EXISTS (SELECT 1 FROM invitations WHERE id = ${inv.id} AND token_id = ${jti})`,
+        resent,
       ),
+      // The new link's email; a message still queued for the old link is dropped when it arrives.
+      outboxInsert({ id: outboxId, kind: 'invitation_email', organizationId: org, subjectId: inv.id, tokenId: jti }, now, resent),
     ]);
     if (updated.meta.changes !== 1) return fail('invalid_state', 'The invitation changed concurrently; try again.');
   } catch (err) {
     if (isUniqueViolation(err)) return fail('invitation_already_pending');
     throw err;
   }
-  return { ok: true, value: { id: inv.id, tokenId: jti } };
+  return { ok: true, value: { id: inv.id, outboxId } };
 }
 
 /** Rule 8: pending only, permanent, the link dies at once. */

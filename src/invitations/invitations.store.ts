@@ -55,6 +55,7 @@ export function toInvitationResource(
     last_sent_at: iso(row.lastSentAt)!,
     send_count: row.sendCount,
     email_delivery: row.emailDelivery,
+    email_delivery_detail: row.emailDeliveryDetail,
     accepted_at: iso(row.acceptedAt),
     accepted_by: row.acceptedBy,
     revoked_at: iso(row.revokedAt),

@@ -5,6 +5,7 @@ import { ApiError } from '../errors';
 import { normalizeEmail } from '../lib/crypto';
 import { clearSessionCookie, setSessionCookie } from '../auth/auth.middleware';
 import { inspectSignInLink, redeemSignInLink, sendSignInLink } from '../auth/auth.service';
+import { handOff } from '../delivery/producer';
 import { endSession } from '../auth/auth.store';
 import { clientIp } from '../rate-limit/rate-limit';
 import { CsrfField, Layout, MessagePage } from './layout';
@@ -66,7 +67,8 @@ export const authPages = new Hono<AppEnv>()
     if (!parsed.success) return c.html(<SignInForm csrf={c.var.csrf} email={form.email} error="Enter a valid email address." />, 400);
     const email = normalizeEmail(parsed.data);
     try {
-      await sendSignInLink(c.env, c.var.db, email, Date.now(), clientIp(c.req.header('CF-Connecting-IP')));
+      const { outboxId } = await sendSignInLink(c.env, c.var.db, email, Date.now(), clientIp(c.req.header('CF-Connecting-IP')));
+      c.executionCtx.waitUntil(handOff(c.env, [outboxId]));
     } catch (err) {
       if (err instanceof ApiError && err.code === 'rate_limited') {
         c.header('Retry-After', err.headers['Retry-After']);

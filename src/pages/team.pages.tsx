@@ -5,6 +5,7 @@ import { ApiError, ERROR_CODES, type ErrorCode, type Outcome } from '../errors';
 import { actorOf } from '../lib/request';
 import { EmailSchema, RoleSchema } from '../lib/openapi';
 import { coordinatorFor } from '../org-coordinator';
+import { handOffAfter } from '../delivery/producer';
 import { PENDING_LIMIT, countPending, listInvitations } from '../invitations/invitations.store';
 import { listMembers, organizationsOf, requireMembership } from '../organizations/organizations.store';
 import { refuseCsrf } from './auth.pages';
@@ -145,19 +146,19 @@ export const teamPages = new Hono<AppEnv>()
       return renderTeam(c, user, slug);
     }
     const { org } = membership;
-    const outcome = await coordinatorFor(c.env, org.id).createInvitation(call(c, user, org.id), {
+    const outcome = handOffAfter(c.executionCtx, c.env, await coordinatorFor(c.env, org.id).createInvitation(call(c, user, org.id), {
       email: parsed.data.email,
       role: parsed.data.role,
       message: parsed.data.message.trim() ? parsed.data.message : null,
       expiresInDays: parsed.data.expires_in_days,
-    });
+    }));
     if (outcome.ok) return c.redirect(`/orgs/${org.slug}/settings/team?notice=invited`, 303);
     const onEmail = outcome.code === 'invitation_already_pending' || outcome.code === 'already_member';
     const errors = onEmail ? { email: plain(outcome.code) } : { form: plain(outcome.code) };
     return renderTeam(c, user, slug, { invite: { values, errors }, status: outcome.code === 'forbidden' ? 403 : 409 });
   })
   .post('/orgs/:slug/settings/team/invitations/:id/resend', (c) =>
-    action(c, ({ user, orgId }) => coordinatorFor(c.env, orgId).resendInvitation(call(c, user, orgId), { id: c.req.param('id') }), 'resent'),
+    action(c, async ({ user, orgId }) => handOffAfter(c.executionCtx, c.env, await coordinatorFor(c.env, orgId).resendInvitation(call(c, user, orgId), { id: c.req.param('id') })), 'resent'),
   )
   .post('/orgs/:slug/settings/team/invitations/:id/revoke', (c) =>
     action(c, ({ user, orgId }) => coordinatorFor(c.env, orgId).revokeInvitation(call(c, user, orgId), { id: c.req.param('id') }), 'revoked'),

@@ -128,7 +128,12 @@ const InvitationRow: FC<{ p: TeamViewProps; i: InvitationResource }> = ({ p, i }
       <td><Badge value={i.status} /></td>
       <td class="muted small nowrap">{i.status === 'pending' || i.status === 'expired' ? day(i.expires_at) : '—'}</td>
       <td class="small nowrap">{i.invited_by.name ?? '—'}</td>
-      <td><Badge value={i.email_delivery} /></td>
+      <td>
+        <Badge value={i.email_delivery} />
+        {i.email_delivery_detail && i.email_delivery !== 'sent' && i.email_delivery !== 'delivered' ? (
+          <div class="muted small delivery-detail">{i.email_delivery_detail}</div>
+        ) : null}
+      </td>
       <td>
         <div class="actions">
           {i.status === 'pending' || i.status === 'expired' ? (

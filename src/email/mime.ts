@@ -1,11 +1,18 @@
-import { EmailMessage } from 'cloudflare:email';
 import { createMimeMessage } from 'mimetext';
 
+/** What an email says: the templates make it, the delivery pipeline addresses and sends it. */
 export interface OutgoingMail {
   to: string;
   subject: string;
   text: string;
   html: string;
+}
+
+/** A message with its envelope, ready to encode. */
+export interface AddressedMail extends OutgoingMail {
+  from: string;
+  fromName: string;
+  headers: Record<string, string>;
 }
 
 /** Collapses CR, LF and other control characters so no value can start a new header line. */
@@ -25,29 +32,13 @@ export function encodeBody(text: string): { encoding: '7bit' | 'base64'; data: s
 }
 
 /** Builds the raw RFC 5322 message: multipart/alternative with plain text and HTML. */
-export function buildMime(from: string, mail: OutgoingMail): string {
+export function buildMime(mail: AddressedMail): string {
   const msg = createMimeMessage();
-  msg.setSender({ name: '8bit-ai', addr: from });
+  msg.setSender({ name: headerSafe(mail.fromName), addr: mail.from });
   msg.setRecipient(mail.to);
   msg.setSubject(headerSafe(mail.subject));
-  msg.setHeader('Auto-Submitted', 'auto-generated');
+  for (const [name, value] of Object.entries(mail.headers)) msg.setHeader(name, headerSafe(value));
   msg.addMessage({ contentType: 'text/plain', ...encodeBody(mail.text) });
   msg.addMessage({ contentType: 'text/html', ...encodeBody(mail.html) });
   return msg.asRaw();
-}
-
-/**
- * Test hooks: when a test installs `globalThis.__mailTap`, every message handed to the binding is
- * also given to it (the real binding still sends). Production never sets either hook.
- */
-type MailTap = (raw: string, to: string) => void;
-/** Test hook: fault injection; when installed and it throws, the send fails as a binding error would. */
-type MailFault = (to: string) => void | Promise<void>;
-
-/** Sends through the `send_email` binding; throws if the binding refuses. */
-export async function sendMail(env: Pick<Env, 'EMAIL' | 'EMAIL_FROM'>, mail: OutgoingMail): Promise<void> {
-  const raw = buildMime(env.EMAIL_FROM, mail);
-  await (globalThis as { __mailFault?: MailFault }).__mailFault?.(mail.to);
-  await env.EMAIL.send(new EmailMessage(env.EMAIL_FROM, mail.to, raw));
-  (globalThis as { __mailTap?: MailTap }).__mailTap?.(raw, mail.to);
 }

@@ -1,0 +1,140 @@
+import { drizzle } from 'drizzle-orm/d1';
+import { sql } from 'drizzle-orm';
+import * as schema from '../db/schema';
+import { runBatch } from '../db/batch';
+import type { Db } from '../env';
+import { headerSafe } from '../email/mime';
+import { errorMessage } from '../lib/redact';
+import { recordInvitationDelivery } from './delivery-state';
+import { readMessage } from './outbox';
+import { renderOutboxRow, type OutboxRow } from './render';
+import { transportFor, type SendResult } from './transports';
+
+/** Attempts per message (the first plus five retries), and the waits after each failed one. */
+export const MAX_ATTEMPTS = 6;
+export const RETRY_DELAYS_MS = [60_000, 5 * 60_000, 15 * 60_000, 30 * 60_000, 60 * 60_000] as const;
+/** How long one consumer holds a row while it sends (a send gives up after 10 s). */
+export const CLAIM_MS = 60_000;
+
+/** The wait after `attempt` failed attempts, scaled by `DELIVERY_RETRY_SCALE` (default 1). */
+export function retryDelayMs(env: { DELIVERY_RETRY_SCALE?: string }, attempt: number): number {
+  const scale = Number(env.DELIVERY_RETRY_SCALE ?? '1');
+  const factor = Number.isFinite(scale) && scale >= 0 ? scale : 1;
+  return Math.round(RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length) - 1] * factor);
+}
+
+/** What to do with the queue message: acknowledge it, or have the queue bring it back later. */
+export type Verdict = { ack: true } | { ack: false; retryAfterMs: number };
+
+const ACK: Verdict = { ack: true };
+
+/**
+ * Delivers one outbox row, at most once per row: the row is claimed with a conditional update
+ * (a duplicate message, or a second consumer, finds it claimed or done), the message is rendered
+ * from the current state (a stale link is dropped, never sent), sent through the configured
+ * transport, and the outcome is written under the claim.
+ */
+export async function deliverOne(env: Env, db: Db, outboxId: string, now: number): Promise<Verdict> {
+  const claimEnd = now + CLAIM_MS;
+  const [row] = await db.all<OutboxRow>(sql`UPDATE outbox SET status = 'sending', attempts = attempts + 1,
+      next_attempt_at = ${claimEnd}, updated_at = ${now}
+    WHERE id = ${outboxId} AND status IN ('pending', 'sending') AND next_attempt_at <= ${now}
+    RETURNING id, kind, organization_id, subject_id, token_id, attempts`);
+  if (!row) {
+    // Done, dropped, not due yet (another message carries its schedule), or claimed by another
+    // consumer: then come back when that claim ends, in case it never finishes.
+    const [other] = await db.all<{ status: string; next_attempt_at: number }>(sql`SELECT status, next_attempt_at FROM outbox WHERE id = ${outboxId}`);
+    return other?.status === 'sending' ? { ack: false, retryAfterMs: Math.max(1000, other.next_attempt_at - now) } : ACK;
+  }
+  const held = sql`EXISTS (SELECT 1 FROM outbox WHERE id = ${row.id} AND status = 'sending' AND next_attempt_at = ${claimEnd})`;
+  const finish = (status: 'sent' | 'pending' | 'failed' | 'dropped', fields: { nextAttemptAt?: number; error?: string | null; providerMessageId?: string | null }) =>
+    sql`UPDATE outbox SET status = ${status}, next_attempt_at = ${fields.nextAttemptAt ?? now}, last_error = ${fields.error ?? null},
+        provider_message_id = coalesce(${fields.providerMessageId ?? null}, provider_message_id), updated_at = ${now}
+      WHERE id = ${row.id} AND status = 'sending' AND next_attempt_at = ${claimEnd}`;
+  const invitation = row.kind === 'invitation_email' ? { invitationId: row.subject_id, tokenId: row.token_id } : null;
+  const log = (outcome: string, extra: Record<string, unknown> = {}) =>
+    console.log(JSON.stringify({ event: 'delivery_attempt', outbox_id: row.id, kind: row.kind, attempt: row.attempts, outcome, ...extra }));
+
+  const rendered = await renderOutboxRow(env, db, row, now);
+  if (!rendered.ok) {
+    await runBatch(db, [finish('dropped', { error: rendered.stale })]);
+    log('dropped', { reason: rendered.stale });
+    return ACK;
+  }
+
+  const choice = transportFor(env);
+  let result: SendResult;
+  if (!choice.ok) {
+    console.error(JSON.stringify({ event: 'email_transport_misconfigured', reason: choice.reason }));
+    result = { status: 'permanent', reason: `Email is misconfigured: ${choice.reason}` };
+  } else {
+    result = await choice.transport.send({
+      ...rendered.mail,
+      from: env.EMAIL_FROM,
+      fromName: '8bit-ai',
+      subject: headerSafe(rendered.mail.subject),
+      headers: { 'Auto-Submitted': 'auto-generated' },
+      idempotencyKey: row.id,
+    });
+  }
+
+  if (result.status === 'sent') {
+    await runBatch(db, [
+      ...(invitation ? recordInvitationDelivery(invitation, 'sent', null, now, { countAttempt: true, onlyIf: held }) : []),
+      finish('sent', { providerMessageId: result.providerMessageId }),
+    ]);
+    log('sent', { transport: choice.ok ? choice.transport.name : null });
+    return ACK;
+  }
+  if (result.status === 'retryable' && row.attempts < MAX_ATTEMPTS) {
+    const wait = retryDelayMs(env, row.attempts);
+    await runBatch(db, [
+      ...(invitation ? recordInvitationDelivery(invitation, 'queued', `Retrying: ${result.reason}`, now, { countAttempt: true, onlyIf: held }) : []),
+      finish('pending', { nextAttemptAt: now + wait, error: result.reason }),
+    ]);
+    log('retry', { reason: result.reason, retry_in_ms: wait });
+    return { ack: false, retryAfterMs: wait };
+  }
+  const gaveUp = result.status === 'retryable';
+  const reason = gaveUp ? `Gave up after ${row.attempts} attempts: ${result.reason}` : result.reason;
+  await runBatch(db, [
+    ...(invitation ? recordInvitationDelivery(invitation, 'failed', reason, now, { countAttempt: true, onlyIf: held }) : []),
+    finish('failed', { error: reason }),
+  ]);
+  log('failed', { reason });
+  if (gaveUp) {
+    try {
+      await env.DELIVERY_DLQ.send({ outboxId: row.id, reason }, { contentType: 'json' });
+    } catch (err) {
+      console.error(JSON.stringify({ event: 'dead_letter_failed', outbox_id: row.id, error: errorMessage(err) }));
+    }
+  }
+  return ACK;
+}
+
+/**
+ * The queue consumer. Messages of one batch are independent: each is acknowledged or retried on
+ * its own, so one that throws (D1 unavailable, a bug) comes back later and never takes the others
+ * with it.
+ */
+export async function consumeDeliveryBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const db = drizzle(env.DB, { schema });
+  await Promise.all(
+    batch.messages.map(async (message) => {
+      const body = readMessage(message.body);
+      if (!body) {
+        console.error(JSON.stringify({ event: 'delivery_message_unreadable', message_id: message.id }));
+        message.ack();
+        return;
+      }
+      try {
+        const verdict = await deliverOne(env, db, body.outboxId, Date.now());
+        if (verdict.ack) message.ack();
+        else message.retry({ delaySeconds: Math.min(12 * 3600, Math.round(verdict.retryAfterMs / 1000)) });
+      } catch (err) {
+        console.error(JSON.stringify({ event: 'delivery_error', outbox_id: body.outboxId, error: errorMessage(err) }));
+        message.retry({ delaySeconds: CLAIM_MS / 1000 });
+      }
+    }),
+  );
+}

@@ -1,0 +1,66 @@
+import { timingSafeEqualText } from '../../lib/standard-webhooks';
+import { redact } from '../../lib/redact';
+import { postJson, SEND_TIMEOUT_MS } from './http';
+import type { OutgoingEmail, ProviderEvent, ProviderEventParser, SendResult, Transport } from './types';
+
+export const POSTMARK_DEFAULT_BASE_URL = 'https://api.postmarkapp.com';
+
+/**
+ * Postmark's `POST /email`: `X-Postmark-Server-Token`, `{From, To, Subject, HtmlBody, TextBody,
+ * MessageStream, Headers}`, answered with `{MessageID, ErrorCode: 0}`. A 2xx whose `ErrorCode` is
+ * not 0 is a refusal.
+ */
+export function postmarkTransport(cfg: { apiKey: string; baseUrl?: string; timeoutMs?: number }): Transport {
+  const base = (cfg.baseUrl || POSTMARK_DEFAULT_BASE_URL).replace(/\/+$/, '');
+  return {
+    name: 'postmark',
+    async send(email: OutgoingEmail): Promise<SendResult> {
+      let errorCode: unknown = 0;
+      const result = await postJson(
+        'postmark',
+        `${base}/email`,
+        { 'X-Postmark-Server-Token': cfg.apiKey },
+        {
+          From: `${email.fromName} <${email.from}>`,
+          To: email.to,
+          Subject: email.subject,
+          HtmlBody: email.html,
+          TextBody: email.text,
+          MessageStream: 'outbound',
+          Headers: Object.entries(email.headers).map(([Name, Value]) => ({ Name, Value })),
+        },
+        cfg.timeoutMs ?? SEND_TIMEOUT_MS,
+        (json) => ((errorCode = json.ErrorCode), json.MessageID),
+      );
+      if (result.status === 'sent' && errorCode !== 0) return { status: 'permanent', reason: `postmark ErrorCode ${String(errorCode)}` };
+      return result;
+    },
+  };
+}
+
+/** Bounce types that say nothing about the address (soft, auto-replies): no state change. */
+const TRANSIENT = new Set(['Transient', 'SoftBounce', 'AutoResponder', 'DnsError', 'OpenRelayTest', 'ChallengeVerification']);
+
+/**
+ * Postmark's webhooks authenticate with HTTP Basic credentials set on the webhook's URL; the
+ * secret is `user:password`. Records: Delivery, Bounce, SpamComplaint.
+ */
+export const parsePostmarkEvent: ProviderEventParser = async (request, body, secret) => {
+  const given = request.headers.get('Authorization') ?? '';
+  if (!(await timingSafeEqualText(given, `Basic ${btoa(secret)}`))) return 'unauthorized';
+  const record = JSON.parse(body) as { RecordType?: unknown; MessageID?: unknown; Type?: unknown; Description?: unknown };
+  const id = record.MessageID;
+  if (typeof id !== 'string') return [];
+  const event = (state: ProviderEvent['state'], detail: string | null): ProviderEvent[] => [{ providerMessageId: id, state, detail: detail && redact(detail, 200) }];
+  switch (record.RecordType) {
+    case 'Delivery':
+      return event('delivered', null);
+    case 'Bounce':
+      if (typeof record.Type === 'string' && TRANSIENT.has(record.Type)) return [];
+      return event('bounced', [record.Type, record.Description].filter((v) => typeof v === 'string').join(': ') || 'Bounced');
+    case 'SpamComplaint':
+      return event('complained', 'Marked as spam by the recipient');
+    default:
+      return [];
+  }
+};
