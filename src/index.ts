@@ -13,7 +13,7 @@ const HOUSEKEEPING_EVERY_MINUTES = 10;
 
 export default {
   fetch: app.fetch,
-  async queue(batch, env) {
+  async queue(batch, env, _ctx) {
     // One consumer for the delivery queue, another for its dead-letter queue.
     if (batch.queue.endsWith('-dlq')) await consumeDeadLetters(batch, env);
     else await consumeDeliveryBatch(batch, env);

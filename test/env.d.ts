@@ -1,5 +1,7 @@
 declare namespace Cloudflare {
   interface Env {
     TEST_MIGRATIONS: import('cloudflare:test').D1Migration[];
+    /** Origin of the Resend/Postmark stand-in (test/standins/email-api.ts). */
+    TEST_EMAIL_API: string;
   }
 }

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { describe, it } from 'vitest';
-import { countRows, fetchWithEnv, lastToken, signUp, uniqueEmail } from './helpers';
+import { countRows, drainOutbox, fetchWithEnv, lastToken, signUp, uniqueEmail } from './helpers';
 
 /** The real D1 binding, except that `batch` (every atomic change) throws. */
 function failingBatches(db: D1Database): D1Database {
@@ -36,6 +36,7 @@ describe('faults: D1 failing mid-request', () => {
   it('a sign-in link whose redemption fails stays unused and works afterwards', async ({ expect }) => {
     const email = uniqueEmail('retry');
     await send('/v1/auth/email-link', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email }) }, env);
+    await drainOutbox();
     const token = await lastToken(email, 'sign-in');
     const verify = (e: Env) => send('/v1/auth/verify', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token, name: 'R' }) }, e);
     expect((await verify({ ...env, DB: failingBatches(env.DB) })).status).toBe(500);

@@ -1,9 +1,8 @@
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext, type QueueResult } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 import worker from '../src/index';
 import PostalMime from 'postal-mime';
 import { outbox } from './mail-tap';
-import { coordinatorFor } from '../src/org-coordinator';
 
 export const BASE = 'http://127.0.0.1:8787';
 
@@ -25,7 +24,7 @@ export async function call(method: string, path: string, opts: CallOptions = {})
   }
   const res = await exports.default.fetch(new Request(`${BASE}${path}`, { method, headers, body }));
   const text = await res.text();
-  await settleEmails(method, path);
+  await settleEmails(method);
   let json: any = undefined;
   try {
     json = text ? JSON.parse(text) : undefined;
@@ -36,18 +35,38 @@ export async function call(method: string, path: string, opts: CallOptions = {})
 }
 
 /**
- * Invitation emails are sent in the background by the organization's Durable Object; after a
- * request that may have queued one, wait for that object's sends to finish (its `drain`), so
- * tests read what was sent deterministically.
+ * Emails leave through the delivery queue. In the `workers` test project nothing consumes that
+ * queue; instead, after each POST, the real consumer runs on the outbox rows that are due, as the
+ * queue would deliver them, so tests read what was sent deterministically.
  */
-export async function settleEmails(method: string, path: string) {
-  const match = /^\/(?:v1\/)?orgs?(?:anizations)?\/([^/?]+)\/(?:settings\/team\/)?invitations/.exec(path);
-  if (method !== 'POST' || !match) return;
-  const ref = decodeURIComponent(match[1]);
-  const org = ref.startsWith('org_')
-    ? ref
-    : (await env.DB.prepare('SELECT id FROM organizations WHERE slug = ?').bind(ref).first<{ id: string }>())?.id;
-  if (org) await coordinatorFor(env, org).drain();
+export async function settleEmails(method: string) {
+  if (method === 'POST') await drainOutbox();
+}
+
+/**
+ * Runs the worker's real queue handler on every due outbox row (optionally with a different
+ * environment: a failing EMAIL binding, another transport), until none is due. Returns the
+ * queue's verdicts.
+ */
+export async function drainOutbox(overrides: Partial<Env> = {}, opts: { rounds?: number } = {}): Promise<QueueResult[]> {
+  const results: QueueResult[] = [];
+  for (let round = 0; round < (opts.rounds ?? 3); round++) {
+    const { results: due } = await env.DB.prepare(
+      "SELECT id FROM outbox WHERE status IN ('pending', 'sending') AND next_attempt_at <= ? ORDER BY created_at LIMIT 100",
+    ).bind(Date.now()).all<{ id: string }>();
+    if (due.length === 0) break;
+    results.push(await runQueue(due.map((r) => ({ outboxId: r.id })), overrides));
+  }
+  return results;
+}
+
+let messageSeq = 0;
+/** Delivers these message bodies to the worker's queue handler, as one batch of `queue`. */
+export async function runQueue(bodies: unknown[], overrides: Partial<Env> = {}, queue = 'invitations-delivery', attempts = 1): Promise<QueueResult> {
+  const batch = createMessageBatch(queue, bodies.map((body) => ({ id: `msg-${++messageSeq}`, timestamp: new Date(), attempts, body })));
+  const ctx = createExecutionContext();
+  await worker.queue!(batch, { ...env, ...overrides }, ctx);
+  return getQueueResult(batch, ctx);
 }
 
 /** The messages sent to `to` since the start of this test file, oldest first. */

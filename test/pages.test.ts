@@ -24,7 +24,7 @@ class Browser {
   }
   async send(req: Request) {
     const res = await exports.default.fetch(req);
-    await settleEmails(req.method, new URL(req.url).pathname);
+    await settleEmails(req.method);
     for (const c of res.headers.getSetCookie()) {
       const [pair] = c.split(';');
       const [k, v] = pair.split('=');
