@@ -1,0 +1,69 @@
+import { env, exports } from 'cloudflare:workers';
+import { describe, it } from 'vitest';
+
+// The pipeline as deployed: the real local queue and its consumer, the dead-letter queue and its
+// consumer, and the Resend transport pointed at the stand-in (vitest.config.ts, project `queues`).
+
+const BASE = 'http://127.0.0.1:8787';
+const post = (path: string, body: unknown, token?: string) =>
+  exports.default.fetch(new Request(`${BASE}${path}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  }));
+
+/** Polls (bounded) until `probe` returns a value: the queue delivers on its own schedule. */
+async function eventually<T>(probe: () => Promise<T | undefined | null>, what: string, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const requestsTo = async (to: string) =>
+  ((await (await fetch(`${env.TEST_EMAIL_API}/__requests`)).json()) as { body: { to?: string[]; text?: string }; answered: number | null }[])
+    .filter((r) => r.body?.to?.includes(to));
+
+describe('the delivery pipeline on real local Queues', () => {
+  it('a sign-in link and an invitation travel outbox → queue → consumer → Resend stand-in, once each', async ({ expect }) => {
+    const owner = `owner.${Date.now()}@example.com`;
+    expect((await post('/v1/auth/email-link', { email: owner })).status).toBe(202);
+    const [signIn] = await eventually(async () => ((await requestsTo(owner)).length ? requestsTo(owner) : null), 'the sign-in email');
+    const token = decodeURIComponent(/\/auth\/verify\?token=([\w.%-]+)/.exec(signIn.body.text!)![1]);
+    const verified = (await (await post('/v1/auth/verify', { token, name: 'Queue Owner' })).json()) as { session_token: string };
+    const org = (await (await post('/v1/organizations', { name: 'Queue Co' }, verified.session_token)).json()) as { id: string };
+    const invitee = `invitee.${Date.now()}@example.com`;
+    const created = (await (await post(`/v1/organizations/${org.id}/invitations`, { email: invitee, role: 'viewer' }, verified.session_token)).json()) as { id: string };
+    await eventually(async () => {
+      const row = await env.DB.prepare('SELECT email_delivery FROM invitations WHERE id = ?').bind(created.id).first<{ email_delivery: string }>();
+      return row?.email_delivery === 'sent' ? row : null;
+    }, 'the invitation to be sent');
+    const sent = await requestsTo(invitee);
+    expect(sent).toHaveLength(1);
+    expect(sent[0].body.text).toMatch(/\/invitations\/accept\?token=ey/);
+    expect(await requestsTo(owner)).toHaveLength(1);
+  });
+
+  it('retries exhausted (DELIVERY_RETRY_SCALE=0 here): failed, and the dead-letter queue records the message', async ({ expect }) => {
+    const owner = `owner2.${Date.now()}@example.com`;
+    await post('/v1/auth/email-link', { email: owner });
+    const [signIn] = await eventually(async () => ((await requestsTo(owner)).length ? requestsTo(owner) : null), 'the sign-in email');
+    const token = decodeURIComponent(/\/auth\/verify\?token=([\w.%-]+)/.exec(signIn.body.text!)![1]);
+    const session = ((await (await post('/v1/auth/verify', { token, name: 'Queue Owner' })).json()) as { session_token: string }).session_token;
+    const org = (await (await post('/v1/organizations', { name: 'Dead Letter Co' }, session)).json()) as { id: string };
+    const invitee = `down.${Date.now()}@example.com`; // the stand-in answers 500 to "down…"
+    const created = (await (await post(`/v1/organizations/${org.id}/invitations`, { email: invitee, role: 'viewer' }, session)).json()) as { id: string };
+    const row = await eventually(
+      () => env.DB.prepare('SELECT status, attempts, dead_lettered_at FROM outbox WHERE subject_id = ? AND dead_lettered_at IS NOT NULL').bind(created.id).first<{ status: string; attempts: number }>(),
+      'the dead letter',
+      45_000,
+    );
+    expect(row).toMatchObject({ status: 'failed', attempts: 6 });
+    expect((await requestsTo(invitee)).map((r) => r.answered)).toEqual([500, 500, 500, 500, 500, 500]);
+    const inv = await env.DB.prepare('SELECT email_delivery, email_delivery_detail FROM invitations WHERE id = ?').bind(created.id).first<{ email_delivery: string; email_delivery_detail: string }>();
+    expect(inv).toMatchObject({ email_delivery: 'failed', email_delivery_detail: expect.stringMatching(/^Gave up after 6 attempts: resend 500/) });
+  });
+});
