@@ -25,11 +25,11 @@ export default defineConfig(async () => {
   const common = {
     setupFiles: ['./test/apply-migrations.ts', './test/mail-tap.ts'],
     testTimeout: 30_000,
-    // The worker logs one JSON line per request; show logs only for failing tests.
-    silent: 'passed-only' as const,
   };
   return {
     test: {
+      // The worker logs one JSON line per request; show logs only for failing tests.
+      silent: 'passed-only' as const,
       projects: [
         {
           plugins: [

@@ -107,9 +107,9 @@ Re-run it to refresh this file; the raw figures are in \`bench/results/latest.js
   bounded. Latency is per request as the client sees it, over loopback HTTP.
 - Concurrency-1 runs are latency runs and are **paced**: a request starts at least 30 ms after
   the previous one started, for every path and for the baseline alike. Without pacing, the
-  invitation email that a create sends in the background (the local \`send_email\` binding runs
-  in the same process) would be counted in the next request's latency. Throughput is reported
-  for the unpaced concurrency-16 runs.
+  invitation email that a create queues (the local delivery queue's consumer renders and sends
+  it in the same process) would be counted in the next request's latency. Throughput is
+  reported for the unpaced concurrency-16 runs, where those sends share the machine.
 - Seeding goes through the public API (sign-in by emailed link, organizations, invitations,
   accepts); only bulk history (100,000 past invitations, 100,000 stale ones over 1,000
   organizations) is inserted with SQL. \`RATE_LIMIT_SCALE\` is raised so the limits do not

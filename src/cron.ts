@@ -62,7 +62,8 @@ export async function runExpirySweep(
 
 /**
  * Rows past their use, deleted in bounded batches: rate-limit windows, idempotency keys, expired
- * sessions and sign-in links.
+ * sessions and sign-in links, and outbox rows older than 30 days (long finished: a row is sent,
+ * dropped or failed within about two hours).
  */
 export async function runHousekeeping(db: Db, now: number, batchSize = 1000): Promise<{ deleted: number }> {
   let deleted = 0;
@@ -71,6 +72,7 @@ export async function runHousekeeping(db: Db, now: number, batchSize = 1000): Pr
     ['idempotency_keys', 'created_at', now - 24 * 60 * 60_000],
     ['sessions', 'expires_at', now],
     ['sign_in_links', 'expires_at', now - 24 * 60 * 60_000],
+    ['outbox', 'created_at', now - 30 * 24 * 60 * 60_000],
   ] as const) {
     for (;;) {
       const res = await db.run(

@@ -69,7 +69,7 @@ describe('the cron trigger persists expiry', () => {
     expect(await countRows('invitations', `organization_id = '${org.id}' AND status = 'expired'`)).toBe(3);
   });
 
-  it('housekeeping deletes old rate-limit windows, idempotency keys, expired sessions and links, keeping current ones', async ({ expect }) => {
+  it('housekeeping deletes old rate-limit windows, idempotency keys, expired sessions and links, month-old outbox rows, keeping current ones', async ({ expect }) => {
     const { owner } = await ownerWithOrg('Housekeeping Co');
     const now = Date.now();
     await env.DB.batch([
@@ -79,9 +79,13 @@ describe('the cron trigger persists expiry', () => {
       ).bind(now - 25 * 3_600_000, now),
       env.DB.prepare("INSERT INTO sessions VALUES ('ses_old', ?, 'hash-old', 0, ?)").bind(owner.user.id, now - 1),
       env.DB.prepare("INSERT INTO sign_in_links VALUES ('jti_old', 'x@example.com', ?, NULL, 0)").bind(now - 25 * 3_600_000),
+      env.DB.prepare(
+        "INSERT INTO outbox (id, kind, subject_id, status, next_attempt_at, created_at, updated_at) VALUES ('obx_old', 'sign_in_email', 'jti_old', 'sent', 0, ?, 0), ('obx_new', 'sign_in_email', 'jti_new', 'sent', 0, ?, 0)",
+      ).bind(now - 31 * 86_400_000, now - 29 * 86_400_000),
     ]);
     const sessionsBefore = await countRows('sessions');
-    expect(await runHousekeeping(db, now, 1)).toEqual({ deleted: 4 });
+    expect(await runHousekeeping(db, now, 1)).toEqual({ deleted: 5 });
+    expect(await countRows('outbox', "id IN ('obx_old', 'obx_new')")).toBe(1);
     expect(await countRows('rate_limits', "bucket IN ('old', 'current')")).toBe(1);
     expect(await countRows('idempotency_keys', "key IN ('old', 'new')")).toBe(1);
     expect(await countRows('sessions')).toBe(sessionsBefore - 1);
