@@ -1,4 +1,5 @@
 import { env } from 'cloudflare:workers';
+import { fetchWithEnv } from './helpers';
 
 /** A DELIVERY_QUEUE (or DLQ) that records message bodies instead of queueing them. */
 export function recordingQueue() {
@@ -62,3 +63,16 @@ export const setDue = (id: string, at: number) => env.DB.prepare('UPDATE outbox 
 export const invitationDelivery = (id: string) =>
   env.DB.prepare('SELECT email_delivery, email_delivery_detail, delivery_attempts FROM invitations WHERE id = ?').bind(id)
     .first<{ email_delivery: string; email_delivery_detail: string | null; delivery_attempts: number }>();
+
+/** Creates an invitation through the worker with `overrides` (no drain): the row is committed, not yet delivered. */
+export async function createWith(token: string, org: string, email: string, overrides: Partial<Env>, role = 'viewer') {
+  const res = await fetchWithEnv(`/v1/organizations/${org}/invitations`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email, role }),
+  }, { ...env, ...overrides });
+  return { status: res.status, json: (await res.json()) as { id: string; email_delivery: string } };
+}
+
+/** A DELIVERY_QUEUE that accepts and forgets: the test delivers the outbox rows itself. */
+export const silentQueue = { send: async () => undefined, sendBatch: async () => undefined } as unknown as Queue;

@@ -4,17 +4,7 @@ import { describe, it } from 'vitest';
 import worker from '../src/index';
 import { MAX_ATTEMPTS, RETRY_DELAYS_MS } from '../src/delivery/consumer';
 import { call, countRows, drainOutbox, fetchWithEnv, invite, lastToken, mailsTo, ownerWithOrg, runQueue, setLastSentAt, uniqueEmail } from './helpers';
-import { brokenQueue, failingEmail, invitationDelivery, outboxFor, outboxRow, poisonedDb, recordingQueue, setDue } from './delivery-fakes';
-
-/** Creates an invitation through the worker with `overrides` (no drain): the row is committed, not yet delivered. */
-async function createWith(token: string, org: string, email: string, overrides: Partial<Env>) {
-  const res = await fetchWithEnv(`/v1/organizations/${org}/invitations`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ email, role: 'viewer' }),
-  }, { ...env, ...overrides });
-  return { status: res.status, json: (await res.json()) as { id: string; email_delivery: string } };
-}
+import { brokenQueue, createWith, failingEmail, invitationDelivery, outboxFor, outboxRow, poisonedDb, recordingQueue, setDue } from './delivery-fakes';
 
 describe('SPEC §10: one delivery pipeline (outbox → queue → consumer)', () => {
   it('a create writes its outbox row in the same batch, answers without touching the transport, and hands the row to the queue', async ({ expect }) => {

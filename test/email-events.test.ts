@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers';
 import { describe, it, vi } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { call, countRows, drainOutbox, fetchWithEnv, invite, ownerWithOrg, uniqueEmail } from './helpers';
-import { invitationDelivery, outboxFor } from './delivery-fakes';
+import { createWith, invitationDelivery, outboxFor, silentQueue } from './delivery-fakes';
 
 // Svix (Resend's webhooks) signs exactly as Standard Webhooks does; the reference library signs here.
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
@@ -13,10 +13,7 @@ const resendEnv = { EMAIL_TRANSPORT: 'resend', EMAIL_API_KEY: 're_test_012345678
 async function sentThroughResend() {
   const { owner, org } = await ownerWithOrg('Events Co');
   const to = uniqueEmail('events');
-  const res = await fetchWithEnv(`/v1/organizations/${org.id}/invitations`, {
-    method: 'POST', headers: { Authorization: `Bearer ${owner.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ email: to, role: 'viewer' }),
-  }, { ...env, DELIVERY_QUEUE: { sendBatch: async () => undefined } as unknown as Queue });
-  const id = ((await res.json()) as { id: string }).id;
+  const { id } = (await createWith(owner.token, org.id, to, { DELIVERY_QUEUE: silentQueue })).json;
   await drainOutbox({ ...resendEnv, EMAIL_API_BASE_URL: env.TEST_EMAIL_API });
   const [row] = await outboxFor(id);
   const { provider_message_id } = (await env.DB.prepare('SELECT provider_message_id FROM outbox WHERE id = ?').bind(row.id).first<{ provider_message_id: string }>())!;
@@ -97,10 +94,7 @@ describe('SPEC §10: delivery states from the provider (Postmark, Basic credenti
   it('Bounce with the right credentials marks bounced; wrong or missing credentials get 401 and change nothing', async ({ expect }) => {
     const { owner, org } = await ownerWithOrg('Postmark Events Co');
     const to = uniqueEmail('pm-events');
-    const res = await fetchWithEnv(`/v1/organizations/${org.id}/invitations`, {
-      method: 'POST', headers: { Authorization: `Bearer ${owner.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ email: to, role: 'viewer' }),
-    }, { ...env, DELIVERY_QUEUE: { sendBatch: async () => undefined } as unknown as Queue });
-    const id = ((await res.json()) as { id: string }).id;
+    const { id } = (await createWith(owner.token, org.id, to, { DELIVERY_QUEUE: silentQueue })).json;
     await drainOutbox({ ...postmarkEnv, EMAIL_API_BASE_URL: env.TEST_EMAIL_API });
     const { provider_message_id: messageId } = (await env.DB.prepare('SELECT provider_message_id FROM outbox WHERE subject_id = ?').bind(id).first<{ provider_message_id: string }>())!;
     const bounce = JSON.stringify({ RecordType: 'Bounce', MessageStream: 'outbound', ID: 4323372036854775807, Type: 'HardBounce', TypeCode: 1, MessageID: messageId, Description: 'The server was unable to deliver your message (ex: unknown user, mailbox not found).', Email: to, BouncedAt: new Date().toISOString(), Inactive: true });

@@ -4,7 +4,7 @@ import { postmarkTransport } from '../src/delivery/transports/postmark';
 import { resendTransport } from '../src/delivery/transports/resend';
 import type { OutgoingEmail, Transport } from '../src/delivery/transports';
 import { drainOutbox, fetchWithEnv, ownerWithOrg, uniqueEmail } from './helpers';
-import { invitationDelivery, outboxFor } from './delivery-fakes';
+import { createWith, invitationDelivery, outboxFor, silentQueue } from './delivery-fakes';
 
 // The stand-in (test/standins/email-api.ts) speaks each provider's documented format; the
 // transports are pointed at it by base URL only.
@@ -104,10 +104,7 @@ describe('SPEC §10: choosing and checking the transport', () => {
   it('EMAIL_TRANSPORT=resend sends invitations through the HTTPS API; the provider id is kept; retries reuse the Idempotency-Key', async ({ expect }) => {
     const { owner, org } = await ownerWithOrg('Resend Co');
     const to = uniqueEmail('flaky-resend');
-    const created = await fetchWithEnv(`/v1/organizations/${org.id}/invitations`, {
-      method: 'POST', headers: { Authorization: `Bearer ${owner.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ email: to, role: 'developer' }),
-    }, { ...env, DELIVERY_QUEUE: { sendBatch: async () => undefined } as unknown as Queue });
-    const id = ((await created.json()) as { id: string }).id;
+    const { id } = (await createWith(owner.token, org.id, to, { DELIVERY_QUEUE: silentQueue }, 'developer')).json;
     const overrides = { ...resendEnv, EMAIL_API_BASE_URL: env.TEST_EMAIL_API };
     await drainOutbox(overrides); // the stand-in fails the first attempt for "flaky…"
     expect(await invitationDelivery(id)).toMatchObject({ email_delivery: 'queued' });
@@ -125,10 +122,7 @@ describe('SPEC §10: choosing and checking the transport', () => {
 
   it('a misconfiguration (missing key, unknown transport) is a clear log line, failed with the reason, and healthz?deep=1 says so', async ({ expect }) => {
     const { owner, org } = await ownerWithOrg('Misconfigured Co');
-    const created = await fetchWithEnv(`/v1/organizations/${org.id}/invitations`, {
-      method: 'POST', headers: { Authorization: `Bearer ${owner.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ email: uniqueEmail('nokey'), role: 'viewer' }),
-    }, { ...env, DELIVERY_QUEUE: { sendBatch: async () => undefined } as unknown as Queue });
-    const id = ((await created.json()) as { id: string }).id;
+    const { id } = (await createWith(owner.token, org.id, uniqueEmail('nokey'), { DELIVERY_QUEUE: silentQueue })).json;
     const errors = vi.spyOn(console, 'error');
     await drainOutbox({ EMAIL_TRANSPORT: 'resend', EMAIL_API_KEY: '' });
     expect(errors.mock.calls.map((c) => String(c[0])).join('\n')).toMatch(/"event":"email_transport_misconfigured","reason":"EMAIL_TRANSPORT is resend but the secret EMAIL_API_KEY is not set"/);
