@@ -85,8 +85,14 @@ try {
   const inviteAll = async (orgIds) => {
     const since = Date.now() - 1000;
     for (let i = 0; i < people.length; i++) await json('POST', `/v1/organizations/${orgIds[Math.floor(i / 10)]}/invitations`, pat, { email: people[i], role: 'viewer' });
-    await new Promise((r) => setTimeout(r, 500));
-    const map = linksByAddress({ path: 'invitations/accept', notBefore: since });
+    // Emails leave through the delivery queue, about a second after each create: wait for all.
+    const deadline = Date.now() + 30_000;
+    let map = linksByAddress({ path: 'invitations/accept', notBefore: since });
+    while (people.some((p) => !map.has(p))) {
+      if (Date.now() > deadline) throw new Error(`no invitation email within 30 s for ${people.filter((p) => !map.has(p)).join(', ')}`);
+      await new Promise((r) => setTimeout(r, 100));
+      map = linksByAddress({ path: 'invitations/accept', notBefore: since });
+    }
     return people.map((p) => new URL(map.get(p)).searchParams.get('token'));
   };
   const newTokens = await inviteAll(await orgs(N.acceptOrgs, 'AcceptNew'));
