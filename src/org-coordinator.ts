@@ -83,7 +83,7 @@ export class OrgCoordinator extends DurableObject<Env> {
     return this.#serialize(() => invitationsService.updateInvitationRole(this.#ctx(call), input));
   }
 
-  async acceptInvitation(call: Call, input: AcceptInput): Promise<Outcome<AcceptResult>> {
+  async acceptInvitation(call: Call, input: AcceptInput): Promise<Outcome<AcceptResult & { outboxId?: string }>> {
     return this.#serialize(() => acceptInvitation(this.#ctx(call), input));
   }
 

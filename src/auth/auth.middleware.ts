@@ -68,6 +68,18 @@ export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
+/**
+ * After `requireUser`: 403 unless the caller signed in with a session. Personal API tokens cannot
+ * mint, list or delete API tokens, or see and end sessions (SPEC §14): a leaked token must not
+ * be able to entrench itself.
+ */
+export const requireSession = createMiddleware<AppEnv>(async (c, next) => {
+  if (c.get('user')?.via !== 'session') {
+    throw new ApiError('forbidden', 'Personal API tokens cannot manage API tokens or sessions. Sign in (a session) to do that.');
+  }
+  await next();
+});
+
 export function currentUser(c: Context<AppEnv>): AuthUser {
   const user = c.get('user');
   if (!user) throw new ApiError('unauthorized');

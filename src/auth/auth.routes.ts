@@ -1,9 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { normalizeEmail } from '../lib/crypto';
-import { EmailSchema, bearer, createRouter, jsonBody, jsonResponse, problems } from '../lib/openapi';
+import { EmailSchema, NameSchema, bearer, createRouter, jsonBody, jsonResponse, problems } from '../lib/openapi';
 import { clearSessionCookie, currentUser, requireUser, setSessionCookie } from './auth.middleware';
 import { redeemSignInLink, sendSignInLink } from './auth.service';
-import { endSession } from './auth.store';
+import { endAllSessions, endSession } from './auth.store';
+import { ApiError } from '../errors';
+import { clientInfo } from '../lib/request';
 import { clientIp } from '../rate-limit/rate-limit';
 import { UserSchema } from '../me/me.schemas';
 import { handOff } from '../delivery/producer';
@@ -23,7 +25,7 @@ const verify = createRoute({
   tags: ['auth'],
   summary: 'Redeem a sign-in link; creates the account if needed',
   request: {
-    body: jsonBody(z.object({ token: z.string().min(1).max(4096), name: z.string().trim().min(1).max(100).optional() }).strict()),
+    body: jsonBody(z.object({ token: z.string().min(1).max(4096), name: NameSchema.optional() }).strict()),
   },
   responses: {
     200: jsonResponse(z.object({ user: UserSchema, session_token: z.string() }), 'Signed in'),
@@ -35,10 +37,11 @@ const signOut = createRoute({
   method: 'post',
   path: '/sign-out',
   tags: ['auth'],
-  summary: 'End the current session',
+  summary: 'End the current session, or with `{"all": true}` every session of the user',
   security: bearer,
   middleware: [requireUser],
-  responses: { 204: { description: 'Signed out' }, ...problems(401) },
+  request: { body: jsonBody(z.object({ all: z.boolean().optional() }).strict(), false) },
+  responses: { 204: { description: 'Signed out' }, ...problems(400, 401, 413, 415) },
 });
 
 export const authRoutes = createRouter()
@@ -49,13 +52,17 @@ export const authRoutes = createRouter()
   })
   .openapi(verify, async (c) => {
     const { token, name } = c.req.valid('json');
-    const { user, sessionToken } = await redeemSignInLink(c.env, c.var.db, token, name, Date.now());
+    const { user, sessionToken } = await redeemSignInLink(c.env, c.var.db, token, name, Date.now(), clientInfo(c));
     setSessionCookie(c, sessionToken);
     return c.json({ user, session_token: sessionToken }, 200);
   })
   .openapi(signOut, async (c) => {
     const user = currentUser(c);
-    if (user.via === 'session') await endSession(c.var.db, user.credentialId);
+    if (user.via !== 'session') {
+      throw new ApiError('validation_failed', 'This request is authenticated with a personal API token, which sign-out cannot end. Delete the token from a signed-in session instead.');
+    }
+    if (c.req.valid('json')?.all) await endAllSessions(c.var.db, user.id);
+    else await endSession(c.var.db, user.credentialId);
     clearSessionCookie(c);
     return c.body(null, 204);
   });

@@ -1,13 +1,13 @@
-import { and, eq, gt, isNull, sql } from 'drizzle-orm';
+import { and, eq, gt, isNull, sql, type SQL } from 'drizzle-orm';
 import { runBatch } from '../db/batch';
 import { signInLinks } from '../db/schema';
 import type { Db } from '../env';
 import { ApiError } from '../errors';
 import { newId } from '../lib/ids';
 import { newOutboxId, outboxInsert } from '../delivery/outbox';
-import { findUserByEmail, newSession } from './auth.store';
+import { findUserByEmail, insertSessionSql, newSession, type ClientInfo } from './auth.store';
 import { AUDIENCE, verifyToken } from './tokens';
-import { enforce, limitFor } from '../rate-limit/rate-limit';
+import { enforce, ipBucket, limitFor } from '../rate-limit/rate-limit';
 
 export const SIGN_IN_LINK_TTL_MS = 15 * 60 * 1000;
 
@@ -18,15 +18,27 @@ export const SIGN_IN_LINK_TTL_MS = 15 * 60 * 1000;
  * the IP alike, whatever exists.
  */
 export async function sendSignInLink(env: Env, db: Db, email: string, now: number, ip: string | null): Promise<{ outboxId: string }> {
-  if (ip) await enforce(db, `sign-in:ip:${ip}`, limitFor(env, 'signInPerIp'), now);
+  await enforce(db, `sign-in:ip:${ipBucket(ip)}`, limitFor(env, 'signInPerIp'), now);
   await enforce(db, `sign-in:email:${email}`, limitFor(env, 'signInPerEmail'), now);
+  const link = signInLinkStatements(email, now);
+  await runBatch(db, link.statements);
+  return { outboxId: link.outboxId };
+}
+
+/**
+ * A single-use sign-in link for `email` and its email's outbox row, as statements for the caller's
+ * batch (written only if `onlyIf` holds). The link itself is signed when the email is rendered.
+ */
+export function signInLinkStatements(email: string, now: number, onlyIf: SQL = sql`1`) {
   const jti = newId('jti');
   const outboxId = newOutboxId();
-  await runBatch(db, [
-    db.insert(signInLinks).values({ jti, email, expiresAt: now + SIGN_IN_LINK_TTL_MS, createdAt: now }),
-    outboxInsert({ id: outboxId, kind: 'sign_in_email', organizationId: null, subjectId: jti, tokenId: jti }, now),
-  ]);
-  return { outboxId };
+  return {
+    outboxId,
+    statements: [
+      sql`INSERT INTO sign_in_links (jti, email, expires_at, created_at) SELECT ${jti}, ${email}, ${now + SIGN_IN_LINK_TTL_MS}, ${now} WHERE ${onlyIf}`,
+      outboxInsert({ id: outboxId, kind: 'sign_in_email', organizationId: null, subjectId: jti, tokenId: jti }, now, onlyIf),
+    ] as [SQL, SQL],
+  };
 }
 
 /** Checks a sign-in link without using it: the email it signs in, and whether that account exists. */
@@ -44,12 +56,12 @@ export async function inspectSignInLink(env: Env, db: Db, token: string, now: nu
 }
 
 /** Uses a sign-in link once: creates the account if needed (name required), returns a new session. */
-export async function redeemSignInLink(env: Env, db: Db, token: string, name: string | undefined, now: number) {
+export async function redeemSignInLink(env: Env, db: Db, token: string, name: string | undefined, now: number, client?: ClientInfo) {
   const { link, account } = await inspectSignInLink(env, db, token, now);
   const trimmed = name?.trim();
   if (!account && !trimmed) throw new ApiError('name_required', 'No account exists for this email yet: give a name to create it.');
   const user = account ?? { id: newId('usr'), email: link.email, name: trimmed! };
-  const session = await newSession(user.id, now);
+  const session = await newSession(user.id, now, client);
   const used = sql`EXISTS (SELECT 1 FROM sign_in_links WHERE jti = ${link.jti} AND used_at = ${now})`;
   const [consumed] = await runBatch(db, [
     sql`UPDATE sign_in_links SET used_at = ${now} WHERE jti = ${link.jti} AND used_at IS NULL`,
@@ -58,9 +70,7 @@ export async function redeemSignInLink(env: Env, db: Db, token: string, name: st
       : sql`INSERT OR IGNORE INTO users (id, email, name, email_verified_at, created_at)
           SELECT ${user.id}, ${user.email}, ${user.name}, ${now}, ${now} WHERE ${used}`,
     // By email, not id: a concurrent sign-up of the same address may have won the INSERT OR IGNORE.
-    sql`INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at)
-      SELECT ${session.row.id}, (SELECT id FROM users WHERE email = ${user.email}), ${session.row.tokenHash}, ${now}, ${session.row.expiresAt}
-      WHERE ${used}`,
+    insertSessionSql(session.row, sql`(SELECT id FROM users WHERE email = ${user.email})`, used),
   ]);
   if (consumed.meta.changes !== 1) throw new ApiError('link_invalid', 'This sign-in link was already used.');
   const signedIn = (await findUserByEmail(db, user.email))!;

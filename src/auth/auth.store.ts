@@ -1,6 +1,6 @@
-import { and, eq, gt, sql } from 'drizzle-orm';
+import { eq, sql, type SQL } from 'drizzle-orm';
 import type { Role } from '../db/schema';
-import { apiTokens, sessions, users } from '../db/schema';
+import { sessions, users } from '../db/schema';
 import type { AuthUser, Db } from '../env';
 import { newSecret, sha256Hex } from '../lib/crypto';
 import { newId } from '../lib/ids';
@@ -13,8 +13,14 @@ export async function findUserByEmail(db: Db, email: string) {
   return db.query.users.findFirst({ where: eq(users.email, email) });
 }
 
+/** Where a session was created from: shown on the Account page, never a secret. */
+export interface ClientInfo {
+  ip: string | null;
+  userAgent: string | null;
+}
+
 /** Makes a new session secret; the caller inserts `row` (usually inside a batch). */
-export async function newSession(userId: string, now: number) {
+export async function newSession(userId: string, now: number, client: ClientInfo = { ip: null, userAgent: null }) {
   const token = newSecret(SESSION_PREFIX);
   const row = {
     id: newId('ses'),
@@ -22,63 +28,85 @@ export async function newSession(userId: string, now: number) {
     tokenHash: await sha256Hex(token),
     createdAt: now,
     expiresAt: now + SESSION_TTL_MS,
+    ip: client.ip?.slice(0, 64) ?? null,
+    userAgent: client.userAgent?.slice(0, 256) ?? null,
   };
   return { token, row };
 }
 
+/** The INSERT of a session row for the account `userIdSql`, only if `onlyIf` holds (inside a batch). */
+export function insertSessionSql(row: Awaited<ReturnType<typeof newSession>>['row'], userIdSql: SQL, onlyIf: SQL) {
+  return sql`INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at, ip, user_agent)
+    SELECT ${row.id}, ${userIdSql}, ${row.tokenHash}, ${row.createdAt}, ${row.expiresAt}, ${row.ip}, ${row.userAgent} WHERE ${onlyIf}`;
+}
+
+/** `last_used_at` is written at most once a minute per credential (SPEC §14). */
+export const LAST_USED_RESOLUTION_MS = 60_000;
+
+/** Records a use of a session or API token, unless one was recorded in the last minute. */
+async function touch(db: Db, via: AuthUser['via'], id: string, lastUsedAt: number | null, now: number) {
+  if (lastUsedAt !== null && lastUsedAt > now - LAST_USED_RESOLUTION_MS) return;
+  const table = via === 'session' ? sql`sessions` : sql`api_tokens`;
+  // Guarded, so concurrent requests of one credential write it once.
+  await db.run(sql`UPDATE ${table} SET last_used_at = ${now}
+    WHERE id = ${id} AND (last_used_at IS NULL OR last_used_at <= ${now - LAST_USED_RESOLUTION_MS})`);
+}
+
+/**
+ * The live credential behind a bearer secret: an unexpired session, or an API token that has not
+ * expired. One subquery, used by both resolvers below.
+ */
+function credentialSql(session: boolean, hash: string, now: number) {
+  return session
+    ? sql`(SELECT id, user_id, last_used_at FROM sessions WHERE token_hash = ${hash} AND expires_at > ${now})`
+    : sql`(SELECT id, user_id, last_used_at FROM api_tokens WHERE token_hash = ${hash} AND (expires_at IS NULL OR expires_at > ${now}))`;
+}
+
+/** The kind of secret by its prefix, or null for anything else (never looked up). */
+function credentialKind(secret: string): AuthUser['via'] | null {
+  if (secret.length > 200) return null;
+  if (secret.startsWith(SESSION_PREFIX)) return 'session';
+  if (secret.startsWith(API_TOKEN_PREFIX)) return 'api_token';
+  return null;
+}
+
 /** Resolves a bearer secret (session or personal API token) to its user, or null. */
 export async function resolveCredential(db: Db, secret: string, now: number): Promise<AuthUser | null> {
-  if (secret.length > 200) return null;
-  const hash = await sha256Hex(secret);
-  if (secret.startsWith(SESSION_PREFIX)) {
-    const [row] = await db
-      .select({ id: users.id, email: users.email, name: users.name, sessionId: sessions.id })
-      .from(sessions)
-      .innerJoin(users, eq(users.id, sessions.userId))
-      .where(and(eq(sessions.tokenHash, hash), gt(sessions.expiresAt, now)))
-      .limit(1);
-    return row ? { id: row.id, email: row.email, name: row.name, via: 'session', credentialId: row.sessionId } : null;
-  }
-  if (secret.startsWith(API_TOKEN_PREFIX)) {
-    const [row] = await db
-      .select({ id: users.id, email: users.email, name: users.name, tokenId: apiTokens.id })
-      .from(apiTokens)
-      .innerJoin(users, eq(users.id, apiTokens.userId))
-      .where(eq(apiTokens.tokenHash, hash))
-      .limit(1);
-    return row ? { id: row.id, email: row.email, name: row.name, via: 'api_token', credentialId: row.tokenId } : null;
-  }
-  return null;
+  return (await resolveOrgAccess(db, secret, null, now))?.user ?? null;
 }
 
 export async function endSession(db: Db, sessionId: string) {
   await db.delete(sessions).where(eq(sessions.id, sessionId));
 }
 
+/** Signs a user out everywhere: every session ends (API tokens are managed on their own). */
+export async function endAllSessions(db: Db, userId: string) {
+  const res = await db.delete(sessions).where(eq(sessions.userId, userId));
+  return res.meta.changes;
+}
+
 /**
  * The caller and their membership of `{org}` (id or slug) in one query: every organization route
- * needs both, and each D1 round trip counts. `membership` is null for a non-member.
+ * needs both, and each D1 round trip counts. `membership` is null for a non-member (or without
+ * `orgRef`).
  */
-export async function resolveOrgAccess(db: Db, secret: string, orgRef: string, now: number) {
-  if (secret.length > 200 || orgRef.length > 64) return null;
-  const session = secret.startsWith(SESSION_PREFIX);
-  if (!session && !secret.startsWith(API_TOKEN_PREFIX)) return null;
+export async function resolveOrgAccess(db: Db, secret: string, orgRef: string | null, now: number) {
+  const via = credentialKind(secret);
+  if (!via || (orgRef !== null && orgRef.length > 64)) return null;
   const hash = await sha256Hex(secret);
-  const credentials = session
-    ? sql`(SELECT id, user_id FROM sessions WHERE token_hash = ${hash} AND expires_at > ${now})`
-    : sql`(SELECT id, user_id FROM api_tokens WHERE token_hash = ${hash})`;
   const [row] = await db.all<{
-    user_id: string; email: string; name: string; credential_id: string;
+    user_id: string; email: string; name: string; credential_id: string; last_used_at: number | null;
     org_id: string | null; org_name: string; slug: string; created_at: number; updated_at: number; role: Role | null;
-  }>(sql`SELECT u.id AS user_id, u.email, u.name, c.id AS credential_id,
+  }>(sql`SELECT u.id AS user_id, u.email, u.name, c.id AS credential_id, c.last_used_at,
       o.id AS org_id, o.name AS org_name, o.slug, o.created_at, o.updated_at, m.role
-    FROM ${credentials} c
+    FROM ${credentialSql(via === 'session', hash, now)} c
     JOIN users u ON u.id = c.user_id
     LEFT JOIN organizations o ON (o.id = ${orgRef} OR o.slug = ${orgRef})
     LEFT JOIN memberships m ON m.organization_id = o.id AND m.user_id = u.id
     LIMIT 1`);
   if (!row) return null;
-  const user: AuthUser = { id: row.user_id, email: row.email, name: row.name, via: session ? 'session' : 'api_token', credentialId: row.credential_id };
+  await touch(db, via, row.credential_id, row.last_used_at, now);
+  const user: AuthUser = { id: row.user_id, email: row.email, name: row.name, via, credentialId: row.credential_id };
   const membership =
     row.org_id && row.role
       ? { org: { id: row.org_id, name: row.org_name, slug: row.slug, createdAt: row.created_at, updatedAt: row.updated_at }, role: row.role }

@@ -95,6 +95,11 @@ export const sessions = sqliteTable(
     tokenHash: text('token_hash').notNull().unique(),
     createdAt: integer('created_at').notNull(),
     expiresAt: integer('expires_at').notNull(),
+    /** Written at most once a minute per session (SPEC §14). */
+    lastUsedAt: integer('last_used_at'),
+    /** Where the session was created from, for the Account page (not a secret; cut to 64 and 256 characters). */
+    ip: text('ip'),
+    userAgent: text('user_agent'),
   },
   (t) => [index('sessions_user_idx').on(t.userId)],
 );
@@ -107,7 +112,10 @@ export const apiTokens = sqliteTable(
     name: text('name').notNull(),
     tokenHash: text('token_hash').notNull().unique(),
     createdAt: integer('created_at').notNull(),
+    /** Written at most once a minute per token. */
     lastUsedAt: integer('last_used_at'),
+    /** From `expires_in_days` (1-365); NULL never expires. */
+    expiresAt: integer('expires_at'),
   },
   (t) => [index('api_tokens_user_idx').on(t.userId)],
 );

@@ -20,12 +20,8 @@ export async function handOff(env: Pick<Env, 'DELIVERY_QUEUE'>, outboxIds: reado
 }
 
 /** After a write that queued an email: hands its outbox row to the queue, off the response path. */
-export function handOffAfter<T extends { ok: boolean; value?: { outboxId?: string } }>(
-  ctx: Pick<ExecutionContext, 'waitUntil'>,
-  env: Pick<Env, 'DELIVERY_QUEUE'>,
-  outcome: T,
-): T {
-  const id = outcome.ok ? outcome.value?.outboxId : undefined;
-  if (id) ctx.waitUntil(handOff(env, [id]));
+export function handOffAfter<T extends { ok: boolean }>(ctx: Pick<ExecutionContext, 'waitUntil'>, env: Pick<Env, 'DELIVERY_QUEUE'>, outcome: T): T {
+  const id = outcome.ok ? (outcome as { value?: { outboxId?: unknown } }).value?.outboxId : undefined;
+  if (typeof id === 'string') ctx.waitUntil(handOff(env, [id]));
   return outcome;
 }

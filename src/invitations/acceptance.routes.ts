@@ -9,8 +9,9 @@ import { optionalUser, setSessionCookie } from '../auth/auth.middleware';
 import { findUserByEmail } from '../auth/auth.store';
 import { AUDIENCE, verifyToken } from '../auth/tokens';
 import { coordinatorFor } from '../org-coordinator';
+import { handOffAfter } from '../delivery/producer';
 import { effectiveStatus } from './invitations.store';
-import { clientIp, enforce, limitFor } from '../rate-limit/rate-limit';
+import { clientIp, enforce, ipBucket, limitFor } from '../rate-limit/rate-limit';
 import { AcceptBody, AcceptResultSchema, PreviewSchema, TokenQuery } from './invitations.schemas';
 
 const INVALID = 'This invitation link is no longer valid. If it expired, ask the sender to resend it.';
@@ -20,7 +21,7 @@ const INVALID = 'This invitation link is no longer valid. If it expired, ask the
  * invitation is pending and unexpired. Returns the live invitation or throws 410.
  */
 export async function resolveInvitationToken(env: Env, db: Db, token: string, now: number, ip: string | null) {
-  if (ip) await enforce(db, `accept:ip:${ip}`, limitFor(env, 'acceptPerIp'), now);
+  await enforce(db, `accept:ip:${ipBucket(ip)}`, limitFor(env, 'acceptPerIp'), now);
   const claims = await verifyToken(env, AUDIENCE.invitation, token, now);
   if (!claims?.org) throw new ApiError('invitation_invalid', INVALID);
   const inv = await db.query.invitations.findFirst({
@@ -77,11 +78,11 @@ export const acceptanceRoutes = createRouter()
     const body = c.req.valid('json');
     const { inv, jti } = await resolveInvitationToken(c.env, c.var.db, body.token, now, clientIp(c.req.header('CF-Connecting-IP')));
     const user = c.get('user');
-    const result = unwrap(
-      await coordinatorFor(c.env, inv.organizationId).acceptInvitation(
+    const { outboxId, ...result } = unwrap(
+      handOffAfter(c.executionCtx, c.env, await coordinatorFor(c.env, inv.organizationId).acceptInvitation(
         { organizationId: inv.organizationId, actor: actorOf(c, user?.id ?? null), now },
         { invitationId: inv.id, jti, sessionUser: user ? { id: user.id, email: user.email } : undefined, name: body.name },
-      ),
+      )),
     );
     if (result.session_token) setSessionCookie(c, result.session_token);
     return c.json(result, 200);

@@ -3,7 +3,8 @@ import { and, eq, sql } from 'drizzle-orm';
 import { invitations, memberships, organizations, users, type Role } from '../db/schema';
 import { fail, type Outcome } from '../errors';
 import { auditStatement } from '../audit/audit.store';
-import { findUserByEmail, newSession } from '../auth/auth.store';
+import { findUserByEmail, insertSessionSql, newSession } from '../auth/auth.store';
+import { SIGN_IN_LINK_TTL_MS, signInLinkStatements } from '../auth/auth.service';
 import { newId } from '../lib/ids';
 import { effectiveStatus } from './invitations.store';
 import type { ServiceContext } from './invitations.service';
@@ -21,16 +22,27 @@ export interface AcceptResult {
   organization: { id: string; name: string; slug: string };
   role: Role;
   user: { id: string; email: string; name: string };
-  /** Only when the visitor was not signed in: they are signed in as the invited account. */
+  /**
+   * Only when the visitor was not signed in, and either created the account or used a link sent
+   * less than 15 minutes ago: they are signed in as the invited account.
+   */
   session_token?: string;
+  /** An existing account through an older link: joined, and a sign-in link was emailed instead (SPEC §14). */
+  sign_in_link_sent?: true;
 }
+
+/**
+ * SPEC §14: an invitation link signs an existing account in only while it is fresh, with the same
+ * lifetime as a sign-in link; an older link still joins, and emails a sign-in link instead.
+ */
+export const FRESH_LINK_MS = SIGN_IN_LINK_TTL_MS;
 
 /**
  * Rule 11 and SPEC §5: single-use, race-free. The guarded update on (status, token_id, expires_at)
  * decides the winner; the membership, new account and session are written in the same batch and
  * only if that update won.
  */
-export async function acceptInvitation(ctx: ServiceContext, input: AcceptInput): Promise<Outcome<AcceptResult>> {
+export async function acceptInvitation(ctx: ServiceContext, input: AcceptInput): Promise<Outcome<AcceptResult & { outboxId?: string }>> {
   const { db, organizationId: org, now } = ctx;
   const inv = await db.query.invitations.findFirst({
     where: and(eq(invitations.organizationId, org), eq(invitations.id, input.invitationId)),
@@ -48,7 +60,11 @@ export async function acceptInvitation(ctx: ServiceContext, input: AcceptInput):
     if (!name) return fail('name_required', 'No account exists for this email yet: give a name to create it.');
     user = { id: newId('usr'), email: inv.email, name, emailVerifiedAt: now, createdAt: now };
   }
-  const session = input.sessionUser ? undefined : await newSession(user.id, now);
+  // Anonymous: a new account signs in (it exists only through this link); an existing one only
+  // through a fresh link, otherwise it gets a sign-in link by email, in this same batch.
+  const anonymous = !input.sessionUser;
+  const fresh = now - inv.lastSentAt < FRESH_LINK_MS;
+  const session = anonymous && (creating || fresh) ? await newSession(user.id, now, ctx.actor) : undefined;
   // The account is looked up by email inside the batch: another organization's coordinator (or a
   // sign-in) may create the same account concurrently, and then INSERT OR IGNORE keeps theirs.
   const accountId = sql`(SELECT id FROM users WHERE email = ${inv.email})`;
@@ -57,6 +73,7 @@ export async function acceptInvitation(ctx: ServiceContext, input: AcceptInput):
   const won = sql`EXISTS (SELECT 1 FROM invitations WHERE id = ${inv.id} AND status = 'accepted'
     AND accepted_at = ${now} AND accepted_by = ${accountId})`;
 
+  const signInLink = anonymous && !session ? signInLinkStatements(inv.email, now, won) : undefined;
   const results = await runBatch(db, [
     creating
       ? sql`INSERT OR IGNORE INTO users (id, email, name, email_verified_at, created_at)
@@ -69,16 +86,12 @@ export async function acceptInvitation(ctx: ServiceContext, input: AcceptInput):
     // Already a member: the invitation is consumed and the existing role is kept.
     sql`INSERT OR IGNORE INTO memberships (organization_id, user_id, role, created_at, updated_at)
       SELECT ${org}, ${accountId}, ${inv.role}, ${now}, ${now} WHERE ${won}`,
-    ...(session
-      ? [
-          sql`INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at)
-            SELECT ${session.row.id}, ${accountId}, ${session.row.tokenHash}, ${now}, ${session.row.expiresAt} WHERE ${won}`,
-        ]
-      : []),
+    ...(session ? [insertSessionSql(session.row, accountId, won)] : []),
+    ...(signInLink?.statements ?? []),
     auditStatement(
       db,
       ctx.actor,
-      { organizationId: org, action: 'invitation.accepted', targetType: 'invitation', targetId: inv.id, data: { email: inv.email, role: inv.role, account_created: creating } },
+      { organizationId: org, action: 'invitation.accepted', targetType: 'invitation', targetId: inv.id, data: { email: inv.email, role: inv.role, account_created: creating, signed_in: Boolean(session), sign_in_link_sent: Boolean(signInLink) } },
       now,
       won,
       accountId,
@@ -100,6 +113,7 @@ export async function acceptInvitation(ctx: ServiceContext, input: AcceptInput):
       role: membership?.role ?? inv.role,
       user: { id: account.id, email: account.email, name: account.name },
       ...(session ? { session_token: session.token } : {}),
+      ...(signInLink ? { sign_in_link_sent: true as const, outboxId: signInLink.outboxId } : {}),
     },
   };
 }

@@ -1,14 +1,16 @@
 import { z } from '@hono/zod-openapi';
 import { DELIVERY_STATES, INVITATION_STATUSES } from '../db/schema';
-import { EmailSchema, Id, OrgParams, RoleSchema } from '../lib/openapi';
+import { EmailSchema, Id, NameSchema, OrgParams, RoleSchema } from '../lib/openapi';
 
 export const ExpiresInDays = z.number().int().min(1).max(30);
+/** The personal message of an invitation. */
+export const MessageSchema = z.string().max(1000);
 
 export const CreateInvitationBody = z
   .object({
     email: EmailSchema,
     role: RoleSchema,
-    message: z.string().max(1000).nullable().optional(),
+    message: MessageSchema.nullable().optional(),
     expires_in_days: ExpiresInDays.default(7),
   })
   .strict()
@@ -60,7 +62,7 @@ export const InvitationSchema = z
 export const InvitationListSchema = z.object({ data: z.array(InvitationSchema), next_cursor: z.string().nullable() });
 
 export const TokenQuery = z.object({ token: z.string().min(1).max(4096) });
-export const AcceptBody = z.object({ token: z.string().min(1).max(4096), name: z.string().trim().min(1).max(100).optional() }).strict();
+export const AcceptBody = z.object({ token: z.string().min(1).max(4096), name: NameSchema.optional() }).strict();
 
 export const PreviewSchema = z
   .object({
@@ -78,6 +80,11 @@ export const AcceptResultSchema = z
     organization: z.object({ id: z.string(), name: z.string(), slug: z.string() }),
     role: RoleSchema,
     user: z.object({ id: z.string(), email: z.string(), name: z.string() }),
-    session_token: z.string().optional(),
+    session_token: z.string().optional().openapi({
+      description: 'Only for an anonymous accept that created the account, or used a link sent less than 15 minutes ago',
+    }),
+    sign_in_link_sent: z.literal(true).optional().openapi({
+      description: 'An existing account accepted anonymously through an older link: joined, and a sign-in link was emailed instead of a session',
+    }),
   })
   .openapi('AcceptResult');

@@ -50,4 +50,6 @@ export const Id = z.string().min(1).max(64);
 export const OrgParams = z.object({ org: Id.openapi({ description: 'Organization id or slug' }) });
 export const RoleSchema = z.enum(['owner', 'admin', 'developer', 'viewer', 'billing']);
 export const EmailSchema = z.string().trim().max(254).email();
+/** A person's or an organization's display name, everywhere (API and forms): 1 to 100 characters. */
+export const NameSchema = z.string().trim().min(1).max(100);
 export const bearer = [{ bearerAuth: [] }];

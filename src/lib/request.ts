@@ -1,12 +1,17 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../env';
 import type { Actor } from '../audit/audit.store';
+import type { ClientInfo } from '../auth/auth.store';
+
+/** The client as Cloudflare reports it (`wrangler dev` sets CF-Connecting-IP to 127.0.0.1). */
+export function clientInfo(c: Context<AppEnv>): ClientInfo {
+  return {
+    ip: c.req.header('CF-Connecting-IP')?.slice(0, 64) ?? null,
+    userAgent: c.req.header('User-Agent')?.slice(0, 256) ?? null,
+  };
+}
 
 /** The audit actor of this request. */
 export function actorOf(c: Context<AppEnv>, userId: string | null): Actor {
-  return {
-    userId,
-    ip: c.req.header('CF-Connecting-IP') ?? null,
-    userAgent: c.req.header('User-Agent') ?? null,
-  };
+  return { userId, ...clientInfo(c) };
 }

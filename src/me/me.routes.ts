@@ -1,16 +1,20 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, desc, eq } from 'drizzle-orm';
-import { apiTokens } from '../db/schema';
+import { and, desc, eq, gt } from 'drizzle-orm';
+import { apiTokens, sessions } from '../db/schema';
+import type { Db } from '../env';
 import { ApiError } from '../errors';
 import { newSecret, sha256Hex } from '../lib/crypto';
 import { newId } from '../lib/ids';
 import { Id, bearer, createRouter, jsonBody, jsonResponse, problems } from '../lib/openapi';
 import { API_TOKEN_PREFIX } from '../auth/auth.store';
-import { currentUser, requireUser } from '../auth/auth.middleware';
+import { clearSessionCookie, currentUser, requireSession, requireUser } from '../auth/auth.middleware';
+import { DAY_MS } from '../invitations/invitations.service';
 import { organizationsOf } from '../organizations/organizations.store';
-import { ApiTokenSchema, CreateApiTokenBody, CreatedApiTokenSchema, MeSchema } from './me.schemas';
+import { ApiTokenSchema, CreateApiTokenBody, CreatedApiTokenSchema, MeSchema, SessionSchema } from './me.schemas';
 
 const common = { tags: ['me'], security: bearer, middleware: [requireUser] };
+/** Credential management: a session only, never a personal API token (SPEC §14). */
+const sessionOnly = { ...common, middleware: [requireUser, requireSession] };
 
 const getMe = createRoute({
   ...common,
@@ -21,32 +25,75 @@ const getMe = createRoute({
 });
 
 const createToken = createRoute({
-  ...common,
+  ...sessionOnly,
   method: 'post',
   path: '/api-tokens',
-  summary: 'Create a personal API token (shown once)',
+  summary: 'Create a personal API token (shown once; sessions only)',
   request: { body: jsonBody(CreateApiTokenBody) },
-  responses: { 201: jsonResponse(CreatedApiTokenSchema, 'Created'), ...problems(400, 401, 413, 415) },
+  responses: { 201: jsonResponse(CreatedApiTokenSchema, 'Created'), ...problems(400, 401, 403, 413, 415) },
 });
 
 const listTokens = createRoute({
-  ...common,
+  ...sessionOnly,
   method: 'get',
   path: '/api-tokens',
-  summary: 'List personal API tokens (no secrets)',
-  responses: { 200: jsonResponse(z.object({ data: z.array(ApiTokenSchema) }), 'Tokens'), ...problems(401) },
+  summary: 'List personal API tokens (no secrets; sessions only)',
+  responses: { 200: jsonResponse(z.object({ data: z.array(ApiTokenSchema) }), 'Tokens'), ...problems(401, 403) },
 });
 
 const deleteToken = createRoute({
-  ...common,
+  ...sessionOnly,
   method: 'delete',
   path: '/api-tokens/{id}',
-  summary: 'Revoke a personal API token',
+  summary: 'Revoke a personal API token (sessions only)',
   request: { params: z.object({ id: Id }) },
-  responses: { 204: { description: 'Revoked' }, ...problems(401, 404) },
+  responses: { 204: { description: 'Revoked' }, ...problems(401, 403, 404) },
+});
+
+const listSessions = createRoute({
+  ...sessionOnly,
+  method: 'get',
+  path: '/sessions',
+  summary: "The signed-in user's live sessions, newest first (sessions only)",
+  responses: { 200: jsonResponse(z.object({ data: z.array(SessionSchema) }), 'Sessions'), ...problems(401, 403) },
+});
+
+const deleteSession = createRoute({
+  ...sessionOnly,
+  method: 'delete',
+  path: '/sessions/{id}',
+  summary: 'End one session, this one or another (sessions only)',
+  request: { params: z.object({ id: Id }) },
+  responses: { 204: { description: 'Ended' }, ...problems(401, 403, 404) },
 });
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** A user's live sessions, newest first, marking the one making this request. */
+export async function sessionsOf(db: Db, userId: string, currentId: string, now: number) {
+  const rows = await db
+    .select()
+    .from(sessions)
+    .where(and(eq(sessions.userId, userId), gt(sessions.expiresAt, now)))
+    .orderBy(desc(sessions.createdAt), desc(sessions.id));
+  return rows.map((r) => ({
+    id: r.id,
+    created_at: iso(r.createdAt)!,
+    last_used_at: iso(r.lastUsedAt),
+    ip: r.ip,
+    user_agent: r.userAgent,
+    current: r.id === currentId,
+  }));
+}
+
+/** Ends one of the user's sessions; false when it is not theirs (or already gone). */
+export async function endOwnSession(db: Db, userId: string, sessionId: string) {
+  const deleted = await db
+    .delete(sessions)
+    .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId)))
+    .returning({ id: sessions.id });
+  return deleted.length === 1;
+}
 
 export const meRoutes = createRouter()
   .openapi(getMe, async (c) => {
@@ -57,15 +104,20 @@ export const meRoutes = createRouter()
   .openapi(createToken, async (c) => {
     const user = currentUser(c);
     const now = Date.now();
+    const body = c.req.valid('json');
     const token = newSecret(API_TOKEN_PREFIX);
-    const row = { id: newId('tok'), userId: user.id, name: c.req.valid('json').name, tokenHash: await sha256Hex(token), createdAt: now };
+    const expiresAt = body.expires_in_days ? now + body.expires_in_days * DAY_MS : null;
+    const row = { id: newId('tok'), userId: user.id, name: body.name, tokenHash: await sha256Hex(token), createdAt: now, expiresAt };
     await c.var.db.insert(apiTokens).values(row);
-    return c.json({ id: row.id, name: row.name, token, created_at: iso(now)! }, 201);
+    return c.json({ id: row.id, name: row.name, token, created_at: iso(now)!, last_used_at: null, expires_at: iso(expiresAt) }, 201);
   })
   .openapi(listTokens, async (c) => {
     const user = currentUser(c);
     const rows = await c.var.db.select().from(apiTokens).where(eq(apiTokens.userId, user.id)).orderBy(desc(apiTokens.createdAt));
-    return c.json({ data: rows.map((r) => ({ id: r.id, name: r.name, created_at: iso(r.createdAt)!, last_used_at: iso(r.lastUsedAt) })) }, 200);
+    return c.json(
+      { data: rows.map((r) => ({ id: r.id, name: r.name, created_at: iso(r.createdAt)!, last_used_at: iso(r.lastUsedAt), expires_at: iso(r.expiresAt) })) },
+      200,
+    );
   })
   .openapi(deleteToken, async (c) => {
     const user = currentUser(c);
@@ -74,5 +126,16 @@ export const meRoutes = createRouter()
       .where(and(eq(apiTokens.id, c.req.valid('param').id), eq(apiTokens.userId, user.id)))
       .returning({ id: apiTokens.id });
     if (deleted.length === 0) throw new ApiError('not_found', 'No such API token.');
+    return c.body(null, 204);
+  })
+  .openapi(listSessions, async (c) => {
+    const user = currentUser(c);
+    return c.json({ data: await sessionsOf(c.var.db, user.id, user.credentialId, Date.now()) }, 200);
+  })
+  .openapi(deleteSession, async (c) => {
+    const user = currentUser(c);
+    const { id } = c.req.valid('param');
+    if (!(await endOwnSession(c.var.db, user.id, id))) throw new ApiError('not_found', 'No such session.');
+    if (id === user.credentialId) clearSessionCookie(c);
     return c.body(null, 204);
   });

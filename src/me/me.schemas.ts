@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { RoleSchema } from '../lib/openapi';
+import { NameSchema, RoleSchema } from '../lib/openapi';
 
 export const UserSchema = z.object({ id: z.string(), email: z.string(), name: z.string() }).openapi('User');
 
@@ -11,11 +11,31 @@ export const MeSchema = z
   .openapi('Me');
 
 export const ApiTokenSchema = z
-  .object({ id: z.string(), name: z.string(), created_at: z.string(), last_used_at: z.string().nullable() })
+  .object({
+    id: z.string(),
+    name: z.string(),
+    created_at: z.string(),
+    last_used_at: z.string().nullable(),
+    expires_at: z.string().nullable(),
+  })
   .openapi('ApiToken');
 
-export const CreatedApiTokenSchema = z
-  .object({ id: z.string(), name: z.string(), token: z.string(), created_at: z.string() })
-  .openapi('CreatedApiToken');
+export const CreatedApiTokenSchema = ApiTokenSchema.extend({ token: z.string() }).openapi('CreatedApiToken');
 
-export const CreateApiTokenBody = z.object({ name: z.string().trim().min(1).max(100) }).strict();
+export const CreateApiTokenBody = z
+  .object({
+    name: NameSchema,
+    expires_in_days: z.number().int().min(1).max(365).optional().openapi({ description: 'Days until the token stops working (1-365); omitted, it never expires.' }),
+  })
+  .strict();
+
+export const SessionSchema = z
+  .object({
+    id: z.string(),
+    created_at: z.string(),
+    last_used_at: z.string().nullable(),
+    ip: z.string().nullable(),
+    user_agent: z.string().nullable(),
+    current: z.boolean(),
+  })
+  .openapi('Session');

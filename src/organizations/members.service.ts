@@ -1,5 +1,5 @@
 import { runBatch } from '../db/batch';
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Role } from '../db/schema';
 import { roleOf } from './organizations.store';
 import { fail, type Outcome } from '../errors';
@@ -15,6 +15,29 @@ import type { ServiceContext } from '../invitations/invitations.service';
 const ownerCountSql = (org: string) =>
   sql`(SELECT count(*) FROM memberships WHERE organization_id = ${org} AND role = 'owner')`;
 
+/** Why a sender's pending invitations were revoked (SPEC §14: authority does not outlive its holder). */
+type RevokeReason = 'sender_removed' | 'sender_left' | 'sender_demoted';
+
+/**
+ * The pending invitations `senderId` sent that they could no longer send, revoked by the system in
+ * the same batch as the change that took their authority (when `onlyIf` holds): an audit entry
+ * each (actor `system`, with the reason), then the revocation, which kills their links at once.
+ * `ownerRoleOnly`: an owner demoted to admin keeps the invitations an admin may send.
+ */
+function revokeSentBy(org: string, senderId: string, reason: RevokeReason, now: number, onlyIf: SQL, ownerRoleOnly = false): SQL[] {
+  const sent = sql`organization_id = ${org} AND invited_by = ${senderId} AND status = 'pending' AND expires_at > ${now}
+    ${ownerRoleOnly ? sql`AND role = 'owner'` : sql``} AND ${onlyIf}`;
+  return [
+    sql`INSERT INTO audit_events (id, organization_id, actor_type, actor_id, action, target_type, target_id, data, ip, user_agent, created_at)
+      SELECT 'aud_' || lower(hex(randomblob(10))), organization_id, 'system', NULL, 'invitation.revoked', 'invitation', id,
+        json_object('email', email, 'role', role, 'reason', ${reason}, 'sender_id', invited_by), NULL, NULL, ${now}
+      FROM invitations WHERE ${sent}`,
+    sql`UPDATE invitations SET status = 'revoked', revoked_at = ${now}, token_id = NULL, updated_at = ${now} WHERE ${sent}`,
+  ];
+}
+
+const MANAGERS: readonly Role[] = ['owner', 'admin'];
+
 const roleIn = (ctx: ServiceContext, userId: string | null) => roleOf(ctx.db, ctx.organizationId, userId);
 
 export async function changeMemberRole(ctx: ServiceContext, input: { userId: string; role: Role }): Promise<Outcome<{ role: Role }>> {
@@ -27,6 +50,13 @@ export async function changeMemberRole(ctx: ServiceContext, input: { userId: str
     return fail('forbidden', 'Only an owner can make or unmake owners.');
   }
   if (current === input.role) return { ok: true, value: { role: current } };
+  const changed = sql`EXISTS (SELECT 1 FROM memberships WHERE organization_id = ${org} AND user_id = ${input.userId} AND role = ${input.role} AND updated_at = ${now})`;
+  // Below admin: none of their pending invitations stand. Owner to admin: their owner invitations.
+  const revoked = !MANAGERS.includes(input.role)
+    ? revokeSentBy(org, input.userId, 'sender_demoted', now, changed)
+    : current === 'owner'
+      ? revokeSentBy(org, input.userId, 'sender_demoted', now, changed, true)
+      : [];
   const [updated] = await runBatch(db, [
     sql`UPDATE memberships SET role = ${input.role}, updated_at = ${now}
       WHERE organization_id = ${org} AND user_id = ${input.userId} AND role = ${current}
@@ -36,8 +66,9 @@ export async function changeMemberRole(ctx: ServiceContext, input: { userId: str
       ctx.actor,
       { organizationId: org, action: 'member.role_changed', targetType: 'membership', targetId: input.userId, data: { from: current, to: input.role } },
       now,
-      sql`EXISTS (SELECT 1 FROM memberships WHERE organization_id = ${org} AND user_id = ${input.userId} AND role = ${input.role} AND updated_at = ${now})`,
+      changed,
     ),
+    ...revoked,
   ]);
   if (updated.meta.changes !== 1) {
     return current === 'owner' ? fail('last_owner', 'The last owner cannot be demoted. Make someone else an owner first.') : fail('conflict');
@@ -55,6 +86,7 @@ export async function removeMember(ctx: ServiceContext, input: { userId: string 
   if (!self && actorRole !== 'owner' && actorRole !== 'admin') return fail('forbidden', 'Only owners and admins can remove members.');
   if (!current) return fail('not_found', 'No such member in this organization.');
   if (!self && current === 'owner' && actorRole !== 'owner') return fail('forbidden', 'Only an owner can remove an owner.');
+  const gone = sql`NOT EXISTS (SELECT 1 FROM memberships WHERE organization_id = ${org} AND user_id = ${input.userId})`;
   const [deleted] = await runBatch(db, [
     sql`DELETE FROM memberships WHERE organization_id = ${org} AND user_id = ${input.userId}
       AND (role != 'owner' OR ${ownerCountSql(org)} > 1)`,
@@ -63,8 +95,9 @@ export async function removeMember(ctx: ServiceContext, input: { userId: string 
       ctx.actor,
       { organizationId: org, action: self ? 'member.left' : 'member.removed', targetType: 'membership', targetId: input.userId, data: { role: current } },
       now,
-      sql`NOT EXISTS (SELECT 1 FROM memberships WHERE organization_id = ${org} AND user_id = ${input.userId})`,
+      gone,
     ),
+    ...revokeSentBy(org, input.userId, self ? 'sender_left' : 'sender_removed', now, gone),
   ]);
   if (deleted.meta.changes !== 1) return fail('last_owner', 'The last owner cannot leave or be removed. Make someone else an owner first.');
   return { ok: true, value: { removed: true } };

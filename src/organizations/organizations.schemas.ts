@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { RoleSchema } from '../lib/openapi';
+import { NameSchema, RoleSchema } from '../lib/openapi';
 
 export const SlugSchema = z
   .string()
@@ -8,7 +8,7 @@ export const SlugSchema = z
   .regex(/^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$/, 'lower-case letters, digits and dashes, 1-48 characters');
 
 export const CreateOrganizationBody = z
-  .object({ name: z.string().trim().min(1).max(100), slug: SlugSchema.optional() })
+  .object({ name: NameSchema, slug: SlugSchema.optional() })
   .strict();
 
 export const OrganizationSchema = z

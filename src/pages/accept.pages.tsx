@@ -7,6 +7,8 @@ import { actorOf } from '../lib/request';
 import { setSessionCookie } from '../auth/auth.middleware';
 import { findUserByEmail } from '../auth/auth.store';
 import { coordinatorFor } from '../org-coordinator';
+import { handOffAfter } from '../delivery/producer';
+import { NameSchema } from '../lib/openapi';
 import { resolveInvitationToken } from '../invitations/acceptance.routes';
 import type { InvitationRow } from '../invitations/invitations.store';
 import { refuseCsrf } from './auth.pages';
@@ -110,13 +112,30 @@ async function offerFor(c: Ctx, token: string): Promise<Offer | Response> {
   }
 }
 
-/** Accepts for the visitor; on success, signs them in (if they were not) and redirects into the organization. */
+/**
+ * Accepts for the visitor; on success, signs them in (if they were not and the rule allows) and
+ * redirects into the organization, or says that a sign-in link is on its way.
+ */
 async function accept(c: Ctx, o: Offer, user: AuthUser | null, name?: string) {
-  const outcome = await coordinatorFor(c.env, o.inv.organizationId).acceptInvitation(
-    { organizationId: o.inv.organizationId, actor: actorOf(c, user?.id ?? null), now: Date.now() },
-    { invitationId: o.inv.id, jti: o.inv.tokenId!, sessionUser: user ? { id: user.id, email: user.email } : undefined, name },
+  const outcome = handOffAfter(
+    c.executionCtx,
+    c.env,
+    await coordinatorFor(c.env, o.inv.organizationId).acceptInvitation(
+      { organizationId: o.inv.organizationId, actor: actorOf(c, user?.id ?? null), now: Date.now() },
+      { invitationId: o.inv.id, jti: o.inv.tokenId!, sessionUser: user ? { id: user.id, email: user.email } : undefined, name },
+    ),
   );
   if (outcome.ok) {
+    if (outcome.value.sign_in_link_sent) {
+      return c.html(
+        <MessagePage title="Check your email to sign in" heading="Check your email to sign in" csrf={c.var.csrf}>
+          <p>
+            <strong>{o.inv.email}</strong> has joined <strong>{o.orgName}</strong> as <strong>{outcome.value.role}</strong>.
+          </p>
+          <p>This invitation link was sent more than 15 minutes ago, so it does not sign you in. We emailed a sign-in link to {o.inv.email}: it works once and expires in 15 minutes.</p>
+        </MessagePage>,
+      );
+    }
     if (outcome.value.session_token) setSessionCookie(c, outcome.value.session_token);
     return c.redirect(`/orgs/${outcome.value.organization.slug}`, 303);
   }
@@ -125,14 +144,23 @@ async function accept(c: Ctx, o: Offer, user: AuthUser | null, name?: string) {
   return c.html(<Invalid expired={false} csrf={c.var.csrf} />, 410);
 }
 
+/** `HEAD`, or a browser's speculative load (`Sec-Purpose: prefetch`, or the older `Purpose: prefetch`). */
+function isPrefetchOrHead(c: Ctx) {
+  if (c.req.method === 'HEAD') return true;
+  const purpose = `${c.req.header('Sec-Purpose') ?? ''} ${c.req.header('Purpose') ?? ''} ${c.req.header('X-Purpose') ?? ''}`;
+  return /\b(prefetch|prerender|preview)\b/i.test(purpose);
+}
+
 export const acceptPages = new Hono<AppEnv>()
   .get('/invitations/accept', async (c) => {
     const offer = await offerFor(c, c.req.query('token') ?? '');
     if (offer instanceof Response) return offer;
     const user = await pageUser(c);
     // Only a visitor already signed in as the invited email consumes the link on GET; a mail
-    // scanner carries no session cookie, so it only ever sees a page with a button.
-    if (user && user.email === offer.inv.email) return accept(c, offer, user);
+    // scanner carries no session cookie, so it only ever sees a page with a button. A HEAD or a
+    // prefetch never consumes it, even with the invitee's cookie: they get the page.
+    if (user && user.email === offer.inv.email && !isPrefetchOrHead(c)) return accept(c, offer, user);
+    if (user && user.email === offer.inv.email) return c.html(<JoinPage o={offer} csrf={c.var.csrf} isNew={false} />);
     if (user) return c.html(<MismatchPage o={offer} user={user} csrf={c.var.csrf} />);
     const account = await findUserByEmail(c.var.db, offer.inv.email);
     return c.html(<JoinPage o={offer} csrf={c.var.csrf} isNew={!account} />);
@@ -142,6 +170,7 @@ export const acceptPages = new Hono<AppEnv>()
     if (!csrfValid(c, form)) return refuseCsrf(c);
     const offer = await offerFor(c, form.token ?? '');
     if (offer instanceof Response) return offer;
-    const name = form.name?.trim().slice(0, 100) || undefined;
-    return accept(c, offer, await pageUser(c), name);
+    const name = form.name?.trim() ? NameSchema.safeParse(form.name) : undefined;
+    if (name && !name.success) return c.html(<JoinPage o={offer} csrf={c.var.csrf} isNew error="Your name can be at most 100 characters." />, 400);
+    return accept(c, offer, await pageUser(c), name?.data);
   });

@@ -1,17 +1,17 @@
 import { Hono, type Context } from 'hono';
-import { z } from 'zod';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { normalizeEmail } from '../lib/crypto';
 import { clearSessionCookie, setSessionCookie } from '../auth/auth.middleware';
 import { inspectSignInLink, redeemSignInLink, sendSignInLink } from '../auth/auth.service';
 import { handOff } from '../delivery/producer';
-import { endSession } from '../auth/auth.store';
+import { endAllSessions, endSession } from '../auth/auth.store';
+import { EmailSchema, NameSchema } from '../lib/openapi';
+import { clientInfo } from '../lib/request';
 import { clientIp } from '../rate-limit/rate-limit';
 import { CsrfField, Layout, MessagePage } from './layout';
 import { csrfValid, formFields, pageUser, safeNext } from './pages.middleware';
 
-const Email = z.string().trim().max(254).email();
 
 const SignInForm = (p: { csrf?: string; email?: string; error?: string }) => (
   <Layout title="Sign in" csrf={p.csrf} narrow>
@@ -63,7 +63,7 @@ export const authPages = new Hono<AppEnv>()
   .post('/sign-in', async (c) => {
     const form = await formFields(c);
     if (!csrfValid(c, form)) return refuseCsrf(c);
-    const parsed = Email.safeParse(form.email ?? '');
+    const parsed = EmailSchema.safeParse(form.email ?? '');
     if (!parsed.success) return c.html(<SignInForm csrf={c.var.csrf} email={form.email} error="Enter a valid email address." />, 400);
     const email = normalizeEmail(parsed.data);
     try {
@@ -99,8 +99,14 @@ export const authPages = new Hono<AppEnv>()
   .post('/auth/verify', async (c) => {
     const form = await formFields(c);
     if (!csrfValid(c, form)) return refuseCsrf(c);
+    const name = form.name?.trim() ? NameSchema.safeParse(form.name) : undefined;
+    if (name && !name.success) {
+      const { link } = await inspectSignInLink(c.env, c.var.db, form.token ?? '', Date.now()).catch(() => ({ link: null }));
+      if (!link) return c.html(<InvalidLink csrf={c.var.csrf} />, 410);
+      return c.html(<VerifyForm csrf={c.var.csrf} token={form.token ?? ''} email={link.email} isNew error="Your name can be at most 100 characters." />, 400);
+    }
     try {
-      const { sessionToken } = await redeemSignInLink(c.env, c.var.db, form.token ?? '', form.name, Date.now());
+      const { sessionToken } = await redeemSignInLink(c.env, c.var.db, form.token ?? '', name?.data, Date.now(), clientInfo(c));
       setSessionCookie(c, sessionToken);
       return c.redirect('/', 303);
     } catch (err) {
@@ -116,7 +122,8 @@ export const authPages = new Hono<AppEnv>()
     const form = await formFields(c);
     if (!csrfValid(c, form)) return refuseCsrf(c);
     const user = await pageUser(c);
-    if (user) await endSession(c.var.db, user.credentialId);
+    if (user && form.all === 'true') await endAllSessions(c.var.db, user.id);
+    else if (user) await endSession(c.var.db, user.credentialId);
     clearSessionCookie(c);
     // Only same-site paths: an open redirect here would leak tokens to other sites.
     return c.redirect(safeNext(c.env.APP_URL, form.next) ?? '/sign-in', 303);

@@ -7,6 +7,7 @@ import { EmailSchema, RoleSchema } from '../lib/openapi';
 import { coordinatorFor } from '../org-coordinator';
 import { handOffAfter } from '../delivery/producer';
 import { PENDING_LIMIT, countPending, listInvitations } from '../invitations/invitations.store';
+import { ExpiresInDays, MessageSchema } from '../invitations/invitations.schemas';
 import { listMembers, organizationsOf, requireMembership } from '../organizations/organizations.store';
 import { refuseCsrf } from './auth.pages';
 import { MessagePage } from './layout';
@@ -32,13 +33,15 @@ const PLAIN: Partial<Record<ErrorCode, string>> = {
   forbidden: 'Your role does not allow that.',
   not_found: 'That no longer exists.',
 };
-const plain = (code: ErrorCode) => PLAIN[code] ?? ERROR_CODES[code].title;
+/** A lookup keyed by a query string: own keys only, so `__proto__` or `constructor` find nothing. */
+const lookup = <T,>(map: Partial<Record<string, T>>, key: string | undefined): T | undefined => (key !== undefined && Object.hasOwn(map, key) ? map[key] : undefined);
+const plain = (code: ErrorCode) => lookup(PLAIN, code) ?? (Object.hasOwn(ERROR_CODES, code) ? ERROR_CODES[code].title : 'Something went wrong.');
 
 const InviteForm = z.object({
   email: EmailSchema,
   role: RoleSchema,
-  message: z.string().max(1000),
-  expires_in_days: z.string().trim().regex(/^\d{1,2}$/).transform(Number).pipe(z.number().int().min(1).max(30)),
+  message: MessageSchema,
+  expires_in_days: z.string().trim().regex(/^\d{1,2}$/).transform(Number).pipe(ExpiresInDays),
 });
 const FIELD_MESSAGES: Record<string, string> = {
   email: 'Enter a valid email address, like name@company.com.',
@@ -80,8 +83,8 @@ async function renderTeam(c: Ctx, user: AuthUser, slug: string, extra: { invite?
         user, orgs, role, csrf: c.var.csrf, members, pending, limit: PENDING_LIMIT,
         org: { id: org.id, name: org.name, slug: org.slug },
         invitations: invitations.data,
-        notice: NOTICES[c.req.query('notice') ?? ''],
-        error: error && error in ERROR_CODES ? plain(error) : undefined,
+        notice: lookup(NOTICES, c.req.query('notice')),
+        error: error && Object.hasOwn(ERROR_CODES, error) ? plain(error) : undefined,
         invite: extra.invite,
       }}
     />,

@@ -21,6 +21,14 @@ export const LIMITS = {
   acceptPerIp: { max: 60, windowMs: 10 * 60_000 },
   /** Invitation emails (creates and resends) sent by one organization. */
   invitationEmailsPerOrg: { max: 50, windowMs: 60 * 60_000 },
+  /** Invitation emails sent by one account, across all its organizations (SPEC §14). */
+  invitationEmailsPerAccount: { max: 100, windowMs: 60 * 60_000 },
+  /** Invitation emails sent from one IP (or /64), across accounts. */
+  invitationEmailsPerIp: { max: 200, windowMs: 60 * 60_000 },
+  /** Organizations created by one account. */
+  orgCreationPerAccount: { max: 10, windowMs: 24 * 60 * 60_000 },
+  /** Organizations created from one IP (or /64), across accounts. */
+  orgCreationPerIp: { max: 20, windowMs: 24 * 60 * 60_000 },
 } as const satisfies Record<string, Limit>;
 
 type LimitName = keyof typeof LIMITS;
@@ -53,7 +61,26 @@ export async function enforce(db: Db, bucket: string, limit: Limit, now: number)
 }
 
 /**
- * The client IP as Cloudflare reports it. Absent only off Cloudflare (local tools and tests), where
- * per-IP limits are skipped rather than lumping every client into one bucket.
+ * The per-IP bucket of a client address (SPEC §14): an IPv4 address as is, an IPv6 address by its
+ * /64 (one subscriber usually holds a whole /64, so per-/128 buckets cost nothing to evade), and
+ * a missing or malformed address in one shared `unknown` bucket: never a skipped limit.
  */
+export function ipBucket(ip: string | null | undefined): string {
+  if (!ip || ip.length > 64) return 'unknown';
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) return ip;
+  if (!/^[0-9a-f:.]+$/i.test(ip) || !ip.includes(':')) return 'unknown';
+  const halves = ip.toLowerCase().split('::');
+  if (halves.length > 2) return 'unknown';
+  const groups = (part: string | undefined) => (part ? part.split(':') : []);
+  const head = groups(halves[0]);
+  const tail = groups(halves[1]);
+  // An embedded IPv4 tail (::ffff:1.2.3.4) counts as two groups; it lies past the first 64 bits anyway.
+  const width = head.length + tail.length + tail.filter((g) => g.includes('.')).length;
+  const full = halves.length === 2 ? [...head, ...Array(Math.max(0, 8 - width)).fill('0'), ...tail] : head;
+  const prefix = full.slice(0, 4);
+  if (prefix.length < 4 || prefix.some((g) => !/^[0-9a-f]{1,4}$/.test(g))) return 'unknown';
+  return `${prefix.map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
+/** The client IP as Cloudflare reports it (`wrangler dev` sets it to 127.0.0.1), or null. */
 export const clientIp = (header: string | undefined) => (header && header.length <= 64 ? header : null);
