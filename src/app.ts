@@ -7,6 +7,7 @@ import * as schema from './db/schema';
 import type { AppEnv } from './env';
 import { ApiError, problemResponse, type ErrorCode } from './errors';
 import { randomString } from './lib/ids';
+import { errorMessage, errorStack } from './lib/redact';
 import { createRouter } from './lib/openapi';
 import { authRoutes } from './auth/auth.routes';
 import { meRoutes } from './me/me.routes';
@@ -17,6 +18,7 @@ import { pages } from './pages';
 import { auditRoutes } from './audit/audit.routes';
 import { emailEventRoutes } from './delivery/email-events.routes';
 import { transportFor } from './delivery/transports';
+import { deploymentProblem, logDeploymentProblemOnce } from './lib/deployment';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
@@ -45,6 +47,9 @@ const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   );
   c.header('X-Request-Id', requestId);
   c.header('X-Content-Type-Options', 'nosniff');
+  // Pages and API answers are per-user and may carry secrets (session and API tokens): never
+  // cached by a browser or a proxy (SPEC §14). Only the static assets set their own caching.
+  if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
   c.header('Referrer-Policy', 'no-referrer');
 });
 
@@ -61,6 +66,13 @@ const HTTP_STATUS_CODES: Record<number, ErrorCode> = {
 export const app = createRouter();
 
 app.use('*', requestContext);
+/** Deployment guards (SPEC §14): 503 `misconfigured` for every request until the settings are fixed. */
+app.use('*', async (c, next) => {
+  const problem = deploymentProblem(c.env, c.req.url);
+  if (!problem) return next();
+  logDeploymentProblemOnce(problem);
+  throw new ApiError('misconfigured', problem);
+});
 app.use(
   '/v1/*',
   bodyLimit({
@@ -120,6 +132,8 @@ app.onError((err, c) => {
     const detail = code === 'invalid_json' ? 'The request body is not valid JSON.' : err.message;
     return problemResponse(c, new ApiError(code, detail), requestId);
   }
-  console.error(JSON.stringify({ event: 'unhandled_error', request_id: requestId, path: c.req.path, error: err instanceof Error ? err.message : String(err), stack: err instanceof Error ? err.stack?.split('\n').slice(0, 6).join(' | ') : undefined }));
+  // The route pattern, not the path (paths are fine, but one rule for every log line), and the
+  // error through the one redaction function: no tokens, no bound parameters.
+  console.error(JSON.stringify({ event: 'unhandled_error', request_id: requestId, route: c.req.routePath, error: errorMessage(err), stack: errorStack(err) }));
   return problemResponse(c, new ApiError('internal_error', 'Something went wrong on our side. Quote the request id if you contact support.'), requestId);
 });

@@ -68,7 +68,8 @@ export async function runExpirySweep(
 export async function runHousekeeping(db: Db, now: number, batchSize = 1000): Promise<{ deleted: number }> {
   let deleted = 0;
   for (const [table, column, horizon] of [
-    ['rate_limits', 'window_start', now - 2 * 60 * 60_000],
+    // The longest window is a day (organization creation): keep every window that may still count.
+    ['rate_limits', 'window_start', now - 25 * 60 * 60_000],
     ['idempotency_keys', 'created_at', now - 24 * 60 * 60_000],
     ['sessions', 'expires_at', now],
     ['sign_in_links', 'expires_at', now - 24 * 60 * 60_000],

@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   invalid_state: { status: 409, title: 'Not possible in the current state' },
   last_owner: { status: 409, title: 'An organization must keep at least one owner' },
   slug_taken: { status: 409, title: 'That slug is taken' },
+  organization_limit: { status: 409, title: 'Too many organizations owned by this account' },
   conflict: { status: 409, title: 'Conflicting concurrent change; retry' },
   invitation_invalid: { status: 410, title: 'Invitation no longer valid' },
   link_invalid: { status: 410, title: 'Sign-in link no longer valid' },
@@ -28,6 +29,7 @@ export const ERROR_CODES = {
   resend_cooldown: { status: 429, title: 'Resent too recently' },
   rate_limited: { status: 429, title: 'Too many requests' },
   internal_error: { status: 500, title: 'Internal error' },
+  misconfigured: { status: 503, title: 'This deployment is misconfigured' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

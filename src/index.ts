@@ -5,6 +5,8 @@ import * as schema from './db/schema';
 import { consumeDeliveryBatch } from './delivery/consumer';
 import { consumeDeadLetters } from './delivery/dead-letter';
 import { runOutboxRelay } from './delivery/relay';
+import { isLocalAppUrl } from './lib/deployment';
+import { errorMessage } from './lib/redact';
 
 export { OrgCoordinator } from './org-coordinator';
 
@@ -22,6 +24,11 @@ export default {
     const db = drizzle(env.DB, { schema });
     const now = controller.scheduledTime;
     const log = (event: string) => (result: object) => console.log(JSON.stringify({ event, cron: controller.cron, ...result }));
+    // Raised limits are for load tests; in production they would open the spam relay again.
+    const scale = Number(env.RATE_LIMIT_SCALE ?? '1');
+    if (scale > 1 && !isLocalAppUrl(env.APP_URL)) {
+      console.warn(JSON.stringify({ event: 'rate_limit_scale_raised', rate_limit_scale: scale, detail: 'Every rate limit is multiplied by RATE_LIMIT_SCALE; set it to 1 in production.' }));
+    }
     const jobs = [
       runOutboxRelay(env, db, now).then(log('outbox_relay')),
       runExpirySweep(db, now).then(log('expiry_sweep')),
@@ -30,7 +37,7 @@ export default {
     ctx.waitUntil(
       // Independent jobs: one failing does not skip the others.
       Promise.allSettled(jobs).then((results) => {
-        for (const r of results) if (r.status === 'rejected') console.error(JSON.stringify({ event: 'cron_failed', error: String(r.reason) }));
+        for (const r of results) if (r.status === 'rejected') console.error(JSON.stringify({ event: 'cron_failed', error: errorMessage(r.reason) }));
       }),
     );
   },

@@ -4,7 +4,7 @@ import * as schema from './db/schema';
 import type { Role } from './db/schema';
 import type { Db } from './env';
 import { fail, type Failure, type Outcome } from './errors';
-import { limitFor } from './rate-limit/rate-limit';
+import { hit, ipBucket, limitFor } from './rate-limit/rate-limit';
 import type { Actor } from './audit/audit.store';
 import * as invitationsService from './invitations/invitations.service';
 import { acceptInvitation, type AcceptInput, type AcceptResult } from './invitations/acceptance.service';
@@ -37,15 +37,29 @@ export class OrgCoordinator extends DurableObject<Env> {
   }
 
   #ctx(call: Call) {
-    return { db: this.#db, organizationId: call.organizationId, actor: call.actor, now: call.now, chargeEmail: () => this.#chargeEmail(call.now) };
+    return { db: this.#db, organizationId: call.organizationId, actor: call.actor, now: call.now, chargeEmail: () => this.#chargeEmail(call) };
   }
 
   /**
-   * The organization's hourly invitation-email limit. Every create and resend of this
-   * organization passes through this object one at a time, so its own storage holds the counter:
-   * no D1 round trip, and exact under any concurrency.
+   * The hourly invitation-email limits, checked once everything else allowed the send. Per
+   * inviting account and per IP (SPEC §14, across organizations): counters in D1, seen by every
+   * organization's object. Per organization: every create and resend of this organization passes
+   * through this object one at a time, so its own storage holds the counter: no D1 round trip, and
+   * exact under any concurrency.
    */
-  async #chargeEmail(now: number): Promise<Failure | null> {
+  async #chargeEmail(call: Call): Promise<Failure | null> {
+    const { now, actor } = call;
+    for (const [bucket, name, who] of [
+      [`invitation-emails:account:${actor.userId}`, 'invitationEmailsPerAccount', 'Your account'],
+      [`invitation-emails:ip:${ipBucket(actor.ip)}`, 'invitationEmailsPerIp', 'Your network'],
+    ] as const) {
+      const wait = await hit(this.#db, bucket, limitFor(this.env, name), now);
+      if (wait !== null) return fail('rate_limited', `${who} sent too many invitation emails. Try again in ${wait} seconds.`, wait);
+    }
+    return this.#chargeOrgEmail(now);
+  }
+
+  async #chargeOrgEmail(now: number): Promise<Failure | null> {
     const limit = limitFor(this.env, 'invitationEmailsPerOrg');
     const window = now - (now % limit.windowMs);
     if (this.#emails?.window !== window) {

@@ -73,11 +73,11 @@ describe('the cron trigger persists expiry', () => {
     const { owner } = await ownerWithOrg('Housekeeping Co');
     const now = Date.now();
     await env.DB.batch([
-      env.DB.prepare("INSERT INTO rate_limits VALUES ('old', ?, 3), ('current', ?, 1)").bind(now - 3 * 3_600_000, now),
+      env.DB.prepare("INSERT INTO rate_limits VALUES ('old', ?, 3), ('current', ?, 1)").bind(now - 26 * 3_600_000, now - 23 * 3_600_000),
       env.DB.prepare(
         "INSERT INTO idempotency_keys (organization_id, user_id, key, request_hash, invitation_id, created_at) VALUES ('org_a', 'usr_a', 'old', 'h', 'inv_a', ?), ('org_a', 'usr_a', 'new', 'h', 'inv_b', ?)",
       ).bind(now - 25 * 3_600_000, now),
-      env.DB.prepare("INSERT INTO sessions VALUES ('ses_old', ?, 'hash-old', 0, ?)").bind(owner.user.id, now - 1),
+      env.DB.prepare("INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at) VALUES ('ses_old', ?, 'hash-old', 0, ?)").bind(owner.user.id, now - 1),
       env.DB.prepare("INSERT INTO sign_in_links VALUES ('jti_old', 'x@example.com', ?, NULL, 0)").bind(now - 25 * 3_600_000),
       env.DB.prepare(
         "INSERT INTO outbox (id, kind, subject_id, status, next_attempt_at, created_at, updated_at) VALUES ('obx_old', 'sign_in_email', 'jti_old', 'sent', 0, ?, 0), ('obx_new', 'sign_in_email', 'jti_new', 'sent', 0, ?, 0)",

@@ -13,9 +13,16 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
+let ipSeq = 0;
+/**
+ * A client address of its own (documentation range 198.18.0.0/15), as Cloudflare would report
+ * it: per-IP limits count each test's requests apart, unless a test names the IP itself.
+ */
+export const anyIp = () => `198.18.${Math.floor(++ipSeq / 250) % 250}.${(ipSeq % 250) + 1}`;
+
 /** One request through the worker's real fetch handler. */
 export async function call(method: string, path: string, opts: CallOptions = {}) {
-  const headers: Record<string, string> = { ...opts.headers };
+  const headers: Record<string, string> = { 'CF-Connecting-IP': anyIp(), ...opts.headers };
   if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
   let body: string | undefined = opts.rawBody;
   if (opts.body !== undefined) {

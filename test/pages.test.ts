@@ -1,10 +1,11 @@
 import { env, exports } from 'cloudflare:workers';
 import { describe, it } from 'vitest';
-import { BASE, call, createOrg, invite, lastToken, ownerWithOrg, settleEmails, signUp, uniqueEmail } from './helpers';
+import { BASE, anyIp, call, createOrg, invite, lastToken, ownerWithOrg, settleEmails, signUp, uniqueEmail } from './helpers';
 
 /** A browser-like client: keeps cookies, reads the CSRF field from pages, posts forms. */
 class Browser {
   cookies = new Map<string, string>();
+  ip = anyIp();
   async get(path: string) {
     return this.send(new Request(`${BASE}${path}`, { headers: this.headers(), redirect: 'manual' }));
   }
@@ -20,7 +21,7 @@ class Browser {
     );
   }
   headers(): Record<string, string> {
-    return { Cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') };
+    return { Cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '), 'CF-Connecting-IP': this.ip };
   }
   async send(req: Request) {
     const res = await exports.default.fetch(req);

@@ -1,4 +1,4 @@
-import { eq, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gt, sql, type SQL } from 'drizzle-orm';
 import type { Role } from '../db/schema';
 import { sessions, users } from '../db/schema';
 import type { AuthUser, Db } from '../env';
@@ -77,6 +77,34 @@ export async function resolveCredential(db: Db, secret: string, now: number): Pr
 
 export async function endSession(db: Db, sessionId: string) {
   await db.delete(sessions).where(eq(sessions.id, sessionId));
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** A user's live sessions, newest first, marking the one making this request. */
+export async function sessionsOf(db: Db, userId: string, currentId: string, now: number) {
+  const rows = await db
+    .select()
+    .from(sessions)
+    .where(and(eq(sessions.userId, userId), gt(sessions.expiresAt, now)))
+    .orderBy(desc(sessions.createdAt), desc(sessions.id));
+  return rows.map((r) => ({
+    id: r.id,
+    created_at: iso(r.createdAt)!,
+    last_used_at: iso(r.lastUsedAt),
+    ip: r.ip,
+    user_agent: r.userAgent,
+    current: r.id === currentId,
+  }));
+}
+
+/** Ends one of the user's sessions; false when it is not theirs (or already gone). */
+export async function endOwnSession(db: Db, userId: string, sessionId: string) {
+  const deleted = await db
+    .delete(sessions)
+    .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId)))
+    .returning({ id: sessions.id });
+  return deleted.length === 1;
 }
 
 /** Signs a user out everywhere: every session ends (API tokens are managed on their own). */

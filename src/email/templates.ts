@@ -3,6 +3,16 @@ import type { OutgoingMail } from './mime';
 
 const escapeText = (s: string) => s.replace(/[\r\n]+/g, ' ');
 
+/**
+ * A display name as it appears in a subject: at most 100 characters (the schemas' limit; older
+ * rows may hold more), so a subject stays short whatever the names (SPEC §14).
+ */
+export const subjectName = (name: string) => {
+  const flat = escapeText(name).trim();
+  const chars = [...flat];
+  return chars.length > 100 ? `${chars.slice(0, 99).join('')}…` : flat;
+};
+
 const formatDate = (ms: number) =>
   new Date(ms).toLocaleString('en-US', { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' }) + ' UTC';
 
@@ -47,7 +57,7 @@ ${i.message ? html`<blockquote style="border-left:3px solid #ddd;margin:16px 0;p
 </body></html>`;
   return {
     to: i.to,
-    subject: `${i.inviterName} invited you to join ${i.organizationName} on 8bit-ai`,
+    subject: `${subjectName(i.inviterName)} invited you to join ${subjectName(i.organizationName)} on 8bit-ai`,
     text,
     html: String(body),
   };

@@ -12,8 +12,31 @@ export function redact(text: string, max = 300): string {
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }
 
-/** An error (or anything thrown) as a redacted one-line message, without stack or bound parameters. */
+/** Drizzle puts a failed query's bound values after `params:`; they may be emails or secrets. */
+const withoutParams = (message: string) => message.replace(/\s*\bparams:[\s\S]*$/, '');
+
+/**
+ * An error (or anything thrown) as one redacted line, for every logged error (SPEC §14): its name
+ * and message, then its causes (a driver error wrapped by drizzle), never the bound parameters.
+ */
 export function errorMessage(err: unknown, max = 300): string {
-  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  return redact(message.replace(/\s+/g, ' '), max);
+  const parts: string[] = [];
+  let current: unknown = err;
+  for (let depth = 0; depth < 4 && current !== undefined && current !== null; depth++) {
+    if (current instanceof Error) {
+      parts.push(`${current.name}: ${withoutParams(current.message)}`);
+      current = current.cause;
+    } else {
+      parts.push(withoutParams(String(current)));
+      break;
+    }
+  }
+  return redact(parts.join(' <- ').replace(/\s+/g, ' '), max);
+}
+
+/** The first frames of an error's stack, without its message line (which holds the message again). */
+export function errorStack(err: unknown, frames = 5): string | undefined {
+  if (!(err instanceof Error) || !err.stack) return undefined;
+  const lines = err.stack.split('\n').filter((line) => /^\s+at /.test(line));
+  return redact(lines.slice(0, frames).map((l) => l.trim()).join(' | '), 1000);
 }

@@ -1,12 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, desc, eq, gt } from 'drizzle-orm';
-import { apiTokens, sessions } from '../db/schema';
-import type { Db } from '../env';
+import { and, desc, eq } from 'drizzle-orm';
+import { apiTokens } from '../db/schema';
 import { ApiError } from '../errors';
 import { newSecret, sha256Hex } from '../lib/crypto';
 import { newId } from '../lib/ids';
 import { Id, bearer, createRouter, jsonBody, jsonResponse, problems } from '../lib/openapi';
-import { API_TOKEN_PREFIX } from '../auth/auth.store';
+import { API_TOKEN_PREFIX, endOwnSession, sessionsOf } from '../auth/auth.store';
 import { clearSessionCookie, currentUser, requireSession, requireUser } from '../auth/auth.middleware';
 import { DAY_MS } from '../invitations/invitations.service';
 import { organizationsOf } from '../organizations/organizations.store';
@@ -68,32 +67,6 @@ const deleteSession = createRoute({
 });
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
-/** A user's live sessions, newest first, marking the one making this request. */
-export async function sessionsOf(db: Db, userId: string, currentId: string, now: number) {
-  const rows = await db
-    .select()
-    .from(sessions)
-    .where(and(eq(sessions.userId, userId), gt(sessions.expiresAt, now)))
-    .orderBy(desc(sessions.createdAt), desc(sessions.id));
-  return rows.map((r) => ({
-    id: r.id,
-    created_at: iso(r.createdAt)!,
-    last_used_at: iso(r.lastUsedAt),
-    ip: r.ip,
-    user_agent: r.userAgent,
-    current: r.id === currentId,
-  }));
-}
-
-/** Ends one of the user's sessions; false when it is not theirs (or already gone). */
-export async function endOwnSession(db: Db, userId: string, sessionId: string) {
-  const deleted = await db
-    .delete(sessions)
-    .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId)))
-    .returning({ id: sessions.id });
-  return deleted.length === 1;
-}
 
 export const meRoutes = createRouter()
   .openapi(getMe, async (c) => {

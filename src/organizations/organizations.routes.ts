@@ -18,7 +18,7 @@ const create = createRoute({
   path: '/',
   summary: 'Create an organization; the caller becomes its owner',
   request: { body: jsonBody(CreateOrganizationBody) },
-  responses: { 201: jsonResponse(OrganizationSchema, 'Created'), ...problems(400, 401, 409, 413, 415) },
+  responses: { 201: jsonResponse(OrganizationSchema, 'Created'), ...problems(400, 401, 409, 413, 415, 429) },
 });
 
 const get = createRoute({
@@ -60,7 +60,7 @@ const remove = createRoute({
 export const organizationRoutes = createRouter()
   .openapi(create, async (c) => {
     const user = currentUser(c);
-    const org = await createOrganization(c.var.db, actorOf(c, user.id), user.id, c.req.valid('json'), Date.now());
+    const org = await createOrganization(c.env, c.var.db, actorOf(c, user.id), user.id, c.req.valid('json'), Date.now());
     return c.json(org, 201);
   })
   .openapi(get, async (c) => {

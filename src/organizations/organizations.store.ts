@@ -6,6 +6,7 @@ import { runBatch } from '../db/batch';
 import { auditStatement, type Actor } from '../audit/audit.store';
 import { newId, randomString } from '../lib/ids';
 import { PENDING_LIMIT } from '../invitations/invitations.store';
+import { enforce, ipBucket, limitFor } from '../rate-limit/rate-limit';
 
 export type Organization = typeof organizations.$inferSelect;
 
@@ -67,20 +68,38 @@ export async function slugExists(db: Db, slug: string) {
   return Boolean(row);
 }
 
-/** Creates an organization with `userId` as its owner. A derived slug that clashes gets a suffix. */
-export async function createOrganization(db: Db, actor: Actor, userId: string, input: { name: string; slug?: string }, now: number) {
+/** An account can own at most this many organizations (SPEC §14). */
+export const OWNED_ORGANIZATIONS_LIMIT = 25;
+
+const ownedCountSql = (userId: string) => sql`(SELECT count(*) FROM memberships WHERE user_id = ${userId} AND role = 'owner')`;
+
+/**
+ * Creates an organization with `userId` as its owner. A derived slug that clashes gets a suffix.
+ * Limited per account and per IP (daily), and to 25 owned organizations per account: the cap is
+ * checked first for a clear error, and again by the guarded insert.
+ */
+export async function createOrganization(env: Env, db: Db, actor: Actor, userId: string, input: { name: string; slug?: string }, now: number) {
+  const [{ owned }] = await db.all<{ owned: number }>(sql`SELECT ${ownedCountSql(userId)} AS owned`);
+  const atLimit = () => new ApiError('organization_limit', `An account can own at most ${OWNED_ORGANIZATIONS_LIMIT} organizations. Delete one or hand its ownership to someone else first.`);
+  if (owned >= OWNED_ORGANIZATIONS_LIMIT) throw atLimit();
+  await enforce(db, `org-creation:account:${userId}`, limitFor(env, 'orgCreationPerAccount'), now);
+  await enforce(db, `org-creation:ip:${ipBucket(actor.ip)}`, limitFor(env, 'orgCreationPerIp'), now);
   let slug = input.slug ?? slugify(input.name);
   if (await slugExists(db, slug)) {
     if (input.slug) throw new ApiError('slug_taken', `The slug "${slug}" is taken.`);
     slug = `${slug.slice(0, 40)}-${randomString(6)}`;
   }
   const org = { id: newId('org'), name: input.name, slug, createdAt: now, updatedAt: now };
+  const created = sql`EXISTS (SELECT 1 FROM organizations WHERE id = ${org.id})`;
   try {
-    await runBatch(db, [
-      db.insert(organizations).values(org),
-      db.insert(memberships).values({ organizationId: org.id, userId, role: 'owner', createdAt: now, updatedAt: now }),
-      auditStatement(db, actor, { organizationId: org.id, action: 'organization.created', targetType: 'organization', targetId: org.id, data: { name: org.name, slug } }, now),
+    const [inserted] = await runBatch(db, [
+      sql`INSERT INTO organizations (id, name, slug, created_at, updated_at)
+        SELECT ${org.id}, ${org.name}, ${slug}, ${now}, ${now} WHERE ${ownedCountSql(userId)} < ${OWNED_ORGANIZATIONS_LIMIT}`,
+      sql`INSERT INTO memberships (organization_id, user_id, role, created_at, updated_at)
+        SELECT ${org.id}, ${userId}, 'owner', ${now}, ${now} WHERE ${created}`,
+      auditStatement(db, actor, { organizationId: org.id, action: 'organization.created', targetType: 'organization', targetId: org.id, data: { name: org.name, slug } }, now, created),
     ]);
+    if (inserted.meta.changes !== 1) throw atLimit();
   } catch (err) {
     if (/UNIQUE/i.test(String(err) + String((err as { cause?: unknown }).cause))) throw new ApiError('slug_taken', `The slug "${slug}" is taken.`);
     throw err;

@@ -126,7 +126,7 @@ export const authPages = new Hono<AppEnv>()
     else if (user) await endSession(c.var.db, user.credentialId);
     clearSessionCookie(c);
     // Only same-site paths: an open redirect here would leak tokens to other sites.
-    return c.redirect(safeNext(c.env.APP_URL, form.next) ?? '/sign-in', 303);
+    return c.redirect(safeNext(c.env.APP_URL, form.next) ?? '/', 303);
   });
 
 const VerifyForm = (p: { csrf?: string; token: string; email: string; isNew: boolean; error?: string }) => (

@@ -30,6 +30,9 @@ const AccountMenu: FC<{ user: AuthUser; orgs: OrgLink[]; current?: string; csrf?
       <a href="/orgs/new" role="menuitem">
         + New organization
       </a>
+      <a href="/account" role="menuitem">
+        Account and sessions
+      </a>
       <form method="post" action="/sign-out">
         <CsrfField token={csrf} />
         <button type="submit" role="menuitem">

@@ -54,14 +54,18 @@ export const orgPages = new Hono<AppEnv>()
     if (!csrfValid(c, form)) return refuseCsrf(c);
     const input = { name: form.name ?? '', ...(form.slug?.trim() ? { slug: form.slug } : {}) };
     const parsed = CreateOrganizationBody.safeParse(input);
-    const again = async (error: string, status: 400 | 409) =>
+    const again = async (error: string, status: 400 | 409 | 429) =>
       c.html(<NewOrgPage user={user} orgs={await organizationsOf(c.var.db, user.id)} csrf={c.var.csrf} name={form.name} slug={form.slug} error={error} />, status);
     if (!parsed.success) return again('Give the organization a name (up to 100 characters) and, optionally, a slug of lower-case letters, digits and dashes.', 400);
     try {
-      const org = await createOrganization(c.var.db, actorOf(c, user.id), user.id, parsed.data, Date.now());
+      const org = await createOrganization(c.env, c.var.db, actorOf(c, user.id), user.id, parsed.data, Date.now());
       return c.redirect(`/orgs/${org.slug}/settings/team`, 303);
     } catch (err) {
-      if (err instanceof ApiError && err.code === 'slug_taken') return again(err.detail, 409);
+      if (err instanceof ApiError && (err.code === 'slug_taken' || err.code === 'organization_limit')) return again(err.detail, 409);
+      if (err instanceof ApiError && err.code === 'rate_limited') {
+        c.header('Retry-After', err.headers['Retry-After']);
+        return again(`You created too many organizations recently. ${err.detail}`, 429);
+      }
       throw err;
     }
   });

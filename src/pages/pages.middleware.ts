@@ -64,15 +64,18 @@ export function csrfValid(c: Context<AppEnv>, form: Record<string, unknown>): bo
 }
 
 /**
- * A same-site path to go to after a form, or null. Resolved against APP_URL so that tricks like
- * `/\evil.example` or `/\t/evil.example` (which browsers read as other hosts) are refused.
+ * A same-site path to go to after a form, or null (SPEC §14). Resolved against APP_URL so that
+ * tricks like `/\evil.example` or `/\t/evil.example` (which browsers read as other hosts) are
+ * refused, and so is any path that normalizes to `//…` or `/\…` (`/.//evil.example`): a
+ * protocol-relative URL once it is used as a Location.
  */
 export function safeNext(appUrl: string, next: string | undefined): string | null {
-  if (!next || !next.startsWith('/') || /[\\\u0000-\u001f]/.test(next)) return null;
+  if (!next || !next.startsWith('/') || /[\\\u0000-\u001f\u007f]/.test(next)) return null;
   try {
     const base = new URL(appUrl);
     const url = new URL(next, base);
-    return url.origin === base.origin ? `${url.pathname}${url.search}` : null;
+    if (url.origin !== base.origin || /^\/[/\\]/.test(url.pathname)) return null;
+    return `${url.pathname}${url.search}`;
   } catch {
     return null;
   }

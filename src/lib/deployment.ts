@@ -1,0 +1,45 @@
+/**
+ * Deployment guards (SPEC §14): a Worker deployed with development settings refuses to serve
+ * rather than email links to 127.0.0.1 or sign tokens with a key anyone can read.
+ */
+
+/** The signing key published in `.dev.vars.example`; never valid outside local development. */
+export const DEV_SIGNING_KEY = 'local-dev-signing-key-not-for-production-0123456789';
+
+const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** Local development: `APP_URL` is plain http on 127.0.0.1 or localhost (any port). */
+export function isLocalAppUrl(appUrl: string | undefined): boolean {
+  try {
+    const url = new URL(appUrl ?? '');
+    return url.protocol === 'http:' && LOCAL_HOSTS.has(url.hostname);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Why this deployment must not serve, or null. `requestUrl` catches the default APP_URL deployed
+ * as is: it claims local development while requests arrive at a public host.
+ */
+export function deploymentProblem(env: Pick<Env, 'APP_URL' | 'TOKEN_SIGNING_KEY'>, requestUrl?: string): string | null {
+  if (isLocalAppUrl(env.APP_URL)) {
+    const host = requestUrl ? new URL(requestUrl).hostname : '127.0.0.1';
+    if (LOCAL_HOSTS.has(host)) return null;
+    return `APP_URL is ${env.APP_URL}, a local development address, but this request came to ${host}. Set APP_URL to this deployment's https:// origin.`;
+  }
+  if (!/^https:\/\/[^/]/.test(env.APP_URL ?? '')) return 'APP_URL must be an https:// URL outside local development.';
+  const key = env.TOKEN_SIGNING_KEY ?? '';
+  if (key === DEV_SIGNING_KEY) return 'TOKEN_SIGNING_KEY is the development key published in .dev.vars.example. Set a random one: openssl rand -base64 48 | wrangler secret put TOKEN_SIGNING_KEY';
+  if (new TextEncoder().encode(key).length < 32) return 'TOKEN_SIGNING_KEY is shorter than 32 bytes. Set a random one: openssl rand -base64 48 | wrangler secret put TOKEN_SIGNING_KEY';
+  return null;
+}
+
+let logged: string | null = null;
+
+/** Logs a deployment problem once per isolate (every request would repeat it). */
+export function logDeploymentProblemOnce(problem: string) {
+  if (logged === problem) return;
+  logged = problem;
+  console.error(JSON.stringify({ event: 'deployment_misconfigured', problem }));
+}

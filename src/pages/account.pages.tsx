@@ -1,0 +1,97 @@
+import { Hono } from 'hono';
+import type { FC } from 'hono/jsx';
+import type { AppEnv, AuthUser } from '../env';
+import { endOwnSession, sessionsOf } from '../auth/auth.store';
+import { organizationsOf } from '../organizations/organizations.store';
+import { clearSessionCookie } from '../auth/auth.middleware';
+import { refuseCsrf } from './auth.pages';
+import { CsrfField, Layout, type OrgLink } from './layout';
+import { csrfValid, formFields, pageUser } from './pages.middleware';
+
+type SessionView = Awaited<ReturnType<typeof sessionsOf>>[number];
+
+const when = (iso: string | null) =>
+  iso ? new Date(iso).toLocaleString('en-US', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }) + ' UTC' : 'Not yet';
+
+/** A short, readable name for a browser from its User-Agent ("Chrome on Linux"); the full string is in the title. */
+export function deviceName(userAgent: string | null): string {
+  if (!userAgent) return 'Unknown device';
+  const browser = /Edg\//.test(userAgent) ? 'Edge' : /Firefox\//.test(userAgent) ? 'Firefox' : /Chrom(e|ium)\//.test(userAgent) ? 'Chrome' : /Safari\//.test(userAgent) ? 'Safari' : /curl\//.test(userAgent) ? 'curl' : null;
+  const os = /Windows/.test(userAgent) ? 'Windows' : /Android/.test(userAgent) ? 'Android' : /iPhone|iPad/.test(userAgent) ? 'iOS' : /Mac OS X/.test(userAgent) ? 'macOS' : /Linux/.test(userAgent) ? 'Linux' : null;
+  if (browser && os) return `${browser} on ${os}`;
+  return browser ?? os ?? userAgent.slice(0, 40);
+}
+
+const NOTICES = { ended: 'Session ended. That browser is signed out.' } as const;
+
+const AccountView: FC<{ user: AuthUser; orgs: OrgLink[]; csrf?: string; sessions: SessionView[]; notice?: string }> = (p) => (
+  <Layout title="Account" user={p.user} orgs={p.orgs} csrf={p.csrf}>
+    <h1>Account</h1>
+    <p class="sub">
+      Signed in as <strong>{p.user.email}</strong>
+    </p>
+    {p.notice ? <div class="alert notice" role="status">{p.notice}</div> : null}
+    <section class="card" aria-labelledby="sessions-title">
+      <div class="card-head">
+        <h2 id="sessions-title">Sessions</h2>
+        <span class="capacity">{p.sessions.length} signed-in {p.sessions.length === 1 ? 'browser' : 'browsers'}</span>
+      </div>
+      <div class="table-wrap"><table>
+        <thead>
+          <tr><th>Device</th><th>IP address</th><th>Signed in</th><th>Last active</th><th><span class="sr-only">Actions</span></th></tr>
+        </thead>
+        <tbody>
+          {p.sessions.map((s) => (
+            <tr data-session={s.id}>
+              <td>
+                <span title={s.user_agent ?? undefined}>{deviceName(s.user_agent)}</span> {s.current ? <span class="badge accepted">This browser</span> : null}
+              </td>
+              <td class="small nowrap">{s.ip ?? '—'}</td>
+              <td class="muted small nowrap">{when(s.created_at)}</td>
+              <td class="muted small nowrap">{when(s.last_used_at)}</td>
+              <td>
+                {s.current ? null : (
+                  <form method="post" action={`/account/sessions/${s.id}/end`}>
+                    <CsrfField token={p.csrf} />
+                    <button class="btn small danger" type="submit" aria-label={`Sign out ${deviceName(s.user_agent)}, signed in ${when(s.created_at)}`}>Sign out</button>
+                  </form>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table></div>
+      <div class="card-body">
+        <form method="post" action="/sign-out" data-confirm="Sign out of every browser, this one included?">
+          <CsrfField token={p.csrf} />
+          <input type="hidden" name="all" value="true" />
+          <button class="btn danger" type="submit">Sign out everywhere</button>
+        </form>
+      </div>
+    </section>
+  </Layout>
+);
+
+/** Account: the signed-in browsers of this user, each of which can be signed out (SPEC §14). */
+export const accountPages = new Hono<AppEnv>()
+  .get('/account', async (c) => {
+    const user = await pageUser(c);
+    if (!user) return c.redirect('/sign-in', 303);
+    const [orgs, sessions] = await Promise.all([organizationsOf(c.var.db, user.id), sessionsOf(c.var.db, user.id, user.credentialId, Date.now())]);
+    const notice = c.req.query('notice') === 'ended' ? NOTICES.ended : undefined;
+    return c.html(<AccountView user={user} orgs={orgs} csrf={c.var.csrf} sessions={sessions} notice={notice} />);
+  })
+  .post('/account/sessions/:id/end', async (c) => {
+    const form = await formFields(c);
+    if (!csrfValid(c, form)) return refuseCsrf(c);
+    const user = await pageUser(c);
+    if (!user) return c.redirect('/sign-in', 303);
+    const id = c.req.param('id');
+    // Another user's session id ends nothing: the delete is scoped to this user.
+    await endOwnSession(c.var.db, user.id, id);
+    if (id === user.credentialId) {
+      clearSessionCookie(c);
+      return c.redirect('/sign-in', 303);
+    }
+    return c.redirect('/account?notice=ended', 303);
+  });
