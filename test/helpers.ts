@@ -94,6 +94,13 @@ export async function lastToken(to: string, kind: 'invitation' | 'sign-in' = 'in
   return decodeURIComponent(match[1]);
 }
 
+/** How many sign-in emails `to` has received in this test file. */
+export async function signInMailCount(to: string) {
+  let n = 0;
+  for (const m of mailsTo(to)) if (/\/auth\/verify\?token=/.test((await parseMail(m.raw)).text ?? '')) n++;
+  return n;
+}
+
 let counter = 0;
 /** A unique address per call, so tests in one file never collide. */
 export const uniqueEmail = (label = 'user') => `${label}.${Date.now().toString(36)}.${++counter}@example.com`;

@@ -1,6 +1,6 @@
 import { env, exports } from 'cloudflare:workers';
 import { describe, it } from 'vitest';
-import { BASE, anyIp, call, createOrg, invite, lastToken, ownerWithOrg, settleEmails, signUp, uniqueEmail } from './helpers';
+import { BASE, anyIp, call, setLastSentAt, signInMailCount, createOrg, invite, lastToken, ownerWithOrg, settleEmails, signUp, uniqueEmail } from './helpers';
 
 /** A browser-like client: keeps cookies, reads the CSRF field from pages, posts forms. */
 class Browser {
@@ -131,6 +131,23 @@ describe('pages: SPEC §5 acceptance, the five visitor cases', () => {
     expect(joined.location).toBe(`/orgs/${org.slug}`);
     expect(b.cookies.get('8b_session')).toMatch(/^8b_ses_/);
     expect((await b.get(`/orgs/${org.slug}/settings/team`)).html).toContain('Ex Isting');
+  });
+
+  it('not signed in, account exists, link sent over 15 minutes ago: joins, no session, a sign-in link by email', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg('Old Link Co');
+    const existing = await signUp(uniqueEmail('oldlink'), 'Old Link');
+    const inv = (await invite(owner.token, org.id, { email: existing.email, role: 'viewer' })).json;
+    const token = await lastToken(existing.email);
+    await setLastSentAt(inv.id, Date.now() - 16 * 60_000);
+    const signInMailsBefore = await signInMailCount(existing.email);
+    const b = new Browser();
+    expect((await b.get(`/invitations/accept?token=${token}`)).html).toContain('Join Old Link Co');
+    const joined = await b.post('/invitations/accept', { token });
+    expect(joined.status).toBe(200);
+    expect(joined.html).toContain('Check your email to sign in');
+    expect(b.cookies.has('8b_session')).toBe(false);
+    expect(await invStatus(inv.id)).toBe('accepted');
+    expect(await signInMailCount(existing.email)).toBe(signInMailsBefore + 1);
   });
 
   it('not signed in, no account: the email is read-only, a name creates the account', async ({ expect }) => {
