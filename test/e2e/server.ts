@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { newestLink } from '../../scripts/mailbox.mjs';
 
 /** The worker under test: `wrangler dev` on its own port and a fresh local database. */
@@ -7,17 +7,27 @@ export const PORT = Number(process.env.E2E_PORT ?? 8788);
 export const ORIGIN = `http://127.0.0.1:${PORT}`;
 export const STATE_DIR = '.wrangler/e2e-state';
 
+/**
+ * The server's secrets, from its own env file: a current signing key, and as the previous key of a
+ * rotation the development key of .dev.vars.example, so the browser tests also prove that
+ * `TOKEN_SIGNING_KEYS_PREVIOUS` reaches the Worker under `wrangler dev` (SPEC §14).
+ */
+export const E2E_SIGNING_KEY = 'e2e-current-signing-key-0123456789abcdefghij';
+export const E2E_PREVIOUS_KEY = /^TOKEN_SIGNING_KEY="([^"]+)"/m.exec(readFileSync('.dev.vars.example', 'utf8'))![1];
+const ENV_FILE = '.wrangler/e2e.vars';
+
 const wrangler = (args: string[], opts: { stdio?: 'inherit' | 'pipe' } = {}) =>
   spawnSync('wrangler', args, { stdio: opts.stdio ?? 'inherit', env: { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' } });
 
 export async function startServer(): Promise<ChildProcess> {
   rmSync(STATE_DIR, { recursive: true, force: true });
-  if (!existsSync('.dev.vars')) copyFileSync('.dev.vars.example', '.dev.vars');
+  mkdirSync('.wrangler', { recursive: true });
+  writeFileSync(ENV_FILE, `TOKEN_SIGNING_KEY="${E2E_SIGNING_KEY}"\nTOKEN_SIGNING_KEYS_PREVIOUS="${E2E_PREVIOUS_KEY}"\n`);
   const migrated = wrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', STATE_DIR]);
   if (migrated.status !== 0) throw new Error('migrations failed');
   const child = spawn(
     'wrangler',
-    ['dev', '--ip', '127.0.0.1', '--port', String(PORT), '--persist-to', STATE_DIR, '--var', `APP_URL:${ORIGIN}`, '--show-interactive-dev-session=false'],
+    ['dev', '--ip', '127.0.0.1', '--port', String(PORT), '--persist-to', STATE_DIR, '--env-file', ENV_FILE, '--var', `APP_URL:${ORIGIN}`, '--show-interactive-dev-session=false'],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' }, detached: true },
   );
   let log = '';
@@ -52,11 +62,11 @@ export function sql(command: string) {
 }
 
 /** The newest link of `kind` emailed to `to` (the local send_email binding writes .eml files). */
-export async function emailedLink(to: string, kind: 'invitations/accept' | 'auth/verify', notBefore = 0): Promise<string> {
+export async function emailedLink(to: string, kind: 'invitations/accept' | 'auth/verify', notBefore = 0, except?: string | null): Promise<string> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     const link = newestLink(to, { path: kind, notBefore });
-    if (link) return link;
+    if (link && link !== except) return link;
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`no ${kind} email to ${to}`);
