@@ -32,6 +32,7 @@ const PLAIN: Partial<Record<ErrorCode, string>> = {
   last_owner: 'The last owner cannot leave, be removed or be demoted. Make someone else an owner first.',
   forbidden: 'Your role does not allow that.',
   not_found: 'That no longer exists.',
+  rate_limited: 'Too many invitation emails were sent in the last hour, by this organization, your account or your network. Try again later.',
 };
 /** A lookup keyed by a query string: own keys only, so `__proto__` or `constructor` find nothing. */
 const lookup = <T,>(map: Partial<Record<string, T>>, key: string | undefined): T | undefined => (key !== undefined && Object.hasOwn(map, key) ? map[key] : undefined);
@@ -59,7 +60,7 @@ const NotFound = (p: { user: AuthUser | null; csrf?: string }) => (
 
 type Ctx = Context<AppEnv>;
 
-async function renderTeam(c: Ctx, user: AuthUser, slug: string, extra: { invite?: InviteFormState; status?: 200 | 400 | 403 | 409 } = {}) {
+async function renderTeam(c: Ctx, user: AuthUser, slug: string, extra: { invite?: InviteFormState; status?: 200 | 400 | 403 | 409 | 429 } = {}) {
   let membership;
   try {
     membership = await requireMembership(c.var.db, slug, user.id);
@@ -158,7 +159,7 @@ export const teamPages = new Hono<AppEnv>()
     if (outcome.ok) return c.redirect(`/orgs/${org.slug}/settings/team?notice=invited`, 303);
     const onEmail = outcome.code === 'invitation_already_pending' || outcome.code === 'already_member';
     const errors = onEmail ? { email: plain(outcome.code) } : { form: plain(outcome.code) };
-    return renderTeam(c, user, slug, { invite: { values, errors }, status: outcome.code === 'forbidden' ? 403 : 409 });
+    return renderTeam(c, user, slug, { invite: { values, errors }, status: outcome.code === 'forbidden' ? 403 : outcome.code === 'rate_limited' ? 429 : 409 });
   })
   .post('/orgs/:slug/settings/team/invitations/:id/resend', (c) =>
     action(c, async ({ user, orgId }) => handOffAfter(c.executionCtx, c.env, await coordinatorFor(c.env, orgId).resendInvitation(call(c, user, orgId), { id: c.req.param('id') })), 'resent'),
