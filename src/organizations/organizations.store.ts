@@ -6,7 +6,7 @@ import { runBatch } from '../db/batch';
 import { auditStatement, type Actor } from '../audit/audit.store';
 import { newId, randomString } from '../lib/ids';
 import { PENDING_LIMIT } from '../invitations/invitations.store';
-import { enforce, ipBucket, limitFor } from '../rate-limit/rate-limit';
+import { enforce, ipBucket, limitFor, scaled } from '../rate-limit/rate-limit';
 
 export type Organization = typeof organizations.$inferSelect;
 
@@ -68,7 +68,7 @@ export async function slugExists(db: Db, slug: string) {
   return Boolean(row);
 }
 
-/** An account can own at most this many organizations (SPEC §14). */
+/** An account can own at most this many organizations (SPEC §14); scaled by `RATE_LIMIT_SCALE` like the rate limits. */
 export const OWNED_ORGANIZATIONS_LIMIT = 25;
 
 const ownedCountSql = (userId: string) => sql`(SELECT count(*) FROM memberships WHERE user_id = ${userId} AND role = 'owner')`;
@@ -79,9 +79,10 @@ const ownedCountSql = (userId: string) => sql`(SELECT count(*) FROM memberships 
  * checked first for a clear error, and again by the guarded insert.
  */
 export async function createOrganization(env: Env, db: Db, actor: Actor, userId: string, input: { name: string; slug?: string }, now: number) {
+  const cap = scaled(env, OWNED_ORGANIZATIONS_LIMIT);
   const [{ owned }] = await db.all<{ owned: number }>(sql`SELECT ${ownedCountSql(userId)} AS owned`);
-  const atLimit = () => new ApiError('organization_limit', `An account can own at most ${OWNED_ORGANIZATIONS_LIMIT} organizations. Delete one or hand its ownership to someone else first.`);
-  if (owned >= OWNED_ORGANIZATIONS_LIMIT) throw atLimit();
+  const atLimit = () => new ApiError('organization_limit', `An account can own at most ${cap} organizations. Delete one or hand its ownership to someone else first.`);
+  if (owned >= cap) throw atLimit();
   await enforce(db, `org-creation:account:${userId}`, limitFor(env, 'orgCreationPerAccount'), now);
   await enforce(db, `org-creation:ip:${ipBucket(actor.ip)}`, limitFor(env, 'orgCreationPerIp'), now);
   let slug = input.slug ?? slugify(input.name);
@@ -94,7 +95,7 @@ export async function createOrganization(env: Env, db: Db, actor: Actor, userId:
   try {
     const [inserted] = await runBatch(db, [
       sql`INSERT INTO organizations (id, name, slug, created_at, updated_at)
-        SELECT ${org.id}, ${org.name}, ${slug}, ${now}, ${now} WHERE ${ownedCountSql(userId)} < ${OWNED_ORGANIZATIONS_LIMIT}`,
+        SELECT ${org.id}, ${org.name}, ${slug}, ${now}, ${now} WHERE ${ownedCountSql(userId)} < ${cap}`,
       sql`INSERT INTO memberships (organization_id, user_id, role, created_at, updated_at)
         SELECT ${org.id}, ${userId}, 'owner', ${now}, ${now} WHERE ${created}`,
       auditStatement(db, actor, { organizationId: org.id, action: 'organization.created', targetType: 'organization', targetId: org.id, data: { name: org.name, slug } }, now, created),

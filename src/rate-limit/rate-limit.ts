@@ -38,9 +38,14 @@ type LimitName = keyof typeof LIMITS;
  * can raise or lower every limit at once without a code change.
  */
 export function limitFor(env: { RATE_LIMIT_SCALE?: string }, name: LimitName): Limit {
+  return { max: scaled(env, LIMITS[name].max), windowMs: LIMITS[name].windowMs };
+}
+
+/** A count limit times `RATE_LIMIT_SCALE` (at least 1); a missing or bad value means 1. */
+export function scaled(env: { RATE_LIMIT_SCALE?: string }, max: number): number {
   const scale = Number(env.RATE_LIMIT_SCALE ?? '1');
   const factor = Number.isFinite(scale) && scale > 0 ? scale : 1;
-  return { max: Math.max(1, Math.floor(LIMITS[name].max * factor)), windowMs: LIMITS[name].windowMs };
+  return Math.max(1, Math.floor(max * factor));
 }
 
 /** Counts one hit in `bucket`; returns the seconds to wait when over the limit, else null. */
