@@ -4,7 +4,8 @@ import * as schema from './db/schema';
 import type { Role } from './db/schema';
 import type { Db } from './env';
 import { fail, type Failure, type Outcome } from './errors';
-import { hit, ipBucket, limitFor } from './rate-limit/rate-limit';
+import { hit, ipBucket, limitFor, scaled } from './rate-limit/rate-limit';
+import { OWNED_ORGANIZATIONS_LIMIT } from './organizations/organizations.store';
 import type { Actor } from './audit/audit.store';
 import * as invitationsService from './invitations/invitations.service';
 import { acceptInvitation, type AcceptInput, type AcceptResult } from './invitations/acceptance.service';
@@ -37,7 +38,14 @@ export class OrgCoordinator extends DurableObject<Env> {
   }
 
   #ctx(call: Call) {
-    return { db: this.#db, organizationId: call.organizationId, actor: call.actor, now: call.now, chargeEmail: () => this.#chargeEmail(call) };
+    return {
+      db: this.#db,
+      organizationId: call.organizationId,
+      actor: call.actor,
+      now: call.now,
+      chargeEmail: () => this.#chargeEmail(call),
+      ownedOrganizationsCap: scaled(this.env, OWNED_ORGANIZATIONS_LIMIT),
+    };
   }
 
   /**

@@ -11,6 +11,7 @@ import { DEV_SIGNING_KEY } from '../src/lib/deployment';
 import { errorMessage } from '../src/lib/redact';
 import { safeNext } from '../src/pages/pages.middleware';
 import { buildMime } from '../src/email/mime';
+import { acceptInvitation } from '../src/invitations/acceptance.service';
 import { invitationMail } from '../src/email/templates';
 import {
   BASE, addMember, call, countRows, createOrg, fetchWithEnv, invite, lastToken, mailsTo, ownerWithOrg, parseMail, setLastSentAt,
@@ -77,6 +78,42 @@ describe('§14 a link is a login only while it is fresh', () => {
   });
 });
 
+describe('§14 a link is a login only while it is fresh: the race', () => {
+  it('an account created concurrently (by a sign-in) is an existing account: an old link emails a sign-in link, no session', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg();
+    const email = uniqueEmail('raced');
+    const inv = (await invite(owner.token, org.id, { email, role: 'viewer' })).json;
+    await setLastSentAt(inv.id, Date.now() - 16 * 60_000);
+    const { token_id: jti } = (await row<{ token_id: string }>('SELECT token_id FROM invitations WHERE id = ?', inv.id))!;
+    // The same address signs up between the acceptance's read and its batch.
+    const racedId = `usr_raced${Date.now().toString(36)}`;
+    const racing = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === 'batch') {
+          return async (statements: D1PreparedStatement[]) => {
+            await target.prepare('INSERT INTO users (id, email, name, created_at) VALUES (?, ?, ?, ?)').bind(racedId, email, 'Signed Up First', Date.now()).run();
+            return target.batch(statements);
+          };
+        }
+        const value = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const outcome = await acceptInvitation(
+      { db: drizzle(racing, { schema }) as never, organizationId: org.id, actor: { userId: null, ip: null, userAgent: null }, now: Date.now() },
+      { invitationId: inv.id, jti, name: 'Link Holder' },
+    );
+    expect(outcome.ok).toBe(true);
+    if (!outcome.ok) return;
+    expect(outcome.value.user.id).toBe(racedId);
+    expect(outcome.value.session_token).toBeUndefined();
+    expect(outcome.value.sign_in_link_sent).toBe(true);
+    expect(await countRows('sessions', `user_id = '${racedId}'`)).toBe(0);
+    expect(await countRows('sign_in_links', `email = '${email}'`)).toBe(1);
+    expect(JSON.parse((await auditOf(inv.id, 'invitation.accepted'))!.data)).toMatchObject({ signed_in: false, sign_in_link_sent: true });
+  });
+});
+
 describe('§14 sessions can be seen and ended', () => {
   it('lists sessions with where they came from; ends another one; 404 for a session that is not yours', async ({ expect }) => {
     const email = uniqueEmail('two-browsers');
@@ -131,16 +168,19 @@ describe('§14 sessions can be seen and ended', () => {
   it('last_used_at is written at most once a minute per session', async ({ expect }) => {
     const user = await signUp(uniqueEmail('lastused'));
     const lastUsed = async () => (await row<{ last_used_at: number | null }>('SELECT last_used_at FROM sessions WHERE user_id = ?', user.user.id))!.last_used_at;
+    const setLastUsed = (ms: number) => env.DB.prepare('UPDATE sessions SET last_used_at = ? WHERE user_id = ?').bind(ms, user.user.id).run();
     await call('GET', '/v1/me', { token: user.token });
-    const first = await lastUsed();
-    expect(first).toBeGreaterThan(Date.now() - 10_000);
+    expect(await lastUsed()).toBeGreaterThan(Date.now() - 10_000);
+    // Used 59 seconds ago (moved in the database): a request now does not write it again.
+    const recent = Date.now() - 59_000;
+    await setLastUsed(recent);
     await call('GET', '/v1/me', { token: user.token });
-    expect(await lastUsed()).toBe(first);
-    // A minute later (moved in the database), the next request records it again.
-    await env.DB.prepare('UPDATE sessions SET last_used_at = last_used_at - 61000 WHERE user_id = ?').bind(user.user.id).run();
+    expect(await lastUsed()).toBe(recent);
+    // Used 61 seconds ago: the next request records now.
+    await setLastUsed(Date.now() - 61_000);
+    const before = Date.now();
     await call('GET', '/v1/me', { token: user.token });
-    expect(await lastUsed()).toBeGreaterThan(first! - 61_000);
-    expect(await lastUsed()).toBeGreaterThanOrEqual(first!);
+    expect(await lastUsed()).toBeGreaterThanOrEqual(before);
   });
 });
 
@@ -301,6 +341,32 @@ describe('§14 no relay for spam', () => {
     expect(await countRows('organizations')).toBe(orgsBefore);
   });
 
+  it('the owned-organization cap also holds for a promotion and for accepting an owner invitation', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg();
+    const member = await addMember(owner.token, org.id, 'developer');
+    const collector = await signUp(uniqueEmail('owner-invitee'));
+    const now = Date.now();
+    const stmts = [];
+    for (const who of [member.user.id, collector.user.id]) {
+      for (let i = 0; i < OWNED_ORGANIZATIONS_LIMIT; i++) {
+        const id = `org_cap${who.slice(4, 12)}${String(i).padStart(2, '0')}`;
+        stmts.push(env.DB.prepare('INSERT INTO organizations (id, name, slug, created_at, updated_at) VALUES (?, ?, ?, ?, ?)').bind(id, `Cap ${i}`, `cap-${id}`, now, now));
+        stmts.push(env.DB.prepare("INSERT INTO memberships VALUES (?, ?, 'owner', ?, ?)").bind(id, who, now, now));
+      }
+    }
+    await env.DB.batch(stmts);
+    const promote = await call('PATCH', `/v1/organizations/${org.id}/members/${member.user.id}`, { token: owner.token, body: { role: 'owner' } });
+    expect(promote.status).toBe(409);
+    expect(promote.json.code).toBe('organization_limit');
+    expect((await row<{ role: string }>('SELECT role FROM memberships WHERE organization_id = ? AND user_id = ?', org.id, member.user.id))!.role).toBe('developer');
+
+    const inv = (await invite(owner.token, org.id, { email: collector.email, role: 'owner' })).json;
+    const accept = await call('POST', '/v1/invitations/accept', { token: collector.token, body: { token: await lastToken(collector.email) } });
+    expect(accept.status).toBe(409);
+    expect(accept.json.code).toBe('organization_limit');
+    expect((await row<{ status: string }>('SELECT status FROM invitations WHERE id = ?', inv.id))!.status).toBe('pending');
+  });
+
   it('invitation emails per account: 100 an hour across all its organizations', async ({ expect }) => {
     const { owner, org } = await ownerWithOrg('Account Limit A');
     const other = await createOrg(owner.token, 'Account Limit B');
@@ -356,9 +422,16 @@ describe('§14 per-IP buckets', () => {
     expect(ipBucket('2001:0db8:0001:0002:ffff:ffff:ffff:ffff')).toBe('2001:db8:1:2::/64');
     expect(ipBucket('2001:db8::1')).toBe('2001:db8:0:0::/64');
     expect(ipBucket('2001:DB8:1:3::1')).toBe('2001:db8:1:3::/64');
-    expect(ipBucket('::ffff:192.0.2.1')).toBe('0:0:0:0::/64');
+    expect(ipBucket('::')).toBe('0:0:0:0::/64');
+    expect(ipBucket('1:2:3:4:5:6:7:8')).toBe('1:2:3:4::/64');
+    expect(ipBucket('64:ff9b::192.0.2.1')).toBe('64:ff9b:0:0::/64');
+    // IPv4-mapped IPv6 is the IPv4 address itself.
+    expect(ipBucket('::ffff:192.0.2.1')).toBe('192.0.2.1');
+    expect(ipBucket('::FFFF:c000:0201')).toBe('192.0.2.1');
     expect(ipBucket('192.0.2.33')).toBe('192.0.2.33');
-    for (const bad of [null, undefined, '', 'not an ip', 'x'.repeat(65), '1:2:3', '1::2::3', '<script>']) expect(ipBucket(bad), String(bad)).toBe('unknown');
+    const malformed = [null, undefined, '', 'not an ip', 'x'.repeat(65), '1:2:3', '1::2::3', '<script>', '1:2:3:4:5:6:7:8:9', '2001:db8:1:2:00000::1',
+      '1:2:3:4:5:6:7::8', ':1:2:3:4:5:6:7', '256.1.1.1', '1.2.3', '1.2.3.4.5', '::ffff:999.0.0.1', `2001:db8:1:2::${'0'.repeat(60)}`];
+    for (const bad of malformed) expect(ipBucket(bad), String(bad)).toBe('unknown');
   });
 
   it('requests without a client IP share the `unknown` bucket: limited, never skipped', async ({ expect }) => {
@@ -370,6 +443,22 @@ describe('§14 per-IP buckets', () => {
     }
     expect(statuses.slice(0, -1).every((s) => s === 202)).toBe(true);
     expect(statuses.at(-1)).toBe(429);
+  });
+
+  it('an oversized client IP counts in `unknown` on every per-IP limit (organization creation here), never a cut-down address', async ({ expect }) => {
+    const day = LIMITS.orgCreationPerIp.windowMs;
+    await env.DB.prepare('INSERT OR REPLACE INTO rate_limits VALUES (?, ?, ?)').bind('org-creation:ip:unknown', Date.now() - (Date.now() % day), LIMITS.orgCreationPerIp.max).run();
+    try {
+      const user = await signUp(uniqueEmail('bigip'));
+      const oversized = `2001:db8:5:6::${'1'.repeat(70)}`;
+      for (const ip of [oversized, '', 'garbage']) {
+        const res = await call('POST', '/v1/organizations', { token: user.token, body: { name: 'Big IP' }, headers: { 'CF-Connecting-IP': ip } });
+        expect(res.status, ip.slice(0, 20)).toBe(429);
+      }
+      expect((await call('POST', '/v1/organizations', { token: user.token, body: { name: 'Real IP' } })).status).toBe(201);
+    } finally {
+      await env.DB.prepare("DELETE FROM rate_limits WHERE bucket = 'org-creation:ip:unknown'").run();
+    }
   });
 
   it('two addresses of one IPv6 /64 share a bucket; another /64 does not', async ({ expect }) => {
@@ -405,6 +494,32 @@ describe('§14 input hygiene', () => {
     expect(await countRows('users', `email = '${email}'`)).toBe(0);
     // The link was not used up by the refusal.
     expect((await call('POST', '/v1/auth/verify', { body: { token, name: 'N'.repeat(100) } })).status).toBe(200);
+  });
+
+  it('the acceptance page and the new-organization form refuse a name over 100 characters, creating nothing', async ({ expect }) => {
+    const csrf = 'e'.repeat(43);
+    const post = (path: string, fields: Record<string, string>, cookie = '') =>
+      exports.default.fetch(
+        new Request(`${BASE}${path}`, {
+          method: 'POST',
+          redirect: 'manual',
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: `8b_csrf=${csrf}${cookie}`, Origin: BASE },
+          body: new URLSearchParams({ _csrf: csrf, ...fields }),
+        }),
+      );
+    const { owner, org } = await ownerWithOrg();
+    const email = uniqueEmail('longaccept');
+    const inv = (await invite(owner.token, org.id, { email, role: 'viewer' })).json;
+    const accept = await post('/invitations/accept', { token: await lastToken(email), name: 'A'.repeat(101) });
+    expect(accept.status).toBe(400);
+    expect(await accept.text()).toContain('at most 100 characters');
+    expect(await countRows('users', `email = '${email}'`)).toBe(0);
+    expect((await row<{ status: string }>('SELECT status FROM invitations WHERE id = ?', inv.id))!.status).toBe('pending');
+
+    const orgsBefore = await countRows('memberships', `user_id = '${owner.user.id}'`);
+    const created = await post('/orgs/new', { name: 'O'.repeat(101) }, `; 8b_session=${owner.token}`);
+    expect(created.status).toBe(400);
+    expect(await countRows('memberships', `user_id = '${owner.user.id}'`)).toBe(orgsBefore);
   });
 
   it('an invitation subject stays short, folded, and every header line is within 998 characters, whatever the names', async ({ expect }) => {
@@ -514,6 +629,10 @@ describe('§14 deployment guards', () => {
       [{ APP_URL: 'https://invitations.example', TOKEN_SIGNING_KEY: DEV_SIGNING_KEY }, false],
       [{ APP_URL: 'https://invitations.example', TOKEN_SIGNING_KEY: 'é'.repeat(15) }, false],
       [{ APP_URL: 'https://invitations.example', TOKEN_SIGNING_KEY: good }, true],
+      // A previous key verifies links too: the same rules.
+      [{ APP_URL: 'https://invitations.example', TOKEN_SIGNING_KEY: good, TOKEN_SIGNING_KEYS_PREVIOUS: `${'p'.repeat(32)},${DEV_SIGNING_KEY}` }, false],
+      [{ APP_URL: 'https://invitations.example', TOKEN_SIGNING_KEY: good, TOKEN_SIGNING_KEYS_PREVIOUS: 'short' }, false],
+      [{ APP_URL: 'https://invitations.example', TOKEN_SIGNING_KEY: good, TOKEN_SIGNING_KEYS_PREVIOUS: ` ${'p'.repeat(32)} ` }, true],
       // Local development may use the published key.
       [{ APP_URL: 'http://localhost:8787', TOKEN_SIGNING_KEY: DEV_SIGNING_KEY }, true],
     ];
@@ -537,9 +656,12 @@ describe('§14 deployment guards', () => {
   it('the problem is logged once, not on every request', async ({ expect }) => {
     const error = vi.spyOn(console, 'error').mockImplementation(() => {});
     try {
-      const overrides = { APP_URL: 'https://logged-once.example', TOKEN_SIGNING_KEY: 'short-key-logged-once' };
-      for (let i = 0; i < 3; i++) expect((await served(overrides)).status).toBe(503);
-      expect(error.mock.calls.filter((c) => String(c[0]).includes('deployment_misconfigured'))).toHaveLength(1);
+      // A host no other test uses, so this problem's text is new to the isolate.
+      const host = `https://logged-once-${Date.now().toString(36)}.example`;
+      for (let i = 0; i < 3; i++) expect((await exports.default.fetch(new Request(`${host}/healthz`))).status).toBe(503);
+      const lines = error.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('deployment_misconfigured'));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(new URL(host).hostname);
     } finally {
       error.mockRestore();
     }

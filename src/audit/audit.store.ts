@@ -1,4 +1,4 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { is, SQL, sql } from 'drizzle-orm';
 import type { Db } from '../env';
 import { newId } from '../lib/ids';
 
@@ -14,7 +14,8 @@ export interface AuditInput {
   action: string;
   targetType: 'invitation' | 'membership' | 'organization';
   targetId: string;
-  data?: Record<string, unknown>;
+  /** A JSON object, or SQL producing one (for facts only the batch itself decides). */
+  data?: Record<string, unknown> | SQL;
 }
 
 /**
@@ -27,7 +28,7 @@ export function auditStatement(_db: Db, actor: Actor, event: AuditInput, now: nu
   return sql`INSERT INTO audit_events
     (id, organization_id, actor_type, actor_id, action, target_type, target_id, data, ip, user_agent, created_at)
     SELECT ${newId('aud')}, ${event.organizationId}, ${actor.userId || actorIdSql ? 'user' : 'system'}, ${actorIdSql ?? actor.userId},
-      ${event.action}, ${event.targetType}, ${event.targetId}, ${event.data ? JSON.stringify(event.data) : null},
+      ${event.action}, ${event.targetType}, ${event.targetId}, ${event.data === undefined ? null : is(event.data, SQL) ? event.data : JSON.stringify(event.data)},
       ${actor.ip?.slice(0, 64) ?? null}, ${actor.userAgent?.slice(0, 512) ?? null}, ${now}
     WHERE ${onlyIf ?? sql`1`}`;
 }

@@ -29,6 +29,8 @@ export interface ServiceContext {
    * that counter in its own storage); a failure when over it. Absent outside the coordinator.
    */
   chargeEmail?: () => Promise<Failure | null>;
+  /** How many organizations an account may own (SPEC §14; scaled by RATE_LIMIT_SCALE); 25 when absent. */
+  ownedOrganizationsCap?: number;
 }
 
 const livePendingCountSql = (organizationId: string, now: number) =>

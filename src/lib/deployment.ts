@@ -22,24 +22,30 @@ export function isLocalAppUrl(appUrl: string | undefined): boolean {
  * Why this deployment must not serve, or null. `requestUrl` catches the default APP_URL deployed
  * as is: it claims local development while requests arrive at a public host.
  */
-export function deploymentProblem(env: Pick<Env, 'APP_URL' | 'TOKEN_SIGNING_KEY'>, requestUrl?: string): string | null {
+export function deploymentProblem(env: Pick<Env, 'APP_URL' | 'TOKEN_SIGNING_KEY' | 'TOKEN_SIGNING_KEYS_PREVIOUS'>, requestUrl?: string): string | null {
   if (isLocalAppUrl(env.APP_URL)) {
     const host = requestUrl ? new URL(requestUrl).hostname : '127.0.0.1';
     if (LOCAL_HOSTS.has(host)) return null;
     return `APP_URL is ${env.APP_URL}, a local development address, but this request came to ${host}. Set APP_URL to this deployment's https:// origin.`;
   }
   if (!/^https:\/\/[^/]/.test(env.APP_URL ?? '')) return 'APP_URL must be an https:// URL outside local development.';
+  const fix = 'Set a random one: openssl rand -base64 48 | wrangler secret put TOKEN_SIGNING_KEY';
   const key = env.TOKEN_SIGNING_KEY ?? '';
-  if (key === DEV_SIGNING_KEY) return 'TOKEN_SIGNING_KEY is the development key published in .dev.vars.example. Set a random one: openssl rand -base64 48 | wrangler secret put TOKEN_SIGNING_KEY';
-  if (new TextEncoder().encode(key).length < 32) return 'TOKEN_SIGNING_KEY is shorter than 32 bytes. Set a random one: openssl rand -base64 48 | wrangler secret put TOKEN_SIGNING_KEY';
+  if (key === DEV_SIGNING_KEY) return `TOKEN_SIGNING_KEY is the development key published in .dev.vars.example. ${fix}`;
+  if (new TextEncoder().encode(key).length < 32) return `TOKEN_SIGNING_KEY is shorter than 32 bytes. ${fix}`;
+  // A previous key still verifies links, so it must be as strong as a current one.
+  const previous = (env.TOKEN_SIGNING_KEYS_PREVIOUS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+  if (previous.some((k) => k === DEV_SIGNING_KEY || new TextEncoder().encode(k).length < 32)) {
+    return 'TOKEN_SIGNING_KEYS_PREVIOUS holds the published development key or a key shorter than 32 bytes. Remove it: wrangler secret put TOKEN_SIGNING_KEYS_PREVIOUS';
+  }
   return null;
 }
 
-let logged: string | null = null;
+const logged = new Set<string>();
 
-/** Logs a deployment problem once per isolate (every request would repeat it). */
+/** Logs each deployment problem once per isolate (every request would repeat it). */
 export function logDeploymentProblemOnce(problem: string) {
-  if (logged === problem) return;
-  logged = problem;
+  if (logged.has(problem)) return;
+  logged.add(problem);
   console.error(JSON.stringify({ event: 'deployment_misconfigured', problem }));
 }

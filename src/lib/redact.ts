@@ -31,7 +31,8 @@ export function errorMessage(err: unknown, max = 300): string {
       break;
     }
   }
-  return redact(parts.join(' <- ').replace(/\s+/g, ' '), max);
+  // The innermost cause (the driver's own words) first: a long query must not crowd it out.
+  return redact(parts.reverse().join(' <- in: ').replace(/\s+/g, ' '), max);
 }
 
 /** The first frames of an error's stack, without its message line (which holds the message again). */

@@ -2,11 +2,13 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../env';
 import type { Actor } from '../audit/audit.store';
 import type { ClientInfo } from '../auth/auth.store';
+import { clientIp } from '../rate-limit/rate-limit';
 
 /** The client as Cloudflare reports it (`wrangler dev` sets CF-Connecting-IP to 127.0.0.1). */
 export function clientInfo(c: Context<AppEnv>): ClientInfo {
   return {
-    ip: c.req.header('CF-Connecting-IP')?.slice(0, 64) ?? null,
+    // Oversized is no address at all (it counts in the `unknown` bucket), never a cut one.
+    ip: clientIp(c.req.header('CF-Connecting-IP')),
     userAgent: c.req.header('User-Agent')?.slice(0, 256) ?? null,
   };
 }

@@ -1,7 +1,7 @@
 import { runBatch } from '../db/batch';
 import { sql, type SQL } from 'drizzle-orm';
 import type { Role } from '../db/schema';
-import { roleOf } from './organizations.store';
+import { OWNED_ORGANIZATIONS_LIMIT, roleOf } from './organizations.store';
 import { fail, type Outcome } from '../errors';
 import { auditStatement } from '../audit/audit.store';
 import type { ServiceContext } from '../invitations/invitations.service';
@@ -50,6 +50,13 @@ export async function changeMemberRole(ctx: ServiceContext, input: { userId: str
     return fail('forbidden', 'Only an owner can make or unmake owners.');
   }
   if (current === input.role) return { ok: true, value: { role: current } };
+  // Becoming an owner cannot take an account past the owned-organization cap (SPEC §14).
+  const ownerCap = ctx.ownedOrganizationsCap ?? OWNED_ORGANIZATIONS_LIMIT;
+  const ownedElsewhere = sql`(SELECT count(*) FROM memberships WHERE user_id = ${input.userId} AND role = 'owner' AND organization_id != ${org})`;
+  if (input.role === 'owner') {
+    const [{ owned }] = await db.all<{ owned: number }>(sql`SELECT ${ownedElsewhere} AS owned`);
+    if (owned >= ownerCap) return fail('organization_limit', `This member already owns ${ownerCap} organizations, the most an account can own.`);
+  }
   const changed = sql`EXISTS (SELECT 1 FROM memberships WHERE organization_id = ${org} AND user_id = ${input.userId} AND role = ${input.role} AND updated_at = ${now})`;
   // Below admin: none of their pending invitations stand. Owner to admin: their owner invitations.
   const revoked = !MANAGERS.includes(input.role)
@@ -60,7 +67,8 @@ export async function changeMemberRole(ctx: ServiceContext, input: { userId: str
   const [updated] = await runBatch(db, [
     sql`UPDATE memberships SET role = ${input.role}, updated_at = ${now}
       WHERE organization_id = ${org} AND user_id = ${input.userId} AND role = ${current}
-        AND (role != 'owner' OR ${ownerCountSql(org)} > 1)`,
+        AND (role != 'owner' OR ${ownerCountSql(org)} > 1)
+        AND (${input.role} != 'owner' OR ${ownedElsewhere} < ${ownerCap})`,
     auditStatement(
       db,
       ctx.actor,

@@ -83,13 +83,14 @@ export async function createOrganization(env: Env, db: Db, actor: Actor, userId:
   const [{ owned }] = await db.all<{ owned: number }>(sql`SELECT ${ownedCountSql(userId)} AS owned`);
   const atLimit = () => new ApiError('organization_limit', `An account can own at most ${cap} organizations. Delete one or hand its ownership to someone else first.`);
   if (owned >= cap) throw atLimit();
-  await enforce(db, `org-creation:account:${userId}`, limitFor(env, 'orgCreationPerAccount'), now);
-  await enforce(db, `org-creation:ip:${ipBucket(actor.ip)}`, limitFor(env, 'orgCreationPerIp'), now);
   let slug = input.slug ?? slugify(input.name);
   if (await slugExists(db, slug)) {
     if (input.slug) throw new ApiError('slug_taken', `The slug "${slug}" is taken.`);
     slug = `${slug.slice(0, 40)}-${randomString(6)}`;
   }
+  // Counted last, so a refused attempt (the cap, a taken slug) uses no daily slot.
+  await enforce(db, `org-creation:account:${userId}`, limitFor(env, 'orgCreationPerAccount'), now);
+  await enforce(db, `org-creation:ip:${ipBucket(actor.ip)}`, limitFor(env, 'orgCreationPerIp'), now);
   const org = { id: newId('org'), name: input.name, slug, createdAt: now, updatedAt: now };
   const created = sql`EXISTS (SELECT 1 FROM organizations WHERE id = ${org.id})`;
   try {

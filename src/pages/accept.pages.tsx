@@ -141,6 +141,14 @@ async function accept(c: Ctx, o: Offer, user: AuthUser | null, name?: string) {
   }
   if (outcome.code === 'name_required') return c.html(<JoinPage o={o} csrf={c.var.csrf} isNew error="Enter your name to create the account." />, 400);
   if (outcome.code === 'email_mismatch' && user) return c.html(<MismatchPage o={o} user={user} csrf={c.var.csrf} />, 403);
+  if (outcome.code === 'organization_limit') {
+    return c.html(
+      <MessagePage title="Too many organizations" heading="You own too many organizations to accept" csrf={c.var.csrf}>
+        <p>{outcome.detail} Hand one over or delete one, then open this invitation again: it stays open.</p>
+      </MessagePage>,
+      409,
+    );
+  }
   return c.html(<Invalid expired={false} csrf={c.var.csrf} />, 410);
 }
 

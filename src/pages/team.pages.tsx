@@ -32,6 +32,7 @@ const PLAIN: Partial<Record<ErrorCode, string>> = {
   last_owner: 'The last owner cannot leave, be removed or be demoted. Make someone else an owner first.',
   forbidden: 'Your role does not allow that.',
   not_found: 'That no longer exists.',
+  organization_limit: 'This member already owns as many organizations as an account can (25).',
   rate_limited: 'Too many invitation emails were sent in the last hour, by this organization, your account or your network. Try again later.',
 };
 /** A lookup keyed by a query string: own keys only, so `__proto__` or `constructor` find nothing. */
@@ -159,6 +160,7 @@ export const teamPages = new Hono<AppEnv>()
     if (outcome.ok) return c.redirect(`/orgs/${org.slug}/settings/team?notice=invited`, 303);
     const onEmail = outcome.code === 'invitation_already_pending' || outcome.code === 'already_member';
     const errors = onEmail ? { email: plain(outcome.code) } : { form: plain(outcome.code) };
+    if (outcome.retryAfterSeconds !== undefined) c.header('Retry-After', String(outcome.retryAfterSeconds));
     return renderTeam(c, user, slug, { invite: { values, errors }, status: outcome.code === 'forbidden' ? 403 : outcome.code === 'rate_limited' ? 429 : 409 });
   })
   .post('/orgs/:slug/settings/team/invitations/:id/resend', (c) =>

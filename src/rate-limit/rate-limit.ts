@@ -65,26 +65,53 @@ export async function enforce(db: Db, bucket: string, limit: Limit, now: number)
   }
 }
 
+/** An IPv4 address in dotted decimal (each octet 0-255), or null. */
+function ipv4(text: string): string | null {
+  const octets = text.split('.');
+  if (octets.length !== 4 || octets.some((o) => !/^\d{1,3}$/.test(o) || Number(o) > 255)) return null;
+  return octets.map(Number).join('.');
+}
+
+/** The eight 16-bit groups of an IPv6 address (hex, no leading zeros), or null when malformed. */
+function ipv6Groups(text: string): string[] | null {
+  let head = text.toLowerCase();
+  // An embedded IPv4 tail (::ffff:192.0.2.1) is the last two groups, written in hex here.
+  const lastColon = head.lastIndexOf(':');
+  if (head.slice(lastColon + 1).includes('.')) {
+    const v4 = ipv4(head.slice(lastColon + 1));
+    if (!v4) return null;
+    const [a, b, c, d] = v4.split('.').map(Number);
+    head = `${head.slice(0, lastColon + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const halves = head.split('::');
+  if (halves.length > 2) return null;
+  const split = (part: string) => (part === '' ? [] : part.split(':'));
+  const left = split(halves[0]);
+  const right = halves.length === 2 ? split(halves[1]) : [];
+  const given = [...left, ...right];
+  if (given.some((g) => !/^[0-9a-f]{1,4}$/.test(g))) return null;
+  const width = given.length;
+  if (halves.length === 2 ? width > 7 : width !== 8) return null;
+  const zeros = halves.length === 2 ? Array(8 - width).fill('0') : [];
+  return [...left, ...zeros, ...right].map((g) => g.replace(/^0+(?=.)/, ''));
+}
+
 /**
  * The per-IP bucket of a client address (SPEC §14): an IPv4 address as is, an IPv6 address by its
- * /64 (one subscriber usually holds a whole /64, so per-/128 buckets cost nothing to evade), and
- * a missing or malformed address in one shared `unknown` bucket: never a skipped limit.
+ * /64 (one subscriber usually holds a whole /64, so per-/128 buckets cost nothing to evade; an
+ * IPv4-mapped address by its IPv4), and a missing, oversized or malformed address in one shared
+ * `unknown` bucket: never a skipped limit.
  */
 export function ipBucket(ip: string | null | undefined): string {
   if (!ip || ip.length > 64) return 'unknown';
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) return ip;
-  if (!/^[0-9a-f:.]+$/i.test(ip) || !ip.includes(':')) return 'unknown';
-  const halves = ip.toLowerCase().split('::');
-  if (halves.length > 2) return 'unknown';
-  const groups = (part: string | undefined) => (part ? part.split(':') : []);
-  const head = groups(halves[0]);
-  const tail = groups(halves[1]);
-  // An embedded IPv4 tail (::ffff:1.2.3.4) counts as two groups; it lies past the first 64 bits anyway.
-  const width = head.length + tail.length + tail.filter((g) => g.includes('.')).length;
-  const full = halves.length === 2 ? [...head, ...Array(Math.max(0, 8 - width)).fill('0'), ...tail] : head;
-  const prefix = full.slice(0, 4);
-  if (prefix.length < 4 || prefix.some((g) => !/^[0-9a-f]{1,4}$/.test(g))) return 'unknown';
-  return `${prefix.map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  if (!ip.includes(':')) return ipv4(ip) ?? 'unknown';
+  const groups = ipv6Groups(ip);
+  if (!groups) return 'unknown';
+  if (groups.slice(0, 5).every((g) => g === '0') && groups[5] === 'ffff') {
+    const [hi, lo] = [parseInt(groups[6], 16), parseInt(groups[7], 16)];
+    return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
+  }
+  return `${groups.slice(0, 4).join(':')}::/64`;
 }
 
 /** The client IP as Cloudflare reports it (`wrangler dev` sets it to 127.0.0.1), or null. */
