@@ -6,7 +6,7 @@ import { runBatch } from '../db/batch';
 import { auditStatement, type Actor } from '../audit/audit.store';
 import { newId, randomString } from '../lib/ids';
 import { PENDING_LIMIT } from '../invitations/invitations.store';
-import { enforce, ipBucket, limitFor, scaled } from '../rate-limit/rate-limit';
+import { hitAll, ipBucket, limitFor, scaled } from '../rate-limit/rate-limit';
 
 export type Organization = typeof organizations.$inferSelect;
 
@@ -89,8 +89,17 @@ export async function createOrganization(env: Env, db: Db, actor: Actor, userId:
     slug = `${slug.slice(0, 40)}-${randomString(6)}`;
   }
   // Counted last, so a refused attempt (the cap, a taken slug) uses no daily slot.
-  await enforce(db, `org-creation:account:${userId}`, limitFor(env, 'orgCreationPerAccount'), now);
-  await enforce(db, `org-creation:ip:${ipBucket(actor.ip)}`, limitFor(env, 'orgCreationPerIp'), now);
+  const over = await hitAll(
+    db,
+    [
+      { bucket: `org-creation:account:${userId}`, limit: limitFor(env, 'orgCreationPerAccount') },
+      { bucket: `org-creation:ip:${ipBucket(actor.ip)}`, limit: limitFor(env, 'orgCreationPerIp') },
+    ],
+    now,
+  );
+  if (over) {
+    throw new ApiError('rate_limited', `Too many organizations were created recently. Try again in ${over.wait} seconds.`, { headers: { 'Retry-After': String(over.wait) } });
+  }
   const org = { id: newId('org'), name: input.name, slug, createdAt: now, updatedAt: now };
   const created = sql`EXISTS (SELECT 1 FROM organizations WHERE id = ${org.id})`;
   try {

@@ -64,7 +64,7 @@ export const orgPages = new Hono<AppEnv>()
       if (err instanceof ApiError && (err.code === 'slug_taken' || err.code === 'organization_limit')) return again(err.detail, 409);
       if (err instanceof ApiError && err.code === 'rate_limited') {
         c.header('Retry-After', err.headers['Retry-After']);
-        return again(`You created too many organizations recently. ${err.detail}`, 429);
+        return again(err.detail, 429);
       }
       throw err;
     }

@@ -57,6 +57,27 @@ export async function hit(db: Db, bucket: string, limit: Limit, now: number): Pr
   return count > limit.max ? Math.max(1, Math.ceil((windowStart + limit.windowMs - now) / 1000)) : null;
 }
 
+/**
+ * Counts one hit in each bucket in a single D1 round trip (one batch); returns the first that is
+ * over its limit with the seconds to wait, or null.
+ */
+export async function hitAll(db: Db, hits: readonly { bucket: string; limit: Limit }[], now: number): Promise<{ index: number; wait: number } | null> {
+  const windows = hits.map(({ limit }) => now - (now % limit.windowMs));
+  const results = await db.$client.batch(
+    hits.map(({ bucket }, i) =>
+      db.$client
+        .prepare(`INSERT INTO rate_limits (bucket, window_start, count) VALUES (?, ?, 1)
+          ON CONFLICT (bucket, window_start) DO UPDATE SET count = count + 1 RETURNING count`)
+        .bind(bucket, windows[i]),
+    ),
+  );
+  for (let i = 0; i < hits.length; i++) {
+    const count = (results[i].results[0] as { count: number } | undefined)?.count ?? 1;
+    if (count > hits[i].limit.max) return { index: i, wait: Math.max(1, Math.ceil((windows[i] + hits[i].limit.windowMs - now) / 1000)) };
+  }
+  return null;
+}
+
 /** Throws 429 `rate_limited` with Retry-After when over the limit. */
 export async function enforce(db: Db, bucket: string, limit: Limit, now: number): Promise<void> {
   const wait = await hit(db, bucket, limit, now);
