@@ -17,6 +17,7 @@ import { acceptanceRoutes } from './invitations/acceptance.routes';
 import { pages } from './pages';
 import { auditRoutes } from './audit/audit.routes';
 import { emailEventRoutes } from './delivery/email-events.routes';
+import { webhookRoutes } from './webhooks/webhooks.routes';
 import { transportFor } from './delivery/transports';
 import { deploymentProblem, logDeploymentProblemOnce } from './lib/deployment';
 
@@ -106,6 +107,7 @@ app.route('/v1/me', meRoutes);
 app.route('/v1/organizations', organizationRoutes);
 app.route('/v1/organizations', invitationRoutes);
 app.route('/v1/organizations', auditRoutes);
+app.route('/v1/organizations', webhookRoutes);
 app.route('/v1/invitations', acceptanceRoutes);
 app.route('/v1/email-events', emailEventRoutes);
 

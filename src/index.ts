@@ -5,6 +5,7 @@ import * as schema from './db/schema';
 import { consumeDeliveryBatch } from './delivery/consumer';
 import { consumeDeadLetters } from './delivery/dead-letter';
 import { runOutboxRelay } from './delivery/relay';
+import { handOffNewWebhooks } from './delivery/producer';
 import { isLocalAppUrl } from './lib/deployment';
 import { errorMessage } from './lib/redact';
 
@@ -31,7 +32,11 @@ export default {
     }
     const jobs = [
       runOutboxRelay(env, db, now).then(log('outbox_relay')),
-      runExpirySweep(db, now).then(log('expiry_sweep')),
+      // Expiries are webhook events (`invitation.expired`), handed to the queue after the sweep.
+      runExpirySweep(db, now).then(async (result) => {
+        if (result.expired > 0) await handOffNewWebhooks(env, db, now);
+        log('expiry_sweep')(result);
+      }),
     ];
     if (new Date(now).getUTCMinutes() % HOUSEKEEPING_EVERY_MINUTES === 0) jobs.push(runHousekeeping(db, now).then(log('housekeeping')));
     ctx.waitUntil(

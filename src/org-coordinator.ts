@@ -6,6 +6,7 @@ import type { Db } from './env';
 import { fail, type Failure, type Outcome } from './errors';
 import { hitAll, ipBucket, limitFor, scaled } from './rate-limit/rate-limit';
 import { OWNED_ORGANIZATIONS_LIMIT } from './organizations/organizations.store';
+import { handOffNewWebhooks } from './delivery/producer';
 import type { Actor } from './audit/audit.store';
 import * as invitationsService from './invitations/invitations.service';
 import { acceptInvitation, type AcceptInput, type AcceptResult } from './invitations/acceptance.service';
@@ -30,10 +31,16 @@ export class OrgCoordinator extends DurableObject<Env> {
   readonly #db: Db = drizzle(this.env.DB, { schema });
   #tail: Promise<unknown> = Promise.resolve();
 
-  /** Runs `task` after every task queued before it, whatever their outcome. */
-  #serialize<T>(task: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `task` after every task queued before it, whatever their outcome. Afterwards, off the
+   * caller's path and outside the queue, the webhook deliveries its batch wrote (if any) go to the
+   * delivery queue.
+   */
+  #serialize<T>(call: Call, task: () => Promise<T>): Promise<T> {
     const run = this.#tail.then(task, task);
     this.#tail = run.catch(() => undefined);
+    const handOff = run.then(() => handOffNewWebhooks(this.env, this.#db, call.now, call.organizationId)).catch(() => undefined);
+    this.ctx.waitUntil(handOff);
     return run;
   }
 
@@ -96,31 +103,31 @@ export class OrgCoordinator extends DurableObject<Env> {
 
   /** Creates an invitation; its email's outbox row is in the same batch, and the caller hands it to the queue. */
   async createInvitation(call: Call, input: invitationsService.CreateInvitationInput) {
-    return this.#serialize(() => invitationsService.createInvitation(this.#ctx(call), input));
+    return this.#serialize(call, () => invitationsService.createInvitation(this.#ctx(call), input));
   }
 
   async resendInvitation(call: Call, input: { id: string; expiresInDays?: number }) {
-    return this.#serialize(() => invitationsService.resendInvitation(this.#ctx(call), input));
+    return this.#serialize(call, () => invitationsService.resendInvitation(this.#ctx(call), input));
   }
 
   async revokeInvitation(call: Call, input: { id: string }) {
-    return this.#serialize(() => invitationsService.revokeInvitation(this.#ctx(call), input));
+    return this.#serialize(call, () => invitationsService.revokeInvitation(this.#ctx(call), input));
   }
 
   async updateInvitationRole(call: Call, input: { id: string; role: Role }) {
-    return this.#serialize(() => invitationsService.updateInvitationRole(this.#ctx(call), input));
+    return this.#serialize(call, () => invitationsService.updateInvitationRole(this.#ctx(call), input));
   }
 
   async acceptInvitation(call: Call, input: AcceptInput): Promise<Outcome<AcceptResult & { outboxId?: string }>> {
-    return this.#serialize(() => acceptInvitation(this.#ctx(call), input));
+    return this.#serialize(call, () => acceptInvitation(this.#ctx(call), input));
   }
 
   async changeMemberRole(call: Call, input: { userId: string; role: Role }) {
-    return this.#serialize(() => changeMemberRole(this.#ctx(call), input));
+    return this.#serialize(call, () => changeMemberRole(this.#ctx(call), input));
   }
 
   async removeMember(call: Call, input: { userId: string }) {
-    return this.#serialize(() => removeMember(this.#ctx(call), input));
+    return this.#serialize(call, () => removeMember(this.#ctx(call), input));
   }
 }
 

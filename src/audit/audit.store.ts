@@ -12,7 +12,7 @@ export interface Actor {
 export interface AuditInput {
   organizationId: string;
   action: string;
-  targetType: 'invitation' | 'membership' | 'organization';
+  targetType: 'invitation' | 'membership' | 'organization' | 'webhook';
   targetId: string;
   /** A JSON object, or SQL producing one (for facts only the batch itself decides). */
   data?: Record<string, unknown> | SQL;

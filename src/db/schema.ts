@@ -212,3 +212,107 @@ export const outbox = sqliteTable(
     index('outbox_created_idx').on(t.createdAt),
   ],
 );
+
+/** Webhook event types (SPEC §11). */
+export const WEBHOOK_EVENT_TYPES = [
+  'invitation.created',
+  'invitation.resent',
+  'invitation.role_changed',
+  'invitation.revoked',
+  'invitation.accepted',
+  'invitation.expired',
+  'invitation.delivery_failed',
+  'invitation.bounced',
+  'member.added',
+  'member.role_changed',
+  'member.removed',
+  'webhook.test',
+] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+/** An organization's webhook endpoint. The secret must be kept to sign; it is never shown again. */
+export const webhookEndpoints = sqliteTable(
+  'webhook_endpoints',
+  {
+    id: text('id').primaryKey(),
+    organizationId: text('organization_id').notNull(),
+    url: text('url').notNull(),
+    description: text('description'),
+    /** A JSON array of event types; NULL means every type. */
+    events: text('events'),
+    enabled: integer('enabled').notNull().default(1),
+    disabledReason: text('disabled_reason'),
+    secret: text('secret').notNull(),
+    /** After a rotation, the old secret still signs until `previous_secret_expires_at`. */
+    previousSecret: text('previous_secret'),
+    previousSecretExpiresAt: integer('previous_secret_expires_at'),
+    /** The first failed attempt since the last success, and the failed attempts since then. */
+    failingSince: integer('failing_since'),
+    failedAttempts: integer('failed_attempts').notNull().default(0),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [index('webhook_endpoints_org_idx').on(t.organizationId, t.createdAt)],
+);
+
+/**
+ * One event, written in the same D1 batch as the change (by a trigger on `audit_events`, see the
+ * migration), with the exact body every endpoint receives.
+ */
+export const webhookEvents = sqliteTable(
+  'webhook_events',
+  {
+    id: text('id').primaryKey(),
+    organizationId: text('organization_id').notNull(),
+    type: text('type').notNull(),
+    body: text('body').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [index('webhook_events_created_idx').on(t.createdAt)],
+);
+
+export const WEBHOOK_DELIVERY_STATUSES = ['pending', 'sending', 'delivered', 'failed', 'dropped'] as const;
+
+/** One event to one endpoint: its id is the `webhook-id`, the same on every attempt. */
+export const webhookDeliveries = sqliteTable(
+  'webhook_deliveries',
+  {
+    id: text('id').primaryKey(),
+    organizationId: text('organization_id').notNull(),
+    endpointId: text('endpoint_id').notNull(),
+    eventId: text('event_id').notNull(),
+    eventType: text('event_type').notNull(),
+    status: text('status', { enum: WEBHOOK_DELIVERY_STATUSES }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    /** When `pending`: due from then on. When `sending`: the claim ends then. */
+    nextAttemptAt: integer('next_attempt_at').notNull(),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [
+    index('webhook_deliveries_status_next_idx').on(t.status, t.nextAttemptAt),
+    index('webhook_deliveries_org_created_idx').on(t.organizationId, t.createdAt),
+    index('webhook_deliveries_endpoint_idx').on(t.endpointId),
+  ],
+);
+
+/** Every attempt, for the delivery log. */
+export const webhookAttempts = sqliteTable(
+  'webhook_attempts',
+  {
+    id: text('id').primaryKey(),
+    deliveryId: text('delivery_id').notNull(),
+    endpointId: text('endpoint_id').notNull(),
+    eventId: text('event_id').notNull(),
+    eventType: text('event_type').notNull(),
+    attempt: integer('attempt').notNull(),
+    statusCode: integer('status_code'),
+    durationMs: integer('duration_ms').notNull(),
+    error: text('error'),
+    /** At most 1 KiB of the response body. */
+    responseBody: text('response_body'),
+    nextAttemptAt: integer('next_attempt_at'),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [index('webhook_attempts_endpoint_created_idx').on(t.endpointId, t.createdAt, t.id)],
+);

@@ -6,6 +6,8 @@ import type { Db } from '../env';
 import { headerSafe } from '../email/mime';
 import { errorMessage } from '../lib/redact';
 import { recordInvitationDelivery } from './delivery-state';
+import { deliverWebhook } from '../webhooks/sender';
+import { handOffNewWebhooks, handOffWebhooks } from './producer';
 import { readMessage } from './outbox';
 import { renderOutboxRow, type OutboxRow } from './render';
 import { transportFor, type SendResult } from './transports';
@@ -101,6 +103,8 @@ export async function deliverOne(env: Env, db: Db, outboxId: string, now: number
     ...(invitation ? recordInvitationDelivery(invitation, 'failed', reason, now, { countAttempt: true, onlyIf: held }) : []),
     finish('failed', { error: reason }),
   ]);
+  // `invitation.delivery_failed` is a webhook event too.
+  if (invitation && row.organization_id) await handOffNewWebhooks(env, db, now, row.organization_id);
   log('failed', { reason });
   if (gaveUp) {
     try {
@@ -125,6 +129,19 @@ export async function consumeDeliveryBatch(batch: MessageBatch<unknown>, env: En
       if (!body) {
         console.error(JSON.stringify({ event: 'delivery_message_unreadable', message_id: message.id }));
         message.ack();
+        return;
+      }
+      if ('webhook' in body) {
+        try {
+          const verdict = await deliverWebhook(env, db, body.webhook, Date.now());
+          // The next attempt is a fresh message (a queue delay is at most 12 h, retention a day or more);
+          // if that send fails, the cron relay re-hands the row once it is overdue.
+          if (!verdict.done) await handOffWebhooks(env, [body.webhook], Math.min(12 * 3600, Math.ceil(verdict.retryInMs / 1000)));
+          message.ack();
+        } catch (err) {
+          console.error(JSON.stringify({ event: 'webhook_error', webhook_id: body.webhook, error: errorMessage(err) }));
+          message.retry({ delaySeconds: 60 });
+        }
         return;
       }
       try {

@@ -4,6 +4,7 @@ import * as schema from '../db/schema';
 import { runBatch } from '../db/batch';
 import { recordInvitationDelivery } from './delivery-state';
 import { readMessage } from './outbox';
+import { handOffNewWebhooks } from './producer';
 
 /**
  * The dead-letter queue's consumer. Messages arrive here two ways: the consumer gave up on a row
@@ -16,7 +17,11 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env)
   const now = Date.now();
   for (const message of batch.messages) {
     const body = readMessage(message.body);
-    if (body) {
+    if (body && 'webhook' in body) {
+      // A webhook message whose consumer kept crashing: given up.
+      await db.run(sql`UPDATE webhook_deliveries SET status = 'failed', updated_at = ${now} WHERE id = ${body.webhook} AND status IN ('pending', 'sending')`);
+      console.error(JSON.stringify({ event: 'webhook_dead_letter', webhook_id: body.webhook }));
+    } else if (body) {
       const reason = 'Gave up: the delivery queue could not process this message';
       const [row] = await db.all<{ kind: string; subject_id: string; token_id: string | null; status: string }>(
         sql`SELECT kind, subject_id, token_id, status FROM outbox WHERE id = ${body.outboxId}`,
@@ -32,6 +37,7 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env)
           WHERE id = ${body.outboxId}`,
       ]);
       console.error(JSON.stringify({ event: 'delivery_dead_letter', outbox_id: body.outboxId, status_before: row?.status ?? null }));
+      if (row?.kind === 'invitation_email') await handOffNewWebhooks(env, db, now);
     }
     message.ack();
   }

@@ -5,6 +5,7 @@ import { ApiError } from '../errors';
 import { createRouter, jsonResponse, problems } from '../lib/openapi';
 import { recordInvitationDelivery } from './delivery-state';
 import { EVENT_PARSERS, type ProviderEvent } from './transports';
+import { handOffNewWebhooks } from './producer';
 
 const receive = createRoute({
   method: 'post',
@@ -55,6 +56,8 @@ export const emailEventRoutes = createRouter().openapi(
     const now = Date.now();
     let applied = 0;
     for (const event of events) if (await apply(c.var.db, event, now)) applied += 1;
+    // A bounce is a webhook event (`invitation.bounced`) too.
+    if (applied > 0) c.executionCtx.waitUntil(handOffNewWebhooks(c.env, c.var.db, now));
     return c.json({ received: events.length, applied }, 200);
   },
 );

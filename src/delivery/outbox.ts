@@ -7,6 +7,11 @@ export interface DeliveryMessage {
   outboxId: string;
 }
 
+/** A webhook message: only the delivery's id (`msg_…`, its `webhook-id`). */
+export interface WebhookMessage {
+  webhook: string;
+}
+
 export const newOutboxId = () => newId('obx');
 
 /**
@@ -24,7 +29,9 @@ export function outboxInsert(
 }
 
 /** Reads a queue message body; null for anything this pipeline did not write. */
-export function readMessage(body: unknown): DeliveryMessage | null {
-  const id = (body as { outboxId?: unknown } | null)?.outboxId;
-  return typeof id === 'string' && /^obx_[a-z0-9]{20}$/.test(id) ? { outboxId: id } : null;
+export function readMessage(body: unknown): DeliveryMessage | WebhookMessage | null {
+  const { outboxId, webhook } = (body ?? {}) as { outboxId?: unknown; webhook?: unknown };
+  if (typeof outboxId === 'string' && /^obx_[a-z0-9]{20}$/.test(outboxId)) return { outboxId };
+  if (typeof webhook === 'string' && /^msg_[a-z0-9]{20,24}$/.test(webhook)) return { webhook };
+  return null;
 }

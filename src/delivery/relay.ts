@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../env';
-import { handOff } from './producer';
+import { handOff, handOffWebhooks } from './producer';
 
 /** A row still undelivered this long after it was due (or claimed) has lost its queue message. */
 export const RELAY_AFTER_MS = 2 * 60_000;
@@ -21,6 +21,16 @@ export async function runOutboxRelay(env: Pick<Env, 'DELIVERY_QUEUE'>, db: Db, n
                    ORDER BY next_attempt_at LIMIT ${RELAY_BATCH})
       RETURNING id`);
     await handOff(env, rows.map((r) => r.id));
+    rehanded += rows.length;
+    if (rows.length < RELAY_BATCH) break;
+  }
+  // Webhook messages likewise (their next attempt is a delayed queue message that may be lost).
+  for (let i = 0; i < RELAY_MAX_BATCHES; i++) {
+    const rows = await db.all<{ id: string }>(sql`UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ${now}, updated_at = ${now}
+      WHERE id IN (SELECT id FROM webhook_deliveries WHERE status IN ('pending', 'sending') AND next_attempt_at <= ${now - RELAY_AFTER_MS}
+                   ORDER BY next_attempt_at LIMIT ${RELAY_BATCH})
+      RETURNING id`);
+    await handOffWebhooks(env, rows.map((r) => r.id));
     rehanded += rows.length;
     if (rows.length < RELAY_BATCH) break;
   }

@@ -1,8 +1,13 @@
-/** Base64url without padding. */
-export function base64url(bytes: Uint8Array): string {
+/** Standard base64 (with padding). */
+export function base64(bytes: Uint8Array): string {
   let bin = '';
   for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+  return btoa(bin);
+}
+
+/** Base64url without padding. */
+export function base64url(bytes: Uint8Array): string {
+  return base64(bytes).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
 }
 
 /** A fresh opaque secret with a readable prefix, e.g. `8b_pat_…`. 256 bits of entropy. */

@@ -1,0 +1,151 @@
+import { sql } from 'drizzle-orm';
+import { runBatch } from '../db/batch';
+import type { Db } from '../env';
+import { newId } from '../lib/ids';
+import { errorMessage, redact } from '../lib/redact';
+import { signStandardWebhook } from '../lib/standard-webhooks';
+
+/** Delays before attempts 2 to 8 (SPEC §11), times `WEBHOOK_RETRY_SCALE`; then the message is given up. */
+export const WEBHOOK_RETRY_DELAYS_MS = [5_000, 5 * 60_000, 30 * 60_000, 2 * 3_600_000, 5 * 3_600_000, 10 * 3_600_000, 10 * 3_600_000];
+export const WEBHOOK_MAX_ATTEMPTS = WEBHOOK_RETRY_DELAYS_MS.length + 1;
+export const WEBHOOK_TIMEOUT_MS = 10_000;
+/** At most this much of a receiver's answer is kept. */
+export const RESPONSE_KEEP_BYTES = 1024;
+/** An endpoint failing for this long, with at least this many failed attempts, is disabled. */
+export const AUTO_DISABLE_AFTER_MS = 24 * 3_600_000;
+export const AUTO_DISABLE_MIN_ATTEMPTS = 20;
+/** One consumer's hold on a message while it sends (longer than the timeout). */
+const CLAIM_MS = 60_000;
+
+export function webhookRetryDelay(env: { WEBHOOK_RETRY_SCALE?: string }, attempt: number): number {
+  const scale = Number(env.WEBHOOK_RETRY_SCALE ?? '1');
+  return Math.round(WEBHOOK_RETRY_DELAYS_MS[attempt - 1] * (Number.isFinite(scale) && scale >= 0 ? scale : 1));
+}
+
+interface Claimed {
+  id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  attempts: number;
+  url: string | null;
+  enabled: number | null;
+  secret: string | null;
+  previous_secret: string | null;
+  previous_secret_expires_at: number | null;
+  body: string | null;
+}
+
+export type WebhookVerdict = { done: true } | { done: false; retryInMs: number };
+
+/** Reads at most `limit` bytes of a response body, then lets the rest go. */
+async function readSome(res: Response, limit: number): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+    }
+  } finally {
+    void reader.cancel().catch(() => undefined);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) (all.set(c, at), (at += c.length));
+  return new TextDecoder().decode(all.slice(0, limit));
+}
+
+/**
+ * Sends one webhook message (one event to one endpoint) once: claims it, signs it per Standard
+ * Webhooks with the current secret (and the previous one during a rotation), posts it with a
+ * timeout and without following redirects, and records the attempt. A deleted or disabled
+ * endpoint's message is dropped. Returns when to try again, if at all.
+ */
+export async function deliverWebhook(
+  env: Pick<Env, 'WEBHOOK_RETRY_SCALE'>,
+  db: Db,
+  deliveryId: string,
+  now: number,
+  opts: { timeoutMs?: number } = {},
+): Promise<WebhookVerdict> {
+  const [row] = await db.all<Claimed>(sql`UPDATE webhook_deliveries SET status = 'sending', next_attempt_at = ${now + CLAIM_MS}, updated_at = ${now}
+    WHERE id = ${deliveryId} AND status = 'pending' AND next_attempt_at <= ${now}
+    RETURNING id, endpoint_id, event_id, event_type, attempts,
+      (SELECT url FROM webhook_endpoints WHERE id = endpoint_id) AS url,
+      (SELECT enabled FROM webhook_endpoints WHERE id = endpoint_id) AS enabled,
+      (SELECT secret FROM webhook_endpoints WHERE id = endpoint_id) AS secret,
+      (SELECT previous_secret FROM webhook_endpoints WHERE id = endpoint_id) AS previous_secret,
+      (SELECT previous_secret_expires_at FROM webhook_endpoints WHERE id = endpoint_id) AS previous_secret_expires_at,
+      (SELECT body FROM webhook_events WHERE id = event_id) AS body`);
+  if (!row) return { done: true };
+  if (!row.url || row.enabled !== 1 || !row.secret || row.body === null) {
+    await db.run(sql`UPDATE webhook_deliveries SET status = 'dropped', updated_at = ${now} WHERE id = ${row.id}`);
+    return { done: true };
+  }
+
+  const timestamp = Math.floor(now / 1000);
+  const secrets = [row.secret, ...(row.previous_secret && (row.previous_secret_expires_at ?? 0) > now ? [row.previous_secret] : [])];
+  const signatures = await Promise.all(secrets.map((s) => signStandardWebhook(s, row.id, timestamp, row.body!)));
+  const started = Date.now();
+  let statusCode: number | null = null;
+  let error: string | null = null;
+  let kept: string | null = null;
+  try {
+    const res = await fetch(row.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': '8bit-ai-webhooks/1.0',
+        'webhook-id': row.id,
+        'webhook-timestamp': String(timestamp),
+        'webhook-signature': signatures.join(' '),
+      },
+      body: row.body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(opts.timeoutMs ?? WEBHOOK_TIMEOUT_MS),
+    });
+    statusCode = res.status;
+    kept = redact(await readSome(res, RESPONSE_KEEP_BYTES), RESPONSE_KEEP_BYTES);
+    if (res.status >= 300 && res.status < 400) error = `HTTP ${res.status}: redirects are not followed`;
+    else if (res.status < 200 || res.status >= 300) error = `HTTP ${res.status}`;
+  } catch (err) {
+    const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+    error = timedOut ? `No answer within ${(opts.timeoutMs ?? WEBHOOK_TIMEOUT_MS) / 1000} s` : `Network error: ${errorMessage(err, 200)}`;
+  }
+  const duration = Date.now() - started;
+  const attempt = row.attempts + 1;
+  const ok = error === null;
+  const retryIn = !ok && attempt < WEBHOOK_MAX_ATTEMPTS ? webhookRetryDelay(env, attempt) : null;
+  const next = retryIn === null ? null : now + retryIn;
+  const status = ok ? 'delivered' : next === null ? 'failed' : 'pending';
+  const disable = sql`UPDATE webhook_endpoints SET enabled = 0, updated_at = ${now},
+      disabled_reason = ${`Disabled after every delivery failed for 24 hours (last: ${error})`}
+    WHERE id = ${row.endpoint_id} AND enabled = 1 AND failing_since <= ${now - AUTO_DISABLE_AFTER_MS} AND failed_attempts >= ${AUTO_DISABLE_MIN_ATTEMPTS}`;
+  await runBatch(db, [
+    sql`INSERT INTO webhook_attempts (id, delivery_id, endpoint_id, event_id, event_type, attempt, status_code, duration_ms, error, response_body, next_attempt_at, created_at)
+      VALUES (${newId('wha')}, ${row.id}, ${row.endpoint_id}, ${row.event_id}, ${row.event_type}, ${attempt}, ${statusCode}, ${duration}, ${error}, ${kept}, ${next}, ${now})`,
+    sql`UPDATE webhook_deliveries SET status = ${status}, attempts = ${attempt}, next_attempt_at = ${next ?? now}, updated_at = ${now}
+      WHERE id = ${row.id} AND status = 'sending'`,
+    ok
+      ? sql`UPDATE webhook_endpoints SET failing_since = NULL, failed_attempts = 0 WHERE id = ${row.endpoint_id}`
+      : sql`UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, ${now}), failed_attempts = failed_attempts + 1 WHERE id = ${row.endpoint_id}`,
+    ...(ok
+      ? []
+      : [
+          // Audited when (and only when) the update below disables it: same predicate, run first.
+          sql`INSERT INTO audit_events (id, organization_id, actor_type, actor_id, action, target_type, target_id, data, ip, user_agent, created_at)
+            SELECT ${newId('aud')}, organization_id, 'system', NULL, 'webhook.disabled', 'webhook', id,
+              json_object('reason', 'every delivery failed for 24 hours', 'failed_attempts', failed_attempts, 'url', url), NULL, NULL, ${now}
+            FROM webhook_endpoints
+            WHERE id = ${row.endpoint_id} AND enabled = 1 AND failing_since <= ${now - AUTO_DISABLE_AFTER_MS} AND failed_attempts >= ${AUTO_DISABLE_MIN_ATTEMPTS}`,
+          disable,
+        ]),
+  ]);
+  console.log(JSON.stringify({ event: 'webhook_attempt', webhook_id: row.id, endpoint_id: row.endpoint_id, event_type: row.event_type, attempt, status_code: statusCode, outcome: status, duration_ms: duration, error }));
+  return retryIn === null ? { done: true } : { done: false, retryInMs: retryIn };
+}

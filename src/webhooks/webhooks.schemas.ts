@@ -1,0 +1,73 @@
+import { z } from '@hono/zod-openapi';
+import { WEBHOOK_EVENT_TYPES } from '../db/schema';
+import { Id, OrgParams } from '../lib/openapi';
+
+export const EventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES);
+/** Events an endpoint subscribes to: at least one, no repeats; omitted, every type. */
+const EventsSchema = z
+  .array(EventTypeSchema)
+  .min(1)
+  .max(WEBHOOK_EVENT_TYPES.length)
+  .refine((events) => new Set(events).size === events.length, 'lists an event type twice');
+const UrlSchema = z.string().trim().min(1).max(2048);
+const DescriptionSchema = z.string().trim().max(200);
+
+export const CreateWebhookBody = z
+  .object({ url: UrlSchema, events: EventsSchema.optional(), description: DescriptionSchema.optional() })
+  .strict()
+  .openapi('CreateWebhook');
+
+export const UpdateWebhookBody = z
+  .object({
+    url: UrlSchema.optional(),
+    events: EventsSchema.nullable().optional().openapi({ description: 'null: every event type' }),
+    enabled: z.boolean().optional(),
+    description: DescriptionSchema.nullable().optional(),
+  })
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, 'give at least one of url, events, enabled, description')
+  .openapi('UpdateWebhook');
+
+export const WebhookParams = OrgParams.extend({ id: Id });
+export const AttemptParams = WebhookParams.extend({ attempt_id: Id });
+
+export const WebhookSchema = z
+  .object({
+    id: z.string(),
+    url: z.string(),
+    events: z.array(z.string()),
+    description: z.string().nullable(),
+    enabled: z.boolean(),
+    disabled_reason: z.string().nullable(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi('Webhook');
+
+export const CreatedWebhookSchema = WebhookSchema.extend({
+  secret: z.string().openapi({ description: 'whsec_ + base64 of 32 random bytes; shown only here and on rotation' }),
+}).openapi('CreatedWebhook');
+
+export const SecretSchema = z.object({ secret: z.string() }).openapi('WebhookSecret');
+
+export const DeliveryAttemptSchema = z
+  .object({
+    id: z.string(),
+    webhook_id: z.string().openapi({ description: 'The `webhook-id` header: the same on every attempt of one event to this endpoint' }),
+    event_id: z.string(),
+    event_type: z.string(),
+    attempt: z.number().int(),
+    status_code: z.number().int().nullable(),
+    duration_ms: z.number().int(),
+    error: z.string().nullable(),
+    created_at: z.string(),
+    next_attempt_at: z.string().nullable(),
+  })
+  .openapi('WebhookDeliveryAttempt');
+
+export const DeliveriesQuery = z
+  .object({
+    limit: z.string().regex(/^\d{1,3}$/, 'an integer from 1 to 100').transform(Number).pipe(z.number().int().min(1).max(100)).optional(),
+    cursor: z.string().min(1).max(200).optional(),
+  })
+  .strict();

@@ -1,0 +1,134 @@
+import { sql } from 'drizzle-orm';
+import { runBatch } from '../db/batch';
+import type { Db } from '../env';
+import { ApiError } from '../errors';
+import { auditStatement, type Actor } from '../audit/audit.store';
+import { newId } from '../lib/ids';
+import {
+  ENDPOINTS_PER_ORGANIZATION, PREVIOUS_SECRET_TTL_MS, endpointCountSql, findEndpoint, newWebhookSecret, storedEvents, webhookUrlProblem,
+  type WebhookEndpointRow,
+} from './webhooks.store';
+
+/*
+ * Endpoint management (SPEC §11). These writes touch no invitation or membership, so they do not
+ * need the organization's Durable Object: each is one guarded D1 batch with its audit event.
+ */
+
+interface Ctx {
+  env: Pick<Env, 'APP_URL'>;
+  db: Db;
+  organizationId: string;
+  actor: Actor;
+  now: number;
+}
+
+function checkUrl(ctx: Ctx, url: string) {
+  const problem = webhookUrlProblem(ctx.env.APP_URL, url);
+  if (problem) throw new ApiError('validation_failed', `url: ${problem}`, { errors: [{ path: 'url', message: problem }] });
+}
+
+async function load(ctx: Ctx, id: string): Promise<WebhookEndpointRow> {
+  const row = await findEndpoint(ctx.db, ctx.organizationId, id);
+  if (!row) throw new ApiError('not_found', 'No such webhook endpoint in this organization.');
+  return row;
+}
+
+export async function createEndpoint(ctx: Ctx, input: { url: string; events?: string[]; description?: string }) {
+  checkUrl(ctx, input.url);
+  const { db, organizationId: org, now } = ctx;
+  const row: WebhookEndpointRow = {
+    id: newId('whk'), organizationId: org, url: input.url, description: input.description || null, events: storedEvents(input.events),
+    enabled: 1, disabledReason: null, secret: newWebhookSecret(), previousSecret: null, previousSecretExpiresAt: null,
+    failingSince: null, failedAttempts: 0, createdAt: now, updatedAt: now,
+  };
+  const created = sql`EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = ${row.id})`;
+  const [inserted] = await runBatch(db, [
+    sql`INSERT INTO webhook_endpoints (id, organization_id, url, description, events, enabled, secret, failed_attempts, created_at, updated_at)
+      SELECT ${row.id}, ${org}, ${row.url}, ${row.description}, ${row.events}, 1, ${row.secret}, 0, ${now}, ${now}
+      WHERE ${endpointCountSql(org)} < ${ENDPOINTS_PER_ORGANIZATION}`,
+    auditStatement(db, ctx.actor, { organizationId: org, action: 'webhook.created', targetType: 'webhook', targetId: row.id, data: { url: row.url } }, now, created),
+  ]);
+  if (inserted.meta.changes !== 1) {
+    throw new ApiError('validation_failed', `An organization can have at most ${ENDPOINTS_PER_ORGANIZATION} webhook endpoints. Delete one first.`);
+  }
+  return row;
+}
+
+export async function updateEndpoint(ctx: Ctx, id: string, input: { url?: string; events?: string[] | null; enabled?: boolean; description?: string | null }) {
+  const current = await load(ctx, id);
+  if (input.url !== undefined) checkUrl(ctx, input.url);
+  const { db, now } = ctx;
+  const next = {
+    url: input.url ?? current.url,
+    events: input.events === undefined ? current.events : storedEvents(input.events),
+    description: input.description === undefined ? current.description : input.description || null,
+    enabled: input.enabled === undefined ? current.enabled : input.enabled ? 1 : 0,
+  };
+  // Enabling again starts a clean slate: no reason, no failure streak.
+  const reenabled = next.enabled === 1 && current.enabled === 0;
+  await runBatch(db, [
+    sql`UPDATE webhook_endpoints SET url = ${next.url}, events = ${next.events}, description = ${next.description}, enabled = ${next.enabled},
+        disabled_reason = ${next.enabled === 1 ? null : input.enabled === false ? 'Disabled by a member' : current.disabledReason},
+        failing_since = ${reenabled ? null : current.failingSince}, failed_attempts = ${reenabled ? 0 : current.failedAttempts}, updated_at = ${now}
+      WHERE id = ${id} AND organization_id = ${ctx.organizationId}`,
+    auditStatement(db, ctx.actor, { organizationId: ctx.organizationId, action: 'webhook.updated', targetType: 'webhook', targetId: id, data: { changed: Object.keys(input) } }, now),
+  ]);
+  return (await load(ctx, id))!;
+}
+
+/** Deletes an endpoint; its queued deliveries are dropped in the same batch. */
+export async function deleteEndpoint(ctx: Ctx, id: string) {
+  await load(ctx, id);
+  const { db, now } = ctx;
+  await runBatch(db, [
+    sql`UPDATE webhook_deliveries SET status = 'dropped', updated_at = ${now} WHERE endpoint_id = ${id} AND status IN ('pending', 'sending')`,
+    sql`DELETE FROM webhook_endpoints WHERE id = ${id} AND organization_id = ${ctx.organizationId}`,
+    auditStatement(db, ctx.actor, { organizationId: ctx.organizationId, action: 'webhook.deleted', targetType: 'webhook', targetId: id }, now),
+  ]);
+}
+
+/** A new secret; the old one also signs for 24 hours (two signatures per message meanwhile). */
+export async function rotateSecret(ctx: Ctx, id: string) {
+  const current = await load(ctx, id);
+  const secret = newWebhookSecret();
+  const { db, now } = ctx;
+  await runBatch(db, [
+    sql`UPDATE webhook_endpoints SET secret = ${secret}, previous_secret = ${current.secret},
+        previous_secret_expires_at = ${now + PREVIOUS_SECRET_TTL_MS}, updated_at = ${now}
+      WHERE id = ${id} AND organization_id = ${ctx.organizationId}`,
+    auditStatement(db, ctx.actor, { organizationId: ctx.organizationId, action: 'webhook.secret_rotated', targetType: 'webhook', targetId: id }, now),
+  ]);
+  return secret;
+}
+
+/** A `webhook.test` event to this endpoint only; returns the delivery id to hand to the queue. */
+export async function sendTestEvent(ctx: Ctx, id: string) {
+  const endpoint = await load(ctx, id);
+  if (endpoint.enabled !== 1) throw new ApiError('invalid_state', 'This endpoint is disabled. Enable it to send a test.');
+  const { db, now } = ctx;
+  const eventId = newId('evt');
+  const deliveryId = newId('msg');
+  const body = JSON.stringify({
+    type: 'webhook.test',
+    timestamp: new Date(now).toISOString(),
+    data: { webhook_endpoint_id: id, organization_id: ctx.organizationId, message: 'A test event from 8bit-ai Invitations.' },
+  });
+  await runBatch(db, [
+    sql`INSERT INTO webhook_events (id, organization_id, type, body, created_at) VALUES (${eventId}, ${ctx.organizationId}, 'webhook.test', ${body}, ${now})`,
+    sql`INSERT INTO webhook_deliveries (id, organization_id, endpoint_id, event_id, event_type, status, attempts, next_attempt_at, created_at, updated_at)
+      VALUES (${deliveryId}, ${ctx.organizationId}, ${id}, ${eventId}, 'webhook.test', 'pending', 0, ${now}, ${now}, ${now})`,
+  ]);
+  return deliveryId;
+}
+
+/** Sends one logged attempt's message again (same `webhook-id`), now. */
+export async function redeliver(ctx: Ctx, id: string, attemptId: string) {
+  await load(ctx, id);
+  const { db, now } = ctx;
+  const rows = await db.all<{ id: string }>(sql`UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ${now}, updated_at = ${now}
+    WHERE id = (SELECT delivery_id FROM webhook_attempts WHERE id = ${attemptId} AND endpoint_id = ${id})
+      AND endpoint_id = ${id} AND status IN ('delivered', 'failed', 'pending')
+    RETURNING id`);
+  if (rows.length === 0) throw new ApiError('not_found', 'No such delivery attempt for this endpoint, or it is being sent right now.');
+  return rows[0].id;
+}

@@ -1,0 +1,101 @@
+import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
+import { WEBHOOK_EVENT_TYPES, webhookAttempts, webhookEndpoints } from '../db/schema';
+import type { Db } from '../env';
+import { base64 } from '../lib/crypto';
+import { decodeCursor, encodeCursor } from '../invitations/invitations.store';
+import { isLocalAppUrl } from '../lib/deployment';
+
+export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
+
+/** At most this many endpoints per organization (SPEC §11). */
+export const ENDPOINTS_PER_ORGANIZATION = 10;
+/** After a rotation the old secret also signs for this long. */
+export const PREVIOUS_SECRET_TTL_MS = 24 * 60 * 60 * 1000;
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** `whsec_` + base64 of 32 random bytes (Standard Webhooks asks for 24 to 64). */
+export const newWebhookSecret = () => `whsec_${base64(crypto.getRandomValues(new Uint8Array(32)))}`;
+
+export function toWebhookResource(row: WebhookEndpointRow) {
+  return {
+    id: row.id,
+    url: row.url,
+    events: row.events ? (JSON.parse(row.events) as string[]) : [...WEBHOOK_EVENT_TYPES],
+    description: row.description,
+    enabled: row.enabled === 1,
+    disabled_reason: row.disabledReason,
+    created_at: iso(row.createdAt)!,
+    updated_at: iso(row.updatedAt)!,
+  };
+}
+export type WebhookResource = ReturnType<typeof toWebhookResource>;
+
+/** The stored form of `events`: NULL for every type (so new types reach such endpoints too). */
+export const storedEvents = (events: readonly string[] | null | undefined) =>
+  events && events.length < WEBHOOK_EVENT_TYPES.length ? JSON.stringify([...events].sort()) : null;
+
+/**
+ * Why a URL is refused, or null (SPEC §11): https; http only to localhost or 127.0.0.1 while
+ * APP_URL is http (local development); no credentials; at most 2048 characters.
+ */
+export function webhookUrlProblem(appUrl: string, raw: string): string | null {
+  if (raw.length > 2048) return 'The URL is longer than 2048 characters.';
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return 'The URL is not a valid absolute URL.';
+  }
+  if (url.username || url.password) return 'The URL must not contain credentials.';
+  if (url.protocol === 'https:') return null;
+  const localTarget = url.protocol === 'http:' && ['localhost', '127.0.0.1'].includes(url.hostname);
+  if (localTarget && isLocalAppUrl(appUrl)) return null;
+  return localTarget ? 'http:// URLs are allowed only in local development; use https://.' : 'The URL must use https://.';
+}
+
+export async function findEndpoint(db: Db, organizationId: string, id: string) {
+  return db.query.webhookEndpoints.findFirst({ where: and(eq(webhookEndpoints.organizationId, organizationId), eq(webhookEndpoints.id, id)) });
+}
+
+export async function listEndpoints(db: Db, organizationId: string) {
+  return db.select().from(webhookEndpoints).where(eq(webhookEndpoints.organizationId, organizationId)).orderBy(webhookEndpoints.createdAt, webhookEndpoints.id);
+}
+
+/** An endpoint's delivery attempts, newest first. */
+export async function listAttempts(db: Db, endpointId: string, opts: { limit: number; cursor?: string }) {
+  const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
+  const rows = await db
+    .select()
+    .from(webhookAttempts)
+    .where(
+      and(
+        eq(webhookAttempts.endpointId, endpointId),
+        after
+          ? or(lt(webhookAttempts.createdAt, after.createdAt), and(eq(webhookAttempts.createdAt, after.createdAt), lt(webhookAttempts.id, after.id)))
+          : undefined,
+      ),
+    )
+    .orderBy(desc(webhookAttempts.createdAt), desc(webhookAttempts.id))
+    .limit(opts.limit + 1);
+  const page = rows.slice(0, opts.limit);
+  const last = page.at(-1);
+  return {
+    data: page.map((r) => ({
+      id: r.id,
+      webhook_id: r.deliveryId,
+      event_id: r.eventId,
+      event_type: r.eventType,
+      attempt: r.attempt,
+      status_code: r.statusCode,
+      duration_ms: r.durationMs,
+      error: r.error,
+      created_at: iso(r.createdAt)!,
+      next_attempt_at: iso(r.nextAttemptAt),
+    })),
+    next_cursor: rows.length > opts.limit && last ? encodeCursor(last.createdAt, last.id) : null,
+  };
+}
+
+/** The live-endpoint count guard for an insert: at most 10 per organization, even under races. */
+export const endpointCountSql = (organizationId: string) => sql`(SELECT count(*) FROM webhook_endpoints WHERE organization_id = ${organizationId})`;
