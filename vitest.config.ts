@@ -2,6 +2,7 @@ import path from 'node:path';
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 import { startEmailApiStandIn } from './test/standins/email-api';
+import { startWebhookReceiver } from './test/standins/webhook-receiver';
 
 /**
  * Two projects, both inside workerd against the real local D1, Durable Objects and Queues:
@@ -15,9 +16,11 @@ export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, 'migrations'));
   // The HTTPS email API stand-in lives as long as this process (its socket does not hold it open).
   const standIn = await startEmailApiStandIn();
+  const receiver = await startWebhookReceiver();
   const bindings = {
     TEST_MIGRATIONS: migrations,
     TEST_EMAIL_API: standIn.origin,
+    TEST_WEBHOOK_RECEIVER: receiver.origin,
     // Test-only key; `.dev.vars` is not read in tests.
     TOKEN_SIGNING_KEY: 'test-signing-key-0123456789abcdefghijklmnopqrstuvwxyz',
     TOKEN_SIGNING_KEYS_PREVIOUS: '',

@@ -3,5 +3,7 @@ declare namespace Cloudflare {
     TEST_MIGRATIONS: import('cloudflare:test').D1Migration[];
     /** Origin of the Resend/Postmark stand-in (test/standins/email-api.ts). */
     TEST_EMAIL_API: string;
+    /** Origin of the webhook receiver (test/standins/webhook-receiver.ts). */
+    TEST_WEBHOOK_RECEIVER: string;
   }
 }

@@ -67,6 +67,22 @@ export async function drainOutbox(overrides: Partial<Env> = {}, opts: { rounds?:
   return results;
 }
 
+/**
+ * Runs the worker's real queue handler on every due webhook message (as the delivery queue would),
+ * until none is due. Retries come due later; tests move `next_attempt_at` to bring them forward.
+ */
+export async function drainWebhooks(overrides: Partial<Env> = {}, opts: { rounds?: number } = {}): Promise<QueueResult[]> {
+  const results: QueueResult[] = [];
+  for (let round = 0; round < (opts.rounds ?? 3); round++) {
+    const { results: due } = await env.DB.prepare(
+      "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY created_at LIMIT 100",
+    ).bind(Date.now()).all<{ id: string }>();
+    if (due.length === 0) break;
+    results.push(await runQueue(due.map((r) => ({ webhook: r.id })), overrides));
+  }
+  return results;
+}
+
 let messageSeq = 0;
 /** Delivers these message bodies to the worker's queue handler, as one batch of `queue`. */
 export async function runQueue(bodies: unknown[], overrides: Partial<Env> = {}, queue = 'invitations-delivery', attempts = 1): Promise<QueueResult> {
