@@ -58,6 +58,7 @@ export default defineConfig(async () => {
                   EMAIL_API_KEY: 're_test_0123456789',
                   // Retries come back at once (the schedule itself is tested in `workers`).
                   DELIVERY_RETRY_SCALE: '0',
+                  WEBHOOK_RETRY_SCALE: '0',
                 },
               },
             }),

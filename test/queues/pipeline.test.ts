@@ -66,4 +66,26 @@ describe('the delivery pipeline on real local Queues', () => {
     const inv = await env.DB.prepare('SELECT email_delivery, email_delivery_detail FROM invitations WHERE id = ?').bind(created.id).first<{ email_delivery: string; email_delivery_detail: string }>();
     expect(inv).toMatchObject({ email_delivery: 'failed', email_delivery_detail: expect.stringMatching(/^Gave up after 6 attempts: resend 500/) });
   });
+
+  it('webhooks ride the same queue: an event reaches the receiver signed, and a failed attempt comes back with the same webhook-id', async ({ expect }) => {
+    const { Webhook } = await import('standardwebhooks');
+    const owner = `hook-owner.${Date.now()}@example.com`;
+    expect((await post('/v1/auth/email-link', { email: owner })).status).toBe(202);
+    const [signIn] = await eventually(async () => ((await requestsTo(owner)).length ? requestsTo(owner) : null), 'the sign-in email');
+    const token = decodeURIComponent(/\/auth\/verify\?token=([\w.%-]+)/.exec(signIn.body.text!)![1]);
+    const session = ((await (await post('/v1/auth/verify', { token, name: 'Hook Owner' })).json()) as { session_token: string }).session_token;
+    const org = (await (await post('/v1/organizations', { name: 'Hook Queue Co' }, session)).json()) as { id: string };
+    const name = `queue-${Date.now().toString(36)}`;
+    const hook = (await (await post(`/v1/organizations/${org.id}/webhooks`, { url: `${env.TEST_WEBHOOK_RECEIVER}/hooks/fail-once/${name}`, events: ['invitation.created'] }, session)).json()) as { id: string; secret: string };
+    await post(`/v1/organizations/${org.id}/invitations`, { email: `hooked.${Date.now()}@example.com`, role: 'viewer' }, session);
+    // First attempt 500, the retry (WEBHOOK_RETRY_SCALE=0 here) 200: both through the real queue.
+    const got = await eventually(async () => {
+      const hooks = (await (await fetch(`${env.TEST_WEBHOOK_RECEIVER}/__hooks?name=${name}`)).json()) as { headers: Record<string, string>; body: string; answered: number }[];
+      return hooks.length >= 2 && hooks[1].answered ? hooks : null;
+    }, 'the retried webhook');
+    expect(got.map((h) => h.answered)).toEqual([500, 200]);
+    expect(got[1].headers['webhook-id']).toBe(got[0].headers['webhook-id']);
+    const payload = new Webhook(hook.secret).verify(got[1].body, got[1].headers) as { type: string };
+    expect(payload.type).toBe('invitation.created');
+  });
 });
