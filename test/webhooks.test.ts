@@ -1,4 +1,4 @@
-import { env } from 'cloudflare:workers';
+import { env, exports } from 'cloudflare:workers';
 import { drizzle } from 'drizzle-orm/d1';
 import { Webhook } from 'standardwebhooks';
 import { describe, it } from 'vitest';
@@ -471,5 +471,83 @@ describe('webhook routes: authorization and bad input', () => {
       expect(res.json.code).toEqual(expect.any(String));
     }
     expect(await snapshot()).toBe(before);
+  });
+});
+
+describe('Settings > Webhooks page', () => {
+  const csrf = 'w'.repeat(43);
+  const page = (path: string, token: string, form?: Record<string, string | string[]>) => {
+    const body = new URLSearchParams();
+    if (form) {
+      body.append('_csrf', csrf);
+      for (const [k, v] of Object.entries(form)) for (const one of ([] as string[]).concat(v)) body.append(k, one);
+    }
+    return exports.default.fetch(
+      new Request(`http://127.0.0.1:8787${path}`, {
+        method: form ? 'POST' : 'GET',
+        redirect: 'manual',
+        headers: { Cookie: `8b_csrf=${csrf}; 8b_session=${token}`, ...(form ? { 'Content-Type': 'application/x-www-form-urlencoded', Origin: 'http://127.0.0.1:8787' } : {}) },
+        body: form ? body : undefined,
+      }),
+    );
+  };
+
+  it('an owner adds an endpoint (secret shown once, with a copy button), sends a test and sees the delivery; others are sent to Team', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg('Page Hooks Co');
+    const base = `/orgs/${org.slug}/settings/webhooks`;
+    const empty = await page(base, owner.token);
+    expect(empty.status).toBe(200);
+    const html = await empty.text();
+    expect(html).toContain('aria-current="page">Webhooks');
+    expect(html).toContain('Add an endpoint');
+    const name = hookName('page');
+    const added = await page(base, owner.token, { url: hookUrl('ok', name), description: 'From the page', events: ['invitation.created', 'invitation.accepted'] });
+    expect(added.status).toBe(200);
+    const addedHtml = await added.text();
+    const secret = /id="new-secret" type="text" readonly="" value="(whsec_[^"]+)"/.exec(addedHtml)?.[1];
+    expect(secret).toMatch(/^whsec_/);
+    expect(addedHtml).toContain('data-copy="new-secret"');
+    expect(addedHtml).not.toMatch(/<script>/);
+    const [endpoint] = (await call('GET', `/v1/organizations/${org.id}/webhooks`, { token: owner.token })).json.data;
+    expect(endpoint).toMatchObject({ description: 'From the page', events: ['invitation.accepted', 'invitation.created'] });
+    expect(await (await page(base, owner.token)).text()).not.toContain(secret);
+
+    const tested = await page(`${base}/${endpoint.id}/test`, owner.token, {});
+    expect(tested.status).toBe(303);
+    expect(tested.headers.get('location')).toBe(`${base}?notice=tested`);
+    await drainWebhooks();
+    const after = await (await page(base, owner.token)).text();
+    expect(after).toMatch(/<td class="mono">webhook\.test<\/td>/);
+    expect(after).toMatch(/class="badge delivered">200</);
+    const [got] = await received(name);
+    expect(new Webhook(secret!).verify(got.body, got.headers)).toBeTruthy();
+
+    // Disable, then delete, from the page.
+    expect((await page(`${base}/${endpoint.id}/toggle`, owner.token, {})).headers.get('location')).toBe(`${base}?notice=disabled`);
+    expect((await call('GET', `/v1/organizations/${org.id}/webhooks/${endpoint.id}`, { token: owner.token })).json.enabled).toBe(false);
+    expect((await page(`${base}/${endpoint.id}/delete`, owner.token, {})).headers.get('location')).toBe(`${base}?notice=deleted`);
+    expect(await countRows('webhook_endpoints', `organization_id = '${org.id}'`)).toBe(0);
+
+    // A bad URL is explained, keeping what was typed; nothing is created.
+    const bad = await page(base, owner.token, { url: 'http://example.com/in', events: ['member.added'] });
+    expect(bad.status).toBe(400);
+    const badHtml = await bad.text();
+    expect(badHtml).toContain('https://');
+    expect(badHtml).toContain('value="http://example.com/in"');
+    expect(await countRows('webhook_endpoints', `organization_id = '${org.id}'`)).toBe(0);
+
+    const viewer = await addMember(owner.token, org.id, 'viewer');
+    const redirected = await page(base, viewer.token);
+    expect(redirected.status).toBe(303);
+    expect(redirected.headers.get('location')).toBe(`/orgs/${org.slug}/settings/team`);
+    expect((await page(base, viewer.token, { url: 'https://x.example', events: ['member.added'] })).status).toBe(303);
+    expect(await countRows('webhook_endpoints', `organization_id = '${org.id}'`)).toBe(0);
+    const outsider = await signUp(uniqueEmail('page-outsider'));
+    expect((await page(base, outsider.token)).status).toBe(404);
+    // Without the CSRF token: refused.
+    const forged = await exports.default.fetch(new Request(`http://127.0.0.1:8787${base}`, {
+      method: 'POST', headers: { Cookie: `8b_session=${owner.token}`, 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'url=https%3A%2F%2Fx.example&events=member.added',
+    }));
+    expect(forged.status).toBe(403);
   });
 });

@@ -58,6 +58,13 @@ textarea{min-height:84px;resize:vertical}
 .alert.notice{background:var(--ok-bg);border-color:#a7f3d0;color:var(--ok)}
 .inline-select{display:flex;gap:6px;align-items:center}.inline-select select{width:auto;padding:5px 8px}
 .center{text-align:center}.big{font-size:40px;margin:0 0 8px}
+.tabs{display:flex;gap:4px;margin:0 0 20px;border-bottom:1px solid var(--line)}
+.tabs a{padding:8px 14px;text-decoration:none;color:var(--muted);border-bottom:2px solid transparent;margin-bottom:-1px}
+.tabs a[aria-current=page]{color:var(--text);border-bottom-color:var(--brand);font-weight:600}
+.secret{display:flex;gap:8px}.secret input{font-family:ui-monospace,SFMono-Regular,Menlo,monospace}
+.events{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:4px 16px;margin:0;padding:0;border:0}
+.events label{font-weight:400;display:flex;gap:6px;align-items:center;margin:0}
+.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:13px;overflow-wrap:anywhere}
 .stack>*+*{margin-top:12px}
 @media (max-width:720px){.row{grid-template-columns:1fr}td,th{padding:10px 12px}.topbar{padding:12px 16px}}
 `;
@@ -70,5 +77,15 @@ document.addEventListener('submit', function (e) {
   if (question && !window.confirm(question)) { e.preventDefault(); return; }
   var button = form.querySelector('button[type=submit]');
   if (button) { setTimeout(function () { button.disabled = true; }, 0); }
+});
+document.addEventListener('click', function (e) {
+  var button = e.target.closest && e.target.closest('[data-copy]');
+  if (!button) return;
+  var field = document.getElementById(button.getAttribute('data-copy'));
+  if (!field) return;
+  field.select();
+  var done = function () { button.textContent = 'Copied'; };
+  if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(field.value).then(done, function () { document.execCommand('copy'); done(); });
+  else { document.execCommand('copy'); done(); }
 });
 `;

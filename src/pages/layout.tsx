@@ -84,3 +84,11 @@ export const MessagePage: FC<{ title: string; heading: string; user?: AuthUser |
     </div>
   </Layout>
 );
+
+/** Settings > Team | Webhooks (owners and admins). */
+export const SettingsTabs: FC<{ slug: string; current: 'team' | 'webhooks' }> = ({ slug, current }) => (
+  <nav class="tabs" aria-label="Settings">
+    <a href={`/orgs/${slug}/settings/team`} aria-current={current === 'team' ? 'page' : undefined}>Team</a>
+    <a href={`/orgs/${slug}/settings/webhooks`} aria-current={current === 'webhooks' ? 'page' : undefined}>Webhooks</a>
+  </nav>
+);

@@ -1,7 +1,7 @@
 import type { FC } from 'hono/jsx';
 import type { AuthUser } from '../env';
 import type { InvitationResource } from '../invitations/invitations.store';
-import { Badge, CsrfField, Layout, type OrgLink } from './layout';
+import { Badge, CsrfField, Layout, type OrgLink, SettingsTabs } from './layout';
 
 export const ROLE_OPTIONS = ['owner', 'admin', 'developer', 'viewer', 'billing'] as const;
 
@@ -163,6 +163,7 @@ export const TeamView: FC<{ p: TeamViewProps }> = ({ p }) => {
       <p class="sub">
         Settings for <strong>{p.org.name}</strong> · you are {p.role === 'admin' || p.role === 'owner' ? 'an' : 'a'} <strong>{p.role}</strong>
       </p>
+      {manager ? <SettingsTabs slug={p.org.slug} current="team" /> : null}
       {p.notice ? <div class="alert notice" role="status">{p.notice}</div> : null}
       {p.error ? <div class="alert error" role="alert">{p.error}</div> : null}
       {manager ? (
