@@ -62,8 +62,8 @@ export async function runExpirySweep(
 
 /**
  * Rows past their use, deleted in bounded batches: rate-limit windows, idempotency keys, expired
- * sessions and sign-in links, and outbox rows older than 30 days (long finished: a row is sent,
- * dropped or failed within about two hours).
+ * sessions and sign-in links, and outbox rows and webhook history older than 30 days (long
+ * finished: an email is sent, dropped or failed within about two hours, a webhook within 28).
  */
 export async function runHousekeeping(db: Db, now: number, batchSize = 1000): Promise<{ deleted: number }> {
   let deleted = 0;
@@ -74,6 +74,10 @@ export async function runHousekeeping(db: Db, now: number, batchSize = 1000): Pr
     ['sessions', 'expires_at', now],
     ['sign_in_links', 'expires_at', now - 24 * 60 * 60_000],
     ['outbox', 'created_at', now - 30 * 24 * 60 * 60_000],
+    // Webhook history: a message is delivered or given up within about 28 hours.
+    ['webhook_attempts', 'created_at', now - 30 * 24 * 60 * 60_000],
+    ['webhook_deliveries', 'created_at', now - 30 * 24 * 60 * 60_000],
+    ['webhook_events', 'created_at', now - 30 * 24 * 60 * 60_000],
   ] as const) {
     for (;;) {
       const res = await db.run(
