@@ -10,7 +10,7 @@ import { BASE, call, invite, ownerWithOrg, uniqueEmail } from './helpers';
  * design, so they are left out of the comparison.)
  */
 
-const TABLES = ['users', 'organizations', 'memberships', 'invitations', 'sessions', 'api_tokens', 'sign_in_links', 'audit_events', 'idempotency_keys'];
+const TABLES = ['users', 'organizations', 'memberships', 'invitations', 'sessions', 'api_tokens', 'sign_in_links', 'audit_events', 'idempotency_keys', 'webhook_endpoints', 'webhook_events', 'webhook_deliveries', 'webhook_attempts'];
 async function snapshot() {
   const all = await env.DB.batch(TABLES.map((t) => env.DB.prepare(`SELECT * FROM ${t} ORDER BY rowid`)));
   return JSON.stringify(all.map((r) => r.results.map((row) => ({ ...(row as object), last_used_at: undefined }))));
@@ -82,6 +82,17 @@ describe('fuzz: every API endpoint', async () => {
     ['POST', (a, b) => `/v1/organizations/${a}/invitations/${b}/resend`],
     ['POST', (a, b) => `/v1/organizations/${a}/invitations/${b}/revoke`],
     ['GET', (a) => `/v1/organizations/${a}/audit-log`],
+    ['GET', () => '/v1/me/sessions'],
+    ['DELETE', (a) => `/v1/me/sessions/${a}`],
+    ['POST', (a) => `/v1/organizations/${a}/webhooks`],
+    ['GET', (a) => `/v1/organizations/${a}/webhooks`],
+    ['GET', (a, b) => `/v1/organizations/${a}/webhooks/${b}`],
+    ['PATCH', (a, b) => `/v1/organizations/${a}/webhooks/${b}`],
+    ['DELETE', (a, b) => `/v1/organizations/${a}/webhooks/${b}`],
+    ['POST', (a, b) => `/v1/organizations/${a}/webhooks/${b}/rotate-secret`],
+    ['POST', (a, b) => `/v1/organizations/${a}/webhooks/${b}/test`],
+    ['GET', (a, b) => `/v1/organizations/${a}/webhooks/${b}/deliveries`],
+    ['POST', (a, b) => `/v1/organizations/${a}/webhooks/${b}/deliveries/${a}/redeliver`],
     ['GET', () => '/v1/invitations/preview'],
     ['POST', () => '/v1/invitations/accept'],
   ];
