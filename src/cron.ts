@@ -87,5 +87,8 @@ export async function runHousekeeping(db: Db, now: number, batchSize = 1000): Pr
       if (res.meta.changes < batchSize) break;
     }
   }
+  // A rotated-out webhook secret is kept only while it still signs.
+  await db.run(sql`UPDATE webhook_endpoints SET previous_secret = NULL, previous_secret_expires_at = NULL
+    WHERE previous_secret IS NOT NULL AND previous_secret_expires_at <= ${now}`);
   return { deleted };
 }

@@ -6,8 +6,11 @@ import * as schema from '../src/db/schema';
 import { WEBHOOK_EVENT_TYPES } from '../src/db/schema';
 import { runExpirySweep } from '../src/cron';
 import { WEBHOOK_RETRY_DELAYS_MS, deliverWebhook } from '../src/webhooks/sender';
+import { runOutboxRelay } from '../src/delivery/relay';
+import { webhookUrlProblem } from '../src/webhooks/webhooks.store';
+import { createWith, failingEmail, recordingQueue, silentQueue } from './delivery-fakes';
 import {
-  addMember, call, countRows, drainWebhooks, fetchWithEnv, invite, lastToken, ownerWithOrg, setExpiresAt, setLastSentAt, signUp, uniqueEmail,
+  addMember, call, countRows, drainOutbox, drainWebhooks, runQueue, fetchWithEnv, invite, lastToken, ownerWithOrg, setExpiresAt, setLastSentAt, signUp, uniqueEmail,
 } from './helpers';
 
 /*
@@ -284,8 +287,9 @@ describe('delivery faults, each with a local receiver', () => {
     const hook = await endpointFor(owner.token, org.id, 'big');
     await call('POST', `/v1/organizations/${org.id}/webhooks/${hook.id}/test`, { token: owner.token });
     await drainWebhooks();
-    const kept = await env.DB.prepare('SELECT length(response_body) AS n FROM webhook_attempts WHERE endpoint_id = ?').bind(hook.id).first<{ n: number }>();
-    expect(kept!.n).toBe(1024);
+    const kept = await env.DB.prepare('SELECT response_body AS body, length(CAST(response_body AS BLOB)) AS bytes FROM webhook_attempts WHERE endpoint_id = ?').bind(hook.id).first<{ body: string; bytes: number }>();
+    expect(kept!.bytes).toBe(1024);
+    expect(kept!.body).toBe('é'.repeat(512));
   });
 
   it('a disabled endpoint gets nothing: no new deliveries, and those already queued are dropped', async ({ expect }) => {
@@ -549,5 +553,103 @@ describe('Settings > Webhooks page', () => {
       method: 'POST', headers: { Cookie: `8b_session=${owner.token}`, 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'url=https%3A%2F%2Fx.example&events=member.added',
     }));
     expect(forged.status).toBe(403);
+  });
+});
+
+describe('more events, and the machinery around delivery', () => {
+  it('invitation.delivery_failed, invitation.bounced and member.left (as member.removed) carry the resource as the API shows it', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg('Failures Co');
+    const hook = await endpointFor(owner.token, org.id, 'ok', { events: ['invitation.delivery_failed', 'invitation.bounced', 'member.removed'] });
+    const api = async (id: string) => (await call('GET', `/v1/organizations/${org.id}/invitations/${id}`, { token: owner.token })).json;
+
+    // A permanent refusal by the send_email binding: failed after one attempt.
+    const refused = (await createWith(owner.token, org.id, uniqueEmail('refused'), { DELIVERY_QUEUE: silentQueue })).json;
+    await drainOutbox({ EMAIL: failingEmail(() => true, 'E_RECIPIENT_NOT_ALLOWED: destination address not verified') });
+    expect((await api(refused.id)).email_delivery).toBe('failed');
+
+    // A hard bounce reported by Resend (Svix-signed, as the provider does).
+    const bouncing = (await createWith(owner.token, org.id, uniqueEmail('bouncing'), { DELIVERY_QUEUE: silentQueue })).json;
+    await drainOutbox({ EMAIL_TRANSPORT: 'resend', EMAIL_API_KEY: 're_test_0123456789', EMAIL_API_BASE_URL: env.TEST_EMAIL_API } as Partial<Env>);
+    const [{ provider_message_id: messageId }] = (await env.DB.prepare('SELECT provider_message_id FROM outbox WHERE subject_id = ?').bind(bouncing.id).all<{ provider_message_id: string }>()).results;
+    const eventSecret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const bounceBody = JSON.stringify({ type: 'email.bounced', created_at: new Date().toISOString(), data: { email_id: messageId, bounce: { type: 'Permanent', message: 'No such mailbox.' } } });
+    const svixId = `msg_${Date.now().toString(36)}`;
+    const bounced = await fetchWithEnv('/v1/email-events/resend', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'svix-id': svixId, 'svix-timestamp': String(Math.floor(Date.now() / 1000)), 'svix-signature': new Webhook(eventSecret).sign(svixId, new Date(), bounceBody) },
+      body: bounceBody,
+    }, { ...env, EMAIL_EVENTS_SECRET: eventSecret });
+    expect(bounced.status).toBe(200);
+
+    // A member leaves on their own.
+    const leaver = await addMember(owner.token, org.id, 'developer');
+    expect((await call('DELETE', `/v1/organizations/${org.id}/members/${leaver.user.id}`, { token: leaver.token })).status).toBe(204);
+
+    await drainWebhooks();
+    const events = (await received(hook.name)).map((r) => JSON.parse(r.body) as { type: string; data: any });
+    expect(events.map((e) => e.type).sort()).toEqual(['invitation.bounced', 'invitation.delivery_failed', 'member.removed']);
+    expect(events.find((e) => e.type === 'invitation.delivery_failed')!.data).toEqual(await api(refused.id));
+    expect(events.find((e) => e.type === 'invitation.bounced')!.data).toEqual(await api(bouncing.id));
+    expect(events.find((e) => e.type === 'invitation.bounced')!.data).toMatchObject({ email_delivery: 'bounced', email_delivery_detail: 'Permanent: No such mailbox.' });
+    expect(events.find((e) => e.type === 'member.removed')!.data).toEqual({ organization_id: org.id, user_id: leaver.user.id, email: leaver.email, role: 'developer' });
+  });
+
+  it('a success ends the failure streak; the relay re-hands an overdue message; the dead-letter queue gives one up', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg();
+    const hook = await endpointFor(owner.token, org.id);
+    await env.DB.prepare('UPDATE webhook_endpoints SET failing_since = ?, failed_attempts = 7 WHERE id = ?').bind(Date.now() - 3_600_000, hook.id).run();
+    await call('POST', `/v1/organizations/${org.id}/webhooks/${hook.id}/test`, { token: owner.token });
+    await drainWebhooks();
+    expect(await env.DB.prepare('SELECT failing_since, failed_attempts FROM webhook_endpoints WHERE id = ?').bind(hook.id).first()).toEqual({ failing_since: null, failed_attempts: 0 });
+
+    // A message whose queue hand-off was lost: the relay hands it over once it is 2 minutes overdue.
+    await call('POST', `/v1/organizations/${org.id}/webhooks/${hook.id}/test`, { token: owner.token });
+    const lost = (await deliveryOf(hook.id))!;
+    const { queue, bodies } = recordingQueue();
+    await runOutboxRelay({ DELIVERY_QUEUE: queue }, db(), Date.now());
+    expect(bodies).not.toContainEqual({ webhook: lost.id });
+    await env.DB.prepare('UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ?').bind(Date.now() - 3 * 60_000, lost.id).run();
+    await runOutboxRelay({ DELIVERY_QUEUE: queue }, db(), Date.now());
+    expect(bodies).toContainEqual({ webhook: lost.id });
+
+    // The dead-letter queue (a consumer that kept crashing) gives the message up.
+    await runQueue([{ webhook: lost.id }], {}, 'invitations-delivery-dlq');
+    expect((await deliveryOf(hook.id))!.status).toBe('failed');
+  });
+
+  it('outside local development, endpoints must be public: no localhost, private or link-local literals, nor this service', ({ expect }) => {
+    const prod = 'https://invitations.example';
+    for (const bad of ['https://localhost/x', 'https://api.localhost/x', 'https://127.0.0.1/x', 'https://10.1.2.3/x', 'https://172.20.0.1/x', 'https://192.168.1.1/x',
+      'https://169.254.169.254/latest', 'https://100.64.0.1/x', 'https://0.0.0.0/x', 'https://[::1]/x', 'https://[fd00::1]/x', 'https://[fe80::1]/x',
+      'https://[::ffff:10.0.0.1]/x', 'https://2130706433/x', 'https://0x7f.1/x', 'https://invitations.example/v1/x', 'http://127.0.0.1/x']) {
+      expect(webhookUrlProblem(prod, bad), bad).not.toBeNull();
+    }
+    for (const good of ['https://hooks.example.com/in', 'https://8.8.8.8/x', 'https://[2001:db8::1]/x', 'https://172.32.0.1/x']) expect(webhookUrlProblem(prod, good), good).toBeNull();
+    // Local development: a receiver on this machine is the point.
+    expect(webhookUrlProblem('http://127.0.0.1:8787', 'https://localhost:9000/in')).toBeNull();
+    expect(webhookUrlProblem('http://127.0.0.1:8787', 'http://127.0.0.1:9000/in')).toBeNull();
+  });
+
+  it('a member who may not manage webhooks gets 403 even for a malformed body (the role is checked first)', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg();
+    const viewer = await addMember(owner.token, org.id, 'viewer');
+    const res = await call('POST', `/v1/organizations/${org.id}/webhooks`, { token: viewer.token, body: { nonsense: true } });
+    expect(res.status).toBe(403);
+  });
+
+  it('concurrent rotations lose no secret: the last one is current and the one before still signs', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg();
+    const hook = await endpointFor(owner.token, org.id);
+    const [a, b] = await Promise.all([1, 2].map(() => call('POST', `/v1/organizations/${org.id}/webhooks/${hook.id}/rotate-secret`, { token: owner.token })));
+    const row = (await env.DB.prepare('SELECT secret, previous_secret FROM webhook_endpoints WHERE id = ?').bind(hook.id).first<{ secret: string; previous_secret: string }>())!;
+    expect(new Set([row.secret, row.previous_secret])).toEqual(new Set([a.json.secret, b.json.secret]));
+  });
+
+  it('a PATCH racing an auto-disable does not re-enable the endpoint', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg();
+    const hook = await endpointFor(owner.token, org.id);
+    await env.DB.prepare("UPDATE webhook_endpoints SET enabled = 0, disabled_reason = 'auto' WHERE id = ?").bind(hook.id).run();
+    const res = await call('PATCH', `/v1/organizations/${org.id}/webhooks/${hook.id}`, { token: owner.token, body: { description: 'just a label' } });
+    expect(res.json).toMatchObject({ enabled: false, disabled_reason: 'auto', description: 'just a label' });
   });
 });

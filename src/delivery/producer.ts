@@ -42,9 +42,15 @@ export async function handOffWebhooks(env: Pick<Env, 'DELIVERY_QUEUE'>, ids: rea
  */
 export async function handOffNewWebhooks(env: Pick<Env, 'DELIVERY_QUEUE'>, db: Db, now: number, organizationId?: string): Promise<void> {
   try {
-    const rows = await db.all<{ id: string }>(sql`SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at = ${now}
-      ${organizationId ? sql`AND organization_id = ${organizationId}` : sql``} AND attempts = 0 LIMIT 1000`);
-    await handOffWebhooks(env, rows.map((r) => r.id));
+    // Pages of 1000 (a large sweep times every endpoint), in id order.
+    let after = '';
+    for (;;) {
+      const rows = await db.all<{ id: string }>(sql`SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at = ${now}
+        ${organizationId ? sql`AND organization_id = ${organizationId}` : sql``} AND attempts = 0 AND id > ${after} ORDER BY id LIMIT 1000`);
+      await handOffWebhooks(env, rows.map((r) => r.id));
+      if (rows.length < 1000) break;
+      after = rows[rows.length - 1].id;
+    }
   } catch (err) {
     console.error(JSON.stringify({ event: 'webhook_handoff_failed', error: errorMessage(err) }));
   }

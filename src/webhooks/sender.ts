@@ -38,6 +38,13 @@ interface Claimed {
 
 export type WebhookVerdict = { done: true } | { done: false; retryInMs: number };
 
+/** `text` cut to at most `bytes` UTF-8 bytes, never in the middle of a character. */
+export function cutToBytes(text: string, bytes: number): string {
+  const encoded = new TextEncoder().encode(text);
+  if (encoded.length <= bytes) return text;
+  return new TextDecoder().decode(encoded.slice(0, bytes)).replace(/\uFFFD+$/, '');
+}
+
 /** Reads at most `limit` bytes of a response body, then lets the rest go. */
 async function readSome(res: Response, limit: number): Promise<string> {
   if (!res.body) return '';
@@ -110,7 +117,7 @@ export async function deliverWebhook(
       signal: AbortSignal.timeout(opts.timeoutMs ?? WEBHOOK_TIMEOUT_MS),
     });
     statusCode = res.status;
-    kept = redact(await readSome(res, RESPONSE_KEEP_BYTES), RESPONSE_KEEP_BYTES);
+    kept = cutToBytes(redact(await readSome(res, RESPONSE_KEEP_BYTES), 4 * RESPONSE_KEEP_BYTES), RESPONSE_KEEP_BYTES);
     if (res.status >= 300 && res.status < 400) error = `HTTP ${res.status}: redirects are not followed`;
     else if (res.status < 200 || res.status >= 300) error = `HTTP ${res.status}`;
   } catch (err) {

@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../env';
 import { bearer, createRouter, jsonBody, jsonResponse, OrgParams, problems } from '../lib/openapi';
 import { actorOf } from '../lib/request';
@@ -14,7 +15,12 @@ import {
 import { findEndpoint, listAttempts, listEndpoints, toWebhookResource } from './webhooks.store';
 import { createEndpoint, deleteEndpoint, redeliver, rotateSecret, sendTestEvent, updateEndpoint } from './webhooks.service';
 
-const common = { tags: ['webhooks'], security: bearer, middleware: [requireOrgMember] };
+/** Owners and admins only, checked before the body is validated (a viewer gets 403, not 400). */
+const requireWebhookManager = createMiddleware<AppEnv>(async (c, next) => {
+  requireManager(currentMembership(c).role);
+  await next();
+});
+const common = { tags: ['webhooks'], security: bearer, middleware: [requireOrgMember, requireWebhookManager] };
 const base = '/{org}/webhooks';
 
 /** Owners and admins only (403 for other members; non-members got 404 from `requireOrgMember`). */

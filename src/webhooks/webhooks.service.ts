@@ -55,23 +55,26 @@ export async function createEndpoint(ctx: Ctx, input: { url: string; events?: st
 }
 
 export async function updateEndpoint(ctx: Ctx, id: string, input: { url?: string; events?: string[] | null; enabled?: boolean; description?: string | null }) {
-  const current = await load(ctx, id);
+  await load(ctx, id);
   if (input.url !== undefined) checkUrl(ctx, input.url);
   const { db, now } = ctx;
-  const next = {
-    url: input.url ?? current.url,
-    events: input.events === undefined ? current.events : storedEvents(input.events),
-    description: input.description === undefined ? current.description : input.description || null,
-    enabled: input.enabled === undefined ? current.enabled : input.enabled ? 1 : 0,
-  };
-  // Enabling again starts a clean slate: no reason, no failure streak.
-  const reenabled = next.enabled === 1 && current.enabled === 0;
+  // Only the columns asked for, so a concurrent auto-disable (or failure count) is never undone;
+  // enabling again starts a clean slate: no reason, no failure streak.
+  const sets = [
+    ...(input.url !== undefined ? [sql`url = ${input.url}`] : []),
+    ...(input.events !== undefined ? [sql`events = ${storedEvents(input.events)}`] : []),
+    ...(input.description !== undefined ? [sql`description = ${input.description || null}`] : []),
+    ...(input.enabled === true
+      ? [sql`failing_since = CASE WHEN enabled = 0 THEN NULL ELSE failing_since END`, sql`failed_attempts = CASE WHEN enabled = 0 THEN 0 ELSE failed_attempts END`, sql`enabled = 1`, sql`disabled_reason = NULL`]
+      : input.enabled === false
+        ? [sql`disabled_reason = CASE WHEN enabled = 1 THEN 'Disabled by a member' ELSE disabled_reason END`, sql`enabled = 0`]
+        : []),
+    sql`updated_at = ${now}`,
+  ];
+  const exists = sql`EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = ${id} AND organization_id = ${ctx.organizationId})`;
   await runBatch(db, [
-    sql`UPDATE webhook_endpoints SET url = ${next.url}, events = ${next.events}, description = ${next.description}, enabled = ${next.enabled},
-        disabled_reason = ${next.enabled === 1 ? null : input.enabled === false ? 'Disabled by a member' : current.disabledReason},
-        failing_since = ${reenabled ? null : current.failingSince}, failed_attempts = ${reenabled ? 0 : current.failedAttempts}, updated_at = ${now}
-      WHERE id = ${id} AND organization_id = ${ctx.organizationId}`,
-    auditStatement(db, ctx.actor, { organizationId: ctx.organizationId, action: 'webhook.updated', targetType: 'webhook', targetId: id, data: { changed: Object.keys(input) } }, now),
+    sql`UPDATE webhook_endpoints SET ${sql.join(sets, sql`, `)} WHERE id = ${id} AND organization_id = ${ctx.organizationId}`,
+    auditStatement(db, ctx.actor, { organizationId: ctx.organizationId, action: 'webhook.updated', targetType: 'webhook', targetId: id, data: { changed: Object.keys(input) } }, now, exists),
   ]);
   return (await load(ctx, id))!;
 }
@@ -80,24 +83,28 @@ export async function updateEndpoint(ctx: Ctx, id: string, input: { url?: string
 export async function deleteEndpoint(ctx: Ctx, id: string) {
   await load(ctx, id);
   const { db, now } = ctx;
+  const exists = sql`EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = ${id} AND organization_id = ${ctx.organizationId})`;
   await runBatch(db, [
+    auditStatement(db, ctx.actor, { organizationId: ctx.organizationId, action: 'webhook.deleted', targetType: 'webhook', targetId: id }, now, exists),
     sql`UPDATE webhook_deliveries SET status = 'dropped', updated_at = ${now} WHERE endpoint_id = ${id} AND status IN ('pending', 'sending')`,
     sql`DELETE FROM webhook_endpoints WHERE id = ${id} AND organization_id = ${ctx.organizationId}`,
-    auditStatement(db, ctx.actor, { organizationId: ctx.organizationId, action: 'webhook.deleted', targetType: 'webhook', targetId: id }, now),
   ]);
 }
 
 /** A new secret; the old one also signs for 24 hours (two signatures per message meanwhile). */
 export async function rotateSecret(ctx: Ctx, id: string) {
-  const current = await load(ctx, id);
+  await load(ctx, id);
   const secret = newWebhookSecret();
   const { db, now } = ctx;
-  await runBatch(db, [
-    sql`UPDATE webhook_endpoints SET secret = ${secret}, previous_secret = ${current.secret},
+  // `previous_secret = secret` reads the value being replaced: two concurrent rotations lose nothing.
+  const [updated] = await runBatch(db, [
+    sql`UPDATE webhook_endpoints SET previous_secret = secret, secret = ${secret},
         previous_secret_expires_at = ${now + PREVIOUS_SECRET_TTL_MS}, updated_at = ${now}
       WHERE id = ${id} AND organization_id = ${ctx.organizationId}`,
-    auditStatement(db, ctx.actor, { organizationId: ctx.organizationId, action: 'webhook.secret_rotated', targetType: 'webhook', targetId: id }, now),
+    auditStatement(db, ctx.actor, { organizationId: ctx.organizationId, action: 'webhook.secret_rotated', targetType: 'webhook', targetId: id }, now,
+      sql`EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = ${id} AND secret = ${secret})`),
   ]);
+  if (updated.meta.changes !== 1) throw new ApiError('not_found', 'No such webhook endpoint in this organization.');
   return secret;
 }
 

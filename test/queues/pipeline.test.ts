@@ -1,4 +1,6 @@
 import { env, exports } from 'cloudflare:workers';
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import worker from '../../src/index';
 import { describe, it } from 'vitest';
 
 // The pipeline as deployed: the real local queue and its consumer, the dead-letter queue and its
@@ -87,5 +89,19 @@ describe('the delivery pipeline on real local Queues', () => {
     expect(got[1].headers['webhook-id']).toBe(got[0].headers['webhook-id']);
     const payload = new Webhook(hook.secret).verify(got[1].body, got[1].headers) as { type: string };
     expect(payload.type).toBe('invitation.created');
+
+    // An expiry written down by the cron sweep is handed to the queue by the cron itself.
+    const expiredName = `expired-${Date.now().toString(36)}`;
+    await post(`/v1/organizations/${org.id}/webhooks`, { url: `${env.TEST_WEBHOOK_RECEIVER}/hooks/ok/${expiredName}`, events: ['invitation.expired'] }, session);
+    const stale = (await (await post(`/v1/organizations/${org.id}/invitations`, { email: `stale.${Date.now()}@example.com`, role: 'viewer' }, session)).json()) as { id: string };
+    await env.DB.prepare('UPDATE invitations SET expires_at = ? WHERE id = ?').bind(Date.now() - 1000, stale.id).run();
+    const ctx = createExecutionContext();
+    await worker.scheduled!({ cron: '* * * * *', scheduledTime: Date.now(), noRetry() {} } as ScheduledController, env, ctx);
+    await waitOnExecutionContext(ctx);
+    const [expired] = await eventually(async () => {
+      const hooks = (await (await fetch(`${env.TEST_WEBHOOK_RECEIVER}/__hooks?name=${expiredName}`)).json()) as { body: string; answered: number }[];
+      return hooks.length && hooks[0].answered ? hooks : null;
+    }, 'the expiry webhook');
+    expect(JSON.parse(expired.body)).toMatchObject({ type: 'invitation.expired', data: { id: stale.id, status: 'expired' } });
   });
 });

@@ -3,7 +3,7 @@
  * body, as a Standard Webhooks library needs them) and answers by path, `/hooks/<mode>/<name>`:
  *   ok → 200            fail-once → 500 on the first request for that name, then 200
  *   always-500 → 500    redirect → 302 to /hooks/ok/<name>-redirected     hang → never answers
- *   big → 200 with a 5 KiB body
+ *   big → 200 with a 6,000-byte body of two-byte characters
  * `GET /__hooks?name=<name>` lists what `<name>` received, oldest first.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -57,7 +57,8 @@ export function startWebhookReceiver(): Promise<{ server: Server; origin: string
       return answer(200, 'ok');
     }
     if (mode === 'redirect') return answer(302, '', { Location: `/hooks/ok/${name}-redirected` });
-    if (mode === 'big') return answer(200, 'x'.repeat(5 * 1024));
+    // 6,000 bytes of two-byte characters: the kept part must be cut by bytes, on a character boundary.
+    if (mode === 'big') return answer(200, 'é'.repeat(3000));
     return answer(200, 'ok');
   });
   return new Promise((resolve) => {
