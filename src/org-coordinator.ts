@@ -1,5 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import { drizzle } from 'drizzle-orm/d1';
+import { sql } from 'drizzle-orm';
 import * as schema from './db/schema';
 import type { Role } from './db/schema';
 import type { Db } from './env';
@@ -39,9 +40,34 @@ export class OrgCoordinator extends DurableObject<Env> {
   #serialize<T>(call: Call, task: () => Promise<T>): Promise<T> {
     const run = this.#tail.then(task, task);
     this.#tail = run.catch(() => undefined);
-    const handOff = run.then(() => handOffNewWebhooks(this.env, this.#db, call.now, call.organizationId)).catch(() => undefined);
+    const handOff = run
+      .then(async () => {
+        if (await this.#hasEndpoints(call.organizationId)) await handOffNewWebhooks(this.env, this.#db, call.now, call.organizationId);
+      })
+      .catch(() => undefined);
     this.ctx.waitUntil(handOff);
     return run;
+  }
+
+  /**
+   * Whether this organization has an enabled webhook endpoint, read once and kept until the
+   * endpoints change (`webhooksChanged`): most organizations have none, and then a write costs no
+   * extra query. A stale `true` costs one probe; a lost hand-off is relayed by the cron.
+   */
+  #endpoints: boolean | null = null;
+  async #hasEndpoints(organizationId: string): Promise<boolean> {
+    if (this.#endpoints === null) {
+      const [row] = await this.#db.all<{ any: number }>(
+        sql`SELECT EXISTS (SELECT 1 FROM webhook_endpoints WHERE organization_id = ${organizationId} AND enabled = 1) AS any`,
+      );
+      this.#endpoints = row?.any === 1;
+    }
+    return this.#endpoints;
+  }
+
+  /** Called after an endpoint is created, enabled, disabled or deleted. */
+  async webhooksChanged(): Promise<void> {
+    this.#endpoints = null;
   }
 
   #ctx(call: Call) {

@@ -4,6 +4,7 @@ import type { Db } from '../env';
 import { ApiError } from '../errors';
 import { auditStatement, type Actor } from '../audit/audit.store';
 import { newId } from '../lib/ids';
+import { coordinatorFor } from '../org-coordinator';
 import {
   ENDPOINTS_PER_ORGANIZATION, PREVIOUS_SECRET_TTL_MS, endpointCountSql, findEndpoint, newWebhookSecret, storedEvents, webhookUrlProblem,
   type WebhookEndpointRow,
@@ -15,7 +16,7 @@ import {
  */
 
 interface Ctx {
-  env: Pick<Env, 'APP_URL'>;
+  env: Pick<Env, 'APP_URL' | 'ORG_COORDINATOR'>;
   db: Db;
   organizationId: string;
   actor: Actor;
@@ -26,6 +27,9 @@ function checkUrl(ctx: Ctx, url: string) {
   const problem = webhookUrlProblem(ctx.env.APP_URL, url);
   if (problem) throw new ApiError('validation_failed', `url: ${problem}`, { errors: [{ path: 'url', message: problem }] });
 }
+
+/** Tells the organization's coordinator, which hands new deliveries to the queue after each write. */
+const endpointsChanged = (ctx: Ctx) => coordinatorFor(ctx.env as Env, ctx.organizationId).webhooksChanged();
 
 async function load(ctx: Ctx, id: string): Promise<WebhookEndpointRow> {
   const row = await findEndpoint(ctx.db, ctx.organizationId, id);
@@ -51,6 +55,7 @@ export async function createEndpoint(ctx: Ctx, input: { url: string; events?: st
   if (inserted.meta.changes !== 1) {
     throw new ApiError('validation_failed', `An organization can have at most ${ENDPOINTS_PER_ORGANIZATION} webhook endpoints. Delete one first.`);
   }
+  await endpointsChanged(ctx);
   return row;
 }
 
@@ -76,6 +81,7 @@ export async function updateEndpoint(ctx: Ctx, id: string, input: { url?: string
     sql`UPDATE webhook_endpoints SET ${sql.join(sets, sql`, `)} WHERE id = ${id} AND organization_id = ${ctx.organizationId}`,
     auditStatement(db, ctx.actor, { organizationId: ctx.organizationId, action: 'webhook.updated', targetType: 'webhook', targetId: id, data: { changed: Object.keys(input) } }, now, exists),
   ]);
+  if (input.enabled !== undefined) await endpointsChanged(ctx);
   return (await load(ctx, id))!;
 }
 
@@ -89,6 +95,7 @@ export async function deleteEndpoint(ctx: Ctx, id: string) {
     sql`UPDATE webhook_deliveries SET status = 'dropped', updated_at = ${now} WHERE endpoint_id = ${id} AND status IN ('pending', 'sending')`,
     sql`DELETE FROM webhook_endpoints WHERE id = ${id} AND organization_id = ${ctx.organizationId}`,
   ]);
+  await endpointsChanged(ctx);
 }
 
 /** A new secret; the old one also signs for 24 hours (two signatures per message meanwhile). */
