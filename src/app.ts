@@ -118,10 +118,29 @@ app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
   scheme: 'bearer',
   description: 'A session token (8b_ses_…) or a personal API token (8b_pat_…)',
 });
-app.doc31('/openapi.json', {
+app.doc31('/openapi.json', (c) => ({
   openapi: '3.1.0',
-  info: { title: '8bit-ai Invitations API', version: '1.0.0' },
-});
+  info: {
+    title: '8bit-ai Invitations API',
+    version: '1.0.0',
+    description:
+      'Invite people to an organization by email with a role, and let them join through a single-use emailed link. ' +
+      'Errors are RFC 9457 problem details with a stable `code`. A reference page is served at `/docs`.',
+    license: { name: 'Proprietary', url: `${c.env.APP_URL}/docs` },
+    contact: { name: '8bit-ai', url: c.env.APP_URL },
+  },
+  servers: [{ url: c.env.APP_URL, description: 'This deployment (APP_URL)' }],
+  tags: [
+    { name: 'auth', description: 'Sign in with an emailed link; sign out one or every session.' },
+    { name: 'me', description: 'The signed-in user, their personal API tokens and their sessions.' },
+    { name: 'organizations', description: 'Organizations and their members.' },
+    { name: 'invitations', description: 'Invite by email with a role; list, change, resend and revoke (owners and admins).' },
+    { name: 'acceptance', description: 'What an invitation link offers, and accepting it.' },
+    { name: 'audit', description: "An organization's audit log." },
+    { name: 'webhooks', description: 'Signed lifecycle events (Standard Webhooks) for integrators.' },
+    { name: 'email-events', description: "The email provider's delivery events (bounces, complaints)." },
+  ],
+}));
 
 app.notFound((c) => problemResponse(c, new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}.`), c.var.requestId));
 

@@ -27,6 +27,7 @@ const Query = z
   .strict();
 
 const list = createRoute({
+  operationId: 'listAuditEvents',
   method: 'get',
   path: '/{org}/audit-log',
   tags: ['audit'],

@@ -11,21 +11,25 @@ import { UserSchema } from '../me/me.schemas';
 import { handOff } from '../delivery/producer';
 
 const emailLink = createRoute({
+  operationId: 'sendSignInLink',
+  security: [],
   method: 'post',
   path: '/email-link',
   tags: ['auth'],
   summary: 'Email a sign-in link (always 202)',
-  request: { body: jsonBody(z.object({ email: EmailSchema }).strict()) },
+  request: { body: jsonBody(z.object({ email: EmailSchema }).strict().openapi({ example: { email: 'you@example.com' } })) },
   responses: { 202: { description: 'Accepted; a link is emailed' }, ...problems(400, 413, 415, 429) },
 });
 
 const verify = createRoute({
+  operationId: 'verifySignInLink',
+  security: [],
   method: 'post',
   path: '/verify',
   tags: ['auth'],
   summary: 'Redeem a sign-in link; creates the account if needed',
   request: {
-    body: jsonBody(z.object({ token: z.string().min(1).max(4096), name: NameSchema.optional() }).strict()),
+    body: jsonBody(z.object({ token: z.string().min(1).max(4096), name: NameSchema.optional() }).strict().openapi({ example: { token: '<the token from the emailed link>', name: 'Ada Lovelace' } })),
   },
   responses: {
     200: jsonResponse(z.object({ user: UserSchema, session_token: z.string() }), 'Signed in'),
@@ -34,13 +38,14 @@ const verify = createRoute({
 });
 
 const signOut = createRoute({
+  operationId: 'signOut',
   method: 'post',
   path: '/sign-out',
   tags: ['auth'],
   summary: 'End the current session, or with `{"all": true}` every session of the user',
   security: bearer,
   middleware: [requireUser],
-  request: { body: jsonBody(z.object({ all: z.boolean().optional() }).strict(), false) },
+  request: { body: jsonBody(z.object({ all: z.boolean().optional() }).strict().openapi({ example: { all: true } }), false) },
   responses: { 204: { description: 'Signed out' }, ...problems(400, 401, 413, 415) },
 });
 

@@ -8,6 +8,7 @@ import { EVENT_PARSERS, type ProviderEvent } from './transports';
 import { handOffNewWebhooks } from './producer';
 
 const receive = createRoute({
+  operationId: 'receiveEmailEvents',
   method: 'post',
   path: '/{provider}',
   tags: ['email-events'],

@@ -34,6 +34,8 @@ export async function resolveInvitationToken(env: Env, db: Db, token: string, no
 }
 
 const preview = createRoute({
+  operationId: 'previewInvitation',
+  security: [],
   method: 'get',
   path: '/preview',
   tags: ['acceptance'],
@@ -43,6 +45,9 @@ const preview = createRoute({
 });
 
 const accept = createRoute({
+  operationId: 'acceptInvitation',
+  // Anonymous, or with the invitee's session (either works).
+  security: [{}, { bearerAuth: [] }] as Record<string, string[]>[],
   method: 'post',
   path: '/accept',
   tags: ['acceptance'],

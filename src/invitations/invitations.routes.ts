@@ -31,6 +31,7 @@ const IdempotencyHeaders = z.object({
 const common = { tags: ['invitations'], security: bearer, middleware: [requireOrgMember] };
 
 const create = createRoute({
+  operationId: 'createInvitation',
   ...common,
   method: 'post',
   path: '/{org}/invitations',
@@ -40,6 +41,7 @@ const create = createRoute({
 });
 
 const list = createRoute({
+  operationId: 'listInvitations',
   ...common,
   method: 'get',
   path: '/{org}/invitations',
@@ -49,6 +51,7 @@ const list = createRoute({
 });
 
 const get = createRoute({
+  operationId: 'getInvitation',
   ...common,
   method: 'get',
   path: '/{org}/invitations/{id}',
@@ -58,6 +61,7 @@ const get = createRoute({
 });
 
 const patch = createRoute({
+  operationId: 'updateInvitation',
   ...common,
   method: 'patch',
   path: '/{org}/invitations/{id}',
@@ -67,6 +71,7 @@ const patch = createRoute({
 });
 
 const resend = createRoute({
+  operationId: 'resendInvitation',
   ...common,
   method: 'post',
   path: '/{org}/invitations/{id}/resend',
@@ -76,6 +81,7 @@ const resend = createRoute({
 });
 
 const revoke = createRoute({
+  operationId: 'revokeInvitation',
   ...common,
   method: 'post',
   path: '/{org}/invitations/{id}/revoke',

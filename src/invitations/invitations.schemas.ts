@@ -14,10 +14,10 @@ export const CreateInvitationBody = z
     expires_in_days: ExpiresInDays.default(7),
   })
   .strict()
-  .openapi('CreateInvitation');
+  .openapi('CreateInvitation', { example: { email: 'dev@example.com', role: 'developer', message: 'Welcome to the team!', expires_in_days: 7 } });
 
-export const ResendBody = z.object({ expires_in_days: ExpiresInDays.optional() }).strict();
-export const UpdateInvitationBody = z.object({ role: RoleSchema }).strict();
+export const ResendBody = z.object({ expires_in_days: ExpiresInDays.optional() }).strict().openapi({ example: { expires_in_days: 14 } });
+export const UpdateInvitationBody = z.object({ role: RoleSchema }).strict().openapi({ example: { role: 'admin' } });
 
 export const ListQuery = z
   .object({
@@ -62,7 +62,10 @@ export const InvitationSchema = z
 export const InvitationListSchema = z.object({ data: z.array(InvitationSchema), next_cursor: z.string().nullable() });
 
 export const TokenQuery = z.object({ token: z.string().min(1).max(4096) });
-export const AcceptBody = z.object({ token: z.string().min(1).max(4096), name: NameSchema.optional() }).strict();
+export const AcceptBody = z
+  .object({ token: z.string().min(1).max(4096), name: NameSchema.optional() })
+  .strict()
+  .openapi({ example: { token: '<the token from the emailed link>', name: 'Ada Lovelace' } });
 
 export const PreviewSchema = z
   .object({

@@ -16,6 +16,7 @@ const common = { tags: ['me'], security: bearer, middleware: [requireUser] };
 const sessionOnly = { ...common, middleware: [requireUser, requireSession] };
 
 const getMe = createRoute({
+  operationId: 'getMe',
   ...common,
   method: 'get',
   path: '/',
@@ -24,6 +25,7 @@ const getMe = createRoute({
 });
 
 const createToken = createRoute({
+  operationId: 'createApiToken',
   ...sessionOnly,
   method: 'post',
   path: '/api-tokens',
@@ -33,6 +35,7 @@ const createToken = createRoute({
 });
 
 const listTokens = createRoute({
+  operationId: 'listApiTokens',
   ...sessionOnly,
   method: 'get',
   path: '/api-tokens',
@@ -41,6 +44,7 @@ const listTokens = createRoute({
 });
 
 const deleteToken = createRoute({
+  operationId: 'deleteApiToken',
   ...sessionOnly,
   method: 'delete',
   path: '/api-tokens/{id}',
@@ -50,6 +54,7 @@ const deleteToken = createRoute({
 });
 
 const listSessions = createRoute({
+  operationId: 'listSessions',
   ...sessionOnly,
   method: 'get',
   path: '/sessions',
@@ -58,6 +63,7 @@ const listSessions = createRoute({
 });
 
 const deleteSession = createRoute({
+  operationId: 'deleteSession',
   ...sessionOnly,
   method: 'delete',
   path: '/sessions/{id}',

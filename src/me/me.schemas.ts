@@ -27,7 +27,8 @@ export const CreateApiTokenBody = z
     name: NameSchema,
     expires_in_days: z.number().int().min(1).max(365).optional().openapi({ description: 'Days until the token stops working (1-365); omitted, it never expires.' }),
   })
-  .strict();
+  .strict()
+  .openapi({ example: { name: 'CI deploys', expires_in_days: 90 } });
 
 export const SessionSchema = z
   .object({

@@ -13,6 +13,7 @@ const inOrg = { ...common, middleware: [requireOrgMember] };
 const MemberParams = OrgParams.extend({ user_id: Id });
 
 const create = createRoute({
+  operationId: 'createOrganization',
   ...common,
   method: 'post',
   path: '/',
@@ -22,6 +23,7 @@ const create = createRoute({
 });
 
 const get = createRoute({
+  operationId: 'getOrganization',
   ...inOrg,
   method: 'get',
   path: '/{org}',
@@ -31,6 +33,7 @@ const get = createRoute({
 });
 
 const members = createRoute({
+  operationId: 'listMembers',
   ...inOrg,
   method: 'get',
   path: '/{org}/members',
@@ -40,6 +43,7 @@ const members = createRoute({
 });
 
 const changeRole = createRoute({
+  operationId: 'updateMember',
   ...inOrg,
   method: 'patch',
   path: '/{org}/members/{user_id}',
@@ -49,6 +53,7 @@ const changeRole = createRoute({
 });
 
 const remove = createRoute({
+  operationId: 'removeMember',
   ...inOrg,
   method: 'delete',
   path: '/{org}/members/{user_id}',

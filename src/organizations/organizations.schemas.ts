@@ -9,7 +9,8 @@ export const SlugSchema = z
 
 export const CreateOrganizationBody = z
   .object({ name: NameSchema, slug: SlugSchema.optional() })
-  .strict();
+  .strict()
+  .openapi({ example: { name: 'Acme Inc', slug: 'acme-inc' } });
 
 export const OrganizationSchema = z
   .object({
@@ -27,4 +28,4 @@ export const MemberSchema = z
   .object({ user_id: z.string(), email: z.string(), name: z.string(), role: RoleSchema, joined_at: z.string() })
   .openapi('Member');
 
-export const ChangeRoleBody = z.object({ role: RoleSchema }).strict();
+export const ChangeRoleBody = z.object({ role: RoleSchema }).strict().openapi({ example: { role: 'viewer' } });

@@ -15,7 +15,7 @@ const DescriptionSchema = z.string().trim().max(200);
 export const CreateWebhookBody = z
   .object({ url: UrlSchema, events: EventsSchema.optional(), description: DescriptionSchema.optional() })
   .strict()
-  .openapi('CreateWebhook');
+  .openapi('CreateWebhook', { example: { url: 'https://example.com/webhooks/8bit-ai', events: ['invitation.accepted', 'member.removed'], description: 'Provisioning' } });
 
 export const UpdateWebhookBody = z
   .object({
@@ -26,7 +26,7 @@ export const UpdateWebhookBody = z
   })
   .strict()
   .refine((b) => Object.keys(b).length > 0, 'give at least one of url, events, enabled, description')
-  .openapi('UpdateWebhook');
+  .openapi('UpdateWebhook', { example: { enabled: false } });
 
 export const WebhookParams = OrgParams.extend({ id: Id });
 export const AttemptParams = WebhookParams.extend({ attempt_id: Id });
