@@ -18,6 +18,7 @@ import {
   ListQuery,
   ResendBody,
   UpdateInvitationBody,
+  DEFAULT_EXPIRES_IN_DAYS,
 } from './invitations.schemas';
 
 const IdempotencyHeaders = z.object({
@@ -104,7 +105,7 @@ export const invitationRoutes = createRouter()
     const { org, now, call, coordinator } = managerContext(c);
     const body = c.req.valid('json');
     const key = c.req.valid('header')['idempotency-key'];
-    const input = { email: normalizeEmail(body.email), role: body.role, message: body.message ?? null, expiresInDays: body.expires_in_days };
+    const input = { email: normalizeEmail(body.email), role: body.role, message: body.message ?? null, expiresInDays: body.expires_in_days ?? DEFAULT_EXPIRES_IN_DAYS };
     const idempotency = key ? { key, requestHash: await sha256Hex(JSON.stringify(input)) } : undefined;
     const user = currentUser(c);
     const { id, replayed, resource } = unwrap(

@@ -3,6 +3,7 @@ import { DELIVERY_STATES, INVITATION_STATUSES } from '../db/schema';
 import { EmailSchema, Id, NameSchema, OrgParams, RoleSchema } from '../lib/openapi';
 
 export const ExpiresInDays = z.number().int().min(1).max(30);
+export const DEFAULT_EXPIRES_IN_DAYS = 7;
 /** The personal message of an invitation. */
 export const MessageSchema = z.string().max(1000);
 
@@ -11,7 +12,8 @@ export const CreateInvitationBody = z
     email: EmailSchema,
     role: RoleSchema,
     message: MessageSchema.nullable().optional(),
-    expires_in_days: ExpiresInDays.default(7),
+    // Optional for callers (7 when omitted, applied by the route): `.default()` would publish it as required.
+    expires_in_days: ExpiresInDays.optional().openapi({ default: DEFAULT_EXPIRES_IN_DAYS }),
   })
   .strict()
   .openapi('CreateInvitation', { example: { email: 'dev@example.com', role: 'developer', message: 'Welcome to the team!', expires_in_days: 7 } });
