@@ -8,6 +8,9 @@ if (!existsSync('.dev.vars')) {
   console.log('Created .dev.vars from .dev.vars.example (local signing key).');
 }
 
+// The API reference's script (/docs/scalar.js), in case `npm install` ran with scripts disabled.
+spawnSync(process.execPath, ['scripts/docs-assets.mjs'], { stdio: 'inherit' });
+
 const migrate = spawnSync('wrangler', ['d1', 'migrations', 'apply', 'DB', '--local'], {
   stdio: ['ignore', 'inherit', 'inherit'],
   env: { ...process.env, CI: 'true' },

@@ -15,6 +15,7 @@ import { organizationRoutes } from './organizations/organizations.routes';
 import { invitationRoutes } from './invitations/invitations.routes';
 import { acceptanceRoutes } from './invitations/acceptance.routes';
 import { pages } from './pages';
+import { docsPage } from './pages/docs';
 import { auditRoutes } from './audit/audit.routes';
 import { emailEventRoutes } from './delivery/email-events.routes';
 import { webhookRoutes } from './webhooks/webhooks.routes';
@@ -111,6 +112,8 @@ app.route('/v1/organizations', webhookRoutes);
 app.route('/v1/invitations', acceptanceRoutes);
 app.route('/v1/email-events', emailEventRoutes);
 
+// The API reference (its own CSP; its script is a static asset of this Worker).
+app.get('/docs', docsPage);
 app.route('/', pages);
 
 app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {

@@ -223,3 +223,19 @@ describe('pages: escaping and roles', () => {
     expect((await b.get(`/orgs/${org.slug}/settings/team`)).status).toBe(404);
   });
 });
+
+describe('pages: the API reference', () => {
+  it('/docs has its own CSP (script from this origin only, no eval, no framing) and every page links to it', async ({ expect }) => {
+    const res = await new Browser().get('/docs');
+    expect(res.status).toBe(200);
+    const csp = res.headers.get('content-security-policy')!;
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("connect-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toMatch(/unsafe-eval|https?:/);
+    expect(res.html).toContain('<script src="/docs/scalar.js"></script>');
+    expect(res.html).toContain('data-url="/openapi.json"');
+    expect(res.html).not.toMatch(/<script>[^<]/);
+    expect((await new Browser().get('/sign-in')).html).toContain('<a href="/docs">API reference</a>');
+  });
+});

@@ -66,7 +66,10 @@ export const Layout: FC<{
         <a class="brand" href="/">
           8bit<span>-ai</span>
         </a>
-        {p.user ? <AccountMenu user={p.user} orgs={p.orgs ?? []} current={p.current} csrf={p.csrf} /> : null}
+        <nav class="top-links">
+          <a href="/docs">API reference</a>
+          {p.user ? <AccountMenu user={p.user} orgs={p.orgs ?? []} current={p.current} csrf={p.csrf} /> : null}
+        </nav>
       </header>
       <main class={p.narrow ? 'narrow' : undefined}>{p.children}</main>
     </body>
