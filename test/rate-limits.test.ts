@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, it } from 'vitest';
 import { runInDurableObject } from 'cloudflare:test';
-import { LIMITS, limitFor } from '../src/rate-limit/rate-limit';
+import { EDGE_LIMITS, LIMITS, limitFor } from '../src/rate-limit/rate-limit';
 import { RATE_PREFIX, coordinatorFor } from '../src/org-coordinator';
 import { call, invite, lastToken, ownerWithOrg, signUp, uniqueEmail } from './helpers';
 
@@ -28,28 +28,48 @@ describe('rate limits', () => {
     }
   });
 
-  it('sign-in links: 20 per IP per 15 minutes', async ({ expect }) => {
+  it('sign-in links: 5 per IP per minute, counted at the edge by the Rate Limiting binding', async ({ expect }) => {
     const statuses = [];
-    for (let i = 0; i <= LIMITS.signInPerIp.max; i++) {
+    for (let i = 0; i <= EDGE_LIMITS.signInPerIp.max; i++) {
       statuses.push((await call('POST', '/v1/auth/email-link', { body: { email: uniqueEmail('ip') }, headers: fromIp('203.0.113.7') })).status);
     }
     expect(statuses.slice(0, -1).every((s) => s === 202)).toBe(true);
     expect(statuses.at(-1)).toBe(429);
+    const refused = await call('POST', '/v1/auth/email-link', { body: { email: uniqueEmail('ip') }, headers: fromIp('203.0.113.7') });
+    expect(refused.json.code).toBe('rate_limited');
+    expect(refused.headers.get('Retry-After')).toBe(String(EDGE_LIMITS.signInPerIp.periodSeconds));
     // Another IP is unaffected.
     expect((await call('POST', '/v1/auth/email-link', { body: { email: uniqueEmail('ip') }, headers: fromIp('203.0.113.8') })).status).toBe(202);
   });
 
-  it('acceptance attempts: 60 per IP per 10 minutes, counting previews and accepts', async ({ expect }) => {
+  it('acceptance attempts: 20 per IP per minute at the edge, counting previews and accepts (API and page)', async ({ expect }) => {
     const ip = fromIp('198.51.100.4');
-    for (let i = 0; i < LIMITS.acceptPerIp.max; i++) {
+    for (let i = 0; i < EDGE_LIMITS.acceptPerIp.max; i++) {
       const res = await call('GET', `/v1/invitations/preview?token=guess${i}`, { headers: ip });
       expect(res.status).toBe(410);
     }
     const refused = await call('POST', '/v1/invitations/accept', { body: { token: 'guess' }, headers: ip });
     expect(refused.status).toBe(429);
-    expect(refused.headers.get('Retry-After')).not.toBeNull();
+    expect(refused.headers.get('Retry-After')).toBe(String(EDGE_LIMITS.acceptPerIp.periodSeconds));
     const page = await call('GET', '/invitations/accept?token=guess', { headers: ip });
     expect(page.status).toBe(429);
+  });
+
+  it('a preview, the acceptance page and a refused accept write nothing to D1 (the per-IP count lives at the edge)', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg();
+    const email = uniqueEmail('quiet');
+    await invite(owner.token, org.id, { email, role: 'viewer' });
+    const token = await lastToken(email);
+    const snapshot = async () => {
+      const tables = (await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name != 'd1_migrations'").all<{ name: string }>()).results;
+      const rows = await env.DB.batch(tables.map((t) => env.DB.prepare(`SELECT * FROM "${t.name}" ORDER BY rowid`)));
+      return JSON.stringify(rows.map((r) => r.results));
+    };
+    const before = await snapshot();
+    expect((await call('GET', `/v1/invitations/preview?token=${token}`)).status).toBe(200);
+    expect((await call('GET', `/invitations/accept?token=${token}`)).status).toBe(200);
+    expect((await call('POST', '/v1/invitations/accept', { body: { token: 'not-a-token' } })).status).toBe(410);
+    expect(await snapshot()).toBe(before);
   });
 
   it('invitation emails: 50 per organization per hour, creates and resends alike', async ({ expect }) => {

@@ -7,7 +7,7 @@ import { newId } from '../lib/ids';
 import { newOutboxId, outboxInsert } from '../delivery/outbox';
 import { findUserByEmail, insertSessionSql, newSession, type ClientInfo } from './auth.store';
 import { AUDIENCE, verifyToken } from './tokens';
-import { enforce, ipBucket, limitFor } from '../rate-limit/rate-limit';
+import { enforce, enforceAtEdge, limitFor } from '../rate-limit/rate-limit';
 
 export const SIGN_IN_LINK_TTL_MS = 15 * 60 * 1000;
 
@@ -18,7 +18,7 @@ export const SIGN_IN_LINK_TTL_MS = 15 * 60 * 1000;
  * the IP alike, whatever exists.
  */
 export async function sendSignInLink(env: Env, db: Db, email: string, now: number, ip: string | null): Promise<{ outboxId: string }> {
-  await enforce(db, `sign-in:ip:${ipBucket(ip)}`, limitFor(env, 'signInPerIp'), now);
+  await enforceAtEdge(env, 'signInPerIp', ip);
   await enforce(db, `sign-in:email:${email}`, limitFor(env, 'signInPerEmail'), now);
   const link = signInLinkStatements(email, now);
   await runBatch(db, link.statements);

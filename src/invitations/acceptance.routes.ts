@@ -11,7 +11,7 @@ import { AUDIENCE, verifyToken } from '../auth/tokens';
 import { coordinatorFor } from '../org-coordinator';
 import { handOffAfter } from '../delivery/producer';
 import { effectiveStatus } from './invitations.store';
-import { clientIp, enforce, ipBucket, limitFor } from '../rate-limit/rate-limit';
+import { clientIp, enforceAtEdge } from '../rate-limit/rate-limit';
 import { AcceptBody, AcceptResultSchema, PreviewSchema, TokenQuery } from './invitations.schemas';
 
 const INVALID = 'This invitation link is no longer valid. If it expired, ask the sender to resend it.';
@@ -21,7 +21,7 @@ const INVALID = 'This invitation link is no longer valid. If it expired, ask the
  * invitation is pending and unexpired. Returns the live invitation or throws 410.
  */
 export async function resolveInvitationToken(env: Env, db: Db, token: string, now: number, ip: string | null) {
-  await enforce(db, `accept:ip:${ipBucket(ip)}`, limitFor(env, 'acceptPerIp'), now);
+  await enforceAtEdge(env, 'acceptPerIp', ip);
   const claims = await verifyToken(env, AUDIENCE.invitation, token, now);
   if (!claims?.org) throw new ApiError('invitation_invalid', INVALID);
   const inv = await db.query.invitations.findFirst({

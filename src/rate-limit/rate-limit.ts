@@ -15,10 +15,6 @@ export interface Limit {
 export const LIMITS = {
   /** Sign-in links to one address. */
   signInPerEmail: { max: 5, windowMs: 15 * 60_000 },
-  /** Sign-in links asked for from one IP. */
-  signInPerIp: { max: 20, windowMs: 15 * 60_000 },
-  /** Previews and accepts (API and pages) from one IP. */
-  acceptPerIp: { max: 60, windowMs: 10 * 60_000 },
   /** Invitation emails (creates and resends) sent by one organization. */
   invitationEmailsPerOrg: { max: 50, windowMs: 60 * 60_000 },
   /** Invitation emails sent by one account, across all its organizations (SPEC §14). */
@@ -83,6 +79,36 @@ export async function enforce(db: Db, bucket: string, limit: Limit, now: number)
   const wait = await hit(db, bucket, limit, now);
   if (wait !== null) {
     throw new ApiError('rate_limited', `Too many requests. Try again in ${wait} seconds.`, { headers: { 'Retry-After': String(wait) } });
+  }
+}
+
+/**
+ * Per-IP limits of the public, unauthenticated paths, counted by the Workers Rate Limiting binding
+ * at the edge (wrangler.toml `[[ratelimits]]`): no D1 write on the hottest paths. The binding counts
+ * per location and approximately, which suits a per-IP abuse limit; exact quotas stay in D1 or the
+ * organization's Durable Object. `max` and `periodSeconds` repeat the binding's configuration.
+ */
+export const EDGE_LIMITS = {
+  /** Sign-in links asked for from one IP (or /64). */
+  signInPerIp: { binding: 'SIGN_IN_IP_LIMITER', max: 5, periodSeconds: 60 },
+  /** Invitation previews and accepts (API and pages) from one IP (or /64). */
+  acceptPerIp: { binding: 'ACCEPT_IP_LIMITER', max: 20, periodSeconds: 60 },
+} as const;
+
+/**
+ * Throws 429 `rate_limited` (Retry-After: the binding's period) when `ip`'s bucket is over an edge
+ * limit. `RATE_LIMIT_SCALE` k > 1 spreads each bucket over k keys, multiplying the limit about k
+ * times, as it multiplies the D1 limits.
+ */
+export async function enforceAtEdge(env: Pick<Env, 'SIGN_IN_IP_LIMITER' | 'ACCEPT_IP_LIMITER' | 'RATE_LIMIT_SCALE'>, name: keyof typeof EDGE_LIMITS, ip: string | null) {
+  const limit = EDGE_LIMITS[name];
+  const shards = scaled(env, 1);
+  const key = `${ipBucket(ip)}${shards > 1 ? `#${Math.floor(Math.random() * shards)}` : ''}`;
+  const { success } = await env[limit.binding].limit({ key });
+  if (!success) {
+    throw new ApiError('rate_limited', `Too many requests from your network. Try again in ${limit.periodSeconds} seconds.`, {
+      headers: { 'Retry-After': String(limit.periodSeconds) },
+    });
   }
 }
 
