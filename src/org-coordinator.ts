@@ -11,6 +11,7 @@ import { handOffNewWebhooks } from './delivery/producer';
 import type { Actor } from './audit/audit.store';
 import * as invitationsService from './invitations/invitations.service';
 import { acceptInvitation, type AcceptInput, type AcceptResult } from './invitations/acceptance.service';
+import { createInvitationsBulk } from './invitations/bulk.service';
 import { changeMemberRole, removeMember } from './organizations/members.service';
 
 /** Storage key prefix of the hourly invitation-email counter; the window start follows. */
@@ -76,7 +77,7 @@ export class OrgCoordinator extends DurableObject<Env> {
       organizationId: call.organizationId,
       actor: call.actor,
       now: call.now,
-      chargeEmail: () => this.#chargeEmail(call),
+      chargeEmail: (emails = 1) => this.#chargeEmail(call, emails),
       ownedOrganizationsCap: scaled(this.env, OWNED_ORGANIZATIONS_LIMIT),
     };
   }
@@ -88,7 +89,7 @@ export class OrgCoordinator extends DurableObject<Env> {
    * through this object one at a time, so its own storage holds the counter: no D1 round trip, and
    * exact under any concurrency.
    */
-  async #chargeEmail(call: Call): Promise<Failure | null> {
+  async #chargeEmail(call: Call, emails = 1): Promise<Failure | null> {
     const { now, actor } = call;
     // Both counters in one D1 round trip.
     const over = await hitAll(
@@ -98,15 +99,16 @@ export class OrgCoordinator extends DurableObject<Env> {
         { bucket: `invitation-emails:ip:${ipBucket(actor.ip)}`, limit: limitFor(this.env, 'invitationEmailsPerIp') },
       ],
       now,
+      emails,
     );
     if (over) {
       const who = over.index === 0 ? 'Your account' : 'Your network';
       return fail('rate_limited', `${who} sent too many invitation emails. Try again in ${over.wait} seconds.`, over.wait);
     }
-    return this.#chargeOrgEmail(now);
+    return this.#chargeOrgEmail(now, emails);
   }
 
-  async #chargeOrgEmail(now: number): Promise<Failure | null> {
+  async #chargeOrgEmail(now: number, emails = 1): Promise<Failure | null> {
     const limit = limitFor(this.env, 'invitationEmailsPerOrg');
     const window = now - (now % limit.windowMs);
     if (this.#emails?.window !== window) {
@@ -115,7 +117,7 @@ export class OrgCoordinator extends DurableObject<Env> {
       if (this.#emails) void this.ctx.storage.delete(`${RATE_PREFIX}${this.#emails.window}`);
       this.#emails = { window, count: stored };
     }
-    this.#emails.count += 1;
+    this.#emails.count += emails;
     // Write-through; storage writes of one object are ordered, so no await is needed for safety.
     void this.ctx.storage.put(`${RATE_PREFIX}${window}`, this.#emails.count);
     if (this.#emails.count <= limit.max) return null;
@@ -130,6 +132,11 @@ export class OrgCoordinator extends DurableObject<Env> {
   /** Creates an invitation; its email's outbox row is in the same batch, and the caller hands it to the queue. */
   async createInvitation(call: Call, input: invitationsService.CreateInvitationInput) {
     return this.#serialize(call, () => invitationsService.createInvitation(this.#ctx(call), input));
+  }
+
+  /** Many invitations as one serialized step (SPEC §12); the caller hands the outbox rows to the queue. */
+  async createInvitationsBulk(call: Call, input: Parameters<typeof createInvitationsBulk>[1]) {
+    return this.#serialize(call, () => createInvitationsBulk(this.#ctx(call), input));
   }
 
   async resendInvitation(call: Call, input: { id: string; expiresInDays?: number }) {

@@ -3,11 +3,11 @@ import { normalizeEmail, sha256Hex } from '../lib/crypto';
 import type { Context } from 'hono';
 import type { AppEnv } from '../env';
 import { unwrap } from '../errors';
-import { OrgParams, bearer, createRouter, jsonBody, jsonResponse, problems } from '../lib/openapi';
+import { OrgParams, bearer, createRouter, jsonBody, jsonResponse, problems, validationError } from '../lib/openapi';
 import { actorOf } from '../lib/request';
 import { currentMembership, currentUser, requireOrgMember } from '../auth/auth.middleware';
 import { coordinatorFor } from '../org-coordinator';
-import { handOffAfter } from '../delivery/producer';
+import { handOff, handOffAfter } from '../delivery/producer';
 import { requireManager } from '../organizations/organizations.store';
 import { getInvitationResource, listInvitations } from './invitations.store';
 import {
@@ -19,6 +19,8 @@ import {
   ResendBody,
   UpdateInvitationBody,
   DEFAULT_EXPIRES_IN_DAYS,
+  BulkInvitationsBody,
+  BulkResultSchema,
 } from './invitations.schemas';
 
 const IdempotencyHeaders = z.object({
@@ -39,6 +41,19 @@ const create = createRoute({
   summary: 'Invite an email with a role; sends the email',
   request: { params: OrgParams, headers: IdempotencyHeaders, body: jsonBody(CreateInvitationBody) },
   responses: { 201: jsonResponse(InvitationSchema, 'Created (or replayed for a repeated Idempotency-Key)'), ...problems(400, 401, 403, 404, 409, 413, 415, 422, 429) },
+});
+
+const bulk = createRoute({
+  operationId: 'createInvitationsBulk',
+  ...common,
+  method: 'post',
+  path: '/{org}/invitations/bulk',
+  summary: 'Invite 1 to 50 emails at once; one result per row, in input order',
+  description:
+    'Each row is answered exactly as a single create would have answered it, in order (a repeated email meets the invitation its first row created). ' +
+    'The pending limit holds exactly. `Idempotency-Key` covers the whole request.',
+  request: { params: OrgParams, headers: IdempotencyHeaders, body: jsonBody(BulkInvitationsBody) },
+  responses: { 200: jsonResponse(BulkResultSchema, 'Per-row results'), ...problems(400, 401, 403, 404, 413, 415, 422) },
 });
 
 const list = createRoute({
@@ -113,6 +128,27 @@ export const invitationRoutes = createRouter()
     );
     if (replayed) c.header('Idempotent-Replayed', 'true');
     return c.json(resource ?? (await getInvitationResource(c.var.db, org.id, id, now)), 201);
+  })
+  .openapi(bulk, async (c) => {
+    const { call, coordinator } = managerContext(c);
+    const key = c.req.valid('header')['idempotency-key'];
+    // Each row is validated on its own: a bad row is its own 400, never the whole request's.
+    const rows = c.req.valid('json').invitations.map((raw, index) => {
+      const parsed = CreateInvitationBody.safeParse(raw);
+      if (!parsed.success) {
+        const err = validationError(parsed.error);
+        return { invalid: { index, status: 400, code: 'validation_failed' as const, detail: err.detail, errors: err.errors } };
+      }
+      const b = parsed.data;
+      return { email: normalizeEmail(b.email), role: b.role, message: b.message ?? null, expiresInDays: b.expires_in_days ?? DEFAULT_EXPIRES_IN_DAYS };
+    });
+    const idempotency = key ? { key, requestHash: await sha256Hex(JSON.stringify(['bulk', rows])) } : undefined;
+    const user = currentUser(c);
+    const outcome = await coordinator.createInvitationsBulk(call, { rows, idempotency, inviter: { name: user.name, email: user.email } });
+    const { results, outboxIds, replayed } = unwrap(outcome);
+    if (outboxIds.length) c.executionCtx.waitUntil(handOff(c.env, outboxIds));
+    if (replayed) c.header('Idempotent-Replayed', 'true');
+    return c.json({ results }, 200);
   })
   .openapi(list, async (c) => {
     const { org, now } = managerContext(c);

@@ -18,6 +18,18 @@ export const CreateInvitationBody = z
   .strict()
   .openapi('CreateInvitation', { example: { email: 'dev@example.com', role: 'developer', message: 'Welcome to the team!', expires_in_days: 7 } });
 
+export const BulkInvitationsBody = z
+  .object({
+    invitations: z
+      .array(z.record(z.string(), z.unknown()).openapi({ description: 'A CreateInvitation body; each row is validated on its own and answered in `results`' }))
+      .min(1)
+      .max(50),
+  })
+  .strict()
+  .openapi('BulkInvitations', {
+    example: { invitations: [{ email: 'ada@example.com', role: 'developer' }, { email: 'grace@example.com', role: 'admin', expires_in_days: 14 }] },
+  });
+
 export const ResendBody = z.object({ expires_in_days: ExpiresInDays.optional() }).strict().openapi({ example: { expires_in_days: 14 } });
 export const UpdateInvitationBody = z.object({ role: RoleSchema }).strict().openapi({ example: { role: 'admin' } });
 
@@ -93,3 +105,19 @@ export const AcceptResultSchema = z
     }),
   })
   .openapi('AcceptResult');
+
+export const BulkResultSchema = z
+  .object({
+    results: z.array(
+      z.object({
+        index: z.number().int(),
+        status: z.number().int().openapi({ description: '201, or the status a single create would have answered' }),
+        invitation: InvitationSchema.optional(),
+        code: z.string().optional(),
+        detail: z.string().optional(),
+        email: z.string().optional(),
+        errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+      }),
+    ),
+  })
+  .openapi('BulkInvitationResults');

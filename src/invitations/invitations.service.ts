@@ -28,23 +28,23 @@ export interface ServiceContext {
    * Counts one invitation email against the organization's hourly limit (the coordinator keeps
    * that counter in its own storage); a failure when over it. Absent outside the coordinator.
    */
-  chargeEmail?: () => Promise<Failure | null>;
+  chargeEmail?: (emails?: number) => Promise<Failure | null>;
   /** How many organizations an account may own (SPEC §14; scaled by RATE_LIMIT_SCALE); 25 when absent. */
   ownedOrganizationsCap?: number;
 }
 
-const livePendingCountSql = (organizationId: string, now: number) =>
+export const livePendingCountSql = (organizationId: string, now: number) =>
   sql`(SELECT count(*) FROM invitations WHERE organization_id = ${organizationId} AND status = 'pending' AND expires_at > ${now})`;
 
 /** Writes down the expiry of pending invitations to `email` already past `expires_at` (and audits it). */
 const staleWhere = (org: string, email: string, now: number, exceptId: string | null) =>
   sql`organization_id = ${org} AND email = ${email} AND status = 'pending' AND expires_at <= ${now} AND id IS NOT ${exceptId}`;
-const expiredAuditSql = (org: string, email: string, now: number, exceptId: string | null = null) =>
+export const expiredAuditSql = (org: string, email: string, now: number, exceptId: string | null = null) =>
   sql`INSERT INTO audit_events (id, organization_id, actor_type, actor_id, action, target_type, target_id, data, ip, user_agent, created_at)
     SELECT 'aud_' || lower(hex(randomblob(10))), organization_id, 'system', NULL, 'invitation.expired', 'invitation', id,
       json_object('email', email, 'expires_at', expires_at), NULL, NULL, ${now}
     FROM invitations WHERE ${staleWhere(org, email, now, exceptId)}`;
-const expireStaleSql = (org: string, email: string, now: number, exceptId: string | null = null) =>
+export const expireStaleSql = (org: string, email: string, now: number, exceptId: string | null = null) =>
   sql`UPDATE invitations SET status = 'expired', updated_at = ${now} WHERE ${staleWhere(org, email, now, exceptId)}`;
 
 const isUniqueViolation = (err: unknown) => err instanceof Error && /UNIQUE constraint failed/i.test(String(err.message) + String((err as { cause?: unknown }).cause ?? ''));

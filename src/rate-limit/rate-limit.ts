@@ -57,14 +57,14 @@ export async function hit(db: Db, bucket: string, limit: Limit, now: number): Pr
  * Counts one hit in each bucket in a single D1 round trip (one batch); returns the first that is
  * over its limit with the seconds to wait, or null.
  */
-export async function hitAll(db: Db, hits: readonly { bucket: string; limit: Limit }[], now: number): Promise<{ index: number; wait: number } | null> {
+export async function hitAll(db: Db, hits: readonly { bucket: string; limit: Limit }[], now: number, amount = 1): Promise<{ index: number; wait: number } | null> {
   const windows = hits.map(({ limit }) => now - (now % limit.windowMs));
   const results = await db.$client.batch(
     hits.map(({ bucket }, i) =>
       db.$client
-        .prepare(`INSERT INTO rate_limits (bucket, window_start, count) VALUES (?, ?, 1)
-          ON CONFLICT (bucket, window_start) DO UPDATE SET count = count + 1 RETURNING count`)
-        .bind(bucket, windows[i]),
+        .prepare(`INSERT INTO rate_limits (bucket, window_start, count) VALUES (?, ?, ?)
+          ON CONFLICT (bucket, window_start) DO UPDATE SET count = count + excluded.count RETURNING count`)
+        .bind(bucket, windows[i], amount),
     ),
   );
   for (let i = 0; i < hits.length; i++) {

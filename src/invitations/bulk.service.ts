@@ -1,0 +1,146 @@
+import { and, eq, sql } from 'drizzle-orm';
+import { runBatch } from '../db/batch';
+import { idempotencyKeys, type Role } from '../db/schema';
+import { ERROR_CODES, fail, type ErrorCode, type FieldError, type Outcome } from '../errors';
+import { auditStatement } from '../audit/audit.store';
+import { newId } from '../lib/ids';
+import { newOutboxId, outboxInsert } from '../delivery/outbox';
+import { PENDING_LIMIT, toInvitationResource, type InvitationResource, type InvitationRow } from './invitations.store';
+import {
+  DAY_MS, IDEMPOTENCY_TTL_MS, expireStaleSql, expiredAuditSql, livePendingCountSql, type ServiceContext,
+} from './invitations.service';
+
+/** At most this many rows per bulk request (SPEC §12). */
+export const BULK_MAX_ROWS = 50;
+
+/** A row that passed validation (the route validates each row on its own). */
+export interface BulkRow {
+  email: string;
+  role: Role;
+  message: string | null;
+  expiresInDays: number;
+}
+
+/** One row's answer: exactly what a single create would have answered for it, in input order. */
+export type BulkResult =
+  | { index: number; status: 201; invitation: InvitationResource }
+  | { index: number; status: number; code: ErrorCode; detail: string; email?: string; errors?: FieldError[] };
+
+const refusal = (index: number, code: ErrorCode, detail: string, email?: string): BulkResult => ({
+  index, status: ERROR_CODES[code].status, code, detail, ...(email ? { email } : {}),
+});
+
+/**
+ * Creates many invitations as one serialized step of the organization's coordinator (SPEC §12):
+ * one read for every row's checks, then rows decided in input order exactly as single creates
+ * one after another would be (a repeated email meets the invitation its first row created), one
+ * charge of the email limits for all accepted rows, and one D1 batch in which every insert is
+ * still guarded by the pending count. `rows` holds `null` for rows the route refused.
+ */
+export async function createInvitationsBulk(
+  ctx: ServiceContext,
+  input: {
+    rows: (BulkRow | { invalid: BulkResult })[];
+    idempotency?: { key: string; requestHash: string };
+    inviter?: { name: string; email: string };
+  },
+): Promise<Outcome<{ results: BulkResult[]; outboxIds: string[]; replayed?: boolean }>> {
+  const { db, organizationId: org, now } = ctx;
+  if (input.idempotency && ctx.actor.userId) {
+    const row = await db.query.idempotencyKeys.findFirst({
+      where: and(eq(idempotencyKeys.organizationId, org), eq(idempotencyKeys.userId, ctx.actor.userId), eq(idempotencyKeys.key, input.idempotency.key)),
+    });
+    if (row && row.createdAt > now - IDEMPOTENCY_TTL_MS) {
+      if (row.requestHash !== input.idempotency.requestHash) return fail('idempotency_key_reused', 'This Idempotency-Key was already used with a different request body.');
+      return { ok: true, value: { results: JSON.parse(row.response ?? '[]') as BulkResult[], outboxIds: [], replayed: true } };
+    }
+  }
+  const emails = [...new Set(input.rows.flatMap((r) => ('email' in r ? [r.email] : [])))];
+  const [snap] = await db.all<{ role: Role | null; members: string; pending_emails: string; pending: number }>(sql`SELECT
+      (SELECT role FROM memberships WHERE organization_id = ${org} AND user_id = ${ctx.actor.userId}) AS role,
+      (SELECT json_group_array(u.email) FROM memberships m JOIN users u ON u.id = m.user_id
+        WHERE m.organization_id = ${org} AND u.email IN (SELECT value FROM json_each(${JSON.stringify(emails)}))) AS members,
+      (SELECT json_group_array(email) FROM invitations WHERE organization_id = ${org} AND status = 'pending' AND expires_at > ${now}
+        AND email IN (SELECT value FROM json_each(${JSON.stringify(emails)}))) AS pending_emails,
+      ${livePendingCountSql(org, now)} AS pending`);
+  if (!snap.role) return fail('not_found', 'No such organization.');
+  if (snap.role !== 'owner' && snap.role !== 'admin') return fail('forbidden', 'Only owners and admins can manage invitations.');
+  const members = new Set(JSON.parse(snap.members) as string[]);
+  const pendingEmails = new Set(JSON.parse(snap.pending_emails) as string[]);
+  let pending = snap.pending;
+
+  const results: BulkResult[] = [];
+  const accepted: { index: number; row: BulkRow }[] = [];
+  input.rows.forEach((r, index) => {
+    if ('invalid' in r) return void results.push({ ...r.invalid, index });
+    if (r.role === 'owner' && snap.role !== 'owner') return void results.push(refusal(index, 'forbidden', 'Only an owner can grant or change the owner role.', r.email));
+    if (members.has(r.email)) return void results.push(refusal(index, 'already_member', `${r.email} is already a member of this organization.`, r.email));
+    if (pendingEmails.has(r.email)) {
+      return void results.push(refusal(index, 'invitation_already_pending', `An invitation to ${r.email} is already pending; resend it instead.`, r.email));
+    }
+    if (pending >= PENDING_LIMIT) {
+      return void results.push(refusal(index, 'pending_invitation_limit', `An organization can have at most ${PENDING_LIMIT} pending invitations.`, r.email));
+    }
+    pending += 1;
+    pendingEmails.add(r.email);
+    accepted.push({ index, row: r });
+    results.push({ index, status: 201, invitation: undefined as unknown as InvitationResource });
+  });
+
+  const outboxIds: string[] = [];
+  if (accepted.length > 0) {
+    const limited = await ctx.chargeEmail?.(accepted.length);
+    if (limited) {
+      for (const { index, row } of accepted) results[index] = refusal(index, limited.code, limited.detail ?? ERROR_CODES[limited.code].title, row.email);
+      accepted.length = 0;
+    }
+  }
+  if (accepted.length > 0) {
+    const statements = [];
+    const made: { index: number; id: string; resource: InvitationResource }[] = [];
+    for (const { index, row } of accepted) {
+      const id = newId('inv');
+      const jti = newId('jti');
+      const outboxId = newOutboxId();
+      const expiresAt = now + row.expiresInDays * DAY_MS;
+      const full: InvitationRow = {
+        id, organizationId: org, email: row.email, role: row.role, status: 'pending', message: row.message, expiresInDays: row.expiresInDays,
+        expiresAt, tokenId: jti, invitedBy: ctx.actor.userId!, lastSentAt: now, sendCount: 1, emailDelivery: 'queued', deliveryAttempts: 0,
+        emailDeliveryDetail: null, acceptedAt: null, acceptedBy: null, revokedAt: null, createdAt: now, updatedAt: now,
+      };
+      const created = sql`EXISTS (SELECT 1 FROM invitations WHERE id = ${id})`;
+      statements.push(
+        expiredAuditSql(org, row.email, now),
+        expireStaleSql(org, row.email, now),
+        // Guarded like a single create: the batch runs in order, so each insert sees the ones before it.
+        sql`INSERT INTO invitations (id, organization_id, email, role, status, message, expires_in_days,
+            expires_at, token_id, invited_by, last_sent_at, send_count, email_delivery, delivery_attempts, created_at, updated_at)
+          SELECT ${id}, ${org}, ${row.email}, ${row.role}, 'pending', ${row.message}, ${row.expiresInDays},
+            ${expiresAt}, ${jti}, ${ctx.actor.userId}, ${now}, 1, 'queued', 0, ${now}, ${now}
+          WHERE ${livePendingCountSql(org, now)} < ${PENDING_LIMIT}
+            AND NOT EXISTS (SELECT 1 FROM invitations WHERE organization_id = ${org} AND email = ${row.email} AND status = 'pending')
+            AND NOT EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.organization_id = ${org} AND u.email = ${row.email})`,
+        auditStatement(
+          db,
+          ctx.actor,
+          { organizationId: org, action: 'invitation.created', targetType: 'invitation', targetId: id, data: { email: row.email, role: row.role, expires_in_days: row.expiresInDays, bulk: true } },
+          now,
+          created,
+        ),
+        outboxInsert({ id: outboxId, kind: 'invitation_email', organizationId: org, subjectId: id, tokenId: jti }, now, created),
+      );
+      outboxIds.push(outboxId);
+      made.push({ index, id, resource: toInvitationResource(full, input.inviter ? { id: ctx.actor.userId!, ...input.inviter } : null, now) });
+    }
+    const batch = await runBatch(db, statements);
+    made.forEach(({ index, resource }, i) => {
+      // Five statements per row; the insert is the third.
+      results[index] = batch[i * 5 + 2].meta.changes === 1 ? { index, status: 201, invitation: resource } : refusal(index, 'pending_invitation_limit', 'The organization reached its pending limit.', resource.email);
+    });
+  }
+  if (input.idempotency && ctx.actor.userId) {
+    await db.run(sql`INSERT OR REPLACE INTO idempotency_keys (organization_id, user_id, key, request_hash, invitation_id, response, created_at)
+      VALUES (${org}, ${ctx.actor.userId}, ${input.idempotency.key}, ${input.idempotency.requestHash}, 'bulk', ${JSON.stringify(results)}, ${now})`);
+  }
+  return { ok: true, value: { results, outboxIds } };
+}
