@@ -202,7 +202,7 @@ describe('pages: escaping and roles', () => {
     expect(res.status).toBe(400);
     expect(res.html).toContain('Enter a valid email address');
     expect(res.html).toContain('Enter a whole number of days from 1 to 30.');
-    expect(res.html).toContain('value="not-an-email"');
+    expect(res.html).toContain('>not-an-email</textarea>');
     expect(res.html).toContain('>Hello there</textarea>');
     expect(res.html).toContain('value="45"');
   });
@@ -237,5 +237,27 @@ describe('pages: the API reference', () => {
     expect(res.html).toContain('data-url="/openapi.json"');
     expect(res.html).not.toMatch(/<script>[^<]/);
     expect((await new Browser().get('/sign-in')).html).toContain('<a href="/docs">API reference</a>');
+  });
+});
+
+describe('pages: inviting several addresses at once', () => {
+  it('sends to each valid address, explains the others in plain words, and keeps only those in the field', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg('Many At Once');
+    const pending = uniqueEmail('already');
+    await invite(owner.token, org.id, { email: pending, role: 'viewer' });
+    const [a, b] = [uniqueEmail('first'), uniqueEmail('second')];
+    const browser = new Browser().signInAs(owner.token);
+    await browser.get(`/orgs/${org.slug}/settings/team`);
+    const res = await browser.post(`/orgs/${org.slug}/settings/team/invitations`, {
+      email: `${a}, ${pending}\n${b} not-an-address`, role: 'developer', message: '', expires_in_days: '7',
+    });
+    expect(res.status).toBe(200);
+    expect(res.html).toContain(`<strong>${a}</strong>: invitation sent.`);
+    expect(res.html).toContain(`<strong>${b}</strong>: invitation sent.`);
+    expect(res.html).toMatch(new RegExp(`<strong>${pending}</strong>: not sent\\. This email already has a pending invitation`));
+    expect(res.html).toContain('<strong>not-an-address</strong>: not sent. That is not a valid email address.');
+    expect(res.html).toMatch(new RegExp(`<textarea id="invite-email"[^>]*>${pending}\\nnot-an-address</textarea>`));
+    const list = await call('GET', `/v1/organizations/${org.id}/invitations?status=pending`, { token: owner.token });
+    expect(list.json.data.map((i: { email: string }) => i.email).sort()).toEqual([a, b, pending].sort());
   });
 });

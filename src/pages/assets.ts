@@ -59,6 +59,7 @@ textarea{min-height:84px;resize:vertical}
 .inline-select{display:flex;gap:6px;align-items:center}.inline-select select{width:auto;padding:5px 8px}
 .center{text-align:center}.big{font-size:40px;margin:0 0 8px}
 .top-links{display:flex;align-items:center;gap:16px}.top-links>a{color:var(--muted);text-decoration:none;font-size:14px}.top-links>a:hover{color:var(--text)}
+.bulk-results{margin:0 0 6px;padding-left:18px}.alert .small{margin:6px 0 0}
 .tabs{display:flex;gap:4px;margin:0 0 20px;border-bottom:1px solid var(--line)}
 .tabs a{padding:8px 14px;text-decoration:none;color:var(--muted);border-bottom:2px solid transparent;margin-bottom:-1px}
 .tabs a[aria-current=page]{color:var(--text);border-bottom-color:var(--brand);font-weight:600}

@@ -5,14 +5,16 @@ import { ApiError, ERROR_CODES, type ErrorCode, type Outcome } from '../errors';
 import { actorOf } from '../lib/request';
 import { EmailSchema, RoleSchema } from '../lib/openapi';
 import { coordinatorFor } from '../org-coordinator';
-import { handOffAfter } from '../delivery/producer';
+import { handOff, handOffAfter } from '../delivery/producer';
 import { PENDING_LIMIT, countPending, listInvitations } from '../invitations/invitations.store';
 import { ExpiresInDays, MessageSchema } from '../invitations/invitations.schemas';
 import { listMembers, organizationsOf, requireMembership } from '../organizations/organizations.store';
 import { refuseCsrf } from './auth.pages';
 import { MessagePage } from './layout';
 import { csrfValid, formFields, pageUser } from './pages.middleware';
-import { TeamView, type InviteFormState } from './team.view';
+import { TeamView, type InviteFormState, type TeamViewProps } from './team.view';
+import { BULK_MAX_ROWS } from '../invitations/bulk.service';
+import { normalizeEmail } from '../lib/crypto';
 
 const NOTICES: Record<string, string> = {
   invited: 'Invitation sent.',
@@ -61,7 +63,45 @@ const NotFound = (p: { user: AuthUser | null; csrf?: string }) => (
 
 type Ctx = Context<AppEnv>;
 
-async function renderTeam(c: Ctx, user: AuthUser, slug: string, extra: { invite?: InviteFormState; status?: 200 | 400 | 403 | 409 | 429 } = {}) {
+/**
+ * The invite form with several addresses (SPEC §12): one bulk request, then each address with its
+ * outcome in plain words; the ones not sent stay in the field to fix and send again.
+ */
+async function inviteSeveral(c: Ctx, user: AuthUser, slug: string, values: InviteFormState['values'], addresses: string[]) {
+  if (addresses.length > BULK_MAX_ROWS) {
+    return renderTeam(c, user, slug, { invite: { values, errors: { email: `At most ${BULK_MAX_ROWS} addresses at once.` } }, status: 400 });
+  }
+  const shared = InviteForm.omit({ email: true }).safeParse(values);
+  if (!shared.success) {
+    const errors: InviteFormState['errors'] = {};
+    for (const issue of shared.error.issues) errors[issue.path[0] as keyof typeof errors] = FIELD_MESSAGES[String(issue.path[0])];
+    return renderTeam(c, user, slug, { invite: { values, errors }, status: 400 });
+  }
+  let membership;
+  try {
+    membership = await requireMembership(c.var.db, slug, user.id);
+  } catch {
+    return renderTeam(c, user, slug);
+  }
+  const { org } = membership;
+  const rows = addresses.map((address, index) => {
+    const email = EmailSchema.safeParse(address);
+    if (!email.success) return { invalid: { index, status: 400, code: 'validation_failed' as const, detail: FIELD_MESSAGES.email } };
+    return { email: normalizeEmail(email.data), role: shared.data.role, message: shared.data.message.trim() ? shared.data.message : null, expiresInDays: shared.data.expires_in_days };
+  });
+  const outcome = await coordinatorFor(c.env, org.id).createInvitationsBulk(call(c, user, org.id), { rows, inviter: { name: user.name, email: user.email } });
+  if (!outcome.ok) return renderTeam(c, user, slug, { invite: { values, errors: { form: plain(outcome.code) } }, status: outcome.code === 'forbidden' ? 403 : 409 });
+  if (outcome.value.outboxIds.length) c.executionCtx.waitUntil(handOff(c.env, outcome.value.outboxIds));
+  const bulkResults = outcome.value.results.map((r) => ({
+    email: addresses[r.index],
+    sent: r.status === 201,
+    reason: 'code' in r ? (r.code === 'validation_failed' ? 'That is not a valid email address.' : plain(r.code)) : undefined,
+  }));
+  const left = bulkResults.filter((r) => !r.sent).map((r) => r.email).join('\n');
+  return renderTeam(c, user, slug, { invite: { values: { ...values, email: left }, errors: {} }, bulkResults });
+}
+
+async function renderTeam(c: Ctx, user: AuthUser, slug: string, extra: { invite?: InviteFormState; bulkResults?: TeamViewProps['bulkResults']; status?: 200 | 400 | 403 | 409 | 429 } = {}) {
   let membership;
   try {
     membership = await requireMembership(c.var.db, slug, user.id);
@@ -88,6 +128,7 @@ async function renderTeam(c: Ctx, user: AuthUser, slug: string, extra: { invite?
         notice: lookup(NOTICES, c.req.query('notice')),
         error: error && Object.hasOwn(ERROR_CODES, error) ? plain(error) : undefined,
         invite: extra.invite,
+        bulkResults: extra.bulkResults,
       }}
     />,
     extra.status ?? 200,
@@ -138,7 +179,9 @@ export const teamPages = new Hono<AppEnv>()
     if (!csrfValid(c, form)) return refuseCsrf(c);
     const slug = c.req.param('slug');
     const values = { email: form.email ?? '', role: form.role ?? '', message: form.message ?? '', expires_in_days: form.expires_in_days ?? '7' };
-    const parsed = InviteForm.safeParse(values);
+    const addresses = values.email.split(/[\s,;]+/).filter(Boolean);
+    if (addresses.length > 1) return inviteSeveral(c, user, slug, values, addresses);
+    const parsed = InviteForm.safeParse({ ...values, email: addresses[0] ?? '' });
     if (!parsed.success) {
       const errors: InviteFormState['errors'] = {};
       for (const issue of parsed.error.issues) errors[issue.path[0] as keyof typeof errors] = FIELD_MESSAGES[String(issue.path[0])];

@@ -23,6 +23,8 @@ export interface TeamViewProps {
   notice?: string;
   error?: string;
   invite?: InviteFormState;
+  /** After inviting several addresses at once: each address and what happened to it. */
+  bulkResults?: { email: string; sent: boolean; reason?: string }[];
 }
 
 const day = (iso: string | null) =>
@@ -42,10 +44,22 @@ const InviteForm: FC<{ p: TeamViewProps }> = ({ p }) => {
       <form method="post" action={`/orgs/${p.org.slug}/settings/team/invitations`} class="card-body" aria-label="Invite a member" novalidate>
         <CsrfField token={p.csrf} />
         {err.form ? <div class="alert error" role="alert">{err.form}</div> : null}
+        {p.bulkResults ? (
+          <div class="alert notice" role="status" aria-label="Invitation results">
+            <ul class="bulk-results">
+              {p.bulkResults.map((r) => (
+                <li data-result={r.sent ? 'sent' : 'not-sent'}>
+                  <strong>{r.email}</strong>: {r.sent ? 'invitation sent.' : `not sent. ${r.reason ?? ''}`}
+                </li>
+              ))}
+            </ul>
+            {p.bulkResults.some((r) => !r.sent) ? <p class="small">The addresses that were not sent are still in the field: fix them and press Send again.</p> : null}
+          </div>
+        ) : null}
         <div class="row">
           <div class="field">
-            <label for="invite-email">Email address</label>
-            <input id="invite-email" name="email" type="email" required maxlength={254} value={state.values.email} placeholder="name@company.com" aria-invalid={err.email ? 'true' : undefined} aria-describedby="invite-email-error" />
+            <label for="invite-email">Email addresses <span class="hint">(one, or several separated by commas, spaces or lines)</span></label>
+            <textarea id="invite-email" name="email" required maxlength={50 * 256} rows={2} placeholder="name@company.com" aria-invalid={err.email ? 'true' : undefined} aria-describedby="invite-email-error">{state.values.email}</textarea>
             <FieldError id="invite-email-error" message={err.email} />
           </div>
           <div class="field">
