@@ -228,6 +228,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/organizations/{org}/invitations/bulk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Invite 1 to 50 emails at once; one result per row, in input order
+         * @description Each row is answered exactly as a single create would have answered it, in order (a repeated email meets the invitation its first row created). The pending limit holds exactly. `Idempotency-Key` covers the whole request.
+         */
+        post: operations["createInvitationsBulk"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/organizations/{org}/invitations/{id}": {
         parameters: {
             query?: never;
@@ -569,6 +589,41 @@ export interface components {
             message?: string | null;
             /** @default 7 */
             expires_in_days?: number;
+        };
+        BulkInvitationResults: {
+            results: {
+                index: number;
+                /** @description 201, or the status a single create would have answered */
+                status: number;
+                invitation?: components["schemas"]["Invitation"];
+                code?: string;
+                detail?: string;
+                email?: string;
+                errors?: {
+                    path: string;
+                    message: string;
+                }[];
+            }[];
+        };
+        /**
+         * @example {
+         *       "invitations": [
+         *         {
+         *           "email": "ada@example.com",
+         *           "role": "developer"
+         *         },
+         *         {
+         *           "email": "grace@example.com",
+         *           "role": "admin",
+         *           "expires_in_days": 14
+         *         }
+         *       ]
+         *     }
+         */
+        BulkInvitations: {
+            invitations: {
+                [key: string]: unknown;
+            }[];
         };
         AuditEvent: {
             id: string;
@@ -1638,6 +1693,99 @@ export interface operations {
             };
             /** @description Problem details */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createInvitationsBulk: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Same key and body within 24 hours replays the first result (no second email). */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /** @description Organization id or slug */
+                org: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkInvitations"];
+            };
+        };
+        responses: {
+            /** @description Per-row results */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkInvitationResults"];
+                };
+            };
+            /** @description Problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
