@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   payload_too_large: { status: 413, title: 'Request body too large' },
   unsupported_media_type: { status: 415, title: 'Content-Type must be application/json' },
   idempotency_key_reused: { status: 422, title: 'Idempotency key reused with a different body' },
+  email_domain_not_allowed: { status: 422, title: 'This email domain is not allowed by the organization' },
   resend_cooldown: { status: 429, title: 'Resent too recently' },
   rate_limited: { status: 429, title: 'Too many requests' },
   internal_error: { status: 500, title: 'Internal error' },

@@ -2,7 +2,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { drizzle } from 'drizzle-orm/d1';
 import { sql } from 'drizzle-orm';
 import * as schema from './db/schema';
-import type { Role } from './db/schema';
+import type { Locale, Role } from './db/schema';
 import type { Db } from './env';
 import { fail, type Failure, type Outcome } from './errors';
 import { hitAll, ipBucket, limitFor, scaled } from './rate-limit/rate-limit';
@@ -139,7 +139,7 @@ export class OrgCoordinator extends DurableObject<Env> {
     return this.#serialize(call, () => createInvitationsBulk(this.#ctx(call), input));
   }
 
-  async resendInvitation(call: Call, input: { id: string; expiresInDays?: number }) {
+  async resendInvitation(call: Call, input: { id: string; expiresInDays?: number; locale?: Locale }) {
     return this.#serialize(call, () => invitationsService.resendInvitation(this.#ctx(call), input));
   }
 

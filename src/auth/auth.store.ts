@@ -125,8 +125,9 @@ export async function resolveOrgAccess(db: Db, secret: string, orgRef: string | 
   const [row] = await db.all<{
     user_id: string; email: string; name: string; credential_id: string; last_used_at: number | null;
     org_id: string | null; org_name: string; slug: string; created_at: number; updated_at: number; role: Role | null;
+    allowed_email_domains: string | null; default_locale: string | null;
   }>(sql`SELECT u.id AS user_id, u.email, u.name, c.id AS credential_id, c.last_used_at,
-      o.id AS org_id, o.name AS org_name, o.slug, o.created_at, o.updated_at, m.role
+      o.id AS org_id, o.name AS org_name, o.slug, o.created_at, o.updated_at, o.allowed_email_domains, o.default_locale, m.role
     FROM ${credentialSql(via === 'session', hash, now)} c
     JOIN users u ON u.id = c.user_id
     LEFT JOIN organizations o ON (o.id = ${orgRef} OR o.slug = ${orgRef})
@@ -137,7 +138,13 @@ export async function resolveOrgAccess(db: Db, secret: string, orgRef: string | 
   const user: AuthUser = { id: row.user_id, email: row.email, name: row.name, via, credentialId: row.credential_id };
   const membership =
     row.org_id && row.role
-      ? { org: { id: row.org_id, name: row.org_name, slug: row.slug, createdAt: row.created_at, updatedAt: row.updated_at }, role: row.role }
+      ? {
+          org: {
+            id: row.org_id, name: row.org_name, slug: row.slug, createdAt: row.created_at, updatedAt: row.updated_at,
+            allowedEmailDomains: row.allowed_email_domains, defaultLocale: row.default_locale,
+          },
+          role: row.role,
+        }
       : null;
   return { user, membership };
 }

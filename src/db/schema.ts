@@ -5,6 +5,10 @@ import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'driz
 export const ROLES = ['owner', 'admin', 'developer', 'viewer', 'billing'] as const;
 export type Role = (typeof ROLES)[number];
 
+/** Languages of invitation emails and acceptance pages (SPEC §12). */
+export const LOCALES = ['en', 'de', 'fr', 'es', 'ja', 'pt-BR'] as const;
+export type Locale = (typeof LOCALES)[number];
+
 export const INVITATION_STATUSES = ['pending', 'accepted', 'expired', 'revoked'] as const;
 export type InvitationStatus = (typeof INVITATION_STATUSES)[number];
 
@@ -28,6 +32,10 @@ export const organizations = sqliteTable('organizations', {
   slug: text('slug').notNull().unique(),
   createdAt: integer('created_at').notNull(),
   updatedAt: integer('updated_at').notNull(),
+  /** A JSON array of allowed invitee domains (`example.com`, `*.example.com`); NULL allows all (SPEC §12). */
+  allowedEmailDomains: text('allowed_email_domains'),
+  /** The locale of new invitations when none is given; NULL means `en`. */
+  defaultLocale: text('default_locale'),
 });
 
 export const memberships = sqliteTable(
@@ -66,6 +74,8 @@ export const invitations = sqliteTable(
     deliveryAttempts: integer('delivery_attempts').notNull().default(0),
     /** A short reason for the current delivery state (a bounce, a provider refusal); never a token. */
     emailDeliveryDetail: text('email_delivery_detail'),
+    /** The invitee's language for the email and the acceptance pages (SPEC §12). */
+    locale: text('locale').notNull().default('en'),
     acceptedAt: integer('accepted_at'),
     acceptedBy: text('accepted_by'),
     revokedAt: integer('revoked_at'),

@@ -5,9 +5,11 @@ import { ERROR_CODES, fail, type ErrorCode, type FieldError, type Outcome } from
 import { auditStatement } from '../audit/audit.store';
 import { newId } from '../lib/ids';
 import { newOutboxId, outboxInsert } from '../delivery/outbox';
-import { PENDING_LIMIT, toInvitationResource, type InvitationResource, type InvitationRow } from './invitations.store';
+import { PENDING_LIMIT, asLocale, toInvitationResource, type InvitationResource, type InvitationRow } from './invitations.store';
+import { domainAllowed, parseDomains } from '../organizations/domains';
+import type { Locale } from '../db/schema';
 import {
-  DAY_MS, IDEMPOTENCY_TTL_MS, expireStaleSql, expiredAuditSql, livePendingCountSql, type ServiceContext,
+  DAY_MS, IDEMPOTENCY_TTL_MS, domainRefusal, expireStaleSql, expiredAuditSql, livePendingCountSql, type ServiceContext,
 } from './invitations.service';
 
 /** At most this many rows per bulk request (SPEC §12). */
@@ -19,6 +21,7 @@ export interface BulkRow {
   role: Role;
   message: string | null;
   expiresInDays: number;
+  locale?: Locale;
 }
 
 /** One row's answer: exactly what a single create would have answered for it, in input order. */
@@ -56,7 +59,9 @@ export async function createInvitationsBulk(
     }
   }
   const emails = [...new Set(input.rows.flatMap((r) => ('email' in r ? [r.email] : [])))];
-  const [snap] = await db.all<{ role: Role | null; members: string; pending_emails: string; pending: number }>(sql`SELECT
+  const [snap] = await db.all<{ role: Role | null; members: string; pending_emails: string; pending: number; domains: string | null; default_locale: string | null }>(sql`SELECT
+      (SELECT allowed_email_domains FROM organizations WHERE id = ${org}) AS domains,
+      (SELECT default_locale FROM organizations WHERE id = ${org}) AS default_locale,
       (SELECT role FROM memberships WHERE organization_id = ${org} AND user_id = ${ctx.actor.userId}) AS role,
       (SELECT json_group_array(u.email) FROM memberships m JOIN users u ON u.id = m.user_id
         WHERE m.organization_id = ${org} AND u.email IN (SELECT value FROM json_each(${JSON.stringify(emails)}))) AS members,
@@ -68,12 +73,15 @@ export async function createInvitationsBulk(
   const members = new Set(JSON.parse(snap.members) as string[]);
   const pendingEmails = new Set(JSON.parse(snap.pending_emails) as string[]);
   let pending = snap.pending;
+  const domains = parseDomains(snap.domains);
+  const defaultLocale = asLocale(snap.default_locale);
 
   const results: BulkResult[] = [];
   const accepted: { index: number; row: BulkRow }[] = [];
   input.rows.forEach((r, index) => {
     if ('invalid' in r) return void results.push({ ...r.invalid, index });
     if (r.role === 'owner' && snap.role !== 'owner') return void results.push(refusal(index, 'forbidden', 'Only an owner can grant or change the owner role.', r.email));
+    if (!domainAllowed(domains, r.email)) return void results.push(refusal(index, 'email_domain_not_allowed', domainRefusal(domains), r.email));
     if (members.has(r.email)) return void results.push(refusal(index, 'already_member', `${r.email} is already a member of this organization.`, r.email));
     if (pendingEmails.has(r.email)) {
       return void results.push(refusal(index, 'invitation_already_pending', `An invitation to ${r.email} is already pending; resend it instead.`, r.email));
@@ -103,10 +111,11 @@ export async function createInvitationsBulk(
       const jti = newId('jti');
       const outboxId = newOutboxId();
       const expiresAt = now + row.expiresInDays * DAY_MS;
+      const locale = row.locale ?? defaultLocale;
       const full: InvitationRow = {
         id, organizationId: org, email: row.email, role: row.role, status: 'pending', message: row.message, expiresInDays: row.expiresInDays,
         expiresAt, tokenId: jti, invitedBy: ctx.actor.userId!, lastSentAt: now, sendCount: 1, emailDelivery: 'queued', deliveryAttempts: 0,
-        emailDeliveryDetail: null, acceptedAt: null, acceptedBy: null, revokedAt: null, createdAt: now, updatedAt: now,
+        emailDeliveryDetail: null, acceptedAt: null, acceptedBy: null, revokedAt: null, createdAt: now, updatedAt: now, locale,
       };
       const created = sql`EXISTS (SELECT 1 FROM invitations WHERE id = ${id})`;
       statements.push(
@@ -114,9 +123,9 @@ export async function createInvitationsBulk(
         expireStaleSql(org, row.email, now),
         // Guarded like a single create: the batch runs in order, so each insert sees the ones before it.
         sql`INSERT INTO invitations (id, organization_id, email, role, status, message, expires_in_days,
-            expires_at, token_id, invited_by, last_sent_at, send_count, email_delivery, delivery_attempts, created_at, updated_at)
+            expires_at, token_id, invited_by, last_sent_at, send_count, email_delivery, delivery_attempts, created_at, updated_at, locale)
           SELECT ${id}, ${org}, ${row.email}, ${row.role}, 'pending', ${row.message}, ${row.expiresInDays},
-            ${expiresAt}, ${jti}, ${ctx.actor.userId}, ${now}, 1, 'queued', 0, ${now}, ${now}
+            ${expiresAt}, ${jti}, ${ctx.actor.userId}, ${now}, 1, 'queued', 0, ${now}, ${now}, ${locale}
           WHERE ${livePendingCountSql(org, now)} < ${PENDING_LIMIT}
             AND NOT EXISTS (SELECT 1 FROM invitations WHERE organization_id = ${org} AND email = ${row.email} AND status = 'pending')
             AND NOT EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.organization_id = ${org} AND u.email = ${row.email})`,

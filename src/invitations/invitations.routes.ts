@@ -120,7 +120,7 @@ export const invitationRoutes = createRouter()
     const { org, now, call, coordinator } = managerContext(c);
     const body = c.req.valid('json');
     const key = c.req.valid('header')['idempotency-key'];
-    const input = { email: normalizeEmail(body.email), role: body.role, message: body.message ?? null, expiresInDays: body.expires_in_days ?? DEFAULT_EXPIRES_IN_DAYS };
+    const input = { email: normalizeEmail(body.email), role: body.role, message: body.message ?? null, expiresInDays: body.expires_in_days ?? DEFAULT_EXPIRES_IN_DAYS, locale: body.locale };
     const idempotency = key ? { key, requestHash: await sha256Hex(JSON.stringify(input)) } : undefined;
     const user = currentUser(c);
     const { id, replayed, resource } = unwrap(
@@ -140,7 +140,7 @@ export const invitationRoutes = createRouter()
         return { invalid: { index, status: 400, code: 'validation_failed' as const, detail: err.detail, errors: err.errors } };
       }
       const b = parsed.data;
-      return { email: normalizeEmail(b.email), role: b.role, message: b.message ?? null, expiresInDays: b.expires_in_days ?? DEFAULT_EXPIRES_IN_DAYS };
+      return { email: normalizeEmail(b.email), role: b.role, message: b.message ?? null, expiresInDays: b.expires_in_days ?? DEFAULT_EXPIRES_IN_DAYS, locale: b.locale };
     });
     const idempotency = key ? { key, requestHash: await sha256Hex(JSON.stringify(['bulk', rows])) } : undefined;
     const user = currentUser(c);
@@ -169,7 +169,7 @@ export const invitationRoutes = createRouter()
   .openapi(resend, async (c) => {
     const params = c.req.valid('param');
     const { org, now, call, coordinator } = managerContext(c);
-    unwrap(handOffAfter(c.executionCtx, c.env, await coordinator.resendInvitation(call, { id: params.id, expiresInDays: c.req.valid('json').expires_in_days })));
+    unwrap(handOffAfter(c.executionCtx, c.env, await coordinator.resendInvitation(call, { id: params.id, expiresInDays: c.req.valid('json').expires_in_days, locale: c.req.valid('json').locale })));
     return c.json(await getInvitationResource(c.var.db, org.id, params.id, now), 200);
   })
   .openapi(revoke, async (c) => {

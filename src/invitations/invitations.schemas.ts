@@ -1,8 +1,10 @@
 import { z } from '@hono/zod-openapi';
-import { DELIVERY_STATES, INVITATION_STATUSES } from '../db/schema';
+import { DELIVERY_STATES, INVITATION_STATUSES, LOCALES } from '../db/schema';
 import { EmailSchema, Id, NameSchema, OrgParams, RoleSchema } from '../lib/openapi';
 
 export const ExpiresInDays = z.number().int().min(1).max(30);
+/** SPEC §12: the languages of invitation emails and acceptance pages. */
+export const LocaleSchema = z.enum(LOCALES);
 export const DEFAULT_EXPIRES_IN_DAYS = 7;
 /** The personal message of an invitation. */
 export const MessageSchema = z.string().max(1000);
@@ -12,6 +14,7 @@ export const CreateInvitationBody = z
     email: EmailSchema,
     role: RoleSchema,
     message: MessageSchema.nullable().optional(),
+    locale: LocaleSchema.optional().openapi({ description: "The invitee's language; the organization's default_locale when omitted, else en" }),
     // Optional for callers (7 when omitted, applied by the route): `.default()` would publish it as required.
     expires_in_days: ExpiresInDays.optional().openapi({ default: DEFAULT_EXPIRES_IN_DAYS }),
   })
@@ -30,7 +33,7 @@ export const BulkInvitationsBody = z
     example: { invitations: [{ email: 'ada@example.com', role: 'developer' }, { email: 'grace@example.com', role: 'admin', expires_in_days: 14 }] },
   });
 
-export const ResendBody = z.object({ expires_in_days: ExpiresInDays.optional() }).strict().openapi({ example: { expires_in_days: 14 } });
+export const ResendBody = z.object({ expires_in_days: ExpiresInDays.optional(), locale: LocaleSchema.optional() }).strict().openapi({ example: { expires_in_days: 14 } });
 export const UpdateInvitationBody = z.object({ role: RoleSchema }).strict().openapi({ example: { role: 'admin' } });
 
 export const ListQuery = z
@@ -70,6 +73,7 @@ export const InvitationSchema = z
     accepted_at: z.string().nullable(),
     accepted_by: z.string().nullable(),
     revoked_at: z.string().nullable(),
+    locale: LocaleSchema,
   })
   .openapi('Invitation');
 

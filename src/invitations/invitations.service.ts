@@ -6,9 +6,11 @@ import { fail, type Failure, type Outcome } from '../errors';
 import { auditStatement, type Actor } from '../audit/audit.store';
 import { newId } from '../lib/ids';
 import { normalizeEmail } from '../lib/crypto';
-import { PENDING_LIMIT, effectiveStatus, toInvitationResource, type InvitationResource, type InvitationRow } from './invitations.store';
+import { PENDING_LIMIT, asLocale, effectiveStatus, toInvitationResource, type InvitationResource, type InvitationRow } from './invitations.store';
 import { roleOf } from '../organizations/organizations.store';
 import { newOutboxId, outboxInsert } from '../delivery/outbox';
+import { domainAllowed, parseDomains } from '../organizations/domains';
+import type { Locale } from '../db/schema';
 
 /*
  * The state changes of invitations. These run only inside the organization's Durable Object,
@@ -17,6 +19,10 @@ import { newOutboxId, outboxInsert } from '../delivery/outbox';
  */
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The 422 detail for an address outside the allowed domains. */
+export const domainRefusal = (domains: readonly string[]) =>
+  `This organization only invites addresses at ${domains.join(', ')}.`;
 export const RESEND_COOLDOWN_MS = 60_000;
 
 export interface ServiceContext {
@@ -73,19 +79,27 @@ interface Snapshot {
   otherPending: boolean;
   /** Live pending invitations in the organization. */
   pending: number;
+  /** The organization's allowed email domains (empty: all) and default locale. */
+  domains: string[];
+  defaultLocale: Locale;
 }
 
 /** Everything the create and resend checks need, in one round trip to D1. */
 async function snapshot(ctx: ServiceContext, email: string, exceptId: string | null = null): Promise<Snapshot> {
   const { db, organizationId: org, now } = ctx;
-  const [row] = await db.all<{ role: Role | null; is_member: number; other_pending: number; pending: number }>(sql`SELECT
+  const [row] = await db.all<{ role: Role | null; is_member: number; other_pending: number; pending: number; domains: string | null; default_locale: string | null }>(sql`SELECT
+      (SELECT allowed_email_domains FROM organizations WHERE id = ${org}) AS domains,
+      (SELECT default_locale FROM organizations WHERE id = ${org}) AS default_locale,
       (SELECT role FROM memberships WHERE organization_id = ${org} AND user_id = ${ctx.actor.userId}) AS role,
       EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
               WHERE m.organization_id = ${org} AND u.email = ${email}) AS is_member,
       EXISTS (SELECT 1 FROM invitations WHERE organization_id = ${org} AND email = ${email}
               AND status = 'pending' AND expires_at > ${now} AND id IS NOT ${exceptId}) AS other_pending,
       ${livePendingCountSql(org, now)} AS pending`);
-  return { role: row.role, isMember: row.is_member === 1, otherPending: row.other_pending === 1, pending: row.pending };
+  return {
+    role: row.role, isMember: row.is_member === 1, otherPending: row.other_pending === 1, pending: row.pending,
+    domains: parseDomains(row.domains), defaultLocale: asLocale(row.default_locale),
+  };
 }
 
 export interface CreateInvitationInput {
@@ -97,6 +111,8 @@ export interface CreateInvitationInput {
   idempotency?: { key: string; requestHash: string };
   /** The caller's name and email, as the new invitation's `invited_by`. */
   inviter?: { name: string; email: string };
+  /** The invitee's language; the organization's default when absent. */
+  locale?: Locale;
 }
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -133,6 +149,7 @@ export async function createInvitation(
     const previous = await replay(ctx, input.idempotency);
     if (previous) return previous;
   }
+  if (!domainAllowed(state.domains, email)) return fail('email_domain_not_allowed', domainRefusal(state.domains));
   if (state.isMember) return fail('already_member', `${email} is already a member of this organization.`);
   if (state.otherPending) {
     return fail('invitation_already_pending', `An invitation to ${email} is already pending; resend it instead.`);
@@ -145,12 +162,13 @@ export async function createInvitation(
   const id = newId('inv');
   const jti = newId('jti');
   const expiresAt = now + input.expiresInDays * DAY_MS;
+  const locale = input.locale ?? state.defaultLocale;
   // The row exactly as the guarded INSERT below writes it (or nothing is written at all).
   const row: InvitationRow = {
     id, organizationId: org, email, role: input.role, status: 'pending', message: input.message ?? null,
     expiresInDays: input.expiresInDays, expiresAt, tokenId: jti, invitedBy: ctx.actor.userId!, lastSentAt: now,
     sendCount: 1, emailDelivery: 'queued', deliveryAttempts: 0, emailDeliveryDetail: null, acceptedAt: null, acceptedBy: null, revokedAt: null,
-    createdAt: now, updatedAt: now,
+    createdAt: now, updatedAt: now, locale,
   };
   const resource = toInvitationResource(row, input.inviter ? { id: ctx.actor.userId!, ...input.inviter } : null, now);
   const outboxId = newOutboxId();
@@ -161,9 +179,9 @@ export async function createInvitation(
       expiredAuditSql(org, email, now),
       expireStaleSql(org, email, now),
       sql`INSERT INTO invitations (id, organization_id, email, role, status, message, expires_in_days,
-          expires_at, token_id, invited_by, last_sent_at, send_count, email_delivery, delivery_attempts, created_at, updated_at)
+          expires_at, token_id, invited_by, last_sent_at, send_count, email_delivery, delivery_attempts, created_at, updated_at, locale)
         SELECT ${id}, ${org}, ${email}, ${input.role}, 'pending', ${input.message ?? null}, ${input.expiresInDays},
-          ${expiresAt}, ${jti}, ${ctx.actor.userId}, ${now}, 1, 'queued', 0, ${now}, ${now}
+          ${expiresAt}, ${jti}, ${ctx.actor.userId}, ${now}, 1, 'queued', 0, ${now}, ${now}, ${locale}
         WHERE ${livePendingCountSql(org, now)} < ${PENDING_LIMIT}
           AND NOT EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
                           WHERE m.organization_id = ${org} AND u.email = ${email})`,
@@ -203,7 +221,7 @@ async function loadInvitation(ctx: ServiceContext, id: string) {
 /** Rule 7: a new link (old one dies), a new expiry, back to pending subject to the limit. */
 export async function resendInvitation(
   ctx: ServiceContext,
-  input: { id: string; expiresInDays?: number },
+  input: { id: string; expiresInDays?: number; locale?: Locale },
 ): Promise<Outcome<{ id: string; outboxId: string }>> {
   const { db, organizationId: org, now } = ctx;
   const inv = await loadInvitation(ctx, input.id);
@@ -241,7 +259,8 @@ export async function resendInvitation(
       expireStaleSql(org, inv.email, now, inv.id),
       sql`UPDATE invitations SET status = 'pending', token_id = ${jti}, expires_in_days = ${days},
           expires_at = ${now + days * DAY_MS}, last_sent_at = ${now}, send_count = send_count + 1,
-          email_delivery = 'queued', email_delivery_detail = NULL, delivery_attempts = 0, updated_at = ${now}
+          email_delivery = 'queued', email_delivery_detail = NULL, delivery_attempts = 0, updated_at = ${now},
+          locale = ${input.locale ?? inv.locale}
         WHERE id = ${inv.id} AND organization_id = ${org} AND last_sent_at <= ${now - RESEND_COOLDOWN_MS}
           AND ((status = 'pending' AND expires_at > ${now})
             OR ((status = 'expired' OR (status = 'pending' AND expires_at <= ${now}))

@@ -3,6 +3,10 @@ import { alias } from 'drizzle-orm/sqlite-core';
 import { invitations, users, type InvitationStatus } from '../db/schema';
 import type { Db } from '../env';
 import { ApiError } from '../errors';
+import { LOCALES, type Locale } from '../db/schema';
+
+/** A stored locale, or `en`. */
+export const asLocale = (value: string | null | undefined): Locale => ((LOCALES as readonly string[]).includes(value ?? '') ? (value as Locale) : 'en');
 
 /** Rule 3: the most pending invitations an organization may have at any moment. */
 export const PENDING_LIMIT = 10;
@@ -59,6 +63,7 @@ export function toInvitationResource(
     accepted_at: iso(row.acceptedAt),
     accepted_by: row.acceptedBy,
     revoked_at: iso(row.revokedAt),
+    locale: asLocale(row.locale),
   };
 }
 export type InvitationResource = ReturnType<typeof toInvitationResource>;

@@ -6,7 +6,12 @@ import { currentMembership, currentUser, requireOrgMember, requireUser } from '.
 import { coordinatorFor } from '../org-coordinator';
 import { PENDING_LIMIT, countPending } from '../invitations/invitations.store';
 import { createOrganization, listMembers } from './organizations.store';
-import { ChangeRoleBody, CreateOrganizationBody, MemberSchema, OrganizationSchema } from './organizations.schemas';
+import { ChangeRoleBody, CreateOrganizationBody, MemberSchema, OrganizationSchema, UpdateOrganizationBody } from './organizations.schemas';
+import { parseDomains } from './domains';
+import { asLocale } from '../invitations/invitations.store';
+import { runBatch } from '../db/batch';
+import { sql } from 'drizzle-orm';
+import { auditStatement } from '../audit/audit.store';
 
 const common = { tags: ['organizations'], security: bearer, middleware: [requireUser] };
 const inOrg = { ...common, middleware: [requireOrgMember] };
@@ -30,6 +35,17 @@ const get = createRoute({
   summary: 'An organization, with its pending invitation count',
   request: { params: OrgParams },
   responses: { 200: jsonResponse(OrganizationSchema, 'The organization'), ...problems(401, 404) },
+});
+
+const update = createRoute({
+  operationId: 'updateOrganization',
+  ...inOrg,
+  method: 'patch',
+  path: '/{org}',
+  summary: "Set the allowed email domains and the default locale (owners)",
+  description: 'Invitations already pending are not touched by a change of the allowed domains.',
+  request: { params: OrgParams, body: jsonBody(UpdateOrganizationBody) },
+  responses: { 200: jsonResponse(OrganizationSchema, 'Updated'), ...problems(400, 401, 403, 404, 413, 415) },
 });
 
 const members = createRoute({
@@ -79,6 +95,29 @@ export const organizationRoutes = createRouter()
         created_at: new Date(org.createdAt).toISOString(),
         pending_invitations: await countPending(c.var.db, org.id, Date.now()),
         pending_invitation_limit: PENDING_LIMIT,
+        allowed_email_domains: parseDomains(org.allowedEmailDomains),
+        default_locale: asLocale(org.defaultLocale),
+      },
+      200,
+    );
+  })
+  .openapi(update, async (c) => {
+    const user = currentUser(c);
+    const { org, role } = currentMembership(c);
+    if (role !== 'owner') throw new ApiError('forbidden', 'Only owners can change the allowed email domains and the default locale.');
+    const body = c.req.valid('json');
+    const now = Date.now();
+    const domains = body.allowed_email_domains === undefined ? org.allowedEmailDomains : body.allowed_email_domains.length ? JSON.stringify(body.allowed_email_domains) : null;
+    const locale = body.default_locale === undefined ? org.defaultLocale : body.default_locale;
+    await runBatch(c.var.db, [
+      sql`UPDATE organizations SET allowed_email_domains = ${domains}, default_locale = ${locale}, updated_at = ${now} WHERE id = ${org.id}`,
+      auditStatement(c.var.db, actorOf(c, user.id), { organizationId: org.id, action: 'organization.updated', targetType: 'organization', targetId: org.id, data: { allowed_email_domains: parseDomains(domains), default_locale: locale } }, now),
+    ]);
+    return c.json(
+      {
+        id: org.id, name: org.name, slug: org.slug, role, created_at: new Date(org.createdAt).toISOString(),
+        pending_invitations: await countPending(c.var.db, org.id, now), pending_invitation_limit: PENDING_LIMIT,
+        allowed_email_domains: parseDomains(domains), default_locale: asLocale(locale),
       },
       200,
     );

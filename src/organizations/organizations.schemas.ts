@@ -1,5 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { NameSchema, RoleSchema } from '../lib/openapi';
+import { LocaleSchema } from '../invitations/invitations.schemas';
+import { AllowedDomainsSchema } from './domains';
 
 export const SlugSchema = z
   .string()
@@ -21,8 +23,19 @@ export const OrganizationSchema = z
     created_at: z.string(),
     pending_invitations: z.number().int(),
     pending_invitation_limit: z.number().int(),
+    allowed_email_domains: z.array(z.string()).openapi({ description: 'Invitations only to these domains (`example.com`, `*.example.com`); empty allows all' }),
+    default_locale: LocaleSchema.openapi({ description: 'The language of new invitations when none is given' }),
   })
   .openapi('Organization');
+
+export const UpdateOrganizationBody = z
+  .object({
+    allowed_email_domains: AllowedDomainsSchema.optional(),
+    default_locale: LocaleSchema.nullable().optional(),
+  })
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, 'give allowed_email_domains or default_locale')
+  .openapi('UpdateOrganization', { example: { allowed_email_domains: ['example.com', '*.example.com'], default_locale: 'de' } });
 
 export const MemberSchema = z
   .object({ user_id: z.string(), email: z.string(), name: z.string(), role: RoleSchema, joined_at: z.string() })

@@ -7,6 +7,7 @@ import { auditStatement, type Actor } from '../audit/audit.store';
 import { newId, randomString } from '../lib/ids';
 import { PENDING_LIMIT } from '../invitations/invitations.store';
 import { hitAll, ipBucket, limitFor, scaled } from '../rate-limit/rate-limit';
+import type { Locale } from '../db/schema';
 
 export type Organization = typeof organizations.$inferSelect;
 
@@ -123,6 +124,8 @@ export async function createOrganization(env: Env, db: Db, actor: Actor, userId:
     created_at: new Date(now).toISOString(),
     pending_invitations: 0,
     pending_invitation_limit: PENDING_LIMIT,
+    allowed_email_domains: [] as string[],
+    default_locale: 'en' as Locale,
   };
 }
 
