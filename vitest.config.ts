@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 import { startEmailApiStandIn } from './test/standins/email-api';
@@ -17,10 +18,16 @@ export default defineConfig(async () => {
   // The HTTPS email API stand-in lives as long as this process (its socket does not hold it open).
   const standIn = await startEmailApiStandIn();
   const receiver = await startWebhookReceiver();
+  // The Worker's source, for the test that every message key is used somewhere.
+  const source = readdirSync('src', { recursive: true, encoding: 'utf8' })
+    .filter((f) => /\.(ts|tsx)$/.test(f) && !f.includes('worker-configuration') && !f.startsWith('i18n'))
+    .map((f) => readFileSync(path.join('src', f), 'utf8'))
+    .join('\n');
   const bindings = {
     TEST_MIGRATIONS: migrations,
     TEST_EMAIL_API: standIn.origin,
     TEST_WEBHOOK_RECEIVER: receiver.origin,
+    TEST_SOURCE: source,
     // Test-only key; `.dev.vars` is not read in tests.
     TOKEN_SIGNING_KEY: 'test-signing-key-0123456789abcdefghijklmnopqrstuvwxyz',
     TOKEN_SIGNING_KEYS_PREVIOUS: '',

@@ -5,5 +5,7 @@ declare namespace Cloudflare {
     TEST_EMAIL_API: string;
     /** Origin of the webhook receiver (test/standins/webhook-receiver.ts). */
     TEST_WEBHOOK_RECEIVER: string;
+    /** The Worker's source text (src/, without the catalogues), for the unused-key test. */
+    TEST_SOURCE: string;
   }
 }

@@ -3,6 +3,7 @@ import { invitations, organizations, signInLinks, users } from '../db/schema';
 import type { Db } from '../env';
 import { AUDIENCE, signToken } from '../auth/tokens';
 import { invitationMail, signInMail } from '../email/templates';
+import { asLocale } from '../invitations/invitations.store';
 import type { OutgoingMail } from '../email/mime';
 
 export interface OutboxRow {
@@ -56,6 +57,7 @@ export async function renderOutboxRow(env: Env, db: Db, row: OutboxRow, now: num
       message: inv.message,
       link: invitationLink(env.APP_URL, token),
       expiresAt: inv.expiresAt,
+      locale: asLocale(inv.locale),
     }),
   };
 }

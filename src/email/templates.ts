@@ -1,4 +1,6 @@
-import { html } from 'hono/html';
+import { html, raw } from 'hono/html';
+import type { Locale } from '../db/schema';
+import { formatDate, htmlMessage, roleName, t } from '../i18n/messages';
 import type { OutgoingMail } from './mime';
 
 const escapeText = (s: string) => s.replace(/[\r\n]+/g, ' ');
@@ -13,17 +15,6 @@ export const subjectName = (name: string) => {
   return chars.length > 100 ? `${chars.slice(0, 99).join('')}…` : flat;
 };
 
-const formatDate = (ms: number) =>
-  new Date(ms).toLocaleString('en-US', { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' }) + ' UTC';
-
-const ROLE_LABEL: Record<string, string> = {
-  owner: 'Owner',
-  admin: 'Admin',
-  developer: 'Developer',
-  viewer: 'Viewer',
-  billing: 'Billing',
-};
-
 export interface InvitationMailInput {
   to: string;
   inviterName: string;
@@ -32,32 +23,37 @@ export interface InvitationMailInput {
   message: string | null;
   link: string;
   expiresAt: number;
+  /** The invitee's language (SPEC §12); `en` when absent. */
+  locale?: Locale;
 }
 
-/** The invitation email. Every user-supplied value is HTML-escaped by `html`. */
+/** The invitation email, in the invitation's locale. Every user-supplied value is HTML-escaped by `html`. */
 export function invitationMail(i: InvitationMailInput): OutgoingMail {
-  const role = ROLE_LABEL[i.role] ?? i.role;
-  const expires = formatDate(i.expiresAt);
+  const locale = i.locale ?? 'en';
+  const role = roleName(locale, i.role);
+  const inviter = escapeText(i.inviterName);
+  const org = escapeText(i.organizationName);
+  const expires = formatDate(locale, i.expiresAt);
   const text = [
-    `${escapeText(i.inviterName)} invited you to join ${escapeText(i.organizationName)} on 8bit-ai as ${role}.`,
-    ...(i.message ? ['', `Message from ${escapeText(i.inviterName)}:`, i.message] : []),
+    t(locale, 'email.intro', { inviter, org, role }),
+    ...(i.message ? ['', t(locale, 'email.message_from', { inviter }), i.message] : []),
     '',
-    `Accept the invitation: ${i.link}`,
+    t(locale, 'email.accept_line', { link: i.link }),
     '',
-    `This link expires on ${expires}. If you were not expecting it, ignore this email.`,
+    t(locale, 'email.expires', { date: expires }),
   ].join('\n');
   const body = html`<!doctype html>
-<html><body style="font-family:system-ui,-apple-system,Segoe UI,sans-serif;color:#111;max-width:560px;margin:0 auto;padding:24px">
-<h1 style="font-size:20px">Join ${i.organizationName} on 8bit-ai</h1>
-<p><strong>${i.inviterName}</strong> invited you to join <strong>${i.organizationName}</strong> as <strong>${role}</strong>.</p>
+<html lang="${locale}"><body style="font-family:system-ui,-apple-system,Segoe UI,sans-serif;color:#111;max-width:560px;margin:0 auto;padding:24px">
+<h1 style="font-size:20px">${raw(htmlMessage(locale, 'email.heading', { org: i.organizationName }))}</h1>
+<p>${raw(htmlMessage(locale, 'email.intro', { inviter: i.inviterName, org: i.organizationName, role }, ['inviter', 'org', 'role']))}</p>
 ${i.message ? html`<blockquote style="border-left:3px solid #ddd;margin:16px 0;padding:4px 12px;color:#333;white-space:pre-wrap">${i.message}</blockquote>` : ''}
-<p><a href="${i.link}" style="display:inline-block;background:#4f46e5;color:#fff;padding:10px 18px;border-radius:6px;text-decoration:none">Accept invitation</a></p>
-<p style="color:#555;font-size:13px">Or open this link: ${i.link}</p>
-<p style="color:#555;font-size:13px">This link expires on ${expires}. If you were not expecting it, ignore this email.</p>
+<p><a href="${i.link}" style="display:inline-block;background:#4f46e5;color:#fff;padding:10px 18px;border-radius:6px;text-decoration:none">${t(locale, 'email.accept_button')}</a></p>
+<p style="color:#555;font-size:13px">${t(locale, 'email.or_open', { link: i.link })}</p>
+<p style="color:#555;font-size:13px">${t(locale, 'email.expires', { date: expires })}</p>
 </body></html>`;
   return {
     to: i.to,
-    subject: `${subjectName(i.inviterName)} invited you to join ${subjectName(i.organizationName)} on 8bit-ai`,
+    subject: t(locale, 'email.subject', { inviter: subjectName(i.inviterName), org: subjectName(i.organizationName) }),
     text,
     html: String(body),
   };

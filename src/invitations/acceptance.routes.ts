@@ -28,7 +28,9 @@ export async function resolveInvitationToken(env: Env, db: Db, token: string, no
     where: and(eq(invitations.id, claims.sub), eq(invitations.organizationId, claims.org)),
   });
   if (!inv || inv.tokenId !== claims.jti || effectiveStatus(inv, now) !== 'pending') {
-    throw new ApiError('invitation_invalid', inv && effectiveStatus(inv, now) === 'expired' ? 'This invitation has expired. Ask the sender to resend it.' : INVALID);
+    const err = new ApiError('invitation_invalid', inv && effectiveStatus(inv, now) === 'expired' ? 'This invitation has expired. Ask the sender to resend it.' : INVALID);
+    // The 410 page speaks the invitation's language when the signed link names one.
+    throw Object.assign(err, { locale: inv ? inv.locale : undefined });
   }
   return { inv, jti: claims.jti };
 }

@@ -9,6 +9,9 @@ import { findUserByEmail } from '../auth/auth.store';
 import { coordinatorFor } from '../org-coordinator';
 import { handOffAfter } from '../delivery/producer';
 import { NameSchema } from '../lib/openapi';
+import type { Locale } from '../db/schema';
+import { CATALOGUES, formatDate, localeFromAcceptLanguage, roleName, t, type MessageKey } from '../i18n/messages';
+import { asLocale } from '../invitations/invitations.store';
 import { resolveInvitationToken } from '../invitations/acceptance.routes';
 import type { InvitationRow } from '../invitations/invitations.store';
 import { refuseCsrf } from './auth.pages';
@@ -18,14 +21,10 @@ import { csrfValid, formFields, pageUser } from './pages.middleware';
 
 type Ctx = Context<AppEnv>;
 
-const Invalid = (p: { expired: boolean; csrf?: string }) => (
-  <MessagePage title="Invitation no longer valid" heading="Invitation no longer valid" csrf={p.csrf}>
-    <p>
-      {p.expired
-        ? 'This invitation has expired. Ask the person who invited you to resend it.'
-        : 'This link was revoked, already used, replaced by a newer invitation email, or is not one of ours.'}
-    </p>
-    <p><a class="btn" href="/">Go to 8bit-ai</a></p>
+const Invalid = (p: { expired: boolean; csrf?: string; locale: Locale }) => (
+  <MessagePage title={t(p.locale, 'page.invalid_title')} heading={t(p.locale, 'page.invalid_title')} csrf={p.csrf} lang={p.locale}>
+    <p>{t(p.locale, p.expired ? 'page.expired_body' : 'page.invalid_body')}</p>
+    <p><a class="btn" href="/">{t(p.locale, 'page.go_home')}</a></p>
   </MessagePage>
 );
 
@@ -34,56 +33,72 @@ interface Offer {
   inv: InvitationRow;
   orgName: string;
   inviterName: string;
+  /** The invitation's language: every word of these pages follows it (SPEC §12). */
+  locale: Locale;
 }
+
+/** A catalogue sentence with its values in bold (JSX escapes them). */
+const Sentence = (p: { locale: Locale; k: MessageKey; vars: Record<string, string> }) => (
+  <>
+    {CATALOGUES[p.locale][p.k].split(/(\{\w+\})/).map((part) => {
+      const name = /^\{(\w+)\}$/.exec(part)?.[1];
+      return name !== undefined && Object.hasOwn(p.vars, name) ? <strong>{p.vars[name]}</strong> : part;
+    })}
+  </>
+);
 
 const OfferHeader = ({ o }: { o: Offer }) => (
   <>
     <p class="sub">
-      <strong>{o.inviterName}</strong> invited <strong>{o.inv.email}</strong> to join <strong>{o.orgName}</strong> as <strong>{o.inv.role}</strong>.
+      <Sentence locale={o.locale} k="page.offer" vars={{ inviter: o.inviterName, email: o.inv.email, org: o.orgName, role: roleName(o.locale, o.inv.role) }} />
     </p>
     {o.inv.message ? <blockquote>{o.inv.message}</blockquote> : null}
+    <p class="muted small">{t(o.locale, 'page.expires_on', { date: formatDate(o.locale, o.inv.expiresAt) })}</p>
   </>
 );
 
-const JoinPage = (p: { o: Offer; csrf?: string; isNew: boolean; error?: string }) => (
-  <Layout title={`Join ${p.o.orgName}`} csrf={p.csrf} narrow>
-    <div class="card">
-      <div class="card-body">
-        <h1>{p.isNew ? 'Create your account' : `Join ${p.o.orgName} as ${p.o.inv.email}`}</h1>
-        <OfferHeader o={p.o} />
-        <form method="post" action="/invitations/accept">
-          <CsrfField token={p.csrf} />
-          <input type="hidden" name="token" value={p.o.token} />
-          {p.isNew ? (
-            <>
-              <div class="field">
-                <label for="accept-email">Email</label>
-                <input id="accept-email" type="email" value={p.o.inv.email} readonly aria-readonly="true" />
-              </div>
-              <div class="field">
-                <label for="accept-name">Your name</label>
-                <input id="accept-name" name="name" type="text" required maxlength={100} autocomplete="name" aria-invalid={p.error ? 'true' : undefined} aria-describedby="accept-name-error" />
-                {p.error ? <div class="field-error" id="accept-name-error">{p.error}</div> : null}
-              </div>
-            </>
-          ) : null}
-          <button class="btn primary" type="submit">{p.isNew ? `Create account and join ${p.o.orgName}` : `Join ${p.o.orgName}`}</button>
-        </form>
+const JoinPage = (p: { o: Offer; csrf?: string; isNew: boolean; error?: string }) => {
+  const L = p.o.locale;
+  return (
+    <Layout title={t(L, 'page.join_button', { org: p.o.orgName })} csrf={p.csrf} narrow lang={L}>
+      <div class="card">
+        <div class="card-body">
+          <h1>{p.isNew ? t(L, 'page.create_title') : t(L, 'page.join_title', { org: p.o.orgName, email: p.o.inv.email })}</h1>
+          <OfferHeader o={p.o} />
+          <form method="post" action="/invitations/accept">
+            <CsrfField token={p.csrf} />
+            <input type="hidden" name="token" value={p.o.token} />
+            {p.isNew ? (
+              <>
+                <div class="field">
+                  <label for="accept-email">{t(L, 'page.email_label')}</label>
+                  <input id="accept-email" type="email" value={p.o.inv.email} readonly aria-readonly="true" />
+                </div>
+                <div class="field">
+                  <label for="accept-name">{t(L, 'page.name_label')}</label>
+                  <input id="accept-name" name="name" type="text" required maxlength={100} autocomplete="name" aria-invalid={p.error ? 'true' : undefined} aria-describedby="accept-name-error" />
+                  {p.error ? <div class="field-error" id="accept-name-error">{p.error}</div> : null}
+                </div>
+              </>
+            ) : null}
+            <button class="btn primary" type="submit">{p.isNew ? t(L, 'page.create_button', { org: p.o.orgName }) : t(L, 'page.join_button', { org: p.o.orgName })}</button>
+          </form>
+        </div>
       </div>
-    </div>
-  </Layout>
-);
+    </Layout>
+  );
+};
 
 const MismatchPage = (p: { o: Offer; user: AuthUser; csrf?: string }) => (
-  <MessagePage title="Invitation for another address" heading="This invitation is for another email address" user={p.user} csrf={p.csrf}>
+  <MessagePage title={t(p.o.locale, 'page.mismatch_title')} heading={t(p.o.locale, 'page.mismatch_title')} user={p.user} csrf={p.csrf} lang={p.o.locale}>
     <OfferHeader o={p.o} />
     <p>
-      You are signed in as <strong>{p.user.email}</strong>. To accept, sign out and open the invitation again as <strong>{p.o.inv.email}</strong>. The invitation stays open.
+      <Sentence locale={p.o.locale} k="page.mismatch_body" vars={{ user: p.user.email, email: p.o.inv.email }} />
     </p>
     <form method="post" action="/sign-out">
       <CsrfField token={p.csrf} />
       <input type="hidden" name="next" value={`/invitations/accept?token=${encodeURIComponent(p.o.token)}`} />
-      <button class="btn primary" type="submit">Sign out and continue</button>
+      <button class="btn primary" type="submit">{t(p.o.locale, 'page.sign_out_continue')}</button>
     </form>
   </MessagePage>
 );
@@ -96,18 +111,20 @@ async function offerFor(c: Ctx, token: string): Promise<Offer | Response> {
       c.var.db.query.organizations.findFirst({ where: eq(organizations.id, inv.organizationId) }),
       c.var.db.query.users.findFirst({ where: eq(users.id, inv.invitedBy) }),
     ]);
-    return { token, inv, orgName: org?.name ?? 'the organization', inviterName: inviter?.name ?? 'A teammate' };
+    return { token, inv, orgName: org?.name ?? 'the organization', inviterName: inviter?.name ?? 'A teammate', locale: asLocale(inv.locale) };
   } catch (err) {
+    // No usable invitation: its language if the link still names one, else the browser's.
+    const locale = (err as { locale?: Locale }).locale ?? localeFromAcceptLanguage(c.req.header('Accept-Language'));
     if (err instanceof ApiError && err.code === 'rate_limited') {
       c.header('Retry-After', err.headers['Retry-After']);
       return c.html(
-        <MessagePage title="Too many attempts" heading="Too many attempts" csrf={c.var.csrf}>
-          <p>{err.detail}</p>
+        <MessagePage title={t(locale, 'page.too_many_title')} heading={t(locale, 'page.too_many_title')} csrf={c.var.csrf} lang={locale}>
+          <p>{t(locale, 'page.too_many_body')}</p>
         </MessagePage>,
         429,
       );
     }
-    if (err instanceof ApiError) return c.html(<Invalid expired={err.detail.includes('expired')} csrf={c.var.csrf} />, 410);
+    if (err instanceof ApiError) return c.html(<Invalid expired={err.detail.includes('expired')} csrf={c.var.csrf} locale={locale} />, 410);
     throw err;
   }
 }
@@ -128,18 +145,18 @@ async function accept(c: Ctx, o: Offer, user: AuthUser | null, name?: string) {
   if (outcome.ok) {
     if (outcome.value.sign_in_link_sent) {
       return c.html(
-        <MessagePage title="Check your email to sign in" heading="Check your email to sign in" csrf={c.var.csrf}>
+        <MessagePage title={t(o.locale, 'page.check_email_title')} heading={t(o.locale, 'page.check_email_title')} csrf={c.var.csrf} lang={o.locale}>
           <p>
-            <strong>{o.inv.email}</strong> has joined <strong>{o.orgName}</strong> as <strong>{outcome.value.role}</strong>.
+            <Sentence locale={o.locale} k="page.joined" vars={{ email: o.inv.email, org: o.orgName, role: roleName(o.locale, outcome.value.role) }} />
           </p>
-          <p>This invitation link was sent more than 15 minutes ago, so it does not sign you in. We emailed a sign-in link to {o.inv.email}: it works once and expires in 15 minutes.</p>
+          <p>{t(o.locale, 'page.check_email_body', { email: o.inv.email })}</p>
         </MessagePage>,
       );
     }
     if (outcome.value.session_token) setSessionCookie(c, outcome.value.session_token);
     return c.redirect(`/orgs/${outcome.value.organization.slug}`, 303);
   }
-  if (outcome.code === 'name_required') return c.html(<JoinPage o={o} csrf={c.var.csrf} isNew error="Enter your name to create the account." />, 400);
+  if (outcome.code === 'name_required') return c.html(<JoinPage o={o} csrf={c.var.csrf} isNew error={t(o.locale, 'page.name_required')} />, 400);
   if (outcome.code === 'email_mismatch' && user) return c.html(<MismatchPage o={o} user={user} csrf={c.var.csrf} />, 403);
   if (outcome.code === 'organization_limit') {
     return c.html(
@@ -149,7 +166,7 @@ async function accept(c: Ctx, o: Offer, user: AuthUser | null, name?: string) {
       409,
     );
   }
-  return c.html(<Invalid expired={false} csrf={c.var.csrf} />, 410);
+  return c.html(<Invalid expired={false} csrf={c.var.csrf} locale={o.locale} />, 410);
 }
 
 /** `HEAD`, or a browser's speculative load (`Sec-Purpose: prefetch`, or the older `Purpose: prefetch`). */
@@ -179,6 +196,6 @@ export const acceptPages = new Hono<AppEnv>()
     const offer = await offerFor(c, form.token ?? '');
     if (offer instanceof Response) return offer;
     const name = form.name?.trim() ? NameSchema.safeParse(form.name) : undefined;
-    if (name && !name.success) return c.html(<JoinPage o={offer} csrf={c.var.csrf} isNew error="Your name can be at most 100 characters." />, 400);
+    if (name && !name.success) return c.html(<JoinPage o={offer} csrf={c.var.csrf} isNew error={t(offer.locale, 'page.name_too_long')} />, 400);
     return accept(c, offer, await pageUser(c), name?.data);
   });

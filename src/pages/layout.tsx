@@ -50,9 +50,11 @@ export const Layout: FC<{
   current?: string;
   csrf?: string;
   narrow?: boolean;
+  /** The page's language (the acceptance pages speak the invitation's). */
+  lang?: string;
   children?: Child;
 }> = (p) => (
-  <html lang="en">
+  <html lang={p.lang ?? 'en'}>
     <head>
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -77,8 +79,8 @@ export const Layout: FC<{
 );
 
 /** A one-message page (errors, "check your email", invalid links). */
-export const MessagePage: FC<{ title: string; heading: string; user?: AuthUser | null; orgs?: OrgLink[]; csrf?: string; children?: Child }> = (p) => (
-  <Layout title={p.title} user={p.user} orgs={p.orgs} csrf={p.csrf} narrow>
+export const MessagePage: FC<{ title: string; heading: string; user?: AuthUser | null; orgs?: OrgLink[]; csrf?: string; lang?: string; children?: Child }> = (p) => (
+  <Layout title={p.title} user={p.user} orgs={p.orgs} csrf={p.csrf} narrow lang={p.lang}>
     <div class="card">
       <div class="card-body stack">
         <h1>{p.heading}</h1>

@@ -1,0 +1,296 @@
+import { LOCALES, type Locale } from '../db/schema';
+
+/*
+ * What invitees read (SPEC §12): the invitation email and the acceptance pages, one catalogue per
+ * locale. Every locale has every key (the type says so, and a test checks that no key is unused).
+ * `{name}` placeholders are filled by `t`; values are escaped by the renderer, never here.
+ */
+
+const en = {
+  'role.owner': 'Owner',
+  'role.admin': 'Admin',
+  'role.developer': 'Developer',
+  'role.viewer': 'Viewer',
+  'role.billing': 'Billing',
+  'email.subject': '{inviter} invited you to join {org} on 8bit-ai',
+  'email.heading': 'Join {org} on 8bit-ai',
+  'email.intro': '{inviter} invited you to join {org} as {role}.',
+  'email.message_from': 'Message from {inviter}:',
+  'email.accept_line': 'Accept the invitation: {link}',
+  'email.accept_button': 'Accept invitation',
+  'email.or_open': 'Or open this link: {link}',
+  'email.expires': 'This link expires on {date}. If you were not expecting it, you can ignore this email.',
+  'page.invalid_title': 'Invitation no longer valid',
+  'page.invalid_body': 'This link was revoked, already used, replaced by a newer invitation email, or is not one of ours.',
+  'page.expired_body': 'This invitation has expired. Ask the person who invited you to resend it.',
+  'page.go_home': 'Go to 8bit-ai',
+  'page.offer': '{inviter} invited {email} to join {org} as {role}.',
+  'page.expires_on': 'This invitation expires on {date}.',
+  'page.create_title': 'Create your account',
+  'page.join_title': 'Join {org} as {email}',
+  'page.email_label': 'Email',
+  'page.name_label': 'Your name',
+  'page.create_button': 'Create account and join {org}',
+  'page.join_button': 'Join {org}',
+  'page.name_required': 'Enter your name to create the account.',
+  'page.name_too_long': 'Your name can be at most 100 characters.',
+  'page.mismatch_title': 'This invitation is for another email address',
+  'page.mismatch_body': 'You are signed in as {user}. To accept, sign out and open the invitation again as {email}. The invitation stays open.',
+  'page.sign_out_continue': 'Sign out and continue',
+  'page.check_email_title': 'Check your email to sign in',
+  'page.joined': '{email} has joined {org} as {role}.',
+  'page.check_email_body': 'This invitation link was sent more than 15 minutes ago, so it does not sign you in. We emailed a sign-in link to {email}: it works once and expires in 15 minutes.',
+  'page.too_many_title': 'Too many attempts',
+  'page.too_many_body': 'Too many attempts from your network. Try again in a minute.',
+} as const;
+
+export type MessageKey = keyof typeof en;
+type Catalogue = Record<MessageKey, string>;
+
+const de: Catalogue = {
+  'role.owner': 'Inhaber',
+  'role.admin': 'Admin',
+  'role.developer': 'Entwickler',
+  'role.viewer': 'Betrachter',
+  'role.billing': 'Abrechnungsmanager',
+  'email.subject': '{inviter} hat Sie eingeladen, {org} auf 8bit-ai beizutreten',
+  'email.heading': 'Treten Sie {org} auf 8bit-ai bei',
+  'email.intro': '{inviter} hat Sie eingeladen, {org} als {role} beizutreten.',
+  'email.message_from': 'Nachricht von {inviter}:',
+  'email.accept_line': 'Einladung annehmen: {link}',
+  'email.accept_button': 'Einladung annehmen',
+  'email.or_open': 'Oder öffnen Sie diesen Link: {link}',
+  'email.expires': 'Dieser Link ist gültig bis {date}. Wenn Sie diese Einladung nicht erwartet haben, können Sie diese E-Mail ignorieren.',
+  'page.invalid_title': 'Einladung nicht mehr gültig',
+  'page.invalid_body': 'Dieser Link wurde widerrufen, bereits verwendet, durch eine neuere Einladung ersetzt oder stammt nicht von uns.',
+  'page.expired_body': 'Diese Einladung ist abgelaufen. Bitten Sie die Person, die Sie eingeladen hat, sie erneut zu senden.',
+  'page.go_home': 'Zu 8bit-ai',
+  'page.offer': '{inviter} hat {email} eingeladen, {org} als {role} beizutreten.',
+  'page.expires_on': 'Diese Einladung ist gültig bis {date}.',
+  'page.create_title': 'Konto erstellen',
+  'page.join_title': '{org} als {email} beitreten',
+  'page.email_label': 'E-Mail',
+  'page.name_label': 'Ihr Name',
+  'page.create_button': 'Konto erstellen und {org} beitreten',
+  'page.join_button': '{org} beitreten',
+  'page.name_required': 'Geben Sie Ihren Namen ein, um das Konto zu erstellen.',
+  'page.name_too_long': 'Ihr Name darf höchstens 100 Zeichen lang sein.',
+  'page.mismatch_title': 'Diese Einladung gilt für eine andere E-Mail-Adresse',
+  'page.mismatch_body': 'Sie sind als {user} angemeldet. Um die Einladung anzunehmen, melden Sie sich ab und öffnen Sie sie erneut als {email}. Die Einladung bleibt gültig.',
+  'page.sign_out_continue': 'Abmelden und fortfahren',
+  'page.check_email_title': 'Prüfen Sie Ihr Postfach, um sich anzumelden',
+  'page.joined': '{email} ist {org} als {role} beigetreten.',
+  'page.check_email_body': 'Dieser Einladungslink wurde vor mehr als 15 Minuten gesendet und meldet Sie deshalb nicht an. Wir haben einen Anmeldelink an {email} gesendet: Er kann nur einmal verwendet werden und läuft nach 15 Minuten ab.',
+  'page.too_many_title': 'Zu viele Versuche',
+  'page.too_many_body': 'Zu viele Versuche aus Ihrem Netzwerk. Versuchen Sie es in einer Minute erneut.',
+};
+
+const fr: Catalogue = {
+  'role.owner': 'Propriétaire',
+  'role.admin': 'Administrateur',
+  'role.developer': 'Développeur',
+  'role.viewer': 'Lecteur',
+  'role.billing': 'Gestionnaire de facturation',
+  'email.subject': '{inviter} vous invite à rejoindre {org} sur 8bit-ai',
+  'email.heading': 'Rejoignez {org} sur 8bit-ai',
+  'email.intro': '{inviter} vous invite à rejoindre {org} en tant que {role}.',
+  'email.message_from': 'Message de {inviter} :',
+  'email.accept_line': 'Accepter l’invitation : {link}',
+  'email.accept_button': 'Accepter l’invitation',
+  'email.or_open': 'Ou ouvrez ce lien : {link}',
+  'email.expires': 'Ce lien expire le {date}. Si vous ne vous attendiez pas à cette invitation, vous pouvez ignorer cet e-mail.',
+  'page.invalid_title': 'Cette invitation n’est plus valide',
+  'page.invalid_body': 'Ce lien a été révoqué, déjà utilisé, remplacé par une invitation plus récente, ou ne provient pas de nous.',
+  'page.expired_body': 'Cette invitation a expiré. Demandez à la personne qui vous a invité de vous la renvoyer.',
+  'page.go_home': 'Aller sur 8bit-ai',
+  'page.offer': '{inviter} a invité {email} à rejoindre {org} en tant que {role}.',
+  'page.expires_on': 'Cette invitation expire le {date}.',
+  'page.create_title': 'Créez votre compte',
+  'page.join_title': 'Rejoindre {org} avec {email}',
+  'page.email_label': 'E-mail',
+  'page.name_label': 'Votre nom',
+  'page.create_button': 'Créer le compte et rejoindre {org}',
+  'page.join_button': 'Rejoindre {org}',
+  'page.name_required': 'Saisissez votre nom pour créer le compte.',
+  'page.name_too_long': 'Votre nom ne peut pas dépasser 100 caractères.',
+  'page.mismatch_title': 'Cette invitation est destinée à une autre adresse e-mail',
+  'page.mismatch_body': 'Vous êtes connecté en tant que {user}. Pour accepter, déconnectez-vous et rouvrez l’invitation avec l’adresse {email}. L’invitation reste valable.',
+  'page.sign_out_continue': 'Se déconnecter et continuer',
+  'page.check_email_title': 'Consultez vos e-mails pour vous connecter',
+  'page.joined': '{email} a rejoint {org} en tant que {role}.',
+  'page.check_email_body': 'Ce lien d’invitation a été envoyé il y a plus de 15 minutes : il ne vous connecte donc pas. Nous avons envoyé un lien de connexion à {email} : il ne fonctionne qu’une fois et expire dans 15 minutes.',
+  'page.too_many_title': 'Trop de tentatives',
+  'page.too_many_body': 'Trop de tentatives depuis votre réseau. Réessayez dans une minute.',
+};
+
+const es: Catalogue = {
+  'role.owner': 'Propietario',
+  'role.admin': 'Administrador',
+  'role.developer': 'Desarrollador',
+  'role.viewer': 'Lector',
+  'role.billing': 'Gestor de facturación',
+  'email.subject': '{inviter} te ha invitado a unirte a {org} en 8bit-ai',
+  'email.heading': 'Únete a {org} en 8bit-ai',
+  'email.intro': '{inviter} te ha invitado a unirte a {org} como {role}.',
+  'email.message_from': 'Mensaje de {inviter}:',
+  'email.accept_line': 'Acepta la invitación: {link}',
+  'email.accept_button': 'Aceptar invitación',
+  'email.or_open': 'O abre este enlace: {link}',
+  'email.expires': 'Este enlace caduca el {date}. Si no esperabas esta invitación, puedes ignorar este correo.',
+  'page.invalid_title': 'La invitación ya no es válida',
+  'page.invalid_body': 'Este enlace se revocó, ya se usó, se sustituyó por una invitación más reciente o no es nuestro.',
+  'page.expired_body': 'Esta invitación ha caducado. Pide a la persona que te invitó que te la vuelva a enviar.',
+  'page.go_home': 'Ir a 8bit-ai',
+  'page.offer': '{inviter} ha invitado a {email} a unirse a {org} como {role}.',
+  'page.expires_on': 'Esta invitación caduca el {date}.',
+  'page.create_title': 'Crea tu cuenta',
+  'page.join_title': 'Unirse a {org} como {email}',
+  'page.email_label': 'Correo electrónico',
+  'page.name_label': 'Tu nombre',
+  'page.create_button': 'Crear cuenta y unirse a {org}',
+  'page.join_button': 'Unirse a {org}',
+  'page.name_required': 'Escribe tu nombre para crear la cuenta.',
+  'page.name_too_long': 'Tu nombre puede tener como máximo 100 caracteres.',
+  'page.mismatch_title': 'Esta invitación es para otra dirección de correo',
+  'page.mismatch_body': 'Has iniciado sesión como {user}. Para aceptar, cierra sesión y vuelve a abrir la invitación como {email}. La invitación sigue siendo válida.',
+  'page.sign_out_continue': 'Cerrar sesión y continuar',
+  'page.check_email_title': 'Revisa tu correo para iniciar sesión',
+  'page.joined': '{email} se ha unido a {org} como {role}.',
+  'page.check_email_body': 'Este enlace de invitación se envió hace más de 15 minutos, así que no sirve para iniciar sesión. Hemos enviado un enlace de inicio de sesión a {email}: funciona una sola vez y caduca en 15 minutos.',
+  'page.too_many_title': 'Demasiados intentos',
+  'page.too_many_body': 'Demasiados intentos desde tu red. Vuelve a intentarlo dentro de un minuto.',
+};
+
+const ja: Catalogue = {
+  'role.owner': 'オーナー',
+  'role.admin': '管理者',
+  'role.developer': '開発者',
+  'role.viewer': '閲覧者',
+  'role.billing': '請求担当',
+  'email.subject': '{inviter}さんから 8bit-ai の {org} への招待が届いています',
+  'email.heading': '8bit-ai の {org} に参加する',
+  'email.intro': '{inviter}さんがあなたを{role}として {org} に招待しました。',
+  'email.message_from': '{inviter}さんからのメッセージ：',
+  'email.accept_line': '招待を承諾する：{link}',
+  'email.accept_button': '招待を承諾する',
+  'email.or_open': 'または次のリンクを開いてください：{link}',
+  'email.expires': 'このリンクの有効期限は {date} です。心当たりがない場合は、このメールを無視してください。',
+  'page.invalid_title': 'この招待は無効です',
+  'page.invalid_body': 'このリンクは取り消されたか、すでに使用されたか、新しい招待メールに置き換えられたか、当社のものではありません。',
+  'page.expired_body': 'この招待は期限切れです。招待者に再送を依頼してください。',
+  'page.go_home': '8bit-ai へ移動',
+  'page.offer': '{inviter}さんが {email} を{role}として {org} に招待しました。',
+  'page.expires_on': 'この招待の有効期限は {date} です。',
+  'page.create_title': 'アカウントを作成',
+  'page.join_title': '{email} として {org} に参加',
+  'page.email_label': 'メールアドレス',
+  'page.name_label': 'お名前',
+  'page.create_button': 'アカウントを作成して {org} に参加',
+  'page.join_button': '{org} に参加',
+  'page.name_required': 'アカウントを作成するにはお名前を入力してください。',
+  'page.name_too_long': 'お名前は 100 文字以内で入力してください。',
+  'page.mismatch_title': 'この招待は別のメールアドレス宛てです',
+  'page.mismatch_body': '現在 {user} としてログインしています。承諾するには、ログアウトしてから {email} として招待をもう一度開いてください。招待は引き続き有効です。',
+  'page.sign_out_continue': 'ログアウトして続行',
+  'page.check_email_title': 'メールを確認してログインしてください',
+  'page.joined': '{email} が{role}として {org} に参加しました。',
+  'page.check_email_body': 'この招待リンクは送信から 15 分以上経過しているため、ログインには使えません。{email} 宛てにログイン用のリンクを送信しました。リンクは 1 回だけ使用でき、15 分で期限が切れます。',
+  'page.too_many_title': '試行回数が多すぎます',
+  'page.too_many_body': 'お使いのネットワークからの試行回数が多すぎます。1 分後にもう一度お試しください。',
+};
+
+const ptBR: Catalogue = {
+  'role.owner': 'Proprietário',
+  'role.admin': 'Administrador',
+  'role.developer': 'Desenvolvedor',
+  'role.viewer': 'Leitor',
+  'role.billing': 'Gerente de faturamento',
+  'email.subject': '{inviter} convidou você para participar de {org} no 8bit-ai',
+  'email.heading': 'Participe de {org} no 8bit-ai',
+  'email.intro': '{inviter} convidou você para participar de {org} como {role}.',
+  'email.message_from': 'Mensagem de {inviter}:',
+  'email.accept_line': 'Aceite o convite: {link}',
+  'email.accept_button': 'Aceitar convite',
+  'email.or_open': 'Ou abra este link: {link}',
+  'email.expires': 'Este link expira em {date}. Se você não esperava este convite, pode ignorar este e-mail.',
+  'page.invalid_title': 'Este convite não é mais válido',
+  'page.invalid_body': 'Este link foi revogado, já foi usado, foi substituído por um convite mais recente ou não é nosso.',
+  'page.expired_body': 'Este convite expirou. Peça à pessoa que convidou você para reenviá-lo.',
+  'page.go_home': 'Ir para o 8bit-ai',
+  'page.offer': '{inviter} convidou {email} para participar de {org} como {role}.',
+  'page.expires_on': 'Este convite expira em {date}.',
+  'page.create_title': 'Crie sua conta',
+  'page.join_title': 'Participar de {org} como {email}',
+  'page.email_label': 'E-mail',
+  'page.name_label': 'Seu nome',
+  'page.create_button': 'Criar conta e participar de {org}',
+  'page.join_button': 'Participar de {org}',
+  'page.name_required': 'Digite seu nome para criar a conta.',
+  'page.name_too_long': 'Seu nome pode ter no máximo 100 caracteres.',
+  'page.mismatch_title': 'Este convite é para outro endereço de e-mail',
+  'page.mismatch_body': 'Você está conectado como {user}. Para aceitar, saia da conta e abra o convite novamente como {email}. O convite continua válido.',
+  'page.sign_out_continue': 'Sair e continuar',
+  'page.check_email_title': 'Confira seu e-mail para entrar',
+  'page.joined': '{email} agora participa de {org} como {role}.',
+  'page.check_email_body': 'Este link de convite foi enviado há mais de 15 minutos, por isso não serve para fazer login. Enviamos um link de acesso para {email}: ele só pode ser usado uma vez e expira em 15 minutos.',
+  'page.too_many_title': 'Muitas tentativas',
+  'page.too_many_body': 'Muitas tentativas a partir da sua rede. Tente novamente em um minuto.',
+};
+
+export const CATALOGUES: Readonly<Record<Locale, Catalogue>> = { en, de, fr, es, ja, 'pt-BR': ptBR };
+
+/** A message in `locale`, with `{name}` placeholders filled (values are not escaped here). */
+export function t(locale: Locale, key: MessageKey, vars: Record<string, string> = {}): string {
+  return CATALOGUES[locale][key].replace(/\{(\w+)\}/g, (whole, name: string) => (Object.hasOwn(vars, name) ? vars[name] : whole));
+}
+
+const escapeHtml = (v: string) => v.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+
+/**
+ * A message as HTML: the catalogue's text and every value escaped, the values named in `strong`
+ * in bold. (Pages use JSX; this is for the email's hand-written HTML.)
+ */
+export function htmlMessage(locale: Locale, key: MessageKey, vars: Record<string, string>, strong: readonly string[] = []): string {
+  return CATALOGUES[locale][key]
+    .split(/(\{\w+\})/)
+    .map((part) => {
+      const name = /^\{(\w+)\}$/.exec(part)?.[1];
+      if (name === undefined || !Object.hasOwn(vars, name)) return escapeHtml(part);
+      return strong.includes(name) ? `<strong>${escapeHtml(vars[name])}</strong>` : escapeHtml(vars[name]);
+    })
+    .join('');
+}
+
+/** A role's name in `locale`. */
+export const roleName = (locale: Locale, role: string) =>
+  Object.hasOwn(CATALOGUES.en, `role.${role}`) ? t(locale, `role.${role}` as MessageKey) : role;
+
+/** A date and time as people of `locale` write it, in UTC. */
+export const formatDate = (locale: Locale, ms: number) =>
+  `${new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' }).format(new Date(ms))} UTC`;
+
+/**
+ * The best translation for an `Accept-Language` header (q-values honoured; `pt` and `pt-PT`
+ * fall back to `pt-BR`, any other region to its language), or `en`.
+ */
+export function localeFromAcceptLanguage(header: string | undefined): Locale {
+  if (!header) return 'en';
+  const ranked = header
+    .split(',')
+    .slice(0, 20)
+    .map((part, i) => {
+      const [tag, ...params] = part.trim().split(';');
+      const q = Number(params.find((p) => p.trim().startsWith('q='))?.trim().slice(2) ?? '1');
+      return { tag: tag.trim().toLowerCase(), q: Number.isFinite(q) ? q : 0, i };
+    })
+    .filter((r) => r.tag && r.q > 0)
+    .sort((a, b) => b.q - a.q || a.i - b.i);
+  for (const { tag } of ranked) {
+    const exact = LOCALES.find((l) => l.toLowerCase() === tag);
+    if (exact) return exact;
+    const language = tag.split('-')[0];
+    const byLanguage = LOCALES.find((l) => l.toLowerCase().split('-')[0] === language);
+    if (byLanguage) return byLanguage;
+  }
+  return 'en';
+}
