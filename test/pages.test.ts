@@ -1,6 +1,6 @@
 import { env, exports } from 'cloudflare:workers';
 import { describe, it } from 'vitest';
-import { BASE, anyIp, call, setLastSentAt, signInMailCount, createOrg, invite, lastToken, ownerWithOrg, settleEmails, signUp, uniqueEmail } from './helpers';
+import { BASE, addMember, anyIp, call, setLastSentAt, signInMailCount, createOrg, invite, lastToken, ownerWithOrg, settleEmails, signUp, uniqueEmail } from './helpers';
 
 /** A browser-like client: keeps cookies, reads the CSRF field from pages, posts forms. */
 class Browser {
@@ -259,5 +259,30 @@ describe('pages: inviting several addresses at once', () => {
     expect(res.html).toMatch(new RegExp(`<textarea id="invite-email"[^>]*>${pending}\\nnot-an-address</textarea>`));
     const list = await call('GET', `/v1/organizations/${org.id}/invitations?status=pending`, { token: owner.token });
     expect(list.json.data.map((i: { email: string }) => i.email).sort()).toEqual([a, b, pending].sort());
+  });
+});
+
+describe('pages: organization settings (allowed domains, default language)', () => {
+  it('an owner edits them; an admin sees them read-only and cannot post; bad domains are explained, keeping what was typed', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg('Settings Co');
+    const admin = await addMember(owner.token, org.id, 'admin');
+    const ob = new Browser().signInAs(owner.token);
+    await ob.get(`/orgs/${org.slug}/settings/team`);
+    const saved = await ob.post(`/orgs/${org.slug}/settings/organization`, { domains: 'example.com\n*.corp.example', default_locale: 'de' });
+    expect(saved.status).toBe(303);
+    expect(saved.location).toBe(`/orgs/${org.slug}/settings/team?notice=settings_saved`);
+    const api = (await call('GET', `/v1/organizations/${org.id}`, { token: owner.token })).json;
+    expect(api).toMatchObject({ allowed_email_domains: ['example.com', '*.corp.example'], default_locale: 'de' });
+    const bad = await ob.post(`/orgs/${org.slug}/settings/organization`, { domains: 'example.com\nnot a domain', default_locale: 'de' });
+    expect(bad.status).toBe(400);
+    expect(bad.html).toContain('Enter domains like example.com');
+    expect(bad.html).toContain('>example.com\nnot a domain</textarea>');
+    const ab = new Browser().signInAs(admin.token);
+    const seen = await ab.get(`/orgs/${org.slug}/settings/team`);
+    expect(seen.html).toContain('<strong>Allowed email domains:</strong> example.com, *.corp.example');
+    expect(seen.html).toContain('Deutsch');
+    expect(seen.html).not.toContain('action="/orgs/' + org.slug + '/settings/organization"');
+    expect((await ab.post(`/orgs/${org.slug}/settings/organization`, { domains: '', default_locale: 'en' })).status).toBe(403);
+    expect((await call('GET', `/v1/organizations/${org.id}`, { token: owner.token })).json.allowed_email_domains).toEqual(['example.com', '*.corp.example']);
   });
 });

@@ -5,13 +5,10 @@ import { actorOf } from '../lib/request';
 import { currentMembership, currentUser, requireOrgMember, requireUser } from '../auth/auth.middleware';
 import { coordinatorFor } from '../org-coordinator';
 import { PENDING_LIMIT, countPending } from '../invitations/invitations.store';
-import { createOrganization, listMembers } from './organizations.store';
+import { createOrganization, listMembers, updateOrganizationSettings } from './organizations.store';
 import { ChangeRoleBody, CreateOrganizationBody, MemberSchema, OrganizationSchema, UpdateOrganizationBody } from './organizations.schemas';
 import { parseDomains } from './domains';
 import { asLocale } from '../invitations/invitations.store';
-import { runBatch } from '../db/batch';
-import { sql } from 'drizzle-orm';
-import { auditStatement } from '../audit/audit.store';
 
 const common = { tags: ['organizations'], security: bearer, middleware: [requireUser] };
 const inOrg = { ...common, middleware: [requireOrgMember] };
@@ -107,17 +104,14 @@ export const organizationRoutes = createRouter()
     if (role !== 'owner') throw new ApiError('forbidden', 'Only owners can change the allowed email domains and the default locale.');
     const body = c.req.valid('json');
     const now = Date.now();
-    const domains = body.allowed_email_domains === undefined ? org.allowedEmailDomains : body.allowed_email_domains.length ? JSON.stringify(body.allowed_email_domains) : null;
+    const domains = body.allowed_email_domains ?? parseDomains(org.allowedEmailDomains);
     const locale = body.default_locale === undefined ? org.defaultLocale : body.default_locale;
-    await runBatch(c.var.db, [
-      sql`UPDATE organizations SET allowed_email_domains = ${domains}, default_locale = ${locale}, updated_at = ${now} WHERE id = ${org.id}`,
-      auditStatement(c.var.db, actorOf(c, user.id), { organizationId: org.id, action: 'organization.updated', targetType: 'organization', targetId: org.id, data: { allowed_email_domains: parseDomains(domains), default_locale: locale } }, now),
-    ]);
+    await updateOrganizationSettings(c.var.db, actorOf(c, user.id), org.id, { domains, defaultLocale: locale }, now);
     return c.json(
       {
         id: org.id, name: org.name, slug: org.slug, role, created_at: new Date(org.createdAt).toISOString(),
         pending_invitations: await countPending(c.var.db, org.id, now), pending_invitation_limit: PENDING_LIMIT,
-        allowed_email_domains: parseDomains(domains), default_locale: asLocale(locale),
+        allowed_email_domains: domains, default_locale: asLocale(locale),
       },
       200,
     );

@@ -129,6 +129,18 @@ export async function createOrganization(env: Env, db: Db, actor: Actor, userId:
   };
 }
 
+/**
+ * Sets the allowed email domains (empty: all) and the default locale, with its audit event in the
+ * same batch. Invitations already pending are not touched.
+ */
+export async function updateOrganizationSettings(db: Db, actor: Actor, organizationId: string, settings: { domains: string[]; defaultLocale: string | null }, now: number) {
+  const stored = settings.domains.length ? JSON.stringify(settings.domains) : null;
+  await runBatch(db, [
+    sql`UPDATE organizations SET allowed_email_domains = ${stored}, default_locale = ${settings.defaultLocale}, updated_at = ${now} WHERE id = ${organizationId}`,
+    auditStatement(db, actor, { organizationId, action: 'organization.updated', targetType: 'organization', targetId: organizationId, data: { allowed_email_domains: settings.domains, default_locale: settings.defaultLocale } }, now),
+  ]);
+}
+
 /** A user's role in an organization, read inside the coordinator so a concurrent demotion is seen. */
 export async function roleOf(db: Db, organizationId: string, userId: string | null): Promise<Role | undefined> {
   if (!userId) return undefined;

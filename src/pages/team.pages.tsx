@@ -7,8 +7,10 @@ import { EmailSchema, RoleSchema } from '../lib/openapi';
 import { coordinatorFor } from '../org-coordinator';
 import { handOff, handOffAfter } from '../delivery/producer';
 import { PENDING_LIMIT, countPending, listInvitations } from '../invitations/invitations.store';
-import { ExpiresInDays, MessageSchema } from '../invitations/invitations.schemas';
-import { listMembers, organizationsOf, requireMembership } from '../organizations/organizations.store';
+import { ExpiresInDays, LocaleSchema, MessageSchema } from '../invitations/invitations.schemas';
+import { AllowedDomainsSchema, parseDomains } from '../organizations/domains';
+import { asLocale } from '../invitations/invitations.store';
+import { listMembers, organizationsOf, requireMembership, updateOrganizationSettings } from '../organizations/organizations.store';
 import { refuseCsrf } from './auth.pages';
 import { MessagePage } from './layout';
 import { csrfValid, formFields, pageUser } from './pages.middleware';
@@ -22,6 +24,7 @@ const NOTICES: Record<string, string> = {
   revoked: 'Invitation revoked. Its link no longer works.',
   role_changed: 'Role updated.',
   removed: 'Member removed.',
+  settings_saved: 'Organization settings saved.',
 };
 
 /** Plain words for the errors a Team page action can meet. */
@@ -101,7 +104,12 @@ async function inviteSeveral(c: Ctx, user: AuthUser, slug: string, values: Invit
   return renderTeam(c, user, slug, { invite: { values: { ...values, email: left }, errors: {} }, bulkResults });
 }
 
-async function renderTeam(c: Ctx, user: AuthUser, slug: string, extra: { invite?: InviteFormState; bulkResults?: TeamViewProps['bulkResults']; status?: 200 | 400 | 403 | 409 | 429 } = {}) {
+async function renderTeam(
+  c: Ctx,
+  user: AuthUser,
+  slug: string,
+  extra: { invite?: InviteFormState; bulkResults?: TeamViewProps['bulkResults']; settings?: { error?: string; typedDomains?: string }; status?: 200 | 400 | 403 | 409 | 429 } = {},
+) {
   let membership;
   try {
     membership = await requireMembership(c.var.db, slug, user.id);
@@ -129,6 +137,7 @@ async function renderTeam(c: Ctx, user: AuthUser, slug: string, extra: { invite?
         error: error && Object.hasOwn(ERROR_CODES, error) ? plain(error) : undefined,
         invite: extra.invite,
         bulkResults: extra.bulkResults,
+        settings: { domains: parseDomains(org.allowedEmailDomains), defaultLocale: asLocale(org.defaultLocale), ...extra.settings },
       }}
     />,
     extra.status ?? 200,
@@ -205,6 +214,31 @@ export const teamPages = new Hono<AppEnv>()
     const errors = onEmail ? { email: plain(outcome.code) } : { form: plain(outcome.code) };
     if (outcome.retryAfterSeconds !== undefined) c.header('Retry-After', String(outcome.retryAfterSeconds));
     return renderTeam(c, user, slug, { invite: { values, errors }, status: outcome.code === 'forbidden' ? 403 : outcome.code === 'rate_limited' ? 429 : 409 });
+  })
+  .post('/orgs/:slug/settings/organization', async (c) => {
+    const user = await pageUser(c);
+    if (!user) return c.redirect('/sign-in', 303);
+    const form = await formFields(c);
+    if (!csrfValid(c, form)) return refuseCsrf(c);
+    const slug = c.req.param('slug');
+    let membership;
+    try {
+      membership = await requireMembership(c.var.db, slug, user.id);
+    } catch {
+      return renderTeam(c, user, slug);
+    }
+    const { org, role } = membership;
+    if (role !== 'owner') return renderTeam(c, user, slug, { status: 403 });
+    const typedDomains = form.domains ?? '';
+    // The API's own schemas.
+    const domains = AllowedDomainsSchema.safeParse(typedDomains.split(/[\s,;]+/).filter(Boolean));
+    const locale = LocaleSchema.safeParse(form.default_locale);
+    if (!domains.success || !locale.success) {
+      const error = !domains.success ? 'Enter domains like example.com or *.example.com, one per line, each once (at most 50).' : 'Choose one of the languages.';
+      return renderTeam(c, user, slug, { settings: { error, typedDomains }, status: 400 });
+    }
+    await updateOrganizationSettings(c.var.db, actorOf(c, user.id), org.id, { domains: domains.data, defaultLocale: locale.data }, Date.now());
+    return c.redirect(`/orgs/${org.slug}/settings/team?notice=settings_saved`, 303);
   })
   .post('/orgs/:slug/settings/team/invitations/:id/resend', (c) =>
     action(c, async ({ user, orgId }) => handOffAfter(c.executionCtx, c.env, await coordinatorFor(c.env, orgId).resendInvitation(call(c, user, orgId), { id: c.req.param('id') })), 'resent'),
