@@ -172,7 +172,11 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Set the allowed email domains and the default locale (owners)
+         * @description Invitations already pending are not touched by a change of the allowed domains.
+         */
+        patch: operations["updateOrganization"];
         trace?: never;
     };
     "/v1/organizations/{org}/members": {
@@ -533,6 +537,27 @@ export interface components {
             created_at: string;
             pending_invitations: number;
             pending_invitation_limit: number;
+            /** @description Invitations only to these domains (`example.com`, `*.example.com`); empty allows all */
+            allowed_email_domains: string[];
+            /**
+             * @description The language of new invitations when none is given
+             * @enum {string}
+             */
+            default_locale: "en" | "de" | "fr" | "es" | "ja" | "pt-BR";
+        };
+        /**
+         * @example {
+         *       "allowed_email_domains": [
+         *         "example.com",
+         *         "*.example.com"
+         *       ],
+         *       "default_locale": "de"
+         *     }
+         */
+        UpdateOrganization: {
+            allowed_email_domains?: string[];
+            /** @enum {string|null} */
+            default_locale?: "en" | "de" | "fr" | "es" | "ja" | "pt-BR" | null;
         };
         Member: {
             user_id: string;
@@ -572,6 +597,8 @@ export interface components {
             accepted_at: string | null;
             accepted_by: string | null;
             revoked_at: string | null;
+            /** @enum {string} */
+            locale: "en" | "de" | "fr" | "es" | "ja" | "pt-BR";
         };
         /**
          * @example {
@@ -587,6 +614,11 @@ export interface components {
             /** @enum {string} */
             role: "owner" | "admin" | "developer" | "viewer" | "billing";
             message?: string | null;
+            /**
+             * @description The invitee's language; the organization's default_locale when omitted, else en
+             * @enum {string}
+             */
+            locale?: "en" | "de" | "fr" | "es" | "ja" | "pt-BR";
             /** @default 7 */
             expires_in_days?: number;
         };
@@ -1330,6 +1362,87 @@ export interface operations {
             };
         };
     };
+    updateOrganization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Organization id or slug */
+                org: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateOrganization"];
+            };
+        };
+        responses: {
+            /** @description Updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Organization"];
+                };
+            };
+            /** @description Problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listMembers: {
         parameters: {
             query?: never;
@@ -1955,6 +2068,8 @@ export interface operations {
             content: {
                 "application/json": {
                     expires_in_days?: number;
+                    /** @enum {string} */
+                    locale?: "en" | "de" | "fr" | "es" | "ja" | "pt-BR";
                 };
             };
         };
