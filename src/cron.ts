@@ -65,9 +65,39 @@ export async function runExpirySweep(
  * sessions and sign-in links, and outbox rows and webhook history older than 30 days (long
  * finished: an email is sent, dropped or failed within about two hours, a webhook within 28).
  */
-export async function runHousekeeping(db: Db, now: number, batchSize = 1000): Promise<{ deleted: number }> {
+export const RETENTION_DEFAULTS = { invitationDays: 180, auditDays: 400 } as const;
+const DAY = 24 * 60 * 60_000;
+
+/** A positive whole number of days from a var, or the default. */
+export function retentionDays(value: string | undefined, fallback: number): number {
+  const n = Number(value);
+  return Number.isInteger(n) && n > 0 ? n : fallback;
+}
+
+export async function runHousekeeping(
+  db: Db,
+  now: number,
+  batchSize = 1000,
+  retention: { invitationDays?: number; auditDays?: number } = {},
+  opts: { timeBudgetMs?: number; clock?: () => number } = {},
+): Promise<{ deleted: number; truncated?: boolean }> {
   let deleted = 0;
+  const clock = opts.clock ?? Date.now;
+  const deadline = clock() + (opts.timeBudgetMs ?? SWEEP_TIME_BUDGET_MS);
+  const invitationHorizon = now - (retention.invitationDays ?? RETENTION_DEFAULTS.invitationDays) * DAY;
+  // Retention (SPEC §13): finished invitations by the time of their last change, one status at a time
+  // (the (status, updated_at) index), and audit events by age; then the short-lived bookkeeping.
+  for (const status of ['accepted', 'revoked', 'expired'] as const) {
+    for (;;) {
+      const res = await db.run(sql`DELETE FROM invitations WHERE rowid IN (SELECT rowid FROM invitations
+        WHERE status = ${status} AND updated_at < ${invitationHorizon} LIMIT ${batchSize})`);
+      deleted += res.meta.changes;
+      if (res.meta.changes < batchSize) break;
+      if (clock() >= deadline) return { deleted, truncated: true };
+    }
+  }
   for (const [table, column, horizon] of [
+    ['audit_events', 'created_at', now - (retention.auditDays ?? RETENTION_DEFAULTS.auditDays) * DAY],
     // The longest window is a day (organization creation): keep every window that may still count.
     ['rate_limits', 'window_start', now - 25 * 60 * 60_000],
     ['idempotency_keys', 'created_at', now - 24 * 60 * 60_000],
@@ -85,6 +115,7 @@ export async function runHousekeeping(db: Db, now: number, batchSize = 1000): Pr
       );
       deleted += res.meta.changes;
       if (res.meta.changes < batchSize) break;
+      if (clock() >= deadline) return { deleted, truncated: true };
     }
   }
   // A rotated-out webhook secret is kept only while it still signs.

@@ -1,6 +1,6 @@
 import { drizzle } from 'drizzle-orm/d1';
 import { app } from './app';
-import { runExpirySweep, runHousekeeping } from './cron';
+import { RETENTION_DEFAULTS, retentionDays, runExpirySweep, runHousekeeping } from './cron';
 import * as schema from './db/schema';
 import { consumeDeliveryBatch } from './delivery/consumer';
 import { consumeDeadLetters } from './delivery/dead-letter';
@@ -38,7 +38,12 @@ export default {
         log('expiry_sweep')(result);
       }),
     ];
-    if (new Date(now).getUTCMinutes() % HOUSEKEEPING_EVERY_MINUTES === 0) jobs.push(runHousekeeping(db, now).then(log('housekeeping')));
+    if (new Date(now).getUTCMinutes() % HOUSEKEEPING_EVERY_MINUTES === 0) jobs.push(
+        runHousekeeping(db, now, undefined, {
+          invitationDays: retentionDays(env.RETENTION_DAYS, RETENTION_DEFAULTS.invitationDays),
+          auditDays: retentionDays(env.AUDIT_RETENTION_DAYS, RETENTION_DEFAULTS.auditDays),
+        }).then(log('housekeeping')),
+      );
     ctx.waitUntil(
       // Independent jobs: one failing does not skip the others.
       Promise.allSettled(jobs).then((results) => {

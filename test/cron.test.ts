@@ -3,7 +3,7 @@ import { env } from 'cloudflare:workers';
 import { drizzle } from 'drizzle-orm/d1';
 import { describe, it } from 'vitest';
 import * as schema from '../src/db/schema';
-import { SWEEP_BATCH_SIZE, runExpirySweep, runHousekeeping } from '../src/cron';
+import { SWEEP_BATCH_SIZE, retentionDays, runExpirySweep, runHousekeeping } from '../src/cron';
 import worker from '../src/index';
 import { call, countRows, ownerWithOrg } from './helpers';
 
@@ -92,5 +92,55 @@ describe('the cron trigger persists expiry', () => {
     expect(await countRows('sign_in_links', "jti = 'jti_old'")).toBe(0);
     // The owner's live session still works.
     expect((await call('GET', '/v1/me', { token: owner.token })).status).toBe(200);
+  });
+});
+
+describe('retention (SPEC §13)', () => {
+  it('deletes finished invitations after RETENTION_DAYS and audit events after AUDIT_RETENTION_DAYS, in bounded batches; keeps the rest', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg('Retention Co');
+    const now = Date.now();
+    const day = 86_400_000;
+    const make = (id: string, status: string, updatedAt: number) =>
+      env.DB.prepare(
+        `INSERT INTO invitations (id, organization_id, email, role, status, expires_in_days, expires_at, invited_by, last_sent_at, send_count, email_delivery, created_at, updated_at)
+         VALUES (?, ?, ?, 'viewer', ?, 7, ?, ?, ?, 1, 'sent', ?, ?)`,
+      ).bind(id, org.id, `${id}@example.com`, status, status === 'pending' ? now + day : updatedAt, owner.user.id, updatedAt, updatedAt, updatedAt);
+    await env.DB.batch([
+      make('inv_ret_old_accepted', 'accepted', now - 181 * day),
+      make('inv_ret_old_revoked', 'revoked', now - 200 * day),
+      make('inv_ret_old_expired', 'expired', now - 365 * day),
+      make('inv_ret_new_accepted', 'accepted', now - 179 * day),
+      make('inv_ret_old_pending', 'pending', now - 400 * day),
+      env.DB.prepare("INSERT INTO audit_events (id, organization_id, actor_type, action, target_type, target_id, created_at) VALUES ('aud_ret_old', ?, 'system', 'x', 'invitation', 'y', ?), ('aud_ret_new', ?, 'system', 'x', 'invitation', 'y', ?)")
+        .bind(org.id, now - 401 * day, org.id, now - 399 * day),
+    ]);
+    const result = await runHousekeeping(db, now, 1, { invitationDays: 180, auditDays: 400 });
+    expect(result.truncated).toBeUndefined();
+    const left = async (like: string, table = 'invitations') => (await env.DB.prepare(`SELECT id FROM ${table} WHERE id LIKE ? ORDER BY id`).bind(like).all<{ id: string }>()).results.map((r) => r.id);
+    expect(await left('inv_ret_%')).toEqual(['inv_ret_new_accepted', 'inv_ret_old_pending']);
+    expect(await left('aud_ret_%', 'audit_events')).toEqual(['aud_ret_new']);
+    // The vars: a bad value means the default.
+    expect(retentionDays('30', 180)).toBe(30);
+    expect(retentionDays('-1', 180)).toBe(180);
+    expect(retentionDays('forever', 400)).toBe(400);
+  });
+
+  it('stops when its time budget is spent (the next run continues)', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg('Retention Budget');
+    const old = Date.now() - 500 * 86_400_000;
+    await env.DB.batch(
+      Array.from({ length: 5 }, (_, i) =>
+        env.DB.prepare(
+          `INSERT INTO invitations (id, organization_id, email, role, status, expires_in_days, expires_at, invited_by, last_sent_at, send_count, email_delivery, created_at, updated_at)
+           VALUES (?, ?, ?, 'viewer', 'revoked', 7, ?, ?, ?, 1, 'sent', ?, ?)`,
+        ).bind(`inv_rbx${i}`, org.id, `b${i}@example.com`, old, owner.user.id, old, old, old),
+      ),
+    );
+    let t = 0;
+    const first = await runHousekeeping(db, Date.now(), 2, {}, { timeBudgetMs: 1, clock: () => (t += 1) });
+    expect(first.truncated).toBe(true);
+    expect(await countRows('invitations', "substr(id, 1, 7) = 'inv_rbx'")).toBe(3);
+    await runHousekeeping(db, Date.now(), 2);
+    expect(await countRows('invitations', "substr(id, 1, 7) = 'inv_rbx'")).toBe(0);
   });
 });

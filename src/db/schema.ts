@@ -90,6 +90,8 @@ export const invitations = sqliteTable(
     index('invitations_org_status_expires_idx').on(t.organizationId, t.status, t.expiresAt),
     // The cron sweep: status = 'pending' AND expires_at <= now, oldest first.
     index('invitations_status_expires_idx').on(t.status, t.expiresAt),
+    // Retention (SPEC §13): finished invitations by the time of their last change.
+    index('invitations_status_updated_idx').on(t.status, t.updatedAt),
     // Rule 6 enforced by the database itself: one pending row per (org, email).
     uniqueIndex('invitations_one_pending_per_email')
       .on(t.organizationId, t.email)
@@ -154,7 +156,11 @@ export const auditEvents = sqliteTable(
     userAgent: text('user_agent'),
     createdAt: integer('created_at').notNull(),
   },
-  (t) => [index('audit_events_org_created_idx').on(t.organizationId, t.createdAt, t.id)],
+  (t) => [
+    index('audit_events_org_created_idx').on(t.organizationId, t.createdAt, t.id),
+    // Retention (SPEC §13): the oldest events first.
+    index('audit_events_created_idx').on(t.createdAt),
+  ],
 );
 
 /** Idempotency-Key on invitation create: scoped to (organization, caller, key), kept 24 hours. */
