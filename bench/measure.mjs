@@ -1,6 +1,6 @@
 // The measurements that are not request latencies, and the BENCHMARKS.md report.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
@@ -74,6 +74,37 @@ export function explainPlans(worker, orgId) {
     'sweep batch': `SELECT id FROM invitations WHERE status = 'pending' AND expires_at <= ${now} ORDER BY expires_at LIMIT 500`,
   };
   return Object.fromEntries(Object.entries(queries).map(([name, q]) => [name, d1(worker, `EXPLAIN QUERY PLAN ${q}`)[0].results.map((r) => r.detail)]));
+}
+
+/** Bytes of a worker's local D1 on disk (the SQLite file and its WAL), after a checkpointing read. */
+export function dbBytes(worker) {
+  const dir = `${worker.stateDir}/v3/d1`;
+  let total = 0;
+  for (const f of readdirSync(dir, { recursive: true })) {
+    const p = `${dir}/${f}`;
+    if (/\.sqlite(-wal)?$/.test(p) && statSync(p).isFile()) total += statSync(p).size;
+  }
+  return total;
+}
+
+/**
+ * Storage per row (SPEC §13): the database's growth while `n` rows are added, divided by `n`
+ * (table and index pages together), and the capacity of one 10 GB D1 database under a stated
+ * activity profile with the retention horizons.
+ */
+export function storageModel({ invitationBytes, auditBytes, retentionDays = 180, auditRetentionDays = 400 }) {
+  // Profile: an active organization sends 40 invitations a month; each invitation leaves about 3
+  // audit events (created, a delivery state or resend, accepted/expired), plus 10 other events a month.
+  const perMonthInvitations = 40;
+  const perMonthAudit = perMonthInvitations * 3 + 10;
+  const months = (d) => d / 30;
+  const perOrg = perMonthInvitations * months(retentionDays) * invitationBytes + perMonthAudit * months(auditRetentionDays) * auditBytes;
+  const capacity = 10 * 1024 ** 3;
+  return {
+    profile: `${perMonthInvitations} invitations and ${perMonthAudit} audit events a month per organization; invitations kept ${retentionDays} days, audit events ${auditRetentionDays}`,
+    bytes_per_org: Math.round(perOrg),
+    orgs_per_10gb: Math.floor(capacity / perOrg),
+  };
 }
 
 export function bundleSize() {
@@ -152,6 +183,22 @@ limit is 30 s). An empty sweep is ${r.sweep.empty_sweep.queries} indexed probe q
 Invitation token sign + verify (jose, HS256): **${r.crypto.sign_verify_per_s.toLocaleString('en-US')} pairs/s** (${r.crypto.us_per_pair} µs per pair),
 timed from outside as (time for ${r.crypto.pairs_per_request} pairs − time for an empty request) / ${r.crypto.pairs_per_request}, because the clock inside
 workerd does not advance during computation.
+
+## Storage and capacity (SPEC §13)
+
+Measured as the growth of the local D1 files (SQLite and its WAL, table and index pages
+together) while ${r.history_rows} rows are seeded: **${r.storage.invitation_bytes} bytes per invitation** and
+**${r.storage.audit_event_bytes} bytes per audit event** (an audit event with a typical JSON payload, IP and
+browser user agent). The cron keeps accepted, revoked and expired invitations for
+\`RETENTION_DAYS\` (180), audit events for \`AUDIT_RETENTION_DAYS\` (400), and delivery attempts and
+outbox rows for 30 days, so the database grows with activity, not with history.
+
+Capacity model: ${r.storage.profile}: about ${(r.storage.bytes_per_org / 1024 / 1024).toFixed(2)} MB per organization
+at steady state, so **one 10 GB D1 database holds about ${r.storage.orgs_per_10gb.toLocaleString('en-US')} such organizations**
+(users, sessions, webhooks and bookkeeping are small next to this). Past that, the plan is to shard
+by organization: every invitation, membership, audit and webhook query is scoped to one
+organization (its Durable Object already is), so organizations can be placed in one of several D1
+databases by a small directory table, with users and sessions in a global database.
 
 ## Bundle
 

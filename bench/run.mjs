@@ -4,8 +4,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { linksByAddress } from '../scripts/mailbox.mjs';
 import { round, run } from './load.mjs';
-import { bundleSize, explainPlans, timeCrypto, timeSweep, writeReport } from './measure.mjs';
-import { seedHistory, seedStaleInvitations, signUp } from './seed.mjs';
+import { bundleSize, dbBytes, explainPlans, storageModel, timeCrypto, timeSweep, writeReport } from './measure.mjs';
+import { seedAudit, seedHistory, seedStaleInvitations, signUp } from './seed.mjs';
 import { startWorker, stopWorker } from './servers.mjs';
 
 const SMOKE = process.argv.includes('--smoke');
@@ -105,7 +105,19 @@ try {
   const small = await newOrg('History Small');
   const big = await newOrg('History Big');
   seedHistory(app, small, owner.userId, 100, 'hs', started);
+  // Storage per row (SPEC §13): the database's growth over the big seeds.
+  const bytesBefore = dbBytes(app);
   seedHistory(app, big, owner.userId, N.history, 'hb', started);
+  const bytesAfterInvitations = dbBytes(app);
+  seedAudit(app, big, owner.userId, N.history, 'ab', started);
+  const bytesAfterAudit = dbBytes(app);
+  results.history_rows = N.history;
+  results.storage = {
+    invitation_bytes: Math.round((bytesAfterInvitations - bytesBefore) / N.history),
+    audit_event_bytes: Math.round((bytesAfterAudit - bytesAfterInvitations) / N.history),
+  };
+  Object.assign(results.storage, storageModel({ invitationBytes: results.storage.invitation_bytes, auditBytes: results.storage.audit_event_bytes }));
+  console.log(`storage: ${results.storage.invitation_bytes} B per invitation, ${results.storage.audit_event_bytes} B per audit event; ${results.storage.orgs_per_10gb} organizations per 10 GB (${results.storage.profile})`);
   const historyRuns = {};
   for (const [label, org] of [['100', small], [String(N.history), big]]) {
     historyRuns[label] = {

@@ -37,6 +37,18 @@ export function seedHistory(worker, orgId, userId, n, prefix, t0 = Date.now()) {
   );
 }
 
+/** `n` audit events of a typical size in one organization (for the storage model). */
+export function seedAudit(worker, orgId, userId, n, prefix, t0 = Date.now()) {
+  d1(
+    worker,
+    `${rows(n)} INSERT INTO audit_events (id, organization_id, actor_type, actor_id, action, target_type, target_id, data, ip, user_agent, created_at)
+     SELECT 'aud_${prefix}' || printf('%016d', i), '${orgId}', 'user', '${userId}', 'invitation.created', 'invitation', 'inv_' || printf('%020d', i),
+       json_object('email', 'person' || i || '@history.example', 'role', 'viewer', 'expires_in_days', 7), '203.0.113.' || (i % 250),
+       'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15', ${t0} - i * 1000
+     FROM n`,
+  );
+}
+
 /** `n` pending invitations already past their expiry, spread over `orgs` new organizations. */
 export function seedStaleInvitations(worker, userId, orgs, n, now = Date.now()) {
   d1(worker, `${rows(orgs)} INSERT INTO organizations (id, name, slug, created_at, updated_at)
