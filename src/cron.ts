@@ -82,6 +82,9 @@ export async function runHousekeeping(
   opts: { timeBudgetMs?: number; clock?: () => number } = {},
 ): Promise<{ deleted: number; truncated?: boolean }> {
   let deleted = 0;
+  // A rotated-out webhook secret is kept only while it still signs (first: the loops may run out of time).
+  await db.run(sql`UPDATE webhook_endpoints SET previous_secret = NULL, previous_secret_expires_at = NULL
+    WHERE previous_secret IS NOT NULL AND previous_secret_expires_at <= ${now}`);
   const clock = opts.clock ?? Date.now;
   const deadline = clock() + (opts.timeBudgetMs ?? SWEEP_TIME_BUDGET_MS);
   const invitationHorizon = now - (retention.invitationDays ?? RETENTION_DEFAULTS.invitationDays) * DAY;
@@ -111,15 +114,13 @@ export async function runHousekeeping(
   ] as const) {
     for (;;) {
       const res = await db.run(
-        sql`DELETE FROM ${sql.identifier(table)} WHERE rowid IN (SELECT rowid FROM ${sql.identifier(table)} WHERE ${sql.identifier(column)} < ${horizon} LIMIT ${batchSize})`,
+        sql`DELETE FROM ${sql.identifier(table)} WHERE rowid IN (SELECT rowid FROM ${sql.identifier(table)} WHERE ${sql.identifier(column)} < ${horizon}
+          ${table === 'outbox' ? sql`AND status IN ('sent', 'failed', 'dropped')` : sql``} LIMIT ${batchSize})`,
       );
       deleted += res.meta.changes;
       if (res.meta.changes < batchSize) break;
       if (clock() >= deadline) return { deleted, truncated: true };
     }
   }
-  // A rotated-out webhook secret is kept only while it still signs.
-  await db.run(sql`UPDATE webhook_endpoints SET previous_secret = NULL, previous_secret_expires_at = NULL
-    WHERE previous_secret IS NOT NULL AND previous_secret_expires_at <= ${now}`);
   return { deleted };
 }

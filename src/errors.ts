@@ -81,17 +81,21 @@ export function unwrap<T>(outcome: Outcome<T>): T {
   throw new ApiError(outcome.code, outcome.detail, { headers });
 }
 
+/** The RFC 9457 body of a problem (also each refused row of a bulk request). */
+export function problemBody(code: ErrorCode, detail: string, errors?: FieldError[]) {
+  return {
+    type: `https://docs.8bit-ai.dev/problems/${code.replaceAll('_', '-')}`,
+    title: ERROR_CODES[code].title,
+    status: ERROR_CODES[code].status as number,
+    detail,
+    code,
+    ...(errors ? { errors } : {}),
+  };
+}
+
 /** Renders an ApiError as `application/problem+json`. */
 export function problemResponse(c: Context, err: ApiError, requestId?: string): Response {
-  const body = {
-    type: `https://docs.8bit-ai.dev/problems/${err.code.replaceAll('_', '-')}`,
-    title: ERROR_CODES[err.code].title,
-    status: err.status,
-    detail: err.detail,
-    code: err.code,
-    ...(err.errors ? { errors: err.errors } : {}),
-    ...(requestId ? { request_id: requestId } : {}),
-  };
+  const body = { ...problemBody(err.code, err.detail, err.errors), ...(requestId ? { request_id: requestId } : {}) };
   return c.body(JSON.stringify(body), err.status, {
     ...err.headers,
     'Content-Type': 'application/problem+json',

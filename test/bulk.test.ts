@@ -1,4 +1,6 @@
 import { describe, it } from 'vitest';
+import { env } from 'cloudflare:workers';
+import { LIMITS } from '../src/rate-limit/rate-limit';
 import { addMember, call, countRows, invite, mailsTo, ownerWithOrg, uniqueEmail } from './helpers';
 
 /* SPEC §12: bulk invitations, one result per row in input order, the pending limit exact. */
@@ -16,7 +18,7 @@ describe('POST /v1/organizations/{org}/invitations/bulk', () => {
     expect(res.status).toBe(200);
     expect(res.json.results.map((r: { index: number }) => r.index)).toEqual(rows.map((_, i) => i));
     expect(res.json.results.map((r: { status: number }) => r.status)).toEqual([201, 201, 201, ...Array(47).fill(409)]);
-    expect(res.json.results[3].code).toBe('pending_invitation_limit');
+    expect(res.json.results[3]).toMatchObject({ email: rows[3].email, status: 409, error: { code: 'pending_invitation_limit', status: 409, type: expect.stringContaining('pending-invitation-limit') } });
     expect(res.json.results[0].invitation).toMatchObject({ email: rows[0].email, status: 'pending', role: 'viewer' });
     expect(await pendingIn(org.id)).toBe(10);
     // Each created row is a real invitation with its email sent; the refused ones got none.
@@ -62,13 +64,14 @@ describe('POST /v1/organizations/{org}/invitations/bulk', () => {
     const b = await setup();
     const singles = [];
     for (const row of shape(b, uniqueEmail('fresh'))) singles.push(await invite(b.admin.token, b.org.id, row));
-    const codes = (r: { status: number; code?: string; json?: { code?: string } }) => `${r.status}:${r.code ?? r.json?.code ?? ''}`;
+    const codes = (r: { status: number; error?: { code: string } }) => `${r.status}:${r.error?.code ?? ''}`;
     expect(viaBulk.json.results.map(codes)).toEqual(singles.map((s) => `${s.status}:${s.status === 201 ? '' : s.json.code}`));
     expect(viaBulk.json.results.map(codes)).toEqual([
       '201:', '409:already_member', '409:invitation_already_pending', '409:invitation_already_pending',
       '400:validation_failed', '400:validation_failed', '403:forbidden', '400:validation_failed',
     ]);
-    expect(viaBulk.json.results[4].errors).toEqual([{ path: 'email', message: expect.any(String) }]);
+    expect(viaBulk.json.results[4].error.errors).toEqual([{ path: 'email', message: expect.any(String) }]);
+    expect(viaBulk.json.results[1].email).toBe(a.member.email);
   });
 
   it('Idempotency-Key covers the whole request: a replay answers the same and sends no second email; another body is 422', async ({ expect }) => {
@@ -100,5 +103,21 @@ describe('POST /v1/organizations/{org}/invitations/bulk', () => {
     expect((await bulk(stranger.token, org.id, [{ email: uniqueEmail(), role: 'viewer' }])).status).toBe(404);
     expect(await countRows('invitations', `organization_id = '${org.id}'`)).toBe(before);
     expect(await countRows('outbox', `organization_id = '${org.id}'`)).toBe(outboxBefore);
+  });
+
+  it('rows refused by an email limit take their repeats with them, and such an answer is not kept for a replay', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg('Bulk Limited');
+    const window = Date.now() - (Date.now() % LIMITS.invitationEmailsPerAccount.windowMs);
+    await env.DB.prepare('INSERT INTO rate_limits VALUES (?, ?, 99)').bind(`invitation-emails:account:${owner.user.id}`, window).run();
+    const [x, y] = [uniqueEmail('x'), uniqueEmail('y')];
+    const headers = { 'Idempotency-Key': 'limited-once' };
+    const res = await bulk(owner.token, org.id, [{ email: x, role: 'viewer' }, { email: x, role: 'viewer' }, { email: y, role: 'viewer' }], headers);
+    expect(res.json.results.map((r: { status: number; error?: { code: string } }) => `${r.status}:${r.error?.code}`)).toEqual(['429:rate_limited', '429:rate_limited', '429:rate_limited']);
+    expect(await pendingIn(org.id)).toBe(0);
+    // Once the window passes, the same key runs again (nothing was remembered).
+    await env.DB.prepare('DELETE FROM rate_limits WHERE bucket = ?').bind(`invitation-emails:account:${owner.user.id}`).run();
+    const again = await bulk(owner.token, org.id, [{ email: x, role: 'viewer' }, { email: x, role: 'viewer' }, { email: y, role: 'viewer' }], headers);
+    expect(again.headers.get('Idempotent-Replayed')).toBeNull();
+    expect(again.json.results.map((r: { status: number }) => r.status)).toEqual([201, 409, 201]);
   });
 });

@@ -38,7 +38,7 @@ describe('allowed email domains', () => {
     const rows = await call('POST', `/v1/organizations/${org.id}/invitations/bulk`, {
       token: owner.token, body: { invitations: [{ email: uniqueEmail('bulkin'), role: 'viewer' }, { email: `b.${Date.now()}@other.io`, role: 'viewer' }] },
     });
-    expect(rows.json.results.map((r: { status: number; code?: string }) => `${r.status}${r.code ? `:${r.code}` : ''}`)).toEqual(['201', '422:email_domain_not_allowed']);
+    expect(rows.json.results.map((r: { status: number; error?: { code: string } }) => `${r.status}${r.error ? `:${r.error.code}` : ''}`)).toEqual(['201', '422:email_domain_not_allowed']);
     // The invitation sent before the restriction stays pending and valid.
     expect((await call('GET', `/v1/organizations/${org.id}/invitations/${earlier.id}`, { token: owner.token })).json.status).toBe('pending');
     // An empty list allows every domain again.

@@ -1,7 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { runBatch } from '../db/batch';
 import { idempotencyKeys, type Role } from '../db/schema';
-import { ERROR_CODES, fail, type ErrorCode, type FieldError, type Outcome } from '../errors';
+import { ERROR_CODES, fail, problemBody, type ErrorCode, type FieldError, type Outcome } from '../errors';
 import { auditStatement } from '../audit/audit.store';
 import { newId } from '../lib/ids';
 import { newOutboxId, outboxInsert } from '../delivery/outbox';
@@ -24,13 +24,16 @@ export interface BulkRow {
   locale?: Locale;
 }
 
-/** One row's answer: exactly what a single create would have answered for it, in input order. */
+/**
+ * One row's answer (SPEC §12 `{email, status, invitation?, error?}`): exactly what a single create
+ * would have answered for it, the problem of §4 as `error`, in input order.
+ */
 export type BulkResult =
-  | { index: number; status: 201; invitation: InvitationResource }
-  | { index: number; status: number; code: ErrorCode; detail: string; email?: string; errors?: FieldError[] };
+  | { index: number; email: string; status: 201; invitation: InvitationResource }
+  | { index: number; email: string; status: number; error: ReturnType<typeof problemBody> };
 
-const refusal = (index: number, code: ErrorCode, detail: string, email?: string): BulkResult => ({
-  index, status: ERROR_CODES[code].status, code, detail, ...(email ? { email } : {}),
+export const refusal = (index: number, email: string, code: ErrorCode, detail: string, errors?: FieldError[]): BulkResult => ({
+  index, email, status: ERROR_CODES[code].status, error: problemBody(code, detail, errors),
 });
 
 /**
@@ -49,15 +52,16 @@ export async function createInvitationsBulk(
   },
 ): Promise<Outcome<{ results: BulkResult[]; outboxIds: string[]; replayed?: boolean }>> {
   const { db, organizationId: org, now } = ctx;
-  if (input.idempotency && ctx.actor.userId) {
+  const replay = async (idem: { key: string; requestHash: string }, userId: string) => {
     const row = await db.query.idempotencyKeys.findFirst({
-      where: and(eq(idempotencyKeys.organizationId, org), eq(idempotencyKeys.userId, ctx.actor.userId), eq(idempotencyKeys.key, input.idempotency.key)),
+      where: and(eq(idempotencyKeys.organizationId, org), eq(idempotencyKeys.userId, userId), eq(idempotencyKeys.key, idem.key)),
     });
     if (row && row.createdAt > now - IDEMPOTENCY_TTL_MS) {
-      if (row.requestHash !== input.idempotency.requestHash) return fail('idempotency_key_reused', 'This Idempotency-Key was already used with a different request body.');
-      return { ok: true, value: { results: JSON.parse(row.response ?? '[]') as BulkResult[], outboxIds: [], replayed: true } };
+      if (row.requestHash !== idem.requestHash) return fail('idempotency_key_reused', 'This Idempotency-Key was already used with a different request body.');
+      return { ok: true as const, value: { results: JSON.parse(row.response ?? '[]') as BulkResult[], outboxIds: [], replayed: true } };
     }
-  }
+    return null;
+  };
   const emails = [...new Set(input.rows.flatMap((r) => ('email' in r ? [r.email] : [])))];
   const [snap] = await db.all<{ role: Role | null; members: string; pending_emails: string; pending: number; domains: string | null; default_locale: string | null }>(sql`SELECT
       (SELECT allowed_email_domains FROM organizations WHERE id = ${org}) AS domains,
@@ -70,6 +74,11 @@ export async function createInvitationsBulk(
       ${livePendingCountSql(org, now)} AS pending`);
   if (!snap.role) return fail('not_found', 'No such organization.');
   if (snap.role !== 'owner' && snap.role !== 'admin') return fail('forbidden', 'Only owners and admins can manage invitations.');
+  // A replay only for a caller who may still invite (as a single create checks the role first).
+  if (input.idempotency && ctx.actor.userId) {
+    const previous = await replay(input.idempotency, ctx.actor.userId);
+    if (previous) return previous;
+  }
   const members = new Set(JSON.parse(snap.members) as string[]);
   const pendingEmails = new Set(JSON.parse(snap.pending_emails) as string[]);
   let pending = snap.pending;
@@ -78,31 +87,44 @@ export async function createInvitationsBulk(
 
   const results: BulkResult[] = [];
   const accepted: { index: number; row: BulkRow }[] = [];
+  // Rows refused only because an earlier row of this request took the address: if that row is
+  // refused in the end (a rate limit), they get its answer instead.
+  const repeats = new Map<string, number[]>();
+  const fromRequest = new Set<string>();
   input.rows.forEach((r, index) => {
     if ('invalid' in r) return void results.push({ ...r.invalid, index });
-    if (r.role === 'owner' && snap.role !== 'owner') return void results.push(refusal(index, 'forbidden', 'Only an owner can grant or change the owner role.', r.email));
-    if (!domainAllowed(domains, r.email)) return void results.push(refusal(index, 'email_domain_not_allowed', domainRefusal(domains), r.email));
-    if (members.has(r.email)) return void results.push(refusal(index, 'already_member', `${r.email} is already a member of this organization.`, r.email));
+    if (r.role === 'owner' && snap.role !== 'owner') return void results.push(refusal(index, r.email, 'forbidden', 'Only an owner can grant or change the owner role.'));
+    if (!domainAllowed(domains, r.email)) return void results.push(refusal(index, r.email, 'email_domain_not_allowed', domainRefusal(domains)));
+    if (members.has(r.email)) return void results.push(refusal(index, r.email, 'already_member', `${r.email} is already a member of this organization.`));
     if (pendingEmails.has(r.email)) {
-      return void results.push(refusal(index, 'invitation_already_pending', `An invitation to ${r.email} is already pending; resend it instead.`, r.email));
+      if (fromRequest.has(r.email)) repeats.set(r.email, [...(repeats.get(r.email) ?? []), index]);
+      return void results.push(refusal(index, r.email, 'invitation_already_pending', `An invitation to ${r.email} is already pending; resend it instead.`));
     }
     if (pending >= PENDING_LIMIT) {
-      return void results.push(refusal(index, 'pending_invitation_limit', `An organization can have at most ${PENDING_LIMIT} pending invitations.`, r.email));
+      return void results.push(refusal(index, r.email, 'pending_invitation_limit', `An organization can have at most ${PENDING_LIMIT} pending invitations.`));
     }
     pending += 1;
     pendingEmails.add(r.email);
+    fromRequest.add(r.email);
     accepted.push({ index, row: r });
-    results.push({ index, status: 201, invitation: undefined as unknown as InvitationResource });
+    results.push({ index, email: r.email, status: 201, invitation: undefined as unknown as InvitationResource });
   });
 
   const outboxIds: string[] = [];
   if (accepted.length > 0) {
     const limited = await ctx.chargeEmail?.(accepted.length);
     if (limited) {
-      for (const { index, row } of accepted) results[index] = refusal(index, limited.code, limited.detail ?? ERROR_CODES[limited.code].title, row.email);
+      for (const { index, row } of accepted) {
+        for (const i of [index, ...(repeats.get(row.email) ?? [])]) results[i] = refusal(i, row.email, limited.code, limited.detail ?? ERROR_CODES[limited.code].title);
+      }
       accepted.length = 0;
     }
   }
+  // Remembered for a replay only when nothing was refused for a reason that passes (a rate limit).
+  const remember = input.idempotency && ctx.actor.userId && !results.some((r) => r.status === 429)
+    ? (stored: BulkResult[]) => sql`INSERT OR REPLACE INTO idempotency_keys (organization_id, user_id, key, request_hash, invitation_id, response, created_at)
+        VALUES (${org}, ${ctx.actor.userId}, ${input.idempotency!.key}, ${input.idempotency!.requestHash}, 'bulk', ${JSON.stringify(stored)}, ${now})`
+    : null;
   if (accepted.length > 0) {
     const statements = [];
     const made: { index: number; id: string; resource: InvitationResource }[] = [];
@@ -141,15 +163,16 @@ export async function createInvitationsBulk(
       outboxIds.push(outboxId);
       made.push({ index, id, resource: toInvitationResource(full, input.inviter ? { id: ctx.actor.userId!, ...input.inviter } : null, now) });
     }
-    const batch = await runBatch(db, statements);
+    for (const { index, resource } of made) results[index] = { index, email: resource.email, status: 201, invitation: resource };
+    // The replay record in the same batch as the invitations (the coordinator serializes this
+    // organization's writes, so the guarded inserts answer as decided above; checked below).
+    const batch = await runBatch(db, [...statements, ...(remember ? [remember(results)] : [])]);
     made.forEach(({ index, resource }, i) => {
       // Five statements per row; the insert is the third.
-      results[index] = batch[i * 5 + 2].meta.changes === 1 ? { index, status: 201, invitation: resource } : refusal(index, 'pending_invitation_limit', 'The organization reached its pending limit.', resource.email);
+      if (batch[i * 5 + 2].meta.changes !== 1) results[index] = refusal(index, resource.email, 'pending_invitation_limit', 'The organization reached its pending limit.');
     });
-  }
-  if (input.idempotency && ctx.actor.userId) {
-    await db.run(sql`INSERT OR REPLACE INTO idempotency_keys (organization_id, user_id, key, request_hash, invitation_id, response, created_at)
-      VALUES (${org}, ${ctx.actor.userId}, ${input.idempotency.key}, ${input.idempotency.requestHash}, 'bulk', ${JSON.stringify(results)}, ${now})`);
+  } else if (remember) {
+    await db.run(remember(results));
   }
   return { ok: true, value: { results, outboxIds } };
 }

@@ -8,6 +8,7 @@ import { actorOf } from '../lib/request';
 import { currentMembership, currentUser, requireOrgMember } from '../auth/auth.middleware';
 import { coordinatorFor } from '../org-coordinator';
 import { handOff, handOffAfter } from '../delivery/producer';
+import { refusal } from './bulk.service';
 import { requireManager } from '../organizations/organizations.store';
 import { getInvitationResource, listInvitations } from './invitations.store';
 import {
@@ -137,7 +138,8 @@ export const invitationRoutes = createRouter()
       const parsed = CreateInvitationBody.safeParse(raw);
       if (!parsed.success) {
         const err = validationError(parsed.error);
-        return { invalid: { index, status: 400, code: 'validation_failed' as const, detail: err.detail, errors: err.errors } };
+        const email = typeof (raw as { email?: unknown }).email === 'string' ? String((raw as { email: string }).email) : '';
+        return { invalid: refusal(index, email, 'validation_failed', err.detail, err.errors) };
       }
       const b = parsed.data;
       return { email: normalizeEmail(b.email), role: b.role, message: b.message ?? null, expiresInDays: b.expires_in_days ?? DEFAULT_EXPIRES_IN_DAYS, locale: b.locale };

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { DELIVERY_STATES, INVITATION_STATUSES, LOCALES } from '../db/schema';
-import { EmailSchema, Id, NameSchema, OrgParams, RoleSchema } from '../lib/openapi';
+import { EmailSchema, Id, NameSchema, OrgParams, ProblemSchema, RoleSchema } from '../lib/openapi';
 
 export const ExpiresInDays = z.number().int().min(1).max(30);
 /** SPEC §12: the languages of invitation emails and acceptance pages. */
@@ -115,12 +115,10 @@ export const BulkResultSchema = z
     results: z.array(
       z.object({
         index: z.number().int(),
+        email: z.string(),
         status: z.number().int().openapi({ description: '201, or the status a single create would have answered' }),
         invitation: InvitationSchema.optional(),
-        code: z.string().optional(),
-        detail: z.string().optional(),
-        email: z.string().optional(),
-        errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+        error: ProblemSchema.optional().openapi({ description: 'The problem a single create would have answered' }),
       }),
     ),
   })

@@ -239,6 +239,8 @@ export async function resendInvitation(
     return fail('resend_cooldown', 'This invitation was sent less than 60 seconds ago.', Math.ceil(wait / 1000));
   }
   if (status === 'expired') {
+    // Reviving an expired invitation is a new offer: the allowed domains apply to it.
+    if (!domainAllowed(state.domains, inv.email)) return fail('email_domain_not_allowed', domainRefusal(state.domains));
     if (state.isMember) return fail('already_member', `${inv.email} is already a member of this organization.`);
     if (state.otherPending) return fail('invitation_already_pending', `Another invitation to ${inv.email} is pending.`);
     if (state.pending >= PENDING_LIMIT) {

@@ -104,9 +104,9 @@ export const organizationRoutes = createRouter()
     if (role !== 'owner') throw new ApiError('forbidden', 'Only owners can change the allowed email domains and the default locale.');
     const body = c.req.valid('json');
     const now = Date.now();
+    await updateOrganizationSettings(c.var.db, actorOf(c, user.id), org.id, { domains: body.allowed_email_domains, defaultLocale: body.default_locale }, now);
     const domains = body.allowed_email_domains ?? parseDomains(org.allowedEmailDomains);
     const locale = body.default_locale === undefined ? org.defaultLocale : body.default_locale;
-    await updateOrganizationSettings(c.var.db, actorOf(c, user.id), org.id, { domains, defaultLocale: locale }, now);
     return c.json(
       {
         id: org.id, name: org.name, slug: org.slug, role, created_at: new Date(org.createdAt).toISOString(),

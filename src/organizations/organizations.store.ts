@@ -133,10 +133,15 @@ export async function createOrganization(env: Env, db: Db, actor: Actor, userId:
  * Sets the allowed email domains (empty: all) and the default locale, with its audit event in the
  * same batch. Invitations already pending are not touched.
  */
-export async function updateOrganizationSettings(db: Db, actor: Actor, organizationId: string, settings: { domains: string[]; defaultLocale: string | null }, now: number) {
-  const stored = settings.domains.length ? JSON.stringify(settings.domains) : null;
+export async function updateOrganizationSettings(db: Db, actor: Actor, organizationId: string, settings: { domains?: string[]; defaultLocale?: string | null }, now: number) {
+  // Only the fields given: two owners changing different settings at once do not undo each other.
+  const sets = [
+    ...(settings.domains !== undefined ? [sql`allowed_email_domains = ${settings.domains.length ? JSON.stringify(settings.domains) : null}`] : []),
+    ...(settings.defaultLocale !== undefined ? [sql`default_locale = ${settings.defaultLocale}`] : []),
+    sql`updated_at = ${now}`,
+  ];
   await runBatch(db, [
-    sql`UPDATE organizations SET allowed_email_domains = ${stored}, default_locale = ${settings.defaultLocale}, updated_at = ${now} WHERE id = ${organizationId}`,
+    sql`UPDATE organizations SET ${sql.join(sets, sql`, `)} WHERE id = ${organizationId}`,
     auditStatement(db, actor, { organizationId, action: 'organization.updated', targetType: 'organization', targetId: organizationId, data: { allowed_email_domains: settings.domains, default_locale: settings.defaultLocale } }, now),
   ]);
 }

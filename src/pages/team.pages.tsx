@@ -15,7 +15,7 @@ import { refuseCsrf } from './auth.pages';
 import { MessagePage } from './layout';
 import { csrfValid, formFields, pageUser } from './pages.middleware';
 import { TeamView, type InviteFormState, type TeamViewProps } from './team.view';
-import { BULK_MAX_ROWS } from '../invitations/bulk.service';
+import { BULK_MAX_ROWS, refusal } from '../invitations/bulk.service';
 import { normalizeEmail } from '../lib/crypto';
 
 const NOTICES: Record<string, string> = {
@@ -89,7 +89,7 @@ async function inviteSeveral(c: Ctx, user: AuthUser, slug: string, values: Invit
   const { org } = membership;
   const rows = addresses.map((address, index) => {
     const email = EmailSchema.safeParse(address);
-    if (!email.success) return { invalid: { index, status: 400, code: 'validation_failed' as const, detail: FIELD_MESSAGES.email } };
+    if (!email.success) return { invalid: refusal(index, address, 'validation_failed', FIELD_MESSAGES.email) };
     return { email: normalizeEmail(email.data), role: shared.data.role, message: shared.data.message.trim() ? shared.data.message : null, expiresInDays: shared.data.expires_in_days };
   });
   const outcome = await coordinatorFor(c.env, org.id).createInvitationsBulk(call(c, user, org.id), { rows, inviter: { name: user.name, email: user.email } });
@@ -98,7 +98,7 @@ async function inviteSeveral(c: Ctx, user: AuthUser, slug: string, values: Invit
   const bulkResults = outcome.value.results.map((r) => ({
     email: addresses[r.index],
     sent: r.status === 201,
-    reason: 'code' in r ? (r.code === 'validation_failed' ? 'That is not a valid email address.' : plain(r.code)) : undefined,
+    reason: 'error' in r ? (r.error.code === 'validation_failed' ? 'That is not a valid email address.' : plain(r.error.code)) : undefined,
   }));
   const left = bulkResults.filter((r) => !r.sent).map((r) => r.email).join('\n');
   return renderTeam(c, user, slug, { invite: { values: { ...values, email: left }, errors: {} }, bulkResults });

@@ -625,16 +625,11 @@ export interface components {
         BulkInvitationResults: {
             results: {
                 index: number;
+                email: string;
                 /** @description 201, or the status a single create would have answered */
                 status: number;
                 invitation?: components["schemas"]["Invitation"];
-                code?: string;
-                detail?: string;
-                email?: string;
-                errors?: {
-                    path: string;
-                    message: string;
-                }[];
+                error?: components["schemas"]["Problem"] & unknown;
             }[];
         };
         /**
