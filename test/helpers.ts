@@ -56,13 +56,16 @@ export async function settleEmails(method: string) {
  * queue's verdicts.
  */
 export async function drainOutbox(overrides: Partial<Env> = {}, opts: { rounds?: number } = {}): Promise<QueueResult[]> {
+  return drainDue("SELECT id FROM outbox WHERE status IN ('pending', 'sending') AND next_attempt_at <= ? ORDER BY created_at LIMIT 100", (id) => ({ outboxId: id }), overrides, opts.rounds);
+}
+
+/** Rounds of the real queue handler over the due rows `query` selects, as messages `toBody` makes. */
+async function drainDue(query: string, toBody: (id: string) => unknown, overrides: Partial<Env>, rounds = 3): Promise<QueueResult[]> {
   const results: QueueResult[] = [];
-  for (let round = 0; round < (opts.rounds ?? 3); round++) {
-    const { results: due } = await env.DB.prepare(
-      "SELECT id FROM outbox WHERE status IN ('pending', 'sending') AND next_attempt_at <= ? ORDER BY created_at LIMIT 100",
-    ).bind(Date.now()).all<{ id: string }>();
+  for (let round = 0; round < rounds; round++) {
+    const { results: due } = await env.DB.prepare(query).bind(Date.now()).all<{ id: string }>();
     if (due.length === 0) break;
-    results.push(await runQueue(due.map((r) => ({ outboxId: r.id })), overrides));
+    results.push(await runQueue(due.map((r) => toBody(r.id)), overrides));
   }
   return results;
 }
@@ -72,15 +75,7 @@ export async function drainOutbox(overrides: Partial<Env> = {}, opts: { rounds?:
  * until none is due. Retries come due later; tests move `next_attempt_at` to bring them forward.
  */
 export async function drainWebhooks(overrides: Partial<Env> = {}, opts: { rounds?: number } = {}): Promise<QueueResult[]> {
-  const results: QueueResult[] = [];
-  for (let round = 0; round < (opts.rounds ?? 3); round++) {
-    const { results: due } = await env.DB.prepare(
-      "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY created_at LIMIT 100",
-    ).bind(Date.now()).all<{ id: string }>();
-    if (due.length === 0) break;
-    results.push(await runQueue(due.map((r) => ({ webhook: r.id })), overrides));
-  }
-  return results;
+  return drainDue("SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY created_at LIMIT 100", (id) => ({ webhook: id }), overrides, opts.rounds);
 }
 
 let messageSeq = 0;

@@ -4,6 +4,7 @@ import { sessions, users } from '../db/schema';
 import type { AuthUser, Db } from '../env';
 import { newSecret, sha256Hex } from '../lib/crypto';
 import { newId } from '../lib/ids';
+import { iso } from '../lib/time';
 
 export const SESSION_TTL_MS = 30 * 24 * 60 * 60 * 1000;
 export const SESSION_PREFIX = '8b_ses_';
@@ -78,8 +79,6 @@ export async function resolveCredential(db: Db, secret: string, now: number): Pr
 export async function endSession(db: Db, sessionId: string) {
   await db.delete(sessions).where(eq(sessions.id, sessionId));
 }
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** A user's live sessions, newest first, marking the one making this request. */
 export async function sessionsOf(db: Db, userId: string, currentId: string, now: number) {

@@ -14,25 +14,24 @@ const RELAY_MAX_BATCHES = 20;
  * consumer is idempotent, so a row handed twice is still sent once.
  */
 export async function runOutboxRelay(env: Pick<Env, 'DELIVERY_QUEUE'>, db: Db, now: number): Promise<{ rehanded: number }> {
+  // Emails, and webhook messages likewise (their next attempt is a delayed queue message that may be lost).
+  const emails = await relay(db, 'outbox', now, (ids) => handOff(env, ids));
+  const webhooks = await relay(db, 'webhook_deliveries', now, (ids) => handOffWebhooks(env, ids));
+  return { rehanded: emails + webhooks };
+}
+
+/** Marks the overdue rows of one table due now, in bounded batches, and hands each batch over. */
+async function relay(db: Db, table: 'outbox' | 'webhook_deliveries', now: number, hand: (ids: string[]) => Promise<void>): Promise<number> {
   let rehanded = 0;
+  const t = sql.identifier(table);
   for (let i = 0; i < RELAY_MAX_BATCHES; i++) {
-    const rows = await db.all<{ id: string }>(sql`UPDATE outbox SET status = 'pending', next_attempt_at = ${now}, updated_at = ${now}
-      WHERE id IN (SELECT id FROM outbox WHERE status IN ('pending', 'sending') AND next_attempt_at <= ${now - RELAY_AFTER_MS}
+    const rows = await db.all<{ id: string }>(sql`UPDATE ${t} SET status = 'pending', next_attempt_at = ${now}, updated_at = ${now}
+      WHERE id IN (SELECT id FROM ${t} WHERE status IN ('pending', 'sending') AND next_attempt_at <= ${now - RELAY_AFTER_MS}
                    ORDER BY next_attempt_at LIMIT ${RELAY_BATCH})
       RETURNING id`);
-    await handOff(env, rows.map((r) => r.id));
+    await hand(rows.map((r) => r.id));
     rehanded += rows.length;
     if (rows.length < RELAY_BATCH) break;
   }
-  // Webhook messages likewise (their next attempt is a delayed queue message that may be lost).
-  for (let i = 0; i < RELAY_MAX_BATCHES; i++) {
-    const rows = await db.all<{ id: string }>(sql`UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ${now}, updated_at = ${now}
-      WHERE id IN (SELECT id FROM webhook_deliveries WHERE status IN ('pending', 'sending') AND next_attempt_at <= ${now - RELAY_AFTER_MS}
-                   ORDER BY next_attempt_at LIMIT ${RELAY_BATCH})
-      RETURNING id`);
-    await handOffWebhooks(env, rows.map((r) => r.id));
-    rehanded += rows.length;
-    if (rows.length < RELAY_BATCH) break;
-  }
-  return { rehanded };
+  return rehanded;
 }

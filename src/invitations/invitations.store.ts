@@ -4,6 +4,7 @@ import { invitations, users, type InvitationStatus } from '../db/schema';
 import type { Db } from '../env';
 import { ApiError } from '../errors';
 import { LOCALES, type Locale } from '../db/schema';
+import { iso } from '../lib/time';
 
 /** A stored locale, or `en`. */
 export const asLocale = (value: string | null | undefined): Locale => ((LOCALES as readonly string[]).includes(value ?? '') ? (value as Locale) : 'en');
@@ -35,8 +36,6 @@ const effectiveStatusFilter = (status: InvitationStatus, now: number): SQL | und
   }
   return eq(invitations.status, status);
 };
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** The API resource. Never includes `token_id`. */
 export function toInvitationResource(

@@ -10,6 +10,7 @@ import { clearSessionCookie, currentUser, requireSession, requireUser } from '..
 import { DAY_MS } from '../invitations/invitations.service';
 import { organizationsOf } from '../organizations/organizations.store';
 import { ApiTokenSchema, CreateApiTokenBody, CreatedApiTokenSchema, MeSchema, SessionSchema } from './me.schemas';
+import { iso } from '../lib/time';
 
 const common = { tags: ['me'], security: bearer, middleware: [requireUser] };
 /** Credential management: a session only, never a personal API token (SPEC §14). */
@@ -71,8 +72,6 @@ const deleteSession = createRoute({
   request: { params: z.object({ id: Id }) },
   responses: { 204: { description: 'Ended' }, ...problems(401, 403, 404) },
 });
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export const meRoutes = createRouter()
   .openapi(getMe, async (c) => {

@@ -57,6 +57,13 @@ const FIELD_MESSAGES: Record<string, string> = {
   expires_in_days: 'Enter a whole number of days from 1 to 30.',
 };
 
+/** The invite form's plain-words message for each field a zod check refused. */
+function fieldErrors(error: z.ZodError): InviteFormState['errors'] {
+  const errors: InviteFormState['errors'] = {};
+  for (const issue of error.issues) errors[issue.path[0] as keyof typeof errors] = FIELD_MESSAGES[String(issue.path[0])];
+  return errors;
+}
+
 const NotFound = (p: { user: AuthUser | null; csrf?: string }) => (
   <MessagePage title="Not found" heading="Page not found" user={p.user} csrf={p.csrf}>
     <p>This organization does not exist, or you are not a member of it.</p>
@@ -76,9 +83,7 @@ async function inviteSeveral(c: Ctx, user: AuthUser, slug: string, values: Invit
   }
   const shared = InviteForm.omit({ email: true }).safeParse(values);
   if (!shared.success) {
-    const errors: InviteFormState['errors'] = {};
-    for (const issue of shared.error.issues) errors[issue.path[0] as keyof typeof errors] = FIELD_MESSAGES[String(issue.path[0])];
-    return renderTeam(c, user, slug, { invite: { values, errors }, status: 400 });
+    return renderTeam(c, user, slug, { invite: { values, errors: fieldErrors(shared.error) }, status: 400 });
   }
   let membership;
   try {
@@ -192,9 +197,7 @@ export const teamPages = new Hono<AppEnv>()
     if (addresses.length > 1) return inviteSeveral(c, user, slug, values, addresses);
     const parsed = InviteForm.safeParse({ ...values, email: addresses[0] ?? '' });
     if (!parsed.success) {
-      const errors: InviteFormState['errors'] = {};
-      for (const issue of parsed.error.issues) errors[issue.path[0] as keyof typeof errors] = FIELD_MESSAGES[String(issue.path[0])];
-      return renderTeam(c, user, slug, { invite: { values, errors }, status: 400 });
+      return renderTeam(c, user, slug, { invite: { values, errors: fieldErrors(parsed.error) }, status: 400 });
     }
     let membership;
     try {

@@ -4,6 +4,7 @@ import type { Db } from '../env';
 import { base64 } from '../lib/crypto';
 import { decodeCursor, encodeCursor } from '../invitations/invitations.store';
 import { isLocalAppUrl } from '../lib/deployment';
+import { iso } from '../lib/time';
 
 export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
 
@@ -11,8 +12,6 @@ export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
 export const ENDPOINTS_PER_ORGANIZATION = 10;
 /** After a rotation the old secret also signs for this long. */
 export const PREVIOUS_SECRET_TTL_MS = 24 * 60 * 60 * 1000;
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** `whsec_` + base64 of 32 random bytes (Standard Webhooks asks for 24 to 64). */
 export const newWebhookSecret = () => `whsec_${base64(crypto.getRandomValues(new Uint8Array(32)))}`;

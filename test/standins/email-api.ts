@@ -10,6 +10,7 @@
  * Anything else succeeds. `GET /__requests` lists what was received; `DELETE /__requests` clears.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { listenOnLoopback, readBody } from './http';
 import { randomUUID } from 'node:crypto';
 
 export const RESEND_TEST_KEY = 're_test_0123456789';
@@ -28,13 +29,6 @@ const send = (res: ServerResponse, status: number, body: unknown) => {
   res.writeHead(status, { 'Content-Type': 'application/json' });
   res.end(JSON.stringify(body));
 };
-
-const readBody = (req: IncomingMessage) =>
-  new Promise<string>((resolve) => {
-    let data = '';
-    req.on('data', (chunk) => (data += chunk));
-    req.on('end', () => resolve(data));
-  });
 
 export function startEmailApiStandIn(): Promise<{ server: Server; origin: string }> {
   const requests: RecordedRequest[] = [];
@@ -119,12 +113,5 @@ export function startEmailApiStandIn(): Promise<{ server: Server; origin: string
     rec.answered = 404;
     return send(res, 404, { statusCode: 404, message: 'Not found' });
   });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.unref();
-      resolve({ server, origin: `http://127.0.0.1:${port}` });
-    });
-  });
+  return listenOnLoopback(server);
 }

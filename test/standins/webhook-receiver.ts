@@ -6,7 +6,8 @@
  *   big → 200 with a 6,000-byte body of two-byte characters
  * `GET /__hooks?name=<name>` lists what `<name>` received, oldest first.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
+import { listenOnLoopback, readBody } from './http';
 
 export interface ReceivedHook {
   mode: string;
@@ -15,13 +16,6 @@ export interface ReceivedHook {
   body: string;
   answered: number | null;
 }
-
-const readBody = (req: IncomingMessage) =>
-  new Promise<string>((resolve) => {
-    let data = '';
-    req.on('data', (chunk) => (data += chunk));
-    req.on('end', () => resolve(data));
-  });
 
 export function startWebhookReceiver(): Promise<{ server: Server; origin: string }> {
   const received: ReceivedHook[] = [];
@@ -61,12 +55,5 @@ export function startWebhookReceiver(): Promise<{ server: Server; origin: string
     if (mode === 'big') return answer(200, 'é'.repeat(3000));
     return answer(200, 'ok');
   });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.unref();
-      resolve({ server, origin: `http://127.0.0.1:${port}` });
-    });
-  });
+  return listenOnLoopback(server);
 }
