@@ -78,6 +78,11 @@ export class OrgCoordinator extends DurableObject<Env> {
       actor: call.actor,
       now: call.now,
       chargeEmail: (emails = 1) => this.#chargeEmail(call, emails),
+      emailQuota: {
+        counters: this.#emailCounters(call),
+        orgHasRoom: async (emails: number) => (await this.#orgWindow(call.now)).count + emails <= limitFor(this.env, 'invitationEmailsPerOrg').max,
+        chargeOrg: async (emails: number) => void (await this.#chargeOrgEmail(call.now, emails)),
+      },
       ownedOrganizationsCap: scaled(this.env, OWNED_ORGANIZATIONS_LIMIT),
     };
   }
@@ -90,17 +95,10 @@ export class OrgCoordinator extends DurableObject<Env> {
    * exact under any concurrency.
    */
   async #chargeEmail(call: Call, emails = 1): Promise<Failure | null> {
-    const { now, actor } = call;
+    const { now } = call;
     // Both counters in one D1 round trip.
-    const over = await hitAll(
-      this.#db,
-      [
-        { bucket: `invitation-emails:account:${actor.userId}`, limit: limitFor(this.env, 'invitationEmailsPerAccount') },
-        { bucket: `invitation-emails:ip:${ipBucket(actor.ip)}`, limit: limitFor(this.env, 'invitationEmailsPerIp') },
-      ],
-      now,
-      emails,
-    );
+    const counters = this.#emailCounters(call);
+    const over = await hitAll(this.#db, counters.map(({ bucket, limit }) => ({ bucket, limit })), now, emails);
     if (over) {
       const who = over.index === 0 ? 'Your account' : 'Your network';
       return fail('rate_limited', `${who} sent too many invitation emails. Try again in ${over.wait} seconds.`, over.wait);
@@ -108,20 +106,34 @@ export class OrgCoordinator extends DurableObject<Env> {
     return this.#chargeOrgEmail(now, emails);
   }
 
-  async #chargeOrgEmail(now: number, emails = 1): Promise<Failure | null> {
-    const limit = limitFor(this.env, 'invitationEmailsPerOrg');
-    const window = now - (now % limit.windowMs);
+  /** The per-account and per-IP counters (rows of `rate_limits`) an invitation email counts in. */
+  #emailCounters({ actor, now }: Call) {
+    return [
+      { bucket: `invitation-emails:account:${actor.userId}`, limit: limitFor(this.env, 'invitationEmailsPerAccount') },
+      { bucket: `invitation-emails:ip:${ipBucket(actor.ip)}`, limit: limitFor(this.env, 'invitationEmailsPerIp') },
+    ].map((c) => ({ ...c, windowStart: now - (now % c.limit.windowMs), max: c.limit.max }));
+  }
+
+  /** The organization's email count in the current window (loaded from storage on first use). */
+  async #orgWindow(now: number) {
+    const window = now - (now % limitFor(this.env, 'invitationEmailsPerOrg').windowMs);
     if (this.#emails?.window !== window) {
       // First use in this window (or after a restart): load it, and drop the previous window.
       const stored = (await this.ctx.storage.get<number>(`${RATE_PREFIX}${window}`)) ?? 0;
       if (this.#emails) void this.ctx.storage.delete(`${RATE_PREFIX}${this.#emails.window}`);
       this.#emails = { window, count: stored };
     }
-    this.#emails.count += emails;
+    return this.#emails;
+  }
+
+  async #chargeOrgEmail(now: number, emails = 1): Promise<Failure | null> {
+    const limit = limitFor(this.env, 'invitationEmailsPerOrg');
+    const counter = await this.#orgWindow(now);
+    counter.count += emails;
     // Write-through; storage writes of one object are ordered, so no await is needed for safety.
-    void this.ctx.storage.put(`${RATE_PREFIX}${window}`, this.#emails.count);
-    if (this.#emails.count <= limit.max) return null;
-    const wait = Math.max(1, Math.ceil((window + limit.windowMs - now) / 1000));
+    void this.ctx.storage.put(`${RATE_PREFIX}${counter.window}`, counter.count);
+    if (counter.count <= limit.max) return null;
+    const wait = Math.max(1, Math.ceil((counter.window + limit.windowMs - now) / 1000));
     return fail('rate_limited', `This organization sent too many invitation emails. Try again in ${wait} seconds.`, wait);
   }
 

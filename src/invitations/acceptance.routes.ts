@@ -1,38 +1,70 @@
 import { createRoute } from '@hono/zod-openapi';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/sqlite-core';
 import { invitations, organizations, users } from '../db/schema';
 import type { Db } from '../env';
 import { ApiError, unwrap } from '../errors';
 import { createRouter, jsonBody, jsonResponse, problems } from '../lib/openapi';
 import { actorOf } from '../lib/request';
 import { optionalUser, setSessionCookie } from '../auth/auth.middleware';
-import { findUserByEmail } from '../auth/auth.store';
 import { AUDIENCE, verifyToken } from '../auth/tokens';
 import { coordinatorFor } from '../org-coordinator';
 import { handOffAfter } from '../delivery/producer';
-import { effectiveStatus } from './invitations.store';
+import { effectiveStatus, type InvitationRow } from './invitations.store';
 import { clientIp, enforceAtEdge } from '../rate-limit/rate-limit';
 import { AcceptBody, AcceptResultSchema, PreviewSchema, TokenQuery } from './invitations.schemas';
 
 const INVALID = 'This invitation link is no longer valid. If it expired, ask the sender to resend it.';
 
-/**
- * SPEC §3: a token is valid only if it verifies and names the invitation's current jti while the
- * invitation is pending and unexpired. Returns the live invitation or throws 410.
- */
-export async function resolveInvitationToken(env: Env, db: Db, token: string, now: number, ip: string | null) {
+const inviter = alias(users, 'inviter');
+const account = alias(users, 'account');
+
+/** Checks the per-IP limit and the signature; the claims of a well-formed invitation token, or 410. */
+export async function verifyInvitationToken(env: Env, token: string, now: number, ip: string | null) {
   await enforceAtEdge(env, 'acceptPerIp', ip);
   const claims = await verifyToken(env, AUDIENCE.invitation, token, now);
   if (!claims?.org) throw new ApiError('invitation_invalid', INVALID);
-  const inv = await db.query.invitations.findFirst({
-    where: and(eq(invitations.id, claims.sub), eq(invitations.organizationId, claims.org)),
-  });
-  if (!inv || inv.tokenId !== claims.jti || effectiveStatus(inv, now) !== 'pending') {
-    const err = new ApiError('invitation_invalid', inv && effectiveStatus(inv, now) === 'expired' ? 'This invitation has expired. Ask the sender to resend it.' : INVALID);
-    // The 410 page speaks the invitation's language when the signed link names one.
-    throw Object.assign(err, { locale: inv ? inv.locale : undefined });
-  }
-  return { inv, jti: claims.jti };
+  return { id: claims.sub, organizationId: claims.org, jti: claims.jti };
+}
+
+/** The 410 for an invitation that is not live: the expiry is named, and its language kept for the page. */
+export function invitationGone(inv: Pick<InvitationRow, 'status' | 'expiresAt' | 'locale'> | undefined, now: number) {
+  const expired = inv !== undefined && effectiveStatus(inv, now) === 'expired';
+  const err = new ApiError('invitation_invalid', expired ? 'This invitation has expired. Ask the sender to resend it.' : INVALID);
+  // The 410 page speaks the invitation's language when the signed link names one.
+  return Object.assign(err, { locale: inv ? inv.locale : undefined });
+}
+
+/**
+ * SPEC §3: a token is valid only if it verifies and names the invitation's current jti while the
+ * invitation is pending and unexpired. Returns the live invitation with what its offer shows (the
+ * organization, the inviter, whether the invited account exists), read in one query; throws 410.
+ */
+export async function resolveInvitationToken(env: Env, db: Db, token: string, now: number, ip: string | null) {
+  const claims = await verifyInvitationToken(env, token, now, ip);
+  const [row] = await db
+    .select({
+      inv: invitations,
+      orgName: organizations.name,
+      orgSlug: organizations.slug,
+      inviterName: inviter.name,
+      accountExists: sql<number>`${account.id} IS NOT NULL`,
+    })
+    .from(invitations)
+    .leftJoin(organizations, eq(organizations.id, invitations.organizationId))
+    .leftJoin(inviter, eq(inviter.id, invitations.invitedBy))
+    .leftJoin(account, eq(account.email, invitations.email))
+    .where(and(eq(invitations.id, claims.id), eq(invitations.organizationId, claims.organizationId)))
+    .limit(1);
+  const inv = row?.inv;
+  if (!inv || inv.tokenId !== claims.jti || effectiveStatus(inv, now) !== 'pending') throw invitationGone(inv, now);
+  return {
+    inv,
+    jti: claims.jti,
+    organization: { name: row.orgName ?? '', slug: row.orgSlug ?? '' },
+    inviterName: row.inviterName,
+    accountExists: row.accountExists === 1,
+  };
 }
 
 const preview = createRoute({
@@ -62,20 +94,15 @@ const accept = createRoute({
 export const acceptanceRoutes = createRouter()
   .openapi(preview, async (c) => {
     const now = Date.now();
-    const { inv } = await resolveInvitationToken(c.env, c.var.db, c.req.valid('query').token, now, clientIp(c.req.header('CF-Connecting-IP')));
-    const [org, inviter, account] = await Promise.all([
-      c.var.db.query.organizations.findFirst({ where: eq(organizations.id, inv.organizationId) }),
-      c.var.db.query.users.findFirst({ where: eq(users.id, inv.invitedBy) }),
-      findUserByEmail(c.var.db, inv.email),
-    ]);
+    const offer = await resolveInvitationToken(c.env, c.var.db, c.req.valid('query').token, now, clientIp(c.req.header('CF-Connecting-IP')));
     return c.json(
       {
-        organization: { name: org?.name ?? '', slug: org?.slug ?? '' },
-        email: inv.email,
-        role: inv.role,
-        inviter: { name: inviter?.name ?? null },
-        expires_at: new Date(inv.expiresAt).toISOString(),
-        account_exists: Boolean(account),
+        organization: offer.organization,
+        email: offer.inv.email,
+        role: offer.inv.role,
+        inviter: { name: offer.inviterName },
+        expires_at: new Date(offer.inv.expiresAt).toISOString(),
+        account_exists: offer.accountExists,
       },
       200,
     );
@@ -83,12 +110,13 @@ export const acceptanceRoutes = createRouter()
   .openapi(accept, async (c) => {
     const now = Date.now();
     const body = c.req.valid('json');
-    const { inv, jti } = await resolveInvitationToken(c.env, c.var.db, body.token, now, clientIp(c.req.header('CF-Connecting-IP')));
+    // The coordinator reads the invitation (one read, not two): a 410 comes from there.
+    const inv = await verifyInvitationToken(c.env, body.token, now, clientIp(c.req.header('CF-Connecting-IP')));
     const user = c.get('user');
     const { outboxId, ...result } = unwrap(
       handOffAfter(c.executionCtx, c.env, await coordinatorFor(c.env, inv.organizationId).acceptInvitation(
         { organizationId: inv.organizationId, actor: actorOf(c, user?.id ?? null), now },
-        { invitationId: inv.id, jti, sessionUser: user ? { id: user.id, email: user.email } : undefined, name: body.name },
+        { invitationId: inv.id, jti: inv.jti, sessionUser: user ? { id: user.id, email: user.email } : undefined, name: body.name },
       )),
     );
     if (result.session_token) setSessionCookie(c, result.session_token);

@@ -1,9 +1,9 @@
 import { runBatch } from '../db/batch';
 import { and, eq, sql } from 'drizzle-orm';
-import { invitations, memberships, organizations, users, type Role } from '../db/schema';
+import { invitations, organizations, users, type Role } from '../db/schema';
 import { fail, type Outcome } from '../errors';
 import { auditStatement } from '../audit/audit.store';
-import { findUserByEmail, insertSessionSql, newSession } from '../auth/auth.store';
+import { insertSessionSql, newSession } from '../auth/auth.store';
 import { SIGN_IN_LINK_TTL_MS, signInLinkStatements } from '../auth/auth.service';
 import { OWNED_ORGANIZATIONS_LIMIT } from '../organizations/organizations.store';
 import { newId } from '../lib/ids';
@@ -45,21 +45,41 @@ export const FRESH_LINK_MS = SIGN_IN_LINK_TTL_MS;
  */
 export async function acceptInvitation(ctx: ServiceContext, input: AcceptInput): Promise<Outcome<AcceptResult & { outboxId?: string }>> {
   const { db, organizationId: org, now } = ctx;
-  const inv = await db.query.invitations.findFirst({
-    where: and(eq(invitations.organizationId, org), eq(invitations.id, input.invitationId)),
-  });
+  const ownerCap = ctx.ownedOrganizationsCap ?? OWNED_ORGANIZATIONS_LIMIT;
+  // The invitation, its organization, the invited account and (for an owner invitation) how many
+  // organizations that account owns elsewhere: one read.
+  const [row] = await db
+    .select({
+      inv: invitations,
+      organization: { name: organizations.name, slug: organizations.slug },
+      account: { id: users.id, name: users.name },
+      owned: sql<number>`CASE WHEN ${invitations.role} = 'owner' THEN (SELECT count(*) FROM memberships
+        WHERE user_id = ${users.id} AND role = 'owner' AND organization_id != ${org}) ELSE 0 END`,
+    })
+    .from(invitations)
+    .leftJoin(organizations, eq(organizations.id, invitations.organizationId))
+    .leftJoin(users, eq(users.email, invitations.email))
+    .where(and(eq(invitations.organizationId, org), eq(invitations.id, input.invitationId)))
+    .limit(1);
+  const inv = row?.inv;
   if (!inv || effectiveStatus(inv, now) !== 'pending' || inv.tokenId !== input.jti) {
-    return fail('invitation_invalid', 'This invitation link is no longer valid. Ask the sender to resend it.');
+    return inv && effectiveStatus(inv, now) === 'expired'
+      ? fail('invitation_invalid', 'This invitation has expired. Ask the sender to resend it.')
+      : fail('invitation_invalid', 'This invitation link is no longer valid. If it expired, ask the sender to resend it.');
   }
   if (input.sessionUser && input.sessionUser.email !== inv.email) {
     return fail('email_mismatch', 'This invitation was sent to a different email address. Sign out and open the link again.');
   }
-  let user = input.sessionUser ? await db.query.users.findFirst({ where: eq(users.id, input.sessionUser.id) }) : await findUserByEmail(db, inv.email);
+  // A signed-in visitor has the invited email, so the account read by email is theirs.
+  let user = row.account ?? undefined;
   const creating = !user;
   if (!user) {
     const name = input.name?.trim();
     if (!name) return fail('name_required', 'No account exists for this email yet: give a name to create it.');
-    user = { id: newId('usr'), email: inv.email, name, emailVerifiedAt: now, createdAt: now };
+    user = { id: newId('usr'), name };
+  }
+  if (inv.role === 'owner' && !creating && row.owned >= ownerCap) {
+    return fail('organization_limit', `This account already owns ${ownerCap} organizations, the most an account can own.`);
   }
   // Anonymous: a new account signs in (it exists only through this link); an existing one only
   // through a fresh link, otherwise it gets a sign-in link by email, in this same batch.
@@ -78,13 +98,9 @@ export async function acceptInvitation(ctx: ServiceContext, input: AcceptInput):
     AND accepted_at = ${now} AND accepted_by = ${accountId})`;
   const signInLink = anonymous && !fresh ? signInLinkStatements(inv.email, now, sql`${won} AND NOT (${signsIn})`) : undefined;
   const sessionWritten = session ? sql`EXISTS (SELECT 1 FROM sessions WHERE id = ${session.row.id})` : sql`0`;
-  // An owner invitation cannot take an account past the owned-organization cap (SPEC §14).
-  const ownerCap = ctx.ownedOrganizationsCap ?? OWNED_ORGANIZATIONS_LIMIT;
+  // An owner invitation cannot take an account past the owned-organization cap (SPEC §14), checked
+  // again inside the batch.
   const ownedSql = sql`(SELECT count(*) FROM memberships WHERE user_id = ${accountId} AND role = 'owner' AND organization_id != ${org})`;
-  if (inv.role === 'owner' && !creating) {
-    const [{ owned }] = await db.all<{ owned: number }>(sql`SELECT ${ownedSql} AS owned`);
-    if (owned >= ownerCap) return fail('organization_limit', `This account already owns ${ownerCap} organizations, the most an account can own.`);
-  }
 
   const results = await runBatch(db, [
     creating
@@ -117,22 +133,20 @@ export async function acceptInvitation(ctx: ServiceContext, input: AcceptInput):
       won,
       accountId,
     ),
+    // The account and its role in the organization after the batch (an existing member keeps theirs).
+    sql`SELECT u.id, u.email, u.name, m.role FROM users u
+      LEFT JOIN memberships m ON m.organization_id = ${org} AND m.user_id = u.id WHERE u.email = ${inv.email}`,
   ]);
   if (results[1].meta.changes !== 1) {
     return fail('invitation_invalid', 'This invitation link is no longer valid.');
   }
   const signedIn = session !== undefined && results[3].meta.changes === 1;
-  const account = (await findUserByEmail(db, inv.email))!;
-  const [membership] = await db
-    .select({ role: memberships.role })
-    .from(memberships)
-    .where(and(eq(memberships.organizationId, org), eq(memberships.userId, account.id)));
-  const organization = await db.query.organizations.findFirst({ where: eq(organizations.id, org) });
+  const account = results[results.length - 1].results[0] as { id: string; email: string; name: string; role: Role | null };
   return {
     ok: true,
     value: {
-      organization: { id: org, name: organization?.name ?? '', slug: organization?.slug ?? '' },
-      role: membership?.role ?? inv.role,
+      organization: { id: org, name: row.organization?.name ?? '', slug: row.organization?.slug ?? '' },
+      role: account.role ?? inv.role,
       user: { id: account.id, email: account.email, name: account.name },
       ...(signedIn ? { session_token: session.token } : {}),
       ...(signInLink && !signedIn ? { sign_in_link_sent: true as const, outboxId: signInLink.outboxId } : {}),

@@ -5,11 +5,11 @@ import { ERROR_CODES, fail, problemBody, type ErrorCode, type FieldError, type O
 import { auditStatement } from '../audit/audit.store';
 import { newId } from '../lib/ids';
 import { newOutboxId, outboxInsert } from '../delivery/outbox';
-import { PENDING_LIMIT, asLocale, toInvitationResource, type InvitationResource, type InvitationRow } from './invitations.store';
+import { PENDING_LIMIT, asLocale, type InvitationResource } from './invitations.store';
 import { domainAllowed, parseDomains } from '../organizations/domains';
 import type { Locale } from '../db/schema';
 import {
-  DAY_MS, IDEMPOTENCY_TTL_MS, domainRefusal, expireStaleSql, expiredAuditSql, livePendingCountSql, type ServiceContext,
+  DAY_MS, IDEMPOTENCY_TTL_MS, domainRefusal, expireStaleSql, expiredAuditSql, livePendingCountSql, newInvitationResource, type ServiceContext,
 } from './invitations.service';
 
 /** At most this many rows per bulk request (SPEC §12). */
@@ -134,11 +134,6 @@ export async function createInvitationsBulk(
       const outboxId = newOutboxId();
       const expiresAt = now + row.expiresInDays * DAY_MS;
       const locale = row.locale ?? defaultLocale;
-      const full: InvitationRow = {
-        id, organizationId: org, email: row.email, role: row.role, status: 'pending', message: row.message, expiresInDays: row.expiresInDays,
-        expiresAt, tokenId: jti, invitedBy: ctx.actor.userId!, lastSentAt: now, sendCount: 1, emailDelivery: 'queued', deliveryAttempts: 0,
-        emailDeliveryDetail: null, acceptedAt: null, acceptedBy: null, revokedAt: null, createdAt: now, updatedAt: now, locale,
-      };
       const created = sql`EXISTS (SELECT 1 FROM invitations WHERE id = ${id})`;
       statements.push(
         expiredAuditSql(org, row.email, now),
@@ -161,7 +156,7 @@ export async function createInvitationsBulk(
         outboxInsert({ id: outboxId, kind: 'invitation_email', organizationId: org, subjectId: id, tokenId: jti }, now, created),
       );
       outboxIds.push(outboxId);
-      made.push({ index, id, resource: toInvitationResource(full, input.inviter ? { id: ctx.actor.userId!, ...input.inviter } : null, now) });
+      made.push({ index, id, resource: newInvitationResource(ctx, { id, email: row.email, role: row.role, message: row.message, expiresInDays: row.expiresInDays, jti, locale }, input.inviter) });
     }
     for (const { index, resource } of made) results[index] = { index, email: resource.email, status: 201, invitation: resource };
     // The replay record in the same batch as the invitations (the coordinator serializes this

@@ -35,6 +35,15 @@ export interface ServiceContext {
    * that counter in its own storage); a failure when over it. Absent outside the coordinator.
    */
   chargeEmail?: (emails?: number) => Promise<Failure | null>;
+  /**
+   * What a create needs to run as one D1 batch (the coordinator's): the per-account and per-IP
+   * email counters, guarded and counted inside the batch, and the organization's own counter.
+   */
+  emailQuota?: {
+    counters: readonly { bucket: string; windowStart: number; max: number }[];
+    orgHasRoom(emails: number): Promise<boolean>;
+    chargeOrg(emails: number): Promise<void>;
+  };
   /** How many organizations an account may own (SPEC §14; scaled by RATE_LIMIT_SCALE); 25 when absent. */
   ownedOrganizationsCap?: number;
 }
@@ -135,13 +144,132 @@ async function replay(ctx: ServiceContext, idem: NonNullable<CreateInvitationInp
   return { ok: true as const, value: { id: row.invitationId, replayed: true, resource } };
 }
 
-/** Rules 3 and 6. Returns the new invitation's id; the caller delivers the email. */
-export async function createInvitation(
-  ctx: ServiceContext,
-  input: CreateInvitationInput,
-): Promise<Outcome<{ id: string; outboxId?: string; replayed?: boolean; resource?: InvitationResource }>> {
-  const { db, organizationId: org, now } = ctx;
+/** What a new invitation is made of; the rest of its row follows from the context. */
+export interface NewInvitation {
+  id: string;
+  email: string;
+  role: Role;
+  message: string | null;
+  expiresInDays: number;
+  jti: string;
+  locale: Locale;
+}
+
+/**
+ * The resource of an invitation created now, exactly as its INSERT writes the row: a create
+ * answers without reading it back.
+ */
+export function newInvitationResource(ctx: ServiceContext, inv: NewInvitation, inviter?: { name: string; email: string }): InvitationResource {
+  const { organizationId, now, actor } = ctx;
+  const row: InvitationRow = {
+    id: inv.id, organizationId, email: inv.email, role: inv.role, status: 'pending', message: inv.message,
+    expiresInDays: inv.expiresInDays, expiresAt: now + inv.expiresInDays * DAY_MS, tokenId: inv.jti, invitedBy: actor.userId!,
+    lastSentAt: now, sendCount: 1, emailDelivery: 'queued', deliveryAttempts: 0, emailDeliveryDetail: null, acceptedAt: null,
+    acceptedBy: null, revokedAt: null, createdAt: now, updatedAt: now, locale: inv.locale,
+  };
+  return toInvitationResource(row, inviter ? { id: actor.userId!, ...inviter } : null, now);
+}
+
+type Created = { id: string; outboxId?: string; replayed?: boolean; resource?: InvitationResource };
+
+/**
+ * Rules 3 and 6. Returns the new invitation's id; the caller delivers the email.
+ *
+ * The common case costs one D1 round trip: every rule is a guard of the batch's INSERT
+ * (`createInOneBatch`). When that writes nothing, the checks run again one by one, in their order,
+ * to answer with the rule that refused (or to create, if the state changed in between).
+ */
+export async function createInvitation(ctx: ServiceContext, input: CreateInvitationInput): Promise<Outcome<Created>> {
   const email = normalizeEmail(input.email);
+  if (ctx.emailQuota && !input.idempotency) {
+    const created = await createInOneBatch(ctx, ctx.emailQuota, { ...input, email });
+    if (created) return created;
+  }
+  return createChecked(ctx, input, email);
+}
+
+/** A guarded INSERT: the rule's SQL is what makes the batch write nothing. */
+const managerSql = (org: string, userId: string | null, ownerOnly: boolean) =>
+  sql`EXISTS (SELECT 1 FROM memberships WHERE organization_id = ${org} AND user_id = ${userId}
+    AND role IN ${ownerOnly ? sql`('owner')` : sql`('owner', 'admin')`})`;
+const memberSql = (org: string, email: string) =>
+  sql`EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.organization_id = ${org} AND u.email = ${email})`;
+/** `domainAllowed` in SQL, over the organization row `o`. */
+const domainAllowedSql = (email: string) => {
+  const domain = email.slice(email.lastIndexOf('@') + 1).toLowerCase();
+  return sql`(o.allowed_email_domains IS NULL OR json_array_length(o.allowed_email_domains) = 0 OR EXISTS (
+    SELECT 1 FROM json_each(o.allowed_email_domains) d
+    WHERE CASE WHEN d.value LIKE '*.%' THEN substr(${domain}, -(length(d.value) - 1)) = substr(d.value, 2) ELSE d.value = ${domain} END))`;
+};
+
+/**
+ * The whole create as one batch: the expiry of a stale invitation to the same email, the INSERT
+ * guarded by every rule (role, domain, membership, the pending limit, the email counters), and,
+ * only if it inserted, the audit event, the outbox row and the counters. Null when it wrote
+ * nothing (or met the unique pending index): the caller then finds out why.
+ */
+async function createInOneBatch(
+  ctx: ServiceContext,
+  quota: NonNullable<ServiceContext['emailQuota']>,
+  input: CreateInvitationInput & { email: string },
+): Promise<Outcome<Created> | null> {
+  const { db, organizationId: org, now, actor } = ctx;
+  const { email } = input;
+  if (!(await quota.orgHasRoom(1))) return null;
+  const id = newId('inv');
+  const jti = newId('jti');
+  const outboxId = newOutboxId();
+  const expiresAt = now + input.expiresInDays * DAY_MS;
+  const created = sql`EXISTS (SELECT 1 FROM invitations WHERE id = ${id})`;
+  const countersBelow = quota.counters.map(
+    (c) => sql`AND coalesce((SELECT count FROM rate_limits WHERE bucket = ${c.bucket} AND window_start = ${c.windowStart}), 0) < ${c.max}`,
+  );
+  let results: D1Result[];
+  try {
+    results = await runBatch(db, [
+      expiredAuditSql(org, email, now),
+      expireStaleSql(org, email, now),
+      sql`INSERT INTO invitations (id, organization_id, email, role, status, message, expires_in_days,
+          expires_at, token_id, invited_by, last_sent_at, send_count, email_delivery, delivery_attempts, created_at, updated_at, locale)
+        SELECT ${id}, ${org}, ${email}, ${input.role}, 'pending', ${input.message ?? null}, ${input.expiresInDays},
+          ${expiresAt}, ${jti}, ${actor.userId}, ${now}, 1, 'queued', 0, ${now}, ${now},
+          coalesce(${input.locale ?? null}, o.default_locale, 'en')
+        FROM organizations o
+        WHERE o.id = ${org} AND ${managerSql(org, actor.userId, input.role === 'owner')} AND ${domainAllowedSql(email)}
+          AND NOT ${memberSql(org, email)} AND ${livePendingCountSql(org, now)} < ${PENDING_LIMIT}
+          ${sql.join(countersBelow, sql` `)}
+        RETURNING locale`,
+      auditStatement(
+        db,
+        actor,
+        { organizationId: org, action: 'invitation.created', targetType: 'invitation', targetId: id, data: { email, role: input.role, expires_in_days: input.expiresInDays } },
+        now,
+        created,
+      ),
+      outboxInsert({ id: outboxId, kind: 'invitation_email', organizationId: org, subjectId: id, tokenId: jti }, now, created),
+      ...quota.counters.map(
+        (c) => sql`INSERT INTO rate_limits (bucket, window_start, count) SELECT ${c.bucket}, ${c.windowStart}, 1 WHERE ${created}
+          ON CONFLICT (bucket, window_start) DO UPDATE SET count = count + 1`,
+      ),
+    ]);
+  } catch (err) {
+    if (isUniqueViolation(err)) return null;
+    throw err;
+  }
+  const [inserted] = results[2].results as { locale: string }[];
+  if (!inserted) return null;
+  await quota.chargeOrg(1);
+  const resource = newInvitationResource(
+    ctx,
+    { id, email, role: input.role, message: input.message ?? null, expiresInDays: input.expiresInDays, jti, locale: asLocale(inserted.locale) },
+    input.inviter,
+  );
+  return { ok: true, value: { id, outboxId, resource } };
+}
+
+/** The rules one at a time, in their order: each refusal is the first rule that applies. */
+async function createChecked(ctx: ServiceContext, input: CreateInvitationInput, email: string): Promise<Outcome<Created>> {
+  const { db, organizationId: org, now } = ctx;
   const state = await snapshot(ctx, email);
   const refused = authorizeRole(state.role, input.role === 'owner');
   if (refused) return refused;
@@ -163,14 +291,12 @@ export async function createInvitation(
   const jti = newId('jti');
   const expiresAt = now + input.expiresInDays * DAY_MS;
   const locale = input.locale ?? state.defaultLocale;
-  // The row exactly as the guarded INSERT below writes it (or nothing is written at all).
-  const row: InvitationRow = {
-    id, organizationId: org, email, role: input.role, status: 'pending', message: input.message ?? null,
-    expiresInDays: input.expiresInDays, expiresAt, tokenId: jti, invitedBy: ctx.actor.userId!, lastSentAt: now,
-    sendCount: 1, emailDelivery: 'queued', deliveryAttempts: 0, emailDeliveryDetail: null, acceptedAt: null, acceptedBy: null, revokedAt: null,
-    createdAt: now, updatedAt: now, locale,
-  };
-  const resource = toInvitationResource(row, input.inviter ? { id: ctx.actor.userId!, ...input.inviter } : null, now);
+  // The resource exactly as the guarded INSERT below writes the row (or nothing is written at all).
+  const resource = newInvitationResource(
+    ctx,
+    { id, email, role: input.role, message: input.message ?? null, expiresInDays: input.expiresInDays, jti, locale },
+    input.inviter,
+  );
   const outboxId = newOutboxId();
   const created = sql`EXISTS (SELECT 1 FROM invitations WHERE id = ${id})`;
   try {

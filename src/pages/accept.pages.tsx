@@ -1,11 +1,8 @@
 import { Hono, type Context } from 'hono';
-import { eq } from 'drizzle-orm';
-import { organizations, users } from '../db/schema';
 import type { AppEnv, AuthUser } from '../env';
 import { ApiError } from '../errors';
 import { actorOf } from '../lib/request';
 import { setSessionCookie } from '../auth/auth.middleware';
-import { findUserByEmail } from '../auth/auth.store';
 import { coordinatorFor } from '../org-coordinator';
 import { handOffAfter } from '../delivery/producer';
 import { NameSchema } from '../lib/openapi';
@@ -33,6 +30,8 @@ interface Offer {
   inv: InvitationRow;
   orgName: string;
   inviterName: string;
+  /** An account with the invited email exists (read with the invitation). */
+  accountExists: boolean;
   /** The invitation's language: every word of these pages follows it (SPEC §12). */
   locale: Locale;
 }
@@ -106,12 +105,15 @@ const MismatchPage = (p: { o: Offer; user: AuthUser; csrf?: string }) => (
 /** The offer behind a token, or the 410 page. */
 async function offerFor(c: Ctx, token: string): Promise<Offer | Response> {
   try {
-    const { inv } = await resolveInvitationToken(c.env, c.var.db, token, Date.now(), clientIp(c.req.header('CF-Connecting-IP')));
-    const [org, inviter] = await Promise.all([
-      c.var.db.query.organizations.findFirst({ where: eq(organizations.id, inv.organizationId) }),
-      c.var.db.query.users.findFirst({ where: eq(users.id, inv.invitedBy) }),
-    ]);
-    return { token, inv, orgName: org?.name ?? 'the organization', inviterName: inviter?.name ?? 'A teammate', locale: asLocale(inv.locale) };
+    const offer = await resolveInvitationToken(c.env, c.var.db, token, Date.now(), clientIp(c.req.header('CF-Connecting-IP')));
+    return {
+      token,
+      inv: offer.inv,
+      orgName: offer.organization.name || 'the organization',
+      inviterName: offer.inviterName ?? 'A teammate',
+      accountExists: offer.accountExists,
+      locale: asLocale(offer.inv.locale),
+    };
   } catch (err) {
     // No usable invitation: its language if the link still names one, else the browser's.
     const locale = (err as { locale?: Locale }).locale ?? localeFromAcceptLanguage(c.req.header('Accept-Language'));
@@ -187,8 +189,7 @@ export const acceptPages = new Hono<AppEnv>()
     if (user && user.email === offer.inv.email && !isPrefetchOrHead(c)) return accept(c, offer, user);
     if (user && user.email === offer.inv.email) return c.html(<JoinPage o={offer} csrf={c.var.csrf} isNew={false} />);
     if (user) return c.html(<MismatchPage o={offer} user={user} csrf={c.var.csrf} />);
-    const account = await findUserByEmail(c.var.db, offer.inv.email);
-    return c.html(<JoinPage o={offer} csrf={c.var.csrf} isNew={!account} />);
+    return c.html(<JoinPage o={offer} csrf={c.var.csrf} isNew={!offer.accountExists} />);
   })
   .post('/invitations/accept', async (c) => {
     const form = await formFields(c);
