@@ -121,6 +121,28 @@ function machine() {
   return `${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}, Node ${node}`;
 }
 
+/** "Against better-auth": the peer comparison of bench/peer.mjs (empty when it was not run). */
+function peerSection(p) {
+  if (!p) return '';
+  const o = p.over_limit;
+  const runs = Object.entries(p.runs).flatMap(([, sides]) => [sides.ours, sides.peer]);
+  return `## Against ${p.peer} (same runtime, same shapes, same run)
+
+| metric | ours | ${p.peer} | ours ÷ peer | target | met |
+|---|---|---|---|---|---|
+${p.ratios.map((x) => `| ${x.metric} | ${x.ours} ${x.unit} | ${x.peer} ${x.unit} | ${x.ratio === null ? '–' : `${x.ratio}×`} | ${x.target ?? '–'} | ${x.met === null ? '–' : x.met ? 'yes' : '**no**'} |`).join('\n')}
+| race: trials above 10 pending (${o.concurrency} invitations at once into a fresh organization) | ${o.ours} of ${o.trials} | ${o.peer} of ${o.trials} | | 0 (ours) | ${o.ours === 0 ? 'yes' : '**no**'} |
+| race: most pending after one trial | ${o.ours_max_pending} | ${o.peer_max_pending} | | ≤ 10 (ours) | ${o.ours_max_pending <= 10 ? 'yes' : '**no**'} |
+
+Only our side's race is a correctness check (it fails the run); the speed targets are reported.
+${p.peer} checks its limit by counting pending invitations and then inserting, with no
+transaction or lock (D1 has no interactive transactions), so concurrent invitations can all pass
+the count; ours admits invitations through the organization's Durable Object.
+
+${['| run | c | n | p50 ms | p95 ms | p99 ms | req/s |', '|---|---|---|---|---|---|---|', ...runs.map((x) => `| ${x.name} | ${x.concurrency} | ${x.requests} | ${x.p50_ms} | ${x.p95_ms} | ${x.p99_ms} | ${x.throughput_rps ?? 'paced'} |`)].join('\n')}
+`;
+}
+
 export function writeReport(r) {
   const table = (rows) => ['| path | c | n | p50 ms | p95 ms | p99 ms | req/s |', '|---|---|---|---|---|---|---|', ...rows.map((p) => `| ${p.name} | ${p.concurrency} | ${p.requests} | ${p.p50_ms} | ${p.p95_ms} | ${p.p99_ms} | ${p.throughput_rps ?? 'paced'} |`)].join('\n');
   const md = `# Benchmarks
@@ -147,6 +169,20 @@ Re-run it to refresh this file; the raw figures are in \`bench/results/latest.js
   refuse the load.
 - Local D1 is SQLite in-process: absolute numbers are far below production D1 round trips;
   the ratios (each path against the baseline, 100 vs 100,000 history) are the point.
+- A **peer** on the same runtime, on 8792 (\`bench/peers/better-auth/\`): better-auth
+  ${r.peer?.version ?? '1.7.25'}'s organization plugin with \`invitationLimit: 10\`, its own rate limiter off,
+  email+password sign-up (to bootstrap its owner) and its \`bearer()\` plugin (the session token
+  as \`Authorization: Bearer\`, as ours takes a personal API token), its own schema as a D1
+  migration (compiled by better-auth's migration planner), the D1 binding handed to it directly
+  (its Kysely adapter's D1 dialect), one instance per isolate, and a \`sendInvitationEmail\` that
+  builds a mimetext multipart (text + HTML) message and awaits the \`send_email\` binding inside
+  the request (ours queues the email and sends it after answering). Both are driven with the same
+  shapes in the same run, ours then the peer's for each shape: ${r.peer ? `${r.peer.counts.raceConcurrency}` : '30'} concurrent invitations
+  into a fresh organization (${r.peer ? r.peer.counts.raceTrials : 5} trials); ${r.peer ? r.peer.counts.createOrgs * 10 : 200} creates over ${r.peer ? r.peer.counts.createOrgs : 20} fresh organizations (10
+  each, never over the limit), each organization sent one untimed request first (ours: starting
+  its Durable Object; the peer: one list call); ${r.peer ? r.peer.counts.listCalls : 200} list calls on an organization with 10
+  pending; at concurrency 1 (paced) and 16. Between runs the driver waits, untimed, until our
+  queued emails are written, so they do not share the machine with the peer's run.
 
 ## Latency and throughput
 
@@ -159,6 +195,7 @@ ${table(r.paths)}
 ${r.targets.map((t) => `| ${t.name} | ${t.p50_ms} | ${t.ratio}× | ≤ ${t.target}× | ${t.met ? 'yes' : '**no**'} |`).join('\n')}
 ${r.other_ratios.map((t) => `| ${t.name} | | ${t.ratio}× | – | – |`).join('\n')}
 
+${peerSection(r.peer)}
 ## History independence (p50 with 100,000 past invitations ÷ p50 with 100)
 
 | call | ratio | target ≤ 1.2× |

@@ -1,17 +1,19 @@
-// `npm run bench [-- --smoke]`: starts the worker and a baseline worker with `wrangler dev` on
-// fresh local databases, seeds through the public API (direct SQL only for bulk history), drives
-// load from this Node process on 127.0.0.1, stops what it started, and reports.
+// `npm run bench [-- --smoke]`: starts the worker, a baseline worker and a peer (better-auth's
+// organization plugin, bench/peers/better-auth/) with `wrangler dev` on fresh local databases,
+// seeds through the public API (direct SQL only for bulk history), drives load from this Node
+// process on 127.0.0.1, stops what it started, and reports.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { linksByAddress } from '../scripts/mailbox.mjs';
 import { round, run } from './load.mjs';
+import { comparePeer, peerTable } from './peer.mjs';
 import { bundleSize, dbBytes, explainPlans, storageModel, timeCrypto, timeSweep, writeReport } from './measure.mjs';
 import { seedAudit, seedHistory, seedStaleInvitations, signUp } from './seed.mjs';
 import { startWorker, stopWorker } from './servers.mjs';
 
 const SMOKE = process.argv.includes('--smoke');
 const N = SMOKE
-  ? { c1Orgs: 3, c1PerOrg: 2, c16Orgs: 4, c16PerOrg: 4, hammer: 40, acceptOrgs: 1, reads: 10, baseline: 20, history: 200, staleOrgs: 10, stale: 1000, historyCreates: 5, cryptoN: 50 }
-  : { c1Orgs: 100, c1PerOrg: 2, c16Orgs: 100, c16PerOrg: 8, hammer: 300, acceptOrgs: 10, reads: 200, baseline: 300, history: 100_000, staleOrgs: 1000, stale: 100_000, historyCreates: 50, cryptoN: 500 };
+  ? { c1Orgs: 3, c1PerOrg: 2, c16Orgs: 4, c16PerOrg: 4, hammer: 40, acceptOrgs: 1, reads: 10, baseline: 20, history: 200, staleOrgs: 10, stale: 1000, historyCreates: 5, cryptoN: 50, peerTrials: 2, peerOrgs: 3, peerList: 20 }
+  : { c1Orgs: 100, c1PerOrg: 2, c16Orgs: 100, c16PerOrg: 8, hammer: 300, acceptOrgs: 10, reads: 200, baseline: 300, history: 100_000, staleOrgs: 1000, stale: 100_000, historyCreates: 50, cryptoN: 500, peerTrials: 5, peerOrgs: 20, peerList: 200 };
 
 const started = Date.now();
 const results = { mode: SMOKE ? 'smoke' : 'full', started_at: new Date(started).toISOString(), paths: [], checks: [] };
@@ -24,6 +26,8 @@ try {
   workers.push(app);
   const base = await startWorker({ name: 'baseline', port: 8791, inspectorPort: 9241, stateDir: '.wrangler/bench-baseline', config: 'bench/baseline/wrangler.toml' });
   workers.push(base);
+  const peer = await startWorker({ name: 'better-auth', port: 8792, inspectorPort: 9242, stateDir: '.wrangler/bench-peer', config: 'bench/peers/better-auth/wrangler.toml' });
+  workers.push(peer);
   const API = app.origin;
   const json = (method, path, token, body, headers = {}) =>
     fetch(`${API}${path}`, {
@@ -31,7 +35,8 @@ try {
       headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(body ? { 'Content-Type': 'application/json' } : {}), ...headers },
       body: body ? JSON.stringify(body) : undefined,
     });
-  const record = (r) => (results.paths.push(r), console.log(`${r.name.padEnd(46)} c=${String(r.concurrency).padEnd(3)} n=${String(r.requests).padEnd(5)} p50=${r.p50_ms}ms p95=${r.p95_ms}ms p99=${r.p99_ms}ms ${r.throughput_rps === null ? 'paced' : `${r.throughput_rps} req/s`} ${r.failures ? `FAILURES=${r.failures} ${JSON.stringify(r.statuses)}` : ''}`), r);
+  const line = (r) => console.log(`${r.name.padEnd(46)} c=${String(r.concurrency).padEnd(3)} n=${String(r.requests).padEnd(5)} p50=${r.p50_ms}ms p95=${r.p95_ms}ms p99=${r.p99_ms}ms ${r.throughput_rps === null ? 'paced' : `${r.throughput_rps} req/s`} ${r.failures ? `FAILURES=${r.failures} ${JSON.stringify(r.statuses)}` : ''}`);
+  const record = (r) => (results.paths.push(r), line(r), r);
   const check = (name, ok, detail) => (results.checks.push({ name, ok, detail }), console.log(`${ok ? 'OK  ' : 'FAIL'} ${name}: ${detail}`));
 
   // Seed: one owner with a personal API token, and organizations through the API.
@@ -178,6 +183,22 @@ try {
   results.other_ratios = [['resend', resend], ['revoke', revoke], ['list deep page', deep]].map(([name, r]) => ({ name, ratio: ratio(r.p50_ms, ref.p50_ms) }));
   for (const t of results.targets) check(`${t.name} p50 within ${t.target}× baseline`, t.met, `${t.ratio}×`);
 
+  // Against a peer: better-auth's organization plugin on the same runtime, the same shapes, ours
+  // then the peer's for each. Its runs go to results.peer, not to the paths table.
+  results.peer = await comparePeer({
+    ours: { origin: API, pat, warm },
+    peer: { origin: peer.origin },
+    n: { raceTrials: N.peerTrials, raceConcurrency: 30, createOrgs: N.peerOrgs, listCalls: N.peerList },
+    started,
+    onRun: line,
+  });
+  console.log(peerTable(results.peer));
+  const race = results.peer.over_limit;
+  // Enforced (its name has "10 pending"): our limit must hold under the race.
+  check(`peer race: ours never above 10 pending (${race.concurrency} at once, ${race.trials} trials)`, race.ours === 0, `${race.ours} of ${race.trials} trials above 10, at most ${race.ours_max_pending} pending; better-auth: ${race.peer} of ${race.trials}, at most ${race.peer_max_pending}`);
+  // Reported, not enforced: speed against the peer.
+  for (const r of results.peer.ratios.filter((x) => x.target)) check(`peer: ${r.metric} ours ÷ better-auth ${r.target}`, r.met === true, `${r.ratio}× (${r.ours} vs ${r.peer} ${r.unit})`);
+
   // Cryptography, the sweep, query plans, bundle.
   results.crypto = await timeCrypto(base.origin, N.cryptoN);
   console.log(`token sign+verify: ${results.crypto.sign_verify_per_s} pairs/s (${results.crypto.us_per_pair} µs per pair)`);
@@ -196,7 +217,8 @@ results.duration_s = Math.round((Date.now() - started) / 1000);
 mkdirSync('bench/results', { recursive: true });
 writeFileSync(`bench/results/${SMOKE ? 'smoke' : 'latest'}.json`, JSON.stringify(results, null, 2));
 if (!SMOKE) writeReport(results);
-// Correctness checks fail the run; speed targets are reported, not enforced.
+// Correctness checks fail the run (the peer race's on our side included); speed targets, the
+// peer's included, are reported, not enforced.
 const failed = results.checks.filter((c) => !c.ok && (c.name.startsWith('sweep') || c.name.includes('10 pending')));
 console.log(`\n${results.checks.filter((c) => c.ok).length} checks met, ${results.checks.filter((c) => !c.ok).length} not met; ${results.duration_s}s`);
 process.exit(failed.length ? 1 : 0);
