@@ -1,10 +1,10 @@
-import { drizzle } from 'drizzle-orm/d1';
 import { bodyLimit } from 'hono/body-limit';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { createMiddleware } from 'hono/factory';
 import { sql } from 'drizzle-orm';
-import * as schema from './db/schema';
+import { BOOKMARK_HEADER, newestBookmark, openSession } from './db/session';
+import { getCookie, setCookie } from 'hono/cookie';
 import type { AppEnv } from './env';
 import { ApiError, problemResponse, type ErrorCode } from './errors';
 import { randomString } from './lib/ids';
@@ -25,6 +25,9 @@ import { deploymentProblem, logDeploymentProblemOnce } from './lib/deployment';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
+/** The pages' copy of `x-d1-bookmark`: a browser does not send headers back, it sends cookies. */
+const BOOKMARK_COOKIE = '8b_d1_bookmark';
+
 /**
  * Request id, the per-request drizzle client, and one JSON log line per request. The line names
  * the matched route pattern, never the URL: query strings and bodies may carry tokens, and
@@ -35,8 +38,19 @@ const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   const incoming = c.req.header('X-Request-Id');
   const requestId = incoming && /^[\w.-]{1,64}$/.test(incoming) ? incoming : `req_${randomString(16)}`;
   c.set('requestId', requestId);
-  c.set('db', drizzle(c.env.DB, { schema }));
+  // Reads may come from a nearby replica; a request that writes starts on the primary. A
+  // bookmark the client sends back (header, or the pages' cookie) makes it read its own writes.
+  const reads = c.req.method === 'GET' || c.req.method === 'HEAD';
+  const page = !c.req.path.startsWith('/v1/');
+  const session = openSession(c.env.DB, reads ? 'first-unconstrained' : 'first-primary', c.req.header(BOOKMARK_HEADER) ?? (page ? getCookie(c, BOOKMARK_COOKIE) : undefined));
+  c.set('db', session.db);
   await next();
+  const bookmark = newestBookmark(session.bookmark(), c.get('writeBookmark'));
+  if (bookmark) {
+    c.header(BOOKMARK_HEADER, bookmark);
+    // A form post is followed by a page load (303): the browser carries the bookmark there.
+    if (page && !reads) setCookie(c, BOOKMARK_COOKIE, bookmark, { httpOnly: true, secure: c.env.APP_URL.startsWith('https://'), sameSite: 'Lax', path: '/', maxAge: 300 });
+  }
   const line = JSON.stringify({
     event: 'request',
     request_id: requestId,

@@ -23,6 +23,8 @@ export interface AppEnv {
     user?: AuthUser;
     /** The CSRF token of this browser (pages only). */
     csrf?: string;
+    /** The newest D1 bookmark of the writes this request made through a coordinator. */
+    writeBookmark?: string;
     /** The organization a request acted on, for the request log. */
     orgId?: string;
     /** For `/{org}` routes: the organization and the caller's role in it. */

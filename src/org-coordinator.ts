@@ -3,7 +3,9 @@ import { drizzle } from 'drizzle-orm/d1';
 import { sql } from 'drizzle-orm';
 import * as schema from './db/schema';
 import type { Locale, Role } from './db/schema';
-import type { Db } from './env';
+import type { Context } from 'hono';
+import type { AppEnv, Db } from './env';
+import { newestBookmark, openSession } from './db/session';
 import { fail, type Failure, type Outcome } from './errors';
 import { hitAll, ipBucket, limitFor, scaled } from './rate-limit/rate-limit';
 import { OWNED_ORGANIZATIONS_LIMIT } from './organizations/organizations.store';
@@ -38,8 +40,14 @@ export class OrgCoordinator extends DurableObject<Env> {
    * caller's path and outside the queue, the webhook deliveries its batch wrote (if any) go to the
    * delivery queue.
    */
-  #serialize<T>(call: Call, task: () => Promise<T>): Promise<T> {
-    const run = this.#tail.then(task, task);
+  #serialize<T extends object>(call: Call, task: (ctx: invitationsService.ServiceContext) => Promise<T>): Promise<T & Written> {
+    // Each call's queries run in a D1 session that starts on the primary; its bookmark goes back
+    // with the result, so the response's `x-d1-bookmark` covers this write (SPEC §13).
+    const session = openSession(this.env.DB, 'first-primary');
+    const run = this.#tail.then(
+      () => task(this.#ctx(call, session.db)),
+      () => task(this.#ctx(call, session.db)),
+    );
     this.#tail = run.catch(() => undefined);
     const handOff = run
       .then(async () => {
@@ -47,7 +55,7 @@ export class OrgCoordinator extends DurableObject<Env> {
       })
       .catch(() => undefined);
     this.ctx.waitUntil(handOff);
-    return run;
+    return run.then((result) => ({ ...result, bookmark: session.bookmark() }));
   }
 
   /**
@@ -71,9 +79,9 @@ export class OrgCoordinator extends DurableObject<Env> {
     this.#endpoints = null;
   }
 
-  #ctx(call: Call) {
+  #ctx(call: Call, db: Db): invitationsService.ServiceContext {
     return {
-      db: this.#db,
+      db,
       organizationId: call.organizationId,
       actor: call.actor,
       now: call.now,
@@ -143,40 +151,66 @@ export class OrgCoordinator extends DurableObject<Env> {
 
   /** Creates an invitation; its email's outbox row is in the same batch, and the caller hands it to the queue. */
   async createInvitation(call: Call, input: invitationsService.CreateInvitationInput) {
-    return this.#serialize(call, () => invitationsService.createInvitation(this.#ctx(call), input));
+    return this.#serialize(call, (ctx) => invitationsService.createInvitation(ctx, input));
   }
 
   /** Many invitations as one serialized step (SPEC §12); the caller hands the outbox rows to the queue. */
   async createInvitationsBulk(call: Call, input: Parameters<typeof createInvitationsBulk>[1]) {
-    return this.#serialize(call, () => createInvitationsBulk(this.#ctx(call), input));
+    return this.#serialize(call, (ctx) => createInvitationsBulk(ctx, input));
   }
 
   async resendInvitation(call: Call, input: { id: string; expiresInDays?: number; locale?: Locale }) {
-    return this.#serialize(call, () => invitationsService.resendInvitation(this.#ctx(call), input));
+    return this.#serialize(call, (ctx) => invitationsService.resendInvitation(ctx, input));
   }
 
   async revokeInvitation(call: Call, input: { id: string }) {
-    return this.#serialize(call, () => invitationsService.revokeInvitation(this.#ctx(call), input));
+    return this.#serialize(call, (ctx) => invitationsService.revokeInvitation(ctx, input));
   }
 
   async updateInvitationRole(call: Call, input: { id: string; role: Role }) {
-    return this.#serialize(call, () => invitationsService.updateInvitationRole(this.#ctx(call), input));
+    return this.#serialize(call, (ctx) => invitationsService.updateInvitationRole(ctx, input));
   }
 
   async acceptInvitation(call: Call, input: AcceptInput): Promise<Outcome<AcceptResult & { outboxId?: string }>> {
-    return this.#serialize(call, () => acceptInvitation(this.#ctx(call), input));
+    return this.#serialize(call, (ctx) => acceptInvitation(ctx, input));
   }
 
   async changeMemberRole(call: Call, input: { userId: string; role: Role }) {
-    return this.#serialize(call, () => changeMemberRole(this.#ctx(call), input));
+    return this.#serialize(call, (ctx) => changeMemberRole(ctx, input));
   }
 
   async removeMember(call: Call, input: { userId: string }) {
-    return this.#serialize(call, () => removeMember(this.#ctx(call), input));
+    return this.#serialize(call, (ctx) => removeMember(ctx, input));
   }
+}
+
+/** What every coordinator call answers besides its result: the bookmark of its D1 session. */
+export interface Written {
+  bookmark: string | null;
 }
 
 /** The stub for one organization's coordinator. */
 export function coordinatorFor(env: Env, organizationId: string) {
   return env.ORG_COORDINATOR.get(env.ORG_COORDINATOR.idFromName(organizationId));
+}
+
+/**
+ * The coordinator, for a request: each call's bookmark is kept in the request's context
+ * (`writeBookmark`), so the response's `x-d1-bookmark` is at least as new as the write.
+ */
+export function coordinator(c: Context<AppEnv>, organizationId: string): ReturnType<typeof coordinatorFor> {
+  const stub = coordinatorFor(c.env, organizationId);
+  return new Proxy(stub, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop);
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        // Called through the stub (an RPC method is not a plain function: no `apply`).
+        const result = await (target as unknown as Record<PropertyKey, (...a: unknown[]) => Promise<unknown>>)[prop](...args);
+        const bookmark = (result as Partial<Written> | undefined)?.bookmark;
+        if (bookmark) c.set('writeBookmark', newestBookmark(c.get('writeBookmark'), bookmark) ?? undefined);
+        return result;
+      };
+    },
+  });
 }

@@ -42,13 +42,17 @@ export function poisonedDb(poison: string): D1Database {
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-  return new Proxy(env.DB, {
-    get(target, prop) {
-      if (prop === 'prepare') return (query: string) => wrapStatement(target.prepare(query));
-      const value = Reflect.get(target, prop);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
+  // The database and each of its sessions (a request's queries run in one).
+  const wrap = <T extends D1Database | D1DatabaseSession>(db: T): T =>
+    new Proxy(db, {
+      get(target, prop) {
+        if (prop === 'prepare') return (query: string) => wrapStatement(target.prepare(query));
+        if (prop === 'withSession') return (...args: Parameters<D1Database['withSession']>) => wrap((target as D1Database).withSession(...args));
+        const value = Reflect.get(target, prop);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  return wrap(env.DB);
 }
 
 export const outboxRow = (id: string) =>

@@ -3,10 +3,12 @@ import { describe, it } from 'vitest';
 import { countRows, drainOutbox, fetchWithEnv, lastToken, signUp, uniqueEmail } from './helpers';
 
 /** The real D1 binding, except that `batch` (every atomic change) throws. */
-function failingBatches(db: D1Database): D1Database {
+/** Every batch fails, on the database and in each of its sessions (the requests' queries run in one). */
+function failingBatches<T extends D1Database | D1DatabaseSession>(db: T): T {
   return new Proxy(db, {
     get(target, prop) {
       if (prop === 'batch') return async () => { throw new Error('D1_ERROR: injected failure'); };
+      if (prop === 'withSession') return (...args: Parameters<D1Database['withSession']>) => failingBatches((target as D1Database).withSession(...args));
       const value = Reflect.get(target, prop);
       return typeof value === 'function' ? value.bind(target) : value;
     },

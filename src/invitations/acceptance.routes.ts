@@ -8,7 +8,7 @@ import { createRouter, jsonBody, jsonResponse, problems } from '../lib/openapi';
 import { actorOf } from '../lib/request';
 import { optionalUser, setSessionCookie } from '../auth/auth.middleware';
 import { AUDIENCE, verifyToken } from '../auth/tokens';
-import { coordinatorFor } from '../org-coordinator';
+import { coordinator } from '../org-coordinator';
 import { handOffAfter } from '../delivery/producer';
 import { effectiveStatus, type InvitationRow } from './invitations.store';
 import { clientIp, enforceAtEdge } from '../rate-limit/rate-limit';
@@ -114,7 +114,7 @@ export const acceptanceRoutes = createRouter()
     const inv = await verifyInvitationToken(c.env, body.token, now, clientIp(c.req.header('CF-Connecting-IP')));
     const user = c.get('user');
     const { outboxId, ...result } = unwrap(
-      handOffAfter(c.executionCtx, c.env, await coordinatorFor(c.env, inv.organizationId).acceptInvitation(
+      handOffAfter(c.executionCtx, c.env, await coordinator(c, inv.organizationId).acceptInvitation(
         { organizationId: inv.organizationId, actor: actorOf(c, user?.id ?? null), now },
         { invitationId: inv.id, jti: inv.jti, sessionUser: user ? { id: user.id, email: user.email } : undefined, name: body.name },
       )),

@@ -6,7 +6,7 @@ import { unwrap } from '../errors';
 import { OrgParams, bearer, createRouter, jsonBody, jsonResponse, problems, validationError } from '../lib/openapi';
 import { actorOf } from '../lib/request';
 import { currentMembership, currentUser, requireOrgMember } from '../auth/auth.middleware';
-import { coordinatorFor } from '../org-coordinator';
+import { coordinator } from '../org-coordinator';
 import { handOff, handOffAfter } from '../delivery/producer';
 import { refusal } from './bulk.service';
 import { requireManager } from '../organizations/organizations.store';
@@ -113,7 +113,7 @@ function managerContext(c: Context<AppEnv>) {
   const { org, role } = currentMembership(c);
   requireManager(role);
   const now = Date.now();
-  return { org, now, call: { organizationId: org.id, actor: actorOf(c, user.id), now }, coordinator: coordinatorFor(c.env, org.id) };
+  return { org, now, call: { organizationId: org.id, actor: actorOf(c, user.id), now }, coordinator: coordinator(c, org.id) };
 }
 
 export const invitationRoutes = createRouter()

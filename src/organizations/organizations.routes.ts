@@ -3,7 +3,7 @@ import { ApiError, unwrap } from '../errors';
 import { Id, OrgParams, bearer, createRouter, jsonBody, jsonResponse, problems } from '../lib/openapi';
 import { actorOf } from '../lib/request';
 import { currentMembership, currentUser, requireOrgMember, requireUser } from '../auth/auth.middleware';
-import { coordinatorFor } from '../org-coordinator';
+import { coordinator } from '../org-coordinator';
 import { PENDING_LIMIT, countPending } from '../invitations/invitations.store';
 import { createOrganization, listMembers, updateOrganizationSettings } from './organizations.store';
 import { ChangeRoleBody, CreateOrganizationBody, MemberSchema, OrganizationSchema, UpdateOrganizationBody } from './organizations.schemas';
@@ -125,7 +125,7 @@ export const organizationRoutes = createRouter()
     const params = c.req.valid('param');
     const { org } = currentMembership(c);
     unwrap(
-      await coordinatorFor(c.env, org.id).changeMemberRole(
+      await coordinator(c, org.id).changeMemberRole(
         { organizationId: org.id, actor: actorOf(c, user.id), now: Date.now() },
         { userId: params.user_id, role: c.req.valid('json').role },
       ),
@@ -139,7 +139,7 @@ export const organizationRoutes = createRouter()
     const params = c.req.valid('param');
     const { org } = currentMembership(c);
     unwrap(
-      await coordinatorFor(c.env, org.id).removeMember(
+      await coordinator(c, org.id).removeMember(
         { organizationId: org.id, actor: actorOf(c, user.id), now: Date.now() },
         { userId: params.user_id },
       ),

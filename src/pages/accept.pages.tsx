@@ -3,7 +3,7 @@ import type { AppEnv, AuthUser } from '../env';
 import { ApiError } from '../errors';
 import { actorOf } from '../lib/request';
 import { setSessionCookie } from '../auth/auth.middleware';
-import { coordinatorFor } from '../org-coordinator';
+import { coordinator } from '../org-coordinator';
 import { handOffAfter } from '../delivery/producer';
 import { NameSchema } from '../lib/openapi';
 import type { Locale } from '../db/schema';
@@ -139,7 +139,7 @@ async function accept(c: Ctx, o: Offer, user: AuthUser | null, name?: string) {
   const outcome = handOffAfter(
     c.executionCtx,
     c.env,
-    await coordinatorFor(c.env, o.inv.organizationId).acceptInvitation(
+    await coordinator(c, o.inv.organizationId).acceptInvitation(
       { organizationId: o.inv.organizationId, actor: actorOf(c, user?.id ?? null), now: Date.now() },
       { invitationId: o.inv.id, jti: o.inv.tokenId!, sessionUser: user ? { id: user.id, email: user.email } : undefined, name },
     ),

@@ -4,7 +4,7 @@ import type { AppEnv, AuthUser } from '../env';
 import { ApiError, ERROR_CODES, type ErrorCode, type Outcome } from '../errors';
 import { actorOf } from '../lib/request';
 import { EmailSchema, RoleSchema } from '../lib/openapi';
-import { coordinatorFor } from '../org-coordinator';
+import { coordinator } from '../org-coordinator';
 import { handOff, handOffAfter } from '../delivery/producer';
 import { PENDING_LIMIT, countPending, listInvitations } from '../invitations/invitations.store';
 import { ExpiresInDays, LocaleSchema, MessageSchema } from '../invitations/invitations.schemas';
@@ -97,7 +97,7 @@ async function inviteSeveral(c: Ctx, user: AuthUser, slug: string, values: Invit
     if (!email.success) return { invalid: refusal(index, address, 'validation_failed', FIELD_MESSAGES.email) };
     return { email: normalizeEmail(email.data), role: shared.data.role, message: shared.data.message.trim() ? shared.data.message : null, expiresInDays: shared.data.expires_in_days };
   });
-  const outcome = await coordinatorFor(c.env, org.id).createInvitationsBulk(call(c, user, org.id), { rows, inviter: { name: user.name, email: user.email } });
+  const outcome = await coordinator(c, org.id).createInvitationsBulk(call(c, user, org.id), { rows, inviter: { name: user.name, email: user.email } });
   if (!outcome.ok) return renderTeam(c, user, slug, { invite: { values, errors: { form: plain(outcome.code) } }, status: outcome.code === 'forbidden' ? 403 : 409 });
   if (outcome.value.outboxIds.length) c.executionCtx.waitUntil(handOff(c.env, outcome.value.outboxIds));
   const bulkResults = outcome.value.results.map((r) => ({
@@ -206,7 +206,7 @@ export const teamPages = new Hono<AppEnv>()
       return renderTeam(c, user, slug);
     }
     const { org } = membership;
-    const outcome = handOffAfter(c.executionCtx, c.env, await coordinatorFor(c.env, org.id).createInvitation(call(c, user, org.id), {
+    const outcome = handOffAfter(c.executionCtx, c.env, await coordinator(c, org.id).createInvitation(call(c, user, org.id), {
       email: parsed.data.email,
       role: parsed.data.role,
       message: parsed.data.message.trim() ? parsed.data.message : null,
@@ -244,20 +244,20 @@ export const teamPages = new Hono<AppEnv>()
     return c.redirect(`/orgs/${org.slug}/settings/team?notice=settings_saved`, 303);
   })
   .post('/orgs/:slug/settings/team/invitations/:id/resend', (c) =>
-    action(c, async ({ user, orgId }) => handOffAfter(c.executionCtx, c.env, await coordinatorFor(c.env, orgId).resendInvitation(call(c, user, orgId), { id: c.req.param('id') })), 'resent'),
+    action(c, async ({ user, orgId }) => handOffAfter(c.executionCtx, c.env, await coordinator(c, orgId).resendInvitation(call(c, user, orgId), { id: c.req.param('id') })), 'resent'),
   )
   .post('/orgs/:slug/settings/team/invitations/:id/revoke', (c) =>
-    action(c, ({ user, orgId }) => coordinatorFor(c.env, orgId).revokeInvitation(call(c, user, orgId), { id: c.req.param('id') }), 'revoked'),
+    action(c, ({ user, orgId }) => coordinator(c, orgId).revokeInvitation(call(c, user, orgId), { id: c.req.param('id') }), 'revoked'),
   )
   .post('/orgs/:slug/settings/team/members/:userId/role', (c) =>
     action(c, async ({ user, orgId, form }) => {
       const role = RoleSchema.safeParse(form.role);
       if (!role.success) return { ok: false, code: 'validation_failed' };
-      return coordinatorFor(c.env, orgId).changeMemberRole(call(c, user, orgId), { userId: c.req.param('userId'), role: role.data });
+      return coordinator(c, orgId).changeMemberRole(call(c, user, orgId), { userId: c.req.param('userId'), role: role.data });
     }, 'role_changed'),
   )
   .post('/orgs/:slug/settings/team/members/:userId/remove', async (c) => {
     const target = c.req.param('userId');
     const leaving = target === (await pageUser(c))?.id;
-    return action(c, ({ user, orgId }) => coordinatorFor(c.env, orgId).removeMember(call(c, user, orgId), { userId: target }), 'removed', leaving);
+    return action(c, ({ user, orgId }) => coordinator(c, orgId).removeMember(call(c, user, orgId), { userId: target }), 'removed', leaving);
   });
