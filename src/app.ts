@@ -157,7 +157,8 @@ app.doc31('/openapi.json', (c) => ({
     version: '1.0.0',
     description:
       'Invite people to an organization by email with a role, and let them join through a single-use emailed link. ' +
-      'Errors are RFC 9457 problem details with a stable `code`. A reference page is served at `/docs`.',
+      'Errors are RFC 9457 problem details with a stable `code`. A reference page is served at `/docs`. ' +
+      'Responses carry `x-d1-bookmark`; send it back as a request header to read at least that state (your own writes) when reads are served by D1 read replicas.',
     license: { name: 'Proprietary', url: `${c.env.APP_URL}/docs` },
     contact: { name: '8bit-ai', url: c.env.APP_URL },
   },

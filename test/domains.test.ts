@@ -1,5 +1,10 @@
 import { describe, it } from 'vitest';
+import fc from 'fast-check';
+import { env } from 'cloudflare:workers';
+import { drizzle } from 'drizzle-orm/d1';
+import { sql } from 'drizzle-orm';
 import { domainAllowed } from '../src/organizations/domains';
+import { domainAllowedSql } from '../src/invitations/invitations.service';
 import { addMember, call, countRows, invite, ownerWithOrg, uniqueEmail } from './helpers';
 
 /* SPEC §12: allowed email domains. */
@@ -17,6 +22,23 @@ describe('allowed email domains', () => {
     expect(domainAllowed(list, 'x@example.com.evil.io')).toBe(false);
     expect(domainAllowed(list, '"a@example.com"@evil.io')).toBe(false);
     expect(domainAllowed([], 'anyone@anywhere.io')).toBe(true);
+  });
+
+  it('the one-batch create decides in SQL exactly what domainAllowed decides (property, 400 cases)', async ({ expect }) => {
+    const db = drizzle(env.DB);
+    const label = fc.constantFrom('a', 'b', 'corp', 'example', 'x-y', 'eu');
+    const domain = fc.tuple(fc.array(label, { minLength: 1, maxLength: 3 }), fc.constantFrom('com', 'io')).map(([ls, tld]) => [...ls, tld].join('.'));
+    const pattern = fc.tuple(fc.boolean(), domain).map(([wild, d]) => (wild ? `*.${d}` : d));
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(pattern, { maxLength: 4 }), domain, async (list, host) => {
+        const email = `someone@${host}`;
+        // The organization row as stored: NULL for an empty list, else its JSON.
+        const stored = list.length ? JSON.stringify(list) : null;
+        const [row] = await db.all<{ ok: number }>(sql`SELECT ${domainAllowedSql(email)} AS ok FROM (SELECT ${stored} AS allowed_email_domains) o`);
+        expect(row.ok === 1, `${JSON.stringify(list)} ${email}`).toBe(domainAllowed(list, email));
+      }),
+      { numRuns: 400 },
+    );
   });
 
   it('an owner sets the list; inviting outside it is 422 email_domain_not_allowed (single and bulk); pending invitations are untouched', async ({ expect }) => {

@@ -9,7 +9,7 @@ import { recordInvitationDelivery } from './delivery-state';
 import { deliverWebhook } from '../webhooks/sender';
 import { handOffNewWebhooks, handOffWebhooks } from './producer';
 import { readMessage } from './outbox';
-import { renderOutboxRow, type OutboxRow } from './render';
+import { renderOutboxRow, renderReads, type OutboxRow } from './render';
 import { transportFor, type SendResult } from './transports';
 
 /** Attempts per message (the first plus five retries), and the waits after each failed one. */
@@ -38,10 +38,15 @@ const ACK: Verdict = { ack: true };
  */
 export async function deliverOne(env: Env, db: Db, outboxId: string, now: number): Promise<Verdict> {
   const claimEnd = now + CLAIM_MS;
-  const [row] = await db.all<OutboxRow>(sql`UPDATE outbox SET status = 'sending', attempts = attempts + 1,
-      next_attempt_at = ${claimEnd}, updated_at = ${now}
-    WHERE id = ${outboxId} AND status IN ('pending', 'sending') AND next_attempt_at <= ${now}
-    RETURNING id, kind, organization_id, subject_id, token_id, attempts`);
+  // The claim, and what rendering needs, in one round trip.
+  const [claimed, ...reads] = await runBatch(db, [
+    sql`UPDATE outbox SET status = 'sending', attempts = attempts + 1,
+        next_attempt_at = ${claimEnd}, updated_at = ${now}
+      WHERE id = ${outboxId} AND status IN ('pending', 'sending') AND next_attempt_at <= ${now}
+      RETURNING id, kind, organization_id, subject_id, token_id, attempts`,
+    ...renderReads(outboxId),
+  ]);
+  const row = claimed.results[0] as OutboxRow | undefined;
   if (!row) {
     // Done, dropped, not due yet (another message carries its schedule), or claimed by another
     // consumer: then come back when that claim ends, in case it never finishes.
@@ -57,7 +62,7 @@ export async function deliverOne(env: Env, db: Db, outboxId: string, now: number
   const log = (outcome: string, extra: Record<string, unknown> = {}) =>
     console.log(JSON.stringify({ event: 'delivery_attempt', outbox_id: row.id, kind: row.kind, attempt: row.attempts, outcome, ...extra }));
 
-  const rendered = await renderOutboxRow(env, db, row, now);
+  const rendered = await renderOutboxRow(env, row, reads, now);
   if (!rendered.ok) {
     await runBatch(db, [finish('dropped', { error: rendered.stale })]);
     log('dropped', { reason: rendered.stale });

@@ -1,6 +1,5 @@
-import { eq } from 'drizzle-orm';
-import { invitations, organizations, signInLinks, users } from '../db/schema';
-import type { Db } from '../env';
+import { sql } from 'drizzle-orm';
+import type { Role } from '../db/schema';
 import { AUDIENCE, signToken } from '../auth/tokens';
 import { invitationMail, signInMail } from '../email/templates';
 import { asLocale } from '../invitations/invitations.store';
@@ -23,40 +22,50 @@ export const signInLink = (appUrl: string, token: string) => `${base(appUrl)}/au
 
 export type Rendered = { ok: true; mail: OutgoingMail } | { ok: false; stale: string };
 
+/** What rendering reads, in the claim's own batch (after the claim): the invitation, or the sign-in link. */
+export const renderReads = (outboxId: string) => [
+  sql`SELECT i.id, i.organization_id, i.email, i.role, i.status, i.message, i.expires_at, i.token_id, i.locale,
+      o.name AS org_name, u.name AS inviter_name
+    FROM invitations i LEFT JOIN organizations o ON o.id = i.organization_id LEFT JOIN users u ON u.id = i.invited_by
+    WHERE i.id = (SELECT subject_id FROM outbox WHERE id = ${outboxId} AND kind = 'invitation_email')`,
+  sql`SELECT email, jti, expires_at, used_at FROM sign_in_links
+    WHERE jti = (SELECT subject_id FROM outbox WHERE id = ${outboxId} AND kind = 'sign_in_email')`,
+];
+
+interface InvitationRead {
+  id: string; organization_id: string; email: string; role: Role; status: string; message: string | null; expires_at: number;
+  token_id: string | null; locale: string | null; org_name: string | null; inviter_name: string | null;
+}
+interface SignInRead { email: string; jti: string; expires_at: number; used_at: number | null }
+
 /**
- * The email an outbox row stands for, rendered from the current state. The token is re-derived
- * from the row it belongs to (id, current jti, expiry), so a retry sends the same link, and a row
- * whose link is no longer the current one (resent, revoked, accepted, expired, used) is stale.
+ * The email an outbox row stands for, rendered from the current state (`reads`: the results of
+ * `renderReads`). The token is re-derived from the row it belongs to (id, current jti, expiry), so a
+ * retry sends the same link, and a row whose link is no longer the current one (resent, revoked,
+ * accepted, expired, used) is stale.
  */
-export async function renderOutboxRow(env: Env, db: Db, row: OutboxRow, now: number): Promise<Rendered> {
+export async function renderOutboxRow(env: Env, row: OutboxRow, reads: D1Result[], now: number): Promise<Rendered> {
   if (row.kind === 'sign_in_email') {
-    const link = await db.query.signInLinks.findFirst({ where: eq(signInLinks.jti, row.subject_id) });
-    if (!link || link.usedAt !== null || link.expiresAt <= now) return { ok: false, stale: 'the sign-in link was used or expired' };
-    const token = await signToken(env, AUDIENCE.signIn, { sub: link.email, jti: link.jti, expiresAt: link.expiresAt }, now);
+    const link = reads[1].results[0] as SignInRead | undefined;
+    if (!link || link.used_at !== null || link.expires_at <= now) return { ok: false, stale: 'the sign-in link was used or expired' };
+    const token = await signToken(env, AUDIENCE.signIn, { sub: link.email, jti: link.jti, expiresAt: link.expires_at }, now);
     return { ok: true, mail: signInMail(link.email, signInLink(env.APP_URL, token)) };
   }
-  const [found] = await db
-    .select({ inv: invitations, orgName: organizations.name, inviterName: users.name })
-    .from(invitations)
-    .leftJoin(organizations, eq(organizations.id, invitations.organizationId))
-    .leftJoin(users, eq(users.id, invitations.invitedBy))
-    .where(eq(invitations.id, row.subject_id))
-    .limit(1);
-  const inv = found?.inv;
-  if (!inv || inv.status !== 'pending' || inv.expiresAt <= now || !inv.tokenId || inv.tokenId !== row.token_id) {
+  const inv = reads[0].results[0] as InvitationRead | undefined;
+  if (!inv || inv.status !== 'pending' || inv.expires_at <= now || !inv.token_id || inv.token_id !== row.token_id) {
     return { ok: false, stale: 'the link is no longer the current one' };
   }
-  const token = await signToken(env, AUDIENCE.invitation, { sub: inv.id, jti: inv.tokenId, org: inv.organizationId, expiresAt: inv.expiresAt }, now);
+  const token = await signToken(env, AUDIENCE.invitation, { sub: inv.id, jti: inv.token_id, org: inv.organization_id, expiresAt: inv.expires_at }, now);
   return {
     ok: true,
     mail: invitationMail({
       to: inv.email,
-      inviterName: found.inviterName ?? 'A teammate',
-      organizationName: found.orgName ?? 'an organization',
+      inviterName: inv.inviter_name ?? 'A teammate',
+      organizationName: inv.org_name ?? 'an organization',
       role: inv.role,
       message: inv.message,
       link: invitationLink(env.APP_URL, token),
-      expiresAt: inv.expiresAt,
+      expiresAt: inv.expires_at,
       locale: asLocale(inv.locale),
     }),
   };

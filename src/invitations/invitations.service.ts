@@ -195,7 +195,7 @@ const managerSql = (org: string, userId: string | null, ownerOnly: boolean) =>
 const memberSql = (org: string, email: string) =>
   sql`EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.organization_id = ${org} AND u.email = ${email})`;
 /** `domainAllowed` in SQL, over the organization row `o`. */
-const domainAllowedSql = (email: string) => {
+export const domainAllowedSql = (email: string) => {
   const domain = email.slice(email.lastIndexOf('@') + 1).toLowerCase();
   return sql`(o.allowed_email_domains IS NULL OR json_array_length(o.allowed_email_domains) = 0 OR EXISTS (
     SELECT 1 FROM json_each(o.allowed_email_domains) d
