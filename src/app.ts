@@ -25,8 +25,11 @@ import { deploymentProblem, logDeploymentProblemOnce } from './lib/deployment';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
-/** The pages' copy of `x-d1-bookmark`: a browser does not send headers back, it sends cookies. */
-const BOOKMARK_COOKIE = '8b_d1_bookmark';
+/**
+ * The pages' copy of `x-d1-bookmark` (a browser sends cookies back, not headers); `__Host-` over
+ * https, so no other subdomain can plant one.
+ */
+const bookmarkCookie = (appUrl: string) => (appUrl.startsWith('https://') ? '__Host-8b_d1_bookmark' : '8b_d1_bookmark');
 
 /**
  * Request id, the per-request drizzle client, and one JSON log line per request. The line names
@@ -38,19 +41,16 @@ const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   const incoming = c.req.header('X-Request-Id');
   const requestId = incoming && /^[\w.-]{1,64}$/.test(incoming) ? incoming : `req_${randomString(16)}`;
   c.set('requestId', requestId);
-  // Reads may come from a nearby replica; a request that writes starts on the primary. A
-  // bookmark the client sends back (header, or the pages' cookie) makes it read its own writes.
+  // Reads may come from a nearby replica, from the state of the client's bookmark on (header, or
+  // the pages' cookie). A request that writes starts on the primary, whatever it was sent: its
+  // authorization is never read from a replica.
   const reads = c.req.method === 'GET' || c.req.method === 'HEAD';
   const page = !c.req.path.startsWith('/v1/');
-  const session = openSession(c.env.DB, reads ? 'first-unconstrained' : 'first-primary', c.req.header(BOOKMARK_HEADER) ?? (page ? getCookie(c, BOOKMARK_COOKIE) : undefined));
+  const cookieName = bookmarkCookie(c.env.APP_URL);
+  const sent = c.req.header(BOOKMARK_HEADER) ?? (page ? getCookie(c, cookieName) : undefined);
+  const session = openSession(c.env.DB, reads ? 'first-unconstrained' : 'first-primary', reads ? sent : undefined);
   c.set('db', session.db);
   await next();
-  const bookmark = newestBookmark(session.bookmark(), c.get('writeBookmark'));
-  if (bookmark) {
-    c.header(BOOKMARK_HEADER, bookmark);
-    // A form post is followed by a page load (303): the browser carries the bookmark there.
-    if (page && !reads) setCookie(c, BOOKMARK_COOKIE, bookmark, { httpOnly: true, secure: c.env.APP_URL.startsWith('https://'), sameSite: 'Lax', path: '/', maxAge: 300 });
-  }
   const line = JSON.stringify({
     event: 'request',
     request_id: requestId,
@@ -61,6 +61,16 @@ const requestContext = createMiddleware<AppEnv>(async (c, next) => {
     org_id: c.get('orgId') ?? null,
   });
   logAfterResponse(c, line);
+  const bookmark = newestBookmark(session.bookmark(), c.get('writeBookmark'));
+  if (bookmark) {
+    c.header(BOOKMARK_HEADER, bookmark);
+    // A page that wrote (a form post, or a signed-in invitee's GET of an invitation link) is
+    // followed by a page load: the browser carries the bookmark there.
+    if (page && (!reads || c.get('writeBookmark'))) {
+      const secure = c.env.APP_URL.startsWith('https://');
+      setCookie(c, cookieName, bookmark, { httpOnly: true, secure, sameSite: 'Lax', path: '/', maxAge: 300 });
+    }
+  }
   c.header('X-Request-Id', requestId);
   c.header('X-Content-Type-Options', 'nosniff');
   // Pages and API answers are per-user and may carry secrets (session and API tokens): never

@@ -42,7 +42,10 @@ export class OrgCoordinator extends DurableObject<Env> {
    */
   #serialize<T extends object>(call: Call, task: (ctx: invitationsService.ServiceContext) => Promise<T>): Promise<T & Written> {
     // Each call's queries run in a D1 session that starts on the primary; its bookmark goes back
-    // with the result, so the response's `x-d1-bookmark` covers this write (SPEC §13).
+    // with the result, so the response's `x-d1-bookmark` covers this write (SPEC §13). A later read
+    // of the session may come from a replica at least as new as its first query: enough, because
+    // every write to this organization's invitations and memberships passes through this object,
+    // and each write is a guarded statement, which D1 runs on the primary.
     const session = openSession(this.env.DB, 'first-primary');
     const run = this.#tail.then(
       () => task(this.#ctx(call, session.db)),
@@ -104,6 +107,9 @@ export class OrgCoordinator extends DurableObject<Env> {
    */
   async #chargeEmail(call: Call, emails = 1): Promise<Failure | null> {
     const { now } = call;
+    // The organization's own limit first: a send it refuses charges no D1 counter.
+    const limit = limitFor(this.env, 'invitationEmailsPerOrg');
+    if ((await this.#orgWindow(now)).count + emails > limit.max) return this.#chargeOrgEmail(now, emails);
     // Both counters in one D1 round trip.
     const counters = this.#emailCounters(call);
     const over = await hitAll(this.#db, counters.map(({ bucket, limit }) => ({ bucket, limit })), now, emails);
@@ -196,7 +202,8 @@ export function coordinatorFor(env: Env, organizationId: string) {
 
 /**
  * The coordinator, for a request: each call's bookmark is kept in the request's context
- * (`writeBookmark`), so the response's `x-d1-bookmark` is at least as new as the write.
+ * (`writeBookmark`), so the response's `x-d1-bookmark` is at least as new as the write, and the
+ * request's later reads run in a session that starts there.
  */
 export function coordinator(c: Context<AppEnv>, organizationId: string): ReturnType<typeof coordinatorFor> {
   const stub = coordinatorFor(c.env, organizationId);
@@ -207,8 +214,12 @@ export function coordinator(c: Context<AppEnv>, organizationId: string): ReturnT
       return async (...args: unknown[]) => {
         // Called through the stub (an RPC method is not a plain function: no `apply`).
         const result = await (target as unknown as Record<PropertyKey, (...a: unknown[]) => Promise<unknown>>)[prop](...args);
-        const bookmark = (result as Partial<Written> | undefined)?.bookmark;
-        if (bookmark) c.set('writeBookmark', newestBookmark(c.get('writeBookmark'), bookmark) ?? undefined);
+        const bookmark = newestBookmark(c.get('writeBookmark'), (result as Partial<Written> | undefined)?.bookmark);
+        if (bookmark) {
+          c.set('writeBookmark', bookmark);
+          // What the request reads next (the resource it answers with) sees this write.
+          c.set('db', openSession(c.env.DB, 'first-primary', bookmark).db);
+        }
         return result;
       };
     },

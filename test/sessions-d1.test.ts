@@ -1,6 +1,6 @@
 import { describe, it } from 'vitest';
 import { env, exports } from 'cloudflare:workers';
-import { BASE, call, fetchWithEnv, ownerWithOrg, uniqueEmail } from './helpers';
+import { BASE, call, fetchWithEnv, lastToken, ownerWithOrg, signUp, uniqueEmail } from './helpers';
 
 /*
  * SPEC §13, global reads: every request's queries run in one D1 session (reads may use a
@@ -43,18 +43,20 @@ describe('SPEC §13: D1 sessions and x-d1-bookmark', () => {
     expect(read.headers.get('x-d1-bookmark')).toMatch(BOOKMARK);
 
     const sessions: D1DatabaseSession[] = [];
+    const starts: string[] = [];
     const before = await primaryBookmark();
     const created = await fetchWithEnv(
       `/v1/organizations/${org.id}/invitations`,
       { method: 'POST', headers: { Authorization: `Bearer ${owner.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ email: uniqueEmail('bm'), role: 'viewer' }) },
-      { ...env, DB: recordingDb([], sessions) },
+      { ...env, DB: recordingDb(starts, sessions) },
     );
     expect(created.status).toBe(201);
     const written = created.headers.get('x-d1-bookmark')!;
     expect(written).toMatch(BOOKMARK);
     // The Worker's session only read (caller and membership); the batch ran in the organization's
     // coordinator afterwards. The response's bookmark is the coordinator's, newer than the Worker's.
-    expect(sessions).toHaveLength(1);
+    // (Then a session for any read after the write, starting at the write's bookmark.)
+    expect(starts).toEqual(['first-primary', written]);
     expect(written > before).toBe(true);
     expect(written > sessions[0].getBookmark()!).toBe(true);
     expect(written <= (await primaryBookmark())).toBe(true);
@@ -101,6 +103,34 @@ describe('SPEC §13: D1 sessions and x-d1-bookmark', () => {
       expect(await send('GET', `/v1/organizations/${org.id}`, { 'x-d1-bookmark': bad }), bad).toEqual({ status: 200, first: 'first-unconstrained' });
     }
     expect(await send('DELETE', `/v1/organizations/${org.id}/invitations/inv_nope`, { 'x-d1-bookmark': 'garbage' })).toMatchObject({ first: 'first-primary' });
+    // A write never starts at a bookmark the client sent (an old one would let a replica answer
+    // its authorization): it starts on the primary.
+    expect(await send('POST', '/v1/me/api-tokens', { 'x-d1-bookmark': valid }, { name: 'from a bookmark' })).toMatchObject({ status: 201, first: 'first-primary' });
+    expect(await send('PATCH', `/v1/organizations/${org.id}`, { 'x-d1-bookmark': valid }, { default_locale: 'fr' })).toEqual({ status: 200, first: 'first-primary' });
+  });
+
+  it("after a coordinator's write, the request reads in a session that starts at that write's bookmark", async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg('Read Back');
+    const inv = (await call('POST', `/v1/organizations/${org.id}/invitations`, { token: owner.token, body: { email: uniqueEmail('rb'), role: 'viewer' } })).json;
+    const starts: string[] = [];
+    const res = await fetchWithEnv(`/v1/organizations/${org.id}/invitations/${inv.id}/revoke`, { method: 'POST', headers: { Authorization: `Bearer ${owner.token}` } }, { ...env, DB: recordingDb(starts) });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { status: string }).status).toBe('revoked');
+    // The Worker's own session, then the one its read-back runs in: at the coordinator's bookmark.
+    expect(starts).toEqual(['first-primary', res.headers.get('x-d1-bookmark')]);
+  });
+
+  it('a read that misses the caller (a replica may not have a new credential yet) asks the primary before answering 401', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg('Fresh Credentials');
+    const get = async (token: string) => {
+      const starts: string[] = [];
+      const res = await fetchWithEnv(`/v1/organizations/${org.id}`, { headers: { Authorization: `Bearer ${token}` } }, { ...env, DB: recordingDb(starts) });
+      return { status: res.status, starts };
+    };
+    expect(await get(owner.token)).toEqual({ status: 200, starts: ['first-unconstrained'] });
+    expect(await get('8b_ses_notarealsessiontoken000000000000000')).toEqual({ status: 401, starts: ['first-unconstrained', 'first-primary'] });
+    const outsider = await ownerWithOrg('Elsewhere');
+    expect(await get(outsider.owner.token)).toEqual({ status: 404, starts: ['first-unconstrained', 'first-primary'] });
   });
 
   it("pages carry the bookmark in a cookie: a form post sets it, and the next page load's session starts there", async ({ expect }) => {
@@ -129,6 +159,14 @@ describe('SPEC §13: D1 sessions and x-d1-bookmark', () => {
     );
     expect(page.status).toBe(200);
     expect(starts[0]).toBe(bookmark);
+    // A signed-in invitee's GET of the link accepts (a write through the coordinator) and
+    // redirects into the organization: that GET sets the cookie too.
+    const invitee = await signUp(uniqueEmail('getaccept'));
+    await call('POST', `/v1/organizations/${org.id}/invitations`, { token: owner.token, body: { email: invitee.email, role: 'viewer' } });
+    const link = await fetchWithEnv(`/invitations/accept?token=${await lastToken(invitee.email)}`, { redirect: 'manual', headers: { Cookie: `8b_session=${invitee.token}` } }, env);
+    expect(link.status).toBe(303);
+    expect(link.headers.getSetCookie().some((c) => c.startsWith(`8b_d1_bookmark=${link.headers.get('x-d1-bookmark')};`))).toBe(true);
+
     // The API reads the header only: a cookie never moves an API session.
     const starts2: string[] = [];
     await fetchWithEnv(`/v1/organizations/${org.id}`, { headers: { Authorization: `Bearer ${owner.token}`, Cookie: `8b_d1_bookmark=${bookmark}` } }, { ...env, DB: recordingDb(starts2) });

@@ -3,7 +3,8 @@ import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv, AuthUser } from '../env';
 import { ApiError } from '../errors';
-import { SESSION_TTL_MS, resolveCredential, resolveOrgAccess } from './auth.store';
+import { SESSION_TTL_MS, resolveOrgAccess } from './auth.store';
+import { openSession } from '../db/session';
 
 /** `__Host-` cookies require Secure; plain-http local development uses a plain name. */
 export function sessionCookieName(appUrl: string): string {
@@ -49,11 +50,27 @@ export function presentedSecret(c: Context<AppEnv>): string | undefined {
   return sameOrigin ? cookie : undefined;
 }
 
+/**
+ * The caller, and their membership of `orgRef`, from the request's D1 session. A read request's
+ * session may be served by a replica that has not yet seen a new credential or membership (a
+ * session token just issued, an organization just created): a miss there is asked again of the
+ * primary, and the rest of the request reads from the primary too. Only a real miss is a 401/404.
+ */
+export async function resolveAccess(c: Context<AppEnv>, secret: string, orgRef: string | null) {
+  const now = Date.now();
+  const found = await resolveOrgAccess(c.var.db, secret, orgRef, now);
+  const complete = found && (orgRef === null || found.membership);
+  if (complete || !(c.req.method === 'GET' || c.req.method === 'HEAD')) return found;
+  const primary = openSession(c.env.DB, 'first-primary').db;
+  c.set('db', primary);
+  return resolveOrgAccess(primary, secret, orgRef, now);
+}
+
 /** Resolves the caller if any credential is presented; never fails the request. */
 export const optionalUser = createMiddleware<AppEnv>(async (c, next) => {
   const secret = presentedSecret(c);
   if (secret) {
-    const user = await resolveCredential(c.var.db, secret, Date.now());
+    const user = (await resolveAccess(c, secret, null))?.user;
     if (user) c.set('user', user);
   }
   await next();
@@ -62,7 +79,7 @@ export const optionalUser = createMiddleware<AppEnv>(async (c, next) => {
 /** 401 unless the request carries a valid session or API token. */
 export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
   const secret = presentedSecret(c);
-  const user = secret ? await resolveCredential(c.var.db, secret, Date.now()) : null;
+  const user = secret ? (await resolveAccess(c, secret, null))?.user : null;
   if (!user) throw new ApiError('unauthorized', 'Sign in, or send Authorization: Bearer <token>.');
   c.set('user', user);
   await next();
@@ -92,7 +109,7 @@ export function currentUser(c: Context<AppEnv>): AuthUser {
  */
 export const requireOrgMember = createMiddleware<AppEnv>(async (c, next) => {
   const secret = presentedSecret(c);
-  const access = secret ? await resolveOrgAccess(c.var.db, secret, c.req.param('org') ?? '', Date.now()) : null;
+  const access = secret ? await resolveAccess(c, secret, c.req.param('org') ?? '') : null;
   if (!access) throw new ApiError('unauthorized', 'Sign in, or send Authorization: Bearer <token>.');
   c.set('user', access.user);
   if (!access.membership) throw new ApiError('not_found', 'No such organization.');

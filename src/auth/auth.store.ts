@@ -71,11 +71,6 @@ function credentialKind(secret: string): AuthUser['via'] | null {
   return null;
 }
 
-/** Resolves a bearer secret (session or personal API token) to its user, or null. */
-export async function resolveCredential(db: Db, secret: string, now: number): Promise<AuthUser | null> {
-  return (await resolveOrgAccess(db, secret, null, now))?.user ?? null;
-}
-
 export async function endSession(db: Db, sessionId: string) {
   await db.delete(sessions).where(eq(sessions.id, sessionId));
 }

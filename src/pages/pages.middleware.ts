@@ -4,8 +4,7 @@ import { createMiddleware } from 'hono/factory';
 import { secureHeaders } from 'hono/secure-headers';
 import type { AppEnv, AuthUser } from '../env';
 import { base64url } from '../lib/crypto';
-import { sessionCookieName } from '../auth/auth.middleware';
-import { resolveCredential } from '../auth/auth.store';
+import { resolveAccess, sessionCookieName } from '../auth/auth.middleware';
 
 /** Strict headers for every page: no inline code, no framing, no referrer (links carry tokens). */
 export const pageSecurityHeaders = secureHeaders({
@@ -85,7 +84,7 @@ export function safeNext(appUrl: string, next: string | undefined): string | nul
 export async function pageUser(c: Context<AppEnv>): Promise<AuthUser | null> {
   const secret = getCookie(c, sessionCookieName(c.env.APP_URL));
   if (!secret) return null;
-  const user = await resolveCredential(c.var.db, secret, Date.now());
+  const user = (await resolveAccess(c, secret, null))?.user;
   if (user?.via !== 'session') return null;
   c.set('user', user);
   return user;
