@@ -53,16 +53,6 @@ async function touch(db: Db, via: AuthUser['via'], id: string, lastUsedAt: numbe
     WHERE id = ${id} AND (last_used_at IS NULL OR last_used_at <= ${now - LAST_USED_RESOLUTION_MS})`);
 }
 
-/**
- * The live credential behind a bearer secret: an unexpired session, or an API token that has not
- * expired. One subquery, used by both resolvers below.
- */
-function credentialSql(session: boolean, hash: string, now: number) {
-  return session
-    ? sql`(SELECT id, user_id, last_used_at FROM sessions WHERE token_hash = ${hash} AND expires_at > ${now})`
-    : sql`(SELECT id, user_id, last_used_at FROM api_tokens WHERE token_hash = ${hash} AND (expires_at IS NULL OR expires_at > ${now}))`;
-}
-
 /** The kind of secret by its prefix, or null for anything else (never looked up). */
 function credentialKind(secret: string): AuthUser['via'] | null {
   if (secret.length > 200) return null;
@@ -108,6 +98,24 @@ export async function endAllSessions(db: Db, userId: string) {
 }
 
 /**
+ * The statement behind `resolveOrgAccess`, per kind of credential (the live credential behind a
+ * bearer secret: an unexpired session, or an API token that has not expired). Plain SQL built
+ * once: it runs on every authenticated request, and building it with drizzle each time showed in
+ * the profile. ?1 is the secret's hash, ?2 now, ?3 the organization's id or slug (or NULL).
+ */
+const accessSql = (credentials: string) => `SELECT u.id AS user_id, u.email, u.name, c.id AS credential_id, c.last_used_at,
+    o.id AS org_id, o.name AS org_name, o.slug, o.created_at, o.updated_at, o.allowed_email_domains, o.default_locale, m.role
+  FROM (${credentials}) c
+  JOIN users u ON u.id = c.user_id
+  LEFT JOIN organizations o ON (o.id = ?3 OR o.slug = ?3)
+  LEFT JOIN memberships m ON m.organization_id = o.id AND m.user_id = u.id
+  LIMIT 1`;
+const ACCESS_SQL: Record<AuthUser['via'], string> = {
+  session: accessSql('SELECT id, user_id, last_used_at FROM sessions WHERE token_hash = ?1 AND expires_at > ?2'),
+  api_token: accessSql('SELECT id, user_id, last_used_at FROM api_tokens WHERE token_hash = ?1 AND (expires_at IS NULL OR expires_at > ?2)'),
+};
+
+/**
  * The caller and their membership of `{org}` (id or slug) in one query: every organization route
  * needs both, and each D1 round trip counts. `membership` is null for a non-member (or without
  * `orgRef`).
@@ -116,17 +124,11 @@ export async function resolveOrgAccess(db: Db, secret: string, orgRef: string | 
   const via = credentialKind(secret);
   if (!via || (orgRef !== null && orgRef.length > 64)) return null;
   const hash = await sha256Hex(secret);
-  const [row] = await db.all<{
+  const row = await db.$client.prepare(ACCESS_SQL[via]).bind(hash, now, orgRef).first<{
     user_id: string; email: string; name: string; credential_id: string; last_used_at: number | null;
     org_id: string | null; org_name: string; slug: string; created_at: number; updated_at: number; role: Role | null;
     allowed_email_domains: string | null; default_locale: string | null;
-  }>(sql`SELECT u.id AS user_id, u.email, u.name, c.id AS credential_id, c.last_used_at,
-      o.id AS org_id, o.name AS org_name, o.slug, o.created_at, o.updated_at, o.allowed_email_domains, o.default_locale, m.role
-    FROM ${credentialSql(via === 'session', hash, now)} c
-    JOIN users u ON u.id = c.user_id
-    LEFT JOIN organizations o ON (o.id = ${orgRef} OR o.slug = ${orgRef})
-    LEFT JOIN memberships m ON m.organization_id = o.id AND m.user_id = u.id
-    LIMIT 1`);
+  }>();
   if (!row) return null;
   await touch(db, via, row.credential_id, row.last_used_at, now);
   const user: AuthUser = { id: row.user_id, email: row.email, name: row.name, via, credentialId: row.credential_id };
