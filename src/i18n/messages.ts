@@ -265,9 +265,16 @@ export function htmlMessage(locale: Locale, key: MessageKey, vars: Record<string
 export const roleName = (locale: Locale, role: string) =>
   Object.hasOwn(CATALOGUES.en, `role.${role}`) ? t(locale, `role.${role}` as MessageKey) : role;
 
-/** A date and time as people of `locale` write it, in UTC. */
-export const formatDate = (locale: Locale, ms: number) =>
-  `${new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' }).format(new Date(ms))} UTC`;
+/**
+ * A date and time as people of `locale` write it, in UTC. One formatter per locale, made once:
+ * building an Intl.DateTimeFormat for each email showed in the profile.
+ */
+const dateFormats = new Map<Locale, Intl.DateTimeFormat>();
+export const formatDate = (locale: Locale, ms: number) => {
+  let format = dateFormats.get(locale);
+  if (!format) dateFormats.set(locale, (format = new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' })));
+  return `${format.format(new Date(ms))} UTC`;
+};
 
 /**
  * The best translation for an `Accept-Language` header (q-values honoured; `pt` and `pt-PT`
