@@ -167,6 +167,9 @@ Re-run it to refresh this file; the raw figures are in \`bench/results/latest.js
   accepts); only bulk history (100,000 past invitations, 100,000 stale ones over 1,000
   organizations) is inserted with SQL. \`RATE_LIMIT_SCALE\` is raised so the limits do not
   refuse the load.
+- The three workers start, then the run waits 5 s and sends 100 untimed baseline requests before
+  the first measurement, so start-up work (bundling, file watchers) is not measured. Before the
+  preview run it waits until the creates' email backlog is written (no new email for 2 s).
 - Local D1 is SQLite in-process: absolute numbers are far below production D1 round trips;
   the ratios (each path against the baseline, 100 vs 100,000 history) are the point.
 - A **peer** on the same runtime, on 8792 (\`bench/peers/better-auth/\`): better-auth
@@ -196,6 +199,32 @@ ${r.targets.map((t) => `| ${t.name} | ${t.p50_ms} | ${t.ratio}× | ≤ ${t.targe
 ${r.other_ratios.map((t) => `| ${t.name} | | ${t.ratio}× | – | – |`).join('\n')}
 
 ${peerSection(r.peer)}
+## Where the time goes
+
+D1 round trips and Durable Object hops per request (counted in \`test/round-trips.test.ts\`
+for create and accept):
+
+| request | D1 round trips | Durable Object hops |
+|---|---|---|
+| floor (baseline) | 2: read, insert | 0 |
+| create invitation | 2: caller + membership; one batch (every rule a guard, audit, outbox, counters) | 1 |
+| accept | 2: invitation + organization + account; one batch that returns the result | 1 |
+| preview | 1: invitation + organization + inviter + account | 0 |
+| list first page | 2: caller + membership; the page | 0 |
+
+Before this issue a create cost 4 round trips (caller + membership, the coordinator's snapshot,
+the email counters, the batch), an accept 7 and a preview 4. Profiling the Worker under 16-way
+load (the V8 CPU profiler through \`wrangler dev\`'s inspector) then showed, besides the D1 calls
+themselves (about a quarter of the CPU, much of it workerd's tracing spans around each call):
+drizzle building the relational view of the schema for every request (4%, now once per isolate),
+building the caller + membership statement with drizzle on every request (now plain SQL built
+once), an \`Intl.DateTimeFormat\` made for every email (5.7% of the CPU at 16-way creates, now
+one per locale), an asset lookup in front of the Worker on every request (about 1.5 ms, now
+\`run_worker_first\` for every path but \`/docs/*\`), and the request's log line (about 2 ms
+under \`wrangler dev\`, whose inspector carries every console line; now written after the
+response is sent, still about 6% of the CPU at 16-way lists). The rest is Hono, zod and drizzle
+building queries, and mimetext building each email (7% at 16-way creates).
+
 ## History independence (p50 with 100,000 past invitations ÷ p50 with 100)
 
 | call | ratio | target ≤ 1.2× |
