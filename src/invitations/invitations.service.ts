@@ -188,7 +188,7 @@ export async function createInvitation(ctx: ServiceContext, input: CreateInvitat
   return createChecked(ctx, input, email);
 }
 
-/** A guarded INSERT: the rule's SQL is what makes the batch write nothing. */
+/** Rules as guards of the one-batch create's INSERT: a rule that does not hold makes it write nothing. */
 const managerSql = (org: string, userId: string | null, ownerOnly: boolean) =>
   sql`EXISTS (SELECT 1 FROM memberships WHERE organization_id = ${org} AND user_id = ${userId}
     AND role IN ${ownerOnly ? sql`('owner')` : sql`('owner', 'admin')`})`;
