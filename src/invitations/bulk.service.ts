@@ -9,7 +9,7 @@ import { PENDING_LIMIT, asLocale, type InvitationResource } from './invitations.
 import { domainAllowed, parseDomains } from '../organizations/domains';
 import type { Locale } from '../db/schema';
 import {
-  DAY_MS, IDEMPOTENCY_TTL_MS, domainRefusal, expireStaleSql, expiredAuditSql, livePendingCountSql, newInvitationResource, type ServiceContext,
+  DAY_MS, IDEMPOTENCY_TTL_MS, domainRefusal, expireStaleSql, expiredAuditSql, livePendingCountSql, memberSql, newInvitationResource, type ServiceContext,
 } from './invitations.service';
 
 /** At most this many rows per bulk request (SPEC §12). */
@@ -145,7 +145,7 @@ export async function createInvitationsBulk(
             ${expiresAt}, ${jti}, ${ctx.actor.userId}, ${now}, 1, 'queued', 0, ${now}, ${now}, ${locale}
           WHERE ${livePendingCountSql(org, now)} < ${PENDING_LIMIT}
             AND NOT EXISTS (SELECT 1 FROM invitations WHERE organization_id = ${org} AND email = ${row.email} AND status = 'pending')
-            AND NOT EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.organization_id = ${org} AND u.email = ${row.email})`,
+            AND NOT ${memberSql(org, row.email)}`,
         auditStatement(
           db,
           ctx.actor,

@@ -51,6 +51,10 @@ export interface ServiceContext {
 export const livePendingCountSql = (organizationId: string, now: number) =>
   sql`(SELECT count(*) FROM invitations WHERE organization_id = ${organizationId} AND status = 'pending' AND expires_at > ${now})`;
 
+/** The email already belongs to a member of the organization. */
+export const memberSql = (org: string, email: string) =>
+  sql`EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.organization_id = ${org} AND u.email = ${email})`;
+
 /** Writes down the expiry of pending invitations to `email` already past `expires_at` (and audits it). */
 const staleWhere = (org: string, email: string, now: number, exceptId: string | null) =>
   sql`organization_id = ${org} AND email = ${email} AND status = 'pending' AND expires_at <= ${now} AND id IS NOT ${exceptId}`;
@@ -100,8 +104,7 @@ async function snapshot(ctx: ServiceContext, email: string, exceptId: string | n
       (SELECT allowed_email_domains FROM organizations WHERE id = ${org}) AS domains,
       (SELECT default_locale FROM organizations WHERE id = ${org}) AS default_locale,
       (SELECT role FROM memberships WHERE organization_id = ${org} AND user_id = ${ctx.actor.userId}) AS role,
-      EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
-              WHERE m.organization_id = ${org} AND u.email = ${email}) AS is_member,
+      ${memberSql(org, email)} AS is_member,
       EXISTS (SELECT 1 FROM invitations WHERE organization_id = ${org} AND email = ${email}
               AND status = 'pending' AND expires_at > ${now} AND id IS NOT ${exceptId}) AS other_pending,
       ${livePendingCountSql(org, now)} AS pending`);
@@ -192,8 +195,6 @@ export async function createInvitation(ctx: ServiceContext, input: CreateInvitat
 const managerSql = (org: string, userId: string | null, ownerOnly: boolean) =>
   sql`EXISTS (SELECT 1 FROM memberships WHERE organization_id = ${org} AND user_id = ${userId}
     AND role IN ${ownerOnly ? sql`('owner')` : sql`('owner', 'admin')`})`;
-const memberSql = (org: string, email: string) =>
-  sql`EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.organization_id = ${org} AND u.email = ${email})`;
 /** `domainAllowed` in SQL, over the organization row `o`. */
 export const domainAllowedSql = (email: string) => {
   const domain = email.slice(email.lastIndexOf('@') + 1).toLowerCase();
@@ -309,8 +310,7 @@ async function createChecked(ctx: ServiceContext, input: CreateInvitationInput, 
         SELECT ${id}, ${org}, ${email}, ${input.role}, 'pending', ${input.message ?? null}, ${input.expiresInDays},
           ${expiresAt}, ${jti}, ${ctx.actor.userId}, ${now}, 1, 'queued', 0, ${now}, ${now}, ${locale}
         WHERE ${livePendingCountSql(org, now)} < ${PENDING_LIMIT}
-          AND NOT EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
-                          WHERE m.organization_id = ${org} AND u.email = ${email})`,
+          AND NOT ${memberSql(org, email)}`,
       auditStatement(
         db,
         ctx.actor,

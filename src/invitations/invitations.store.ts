@@ -66,12 +66,14 @@ const INVITATION_WITH_INVITER = `SELECT i.id, i.organization_id AS organizationI
 
 type ListedRow = InvitationRow & { inviterId: string | null; inviterName: string | null; inviterEmail: string | null };
 
+const ONE_INVITATION = `${INVITATION_WITH_INVITER} WHERE i.organization_id = ? AND i.id = ?`;
+
 /** The resource of a row read with `INVITATION_WITH_INVITER`. */
 const resourceOf = ({ inviterId, inviterName, inviterEmail, ...invitation }: ListedRow, now: number) =>
   toInvitationResource(invitation, inviterId ? { id: inviterId, name: inviterName!, email: inviterEmail! } : null, now);
 
 export async function getInvitationResource(db: Db, organizationId: string, id: string, now: number) {
-  const row = await db.$client.prepare(`${INVITATION_WITH_INVITER} WHERE i.organization_id = ? AND i.id = ?`).bind(organizationId, id).first<ListedRow>();
+  const row = await db.$client.prepare(ONE_INVITATION).bind(organizationId, id).first<ListedRow>();
   if (!row) throw new ApiError('not_found', 'No such invitation in this organization.');
   return resourceOf(row, now);
 }

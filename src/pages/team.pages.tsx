@@ -73,6 +73,18 @@ const NotFound = (p: { user: AuthUser | null; csrf?: string }) => (
 
 type Ctx = Context<AppEnv>;
 
+/** The caller's membership of `slug`, or null (not a member, or no such organization): a 404. */
+async function membershipOf(c: Ctx, slug: string, userId: string) {
+  try {
+    return await requireMembership(c.var.db, slug, userId);
+  } catch {
+    return null;
+  }
+}
+
+/** A blank personal message is no message. */
+const optionalMessage = (message: string) => (message.trim() ? message : null);
+
 /**
  * The invite form with several addresses (SPEC §12): one bulk request, then each address with its
  * outcome in plain words; the ones not sent stay in the field to fix and send again.
@@ -85,17 +97,13 @@ async function inviteSeveral(c: Ctx, user: AuthUser, slug: string, values: Invit
   if (!shared.success) {
     return renderTeam(c, user, slug, { invite: { values, errors: fieldErrors(shared.error) }, status: 400 });
   }
-  let membership;
-  try {
-    membership = await requireMembership(c.var.db, slug, user.id);
-  } catch {
-    return renderTeam(c, user, slug);
-  }
+  const membership = await membershipOf(c, slug, user.id);
+  if (!membership) return renderTeam(c, user, slug);
   const { org } = membership;
   const rows = addresses.map((address, index) => {
     const email = EmailSchema.safeParse(address);
     if (!email.success) return { invalid: refusal(index, address, 'validation_failed', FIELD_MESSAGES.email) };
-    return { email: normalizeEmail(email.data), role: shared.data.role, message: shared.data.message.trim() ? shared.data.message : null, expiresInDays: shared.data.expires_in_days };
+    return { email: normalizeEmail(email.data), role: shared.data.role, message: optionalMessage(shared.data.message), expiresInDays: shared.data.expires_in_days };
   });
   const outcome = await coordinator(c, org.id).createInvitationsBulk(call(c, user, org.id), { rows, inviter: { name: user.name, email: user.email } });
   if (!outcome.ok) return renderTeam(c, user, slug, { invite: { values, errors: { form: plain(outcome.code) } }, status: outcome.code === 'forbidden' ? 403 : 409 });
@@ -164,12 +172,8 @@ async function action(
   const form = await formFields(c);
   if (!csrfValid(c, form)) return refuseCsrf(c);
   const slug = c.req.param('slug')!;
-  let membership;
-  try {
-    membership = await requireMembership(c.var.db, slug, user.id);
-  } catch {
-    return c.html(<NotFound user={user} csrf={c.var.csrf} />, 404);
-  }
+  const membership = await membershipOf(c, slug, user.id);
+  if (!membership) return c.html(<NotFound user={user} csrf={c.var.csrf} />, 404);
   const outcome = await run({ user, orgId: membership.org.id, form });
   const back = `/orgs/${membership.org.slug}/settings/team`;
   // After leaving, the Team page is no longer yours to see.
@@ -199,17 +203,13 @@ export const teamPages = new Hono<AppEnv>()
     if (!parsed.success) {
       return renderTeam(c, user, slug, { invite: { values, errors: fieldErrors(parsed.error) }, status: 400 });
     }
-    let membership;
-    try {
-      membership = await requireMembership(c.var.db, slug, user.id);
-    } catch {
-      return renderTeam(c, user, slug);
-    }
+    const membership = await membershipOf(c, slug, user.id);
+    if (!membership) return renderTeam(c, user, slug);
     const { org } = membership;
     const outcome = handOffAfter(c.executionCtx, c.env, await coordinator(c, org.id).createInvitation(call(c, user, org.id), {
       email: parsed.data.email,
       role: parsed.data.role,
-      message: parsed.data.message.trim() ? parsed.data.message : null,
+      message: optionalMessage(parsed.data.message),
       expiresInDays: parsed.data.expires_in_days,
     }));
     if (outcome.ok) return c.redirect(`/orgs/${org.slug}/settings/team?notice=invited`, 303);
@@ -224,12 +224,8 @@ export const teamPages = new Hono<AppEnv>()
     const form = await formFields(c);
     if (!csrfValid(c, form)) return refuseCsrf(c);
     const slug = c.req.param('slug');
-    let membership;
-    try {
-      membership = await requireMembership(c.var.db, slug, user.id);
-    } catch {
-      return renderTeam(c, user, slug);
-    }
+    const membership = await membershipOf(c, slug, user.id);
+    if (!membership) return renderTeam(c, user, slug);
     const { org, role } = membership;
     if (role !== 'owner') return renderTeam(c, user, slug, { status: 403 });
     const typedDomains = form.domains ?? '';
