@@ -4,12 +4,14 @@ import { RETENTION_DEFAULTS, retentionDays, runExpirySweep, runHousekeeping } fr
 import * as schema from './db/schema';
 import { consumeDeliveryBatch } from './delivery/consumer';
 import { consumeDeadLetters } from './delivery/dead-letter';
+import { consumeEmailEventBatch } from './delivery/email-events.queue';
 import { runOutboxRelay } from './delivery/relay';
 import { handOffNewWebhooks } from './delivery/producer';
 import { isLocalAppUrl } from './lib/deployment';
 import { errorMessage } from './lib/redact';
 
 export { OrgCoordinator } from './org-coordinator';
+export { SendPacer } from './delivery/send-pacer';
 
 /** Housekeeping runs on every tenth minute; the relay and the sweep on every tick. */
 const HOUSEKEEPING_EVERY_MINUTES = 10;
@@ -17,8 +19,10 @@ const HOUSEKEEPING_EVERY_MINUTES = 10;
 export default {
   fetch: app.fetch,
   async queue(batch, env, _ctx) {
-    // One consumer for the delivery queue, another for its dead-letter queue.
+    // One consumer for the delivery queue, one for its dead-letter queue, and one for the email
+    // provider's delivery events (`invitations-email-events`, fed by an event subscription).
     if (batch.queue.endsWith('-dlq')) await consumeDeadLetters(batch, env);
+    else if (batch.queue.endsWith('-email-events')) await consumeEmailEventBatch(batch, env);
     else await consumeDeliveryBatch(batch, env);
   },
   async scheduled(controller, env, ctx) {

@@ -11,6 +11,7 @@ import { handOffNewWebhooks, handOffWebhooks } from './producer';
 import { readMessage } from './outbox';
 import { renderOutboxRow, renderReads, type OutboxRow } from './render';
 import { transportFor, type SendResult } from './transports';
+import { reserveSendSlot, sendRatePerSecond } from './send-pacer';
 
 /** Attempts per message (the first plus five retries), and the waits after each failed one. */
 export const MAX_ATTEMPTS = 6;
@@ -25,6 +26,20 @@ export function retryDelayMs(env: { DELIVERY_RETRY_SCALE?: string }, attempt: nu
   return Math.round(RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length) - 1] * factor);
 }
 
+/**
+ * The consumer's clock: what time it is, and a wait. Production uses the real ones; tests pass a
+ * clock of their own so that pacing can be checked without sleeping through real time.
+ */
+export interface DeliveryClock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export const realClock: DeliveryClock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
 /** What to do with the queue message: acknowledge it, or have the queue bring it back later. */
 export type Verdict = { ack: true } | { ack: false; retryAfterMs: number };
 
@@ -36,7 +51,7 @@ const ACK: Verdict = { ack: true };
  * from the current state (a stale link is dropped, never sent), sent through the configured
  * transport, and the outcome is written under the claim.
  */
-export async function deliverOne(env: Env, db: Db, outboxId: string, now: number): Promise<Verdict> {
+export async function deliverOne(env: Env, db: Db, outboxId: string, now: number, clock: DeliveryClock = realClock): Promise<Verdict> {
   const claimEnd = now + CLAIM_MS;
   // The claim, and what rendering needs, in one round trip.
   const [claimed, ...reads] = await runBatch(db, [
@@ -75,6 +90,21 @@ export async function deliverOne(env: Env, db: Db, outboxId: string, now: number
     console.error(JSON.stringify({ event: 'email_transport_misconfigured', reason: choice.reason }));
     result = { status: 'permanent', reason: `Email is misconfigured: ${choice.reason}` };
   } else {
+    // SPEC §15: never faster than the transport allows. The slot comes from the transport's pacer
+    // (src/delivery/send-pacer.ts); a slot too far off puts the message back, not counted as an attempt.
+    const rate = sendRatePerSecond(env, choice.transport);
+    if (rate !== null) {
+      const slot = await reserveSendSlot(env, choice.transport.name, rate, clock.now());
+      if ('retryAt' in slot) {
+        const backIn = Math.max(1000, Math.ceil((slot.retryAt - clock.now()) / 1000) * 1000);
+        await db.run(sql`UPDATE outbox SET status = 'pending', attempts = attempts - 1, next_attempt_at = ${slot.retryAt}, updated_at = ${now}
+          WHERE id = ${row.id} AND status = 'sending' AND next_attempt_at = ${claimEnd}`);
+        log('paced', { transport: choice.transport.name, rate_per_second: rate, retry_in_ms: backIn });
+        return { ack: false, retryAfterMs: backIn };
+      }
+      const wait = slot.at - clock.now();
+      if (wait > 0) await clock.sleep(wait);
+    }
     result = await choice.transport.send({
       ...rendered.mail,
       from: env.EMAIL_FROM,

@@ -8,6 +8,12 @@ const FOLLOWS: Record<'delivered' | 'bounced' | 'complained', DeliveryState[]> =
   complained: ['queued', 'sent', 'delivered'],
 };
 
+/**
+ * A provider's own "failed" event (it gave up on a message it had accepted) may only follow a
+ * send that has no outcome yet: it never overwrites a delivery, a bounce or a complaint.
+ */
+export const PROVIDER_FAILED_FOLLOWS: DeliveryState[] = ['queued', 'sent'];
+
 const AUDITED: Partial<Record<DeliveryState, string>> = {
   failed: 'invitation.delivery_failed',
   bounced: 'invitation.bounced',
@@ -25,9 +31,9 @@ export function recordInvitationDelivery(
   state: DeliveryState,
   detail: string | null,
   now: number,
-  opts: { countAttempt?: boolean; onlyIf?: SQL } = {},
+  opts: { countAttempt?: boolean; onlyIf?: SQL; follows?: DeliveryState[] } = {},
 ): SQL[] {
-  const follows = state === 'delivered' || state === 'bounced' || state === 'complained' ? FOLLOWS[state] : null;
+  const follows = opts.follows ?? (state === 'delivered' || state === 'bounced' || state === 'complained' ? FOLLOWS[state] : null);
   const where = sql`id = ${target.invitationId} AND token_id IS ${target.tokenId} AND token_id IS NOT NULL
     ${follows ? sql`AND email_delivery IN (${sql.join(follows.map((s) => sql`${s}`), sql`, `)})` : sql``}
     ${opts.onlyIf ? sql`AND ${opts.onlyIf}` : sql``}`;

@@ -1,10 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { sql } from 'drizzle-orm';
-import { runBatch } from '../db/batch';
 import { ApiError } from '../errors';
 import { createRouter, jsonResponse, problems } from '../lib/openapi';
-import { recordInvitationDelivery } from './delivery-state';
-import { EVENT_PARSERS, type ProviderEvent } from './transports';
+import { applyProviderEvent } from './provider-events';
+import { EVENT_PARSERS } from './transports';
 import { handOffNewWebhooks } from './producer';
 
 const receive = createRoute({
@@ -28,16 +26,6 @@ const receive = createRoute({
   },
 });
 
-/** Applies one event to the invitation whose current link the message carried. */
-async function apply(db: Parameters<typeof runBatch>[0], event: ProviderEvent, now: number): Promise<boolean> {
-  const [row] = await db.all<{ kind: string; subject_id: string; token_id: string | null }>(
-    sql`SELECT kind, subject_id, token_id FROM outbox WHERE provider_message_id = ${event.providerMessageId}`,
-  );
-  if (row?.kind !== 'invitation_email') return false;
-  const results = await runBatch(db, recordInvitationDelivery({ invitationId: row.subject_id, tokenId: row.token_id }, event.state, event.detail, now));
-  return (results.at(-1)?.meta.changes ?? 0) > 0;
-}
-
 export const emailEventRoutes = createRouter().openapi(
   receive,
   async (c) => {
@@ -56,7 +44,7 @@ export const emailEventRoutes = createRouter().openapi(
     if (events === 'unauthorized') throw new ApiError('unauthorized', 'The event is unsigned, badly signed or too old.');
     const now = Date.now();
     let applied = 0;
-    for (const event of events) if (await apply(c.var.db, event, now)) applied += 1;
+    for (const event of events) if (await applyProviderEvent(c.var.db, event, now)) applied += 1;
     // A bounce is a webhook event (`invitation.bounced`) too.
     if (applied > 0) c.executionCtx.waitUntil(handOffNewWebhooks(c.env, c.var.db, now));
     return c.json({ received: events.length, applied }, 200);

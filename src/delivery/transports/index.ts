@@ -1,9 +1,9 @@
-import { cloudflareTransport } from './cloudflare';
+import { cloudflareTransport, readEmailSendingEvent } from './cloudflare';
 import { parsePostmarkEvent, postmarkTransport } from './postmark';
 import { parseResendEvent, resendTransport } from './resend';
-import type { ProviderEventParser, Transport } from './types';
+import type { ProviderEventParser, QueuedEventReading, Transport } from './types';
 
-export type { OutgoingEmail, ProviderEvent, SendResult, Transport } from './types';
+export type { OutgoingEmail, ProviderEvent, QueuedEventReading, SendResult, Transport } from './types';
 
 type TransportEnv = Pick<Env, 'EMAIL' | 'EMAIL_TRANSPORT' | 'EMAIL_API_BASE_URL'> & { EMAIL_API_KEY?: string };
 
@@ -32,3 +32,9 @@ export const EVENT_PARSERS: Readonly<Record<string, ProviderEventParser>> = Obje
   resend: parseResendEvent,
   postmark: parsePostmarkEvent,
 });
+
+/**
+ * The reader of delivery events that arrive on the email-events queue (a provider's event
+ * subscription publishes them there; today only the `cloudflare` transport's Email Sending does).
+ */
+export const readQueuedEmailEvent: (body: unknown) => QueuedEventReading = readEmailSendingEvent;

@@ -14,6 +14,8 @@ export function postmarkTransport(cfg: { apiKey: string; baseUrl?: string; timeo
   const base = (cfg.baseUrl || POSTMARK_DEFAULT_BASE_URL).replace(/\/+$/, '');
   return {
     name: 'postmark',
+    // Postmark publishes no per-second API limit (only that a 429 may come, which is retried).
+    defaultSendRatePerSecond: null,
     async send(email: OutgoingEmail): Promise<SendResult> {
       let errorCode: unknown = 0;
       const result = await postJson(

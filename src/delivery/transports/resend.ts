@@ -6,6 +6,14 @@ import type { OutgoingEmail, ProviderEvent, ProviderEventParser, SendResult, Tra
 export const RESEND_DEFAULT_BASE_URL = 'https://api.resend.com';
 
 /**
+ * Resend's documented default rate limit is 5 requests per second per team, shared by every API
+ * key of the team (https://resend.com/docs/api-reference/rate-limit; earlier it was 2). Four
+ * leaves one a second to whatever else the team calls; a team whose limit differs sets
+ * `EMAIL_SEND_RATE_PER_SECOND`.
+ */
+export const RESEND_SEND_RATE_PER_SECOND = 4;
+
+/**
  * Resend's `POST /emails`: Bearer key, `{from, to, subject, html, text, headers}`, answered with
  * `{id}`. The outbox row id is the `Idempotency-Key`, so a retry after a lost answer is not a
  * second email.
@@ -14,6 +22,7 @@ export function resendTransport(cfg: { apiKey: string; baseUrl?: string; timeout
   const base = (cfg.baseUrl || RESEND_DEFAULT_BASE_URL).replace(/\/+$/, '');
   return {
     name: 'resend',
+    defaultSendRatePerSecond: RESEND_SEND_RATE_PER_SECOND,
     send(email: OutgoingEmail): Promise<SendResult> {
       return postJson(
         'resend',

@@ -14,15 +14,32 @@ export type SendResult =
 /** A way out for email. One file per provider; nothing else knows a provider's name. */
 export interface Transport {
   readonly name: string;
+  /**
+   * The most sends per second the provider documents for an account (SPEC §15), which the
+   * consumer keeps to unless `EMAIL_SEND_RATE_PER_SECOND` says otherwise; null when the provider
+   * documents no per-second limit (sends are then not paced).
+   */
+  readonly defaultSendRatePerSecond: number | null;
   send(email: OutgoingEmail): Promise<SendResult>;
 }
 
 /** A provider's delivery event, normalized. */
 export interface ProviderEvent {
   providerMessageId: string;
-  state: 'delivered' | 'bounced' | 'complained';
+  /** `failed`: the provider gave up on a message it had accepted (never a bounce or a complaint). */
+  state: 'delivered' | 'bounced' | 'complained' | 'failed';
   detail: string | null;
 }
 
 /** How a provider's event webhook authenticates and reads its events. */
 export type ProviderEventParser = (request: Request, body: string, secret: string, nowMs: number) => Promise<ProviderEvent[] | 'unauthorized'>;
+
+/**
+ * A provider's delivery event read from a queue message (a provider that publishes its events to a
+ * Cloudflare Queue rather than to a webhook): an event to apply, a known event that changes no state
+ * (`ignored`, e.g. a temporary deferral), or a message that is not one of its events (`unreadable`).
+ */
+export type QueuedEventReading =
+  | { kind: 'event'; type: string; event: ProviderEvent }
+  | { kind: 'ignored'; type: string; providerMessageId: string | null }
+  | { kind: 'unreadable'; reason: string };
