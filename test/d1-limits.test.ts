@@ -185,7 +185,7 @@ async function tour(expect: ExpectStatic) {
   await ok(call('GET', `${base}/audit-log?limit=5`, auth));
   // Pages read what the API reads, through their own queries.
   for (const path of ['/', '/account', `/orgs/${org.slug}/settings/team`, `/orgs/${org.slug}/settings/webhooks`]) await ok(call('GET', path, cookie));
-  // The delivery consumer, the webhook consumer, the cron.
+  // The delivery consumer, the provider's events (webhook and queue), the webhook consumer, the cron.
   await drainOutbox();
   // A provider's delivery event (Postmark, HTTP Basic) about a sent invitation email.
   const messageId = `pm-${Date.now()}`;
@@ -196,6 +196,16 @@ async function tour(expect: ExpectStatic) {
     method: 'POST', headers: { 'content-type': 'application/json', Authorization: `Basic ${btoa(secret)}` }, body: bounce,
   }, { ...env, EMAIL_EVENTS_SECRET: secret });
   expect(event.status).toBe(200);
+  // An Email Sending delivery event, from its queue subscription.
+  const sendingId = `cf-${Date.now()}`;
+  await env.DB.prepare('UPDATE outbox SET provider_message_id = ? WHERE subject_id = ?').bind(sendingId, bulk.results[2].invitation.id).run();
+  await runQueue([{
+    type: 'cf.email.sending.message.delivered',
+    source: { type: 'email.sending', zoneId: 'zone', domain: '8bit-ai.dev' },
+    payload: { eventId: crypto.randomUUID(), messageId: sendingId, sender: 'invitations@8bit-ai.dev', recipient: 'someone@example.net', terminal: true, delivery: { status: 'delivered' } },
+    metadata: { accountId: 'account', eventSubscriptionId: 'subscription', eventSchemaVersion: 1, eventTimestamp: new Date().toISOString() },
+  }], {}, 'invitations-email-events');
+  expect((await env.DB.prepare('SELECT email_delivery FROM invitations WHERE id = ?').bind(bulk.results[2].invitation.id).first<{ email_delivery: string }>())?.email_delivery).toBe('delivered');
   await drainWebhooks();
   const deliveries = await ok(call('GET', `${base}/webhooks/${hook.id}/deliveries`, auth));
   await ok(call('POST', `${base}/webhooks/${hook.id}/deliveries/${deliveries.data[0].id}/redeliver`, auth), 202);
