@@ -67,6 +67,8 @@ export default defineConfig(async () => {
                   DELIVERY_RETRY_SCALE: '0',
                   WEBHOOK_RETRY_SCALE: '0',
                 },
+                // Test-only: puts Email Sending events on the real events queue, as the event subscription does.
+                queueProducers: { TEST_EMAIL_EVENTS: { queueName: 'invitations-email-events' } },
               },
             }),
           ],
