@@ -9,9 +9,9 @@ import { readQueuedEmailEvent } from './transports';
 export const EMAIL_EVENT_RETRY_SECONDS = 30;
 
 /**
- * The email-events queue's consumer: delivery events a provider publishes to a queue (the
- * `cloudflare` transport's Email Sending event subscription) move `email_delivery` exactly as the
- * event webhooks do (SPEC §10, §15). Messages are read in order, so a `delivered` followed by a
+ * The email-events queue's consumer: delivery events a provider publishes to a queue through an
+ * event subscription (read in `transports/`) move `email_delivery` exactly as the event webhooks
+ * do (SPEC §10, §15). Messages are read in order, so a `delivered` followed by a
  * `complained` for one email lands as both. Every message is acknowledged once read, whatever it
  * holds: an unknown or malformed message is logged (one line) and dropped, never retried; only a
  * failure to write (D1) brings a message back, at most `max_retries` times (wrangler.toml).
