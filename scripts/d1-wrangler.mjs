@@ -76,7 +76,8 @@ function wrangler(args) {
   } catch {
     // not --json output
   }
-  detail ||= `${res.stderr}\n${res.stdout}`.split('\n').filter((l) => /✘|ERROR|Error/.test(l)).join('\n') || `${res.stderr}${res.stdout}`.trim();
+  const output = `${res.stderr}\n${res.stdout}`.replace(/\x1b\[[0-9;]*m/g, '');
+  detail ||= output.split('\n').filter((l) => /✘|ERROR|Error/.test(l)).join('\n') || output.trim();
   throw new Error(`wrangler ${args.slice(0, 2).join(' ')} failed (exit ${res.status}): ${detail.trim()}`);
 }
 
@@ -124,6 +125,12 @@ export const lit = (text) => `'${String(text).replaceAll("'", "''")}'`;
 
 /** Names D1 and SQLite keep for themselves: never dumped, never counted as "not empty". */
 export const NOT_INTERNAL = `name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\'`;
+
+/** The tables and views of the database (D1's and SQLite's own aside): none means empty. */
+export function tablesAndViews(opts) {
+  const [rows] = query(opts, `SELECT name FROM sqlite_schema WHERE ${NOT_INTERNAL} AND type IN ('table', 'view') ORDER BY rowid`);
+  return rows.map((r) => String(r.name));
+}
 
 /** The tables, indexes, views and triggers of the database, in creation order. */
 export function schemaObjects(opts) {

@@ -3,7 +3,7 @@
 // it: the rows per table the backup recorded, and `PRAGMA foreign_key_check`.
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { readHeader } from './d1-dump.mjs';
-import { NOT_INTERNAL, UsageError, describe, importFile, parseOptions, query, rowCounts, schemaObjects } from './d1-wrangler.mjs';
+import { UsageError, describe, importFile, parseOptions, query, rowCounts, schemaObjects, tablesAndViews } from './d1-wrangler.mjs';
 
 const USAGE = `Usage: npm run db:restore -- [--remote | --persist-to DIR] [--config FILE] [--env NAME] FILE
   (no flag)         the local database \`npm start\` uses (.wrangler/state)
@@ -29,9 +29,8 @@ function main() {
   const backup = readHeader(head(opts.file), opts.file);
   const target = describe(opts);
 
-  const [present] = query(opts, `SELECT type, name FROM sqlite_schema WHERE ${NOT_INTERNAL} AND type IN ('table', 'view') ORDER BY rowid`);
-  if (present.length) {
-    const names = present.map((o) => o.name);
+  const names = tablesAndViews(opts);
+  if (names.length) {
     throw new UsageError(
       `${target} is not empty (${names.length} tables and views: ${names.slice(0, 6).join(', ')}${names.length > 6 ? ', …' : ''}). ` +
         'A restore only loads into an empty database, so nothing was changed. ' +
@@ -45,7 +44,14 @@ function main() {
   try {
     importFile(opts, opts.file);
   } catch (e) {
-    throw new Error(`${e.message}\nThe load runs as one transaction (locally one batch; D1 rolls a failed remote import back), so ${target} should still be empty.`);
+    // The load is one transaction (locally one batch; D1 rolls a failed remote import back): say what is left.
+    let left;
+    try {
+      left = tablesAndViews(opts).length ? `${target} now holds part of the load: empty it before trying again.` : `Nothing was changed: ${target} is still empty.`;
+    } catch {
+      left = `Check whether ${target} is still empty before trying again.`;
+    }
+    throw new Error(`${e.message}\n${left}`);
   }
 
   const counts = rowCounts(opts, Object.keys(backup.rows));
