@@ -131,7 +131,8 @@ describe('SPEC §10: choosing and checking the transport', () => {
 
     const health = async (e: Partial<Env>) => (await fetchWithEnv('/healthz?deep=1', {}, { ...env, ...e })).json();
     expect(await health({})).toMatchObject({ ok: true, email: 'ok', email_transport: 'cloudflare' });
-    expect(await health({ EMAIL_TRANSPORT: 'sendgrid' })).toMatchObject({ ok: true, email: 'misconfigured', email_problem: expect.stringContaining('unknown') });
+    // SPEC §15 amends §10: a transport that cannot send makes deep health fail (503, ok: false).
+    expect(await health({ EMAIL_TRANSPORT: 'sendgrid' })).toMatchObject({ ok: false, email: 'misconfigured', email_problem: expect.stringContaining('unknown') });
     expect(await health({ EMAIL_TRANSPORT: 'postmark' })).toMatchObject({ email: 'misconfigured' });
     expect(await health({ EMAIL_TRANSPORT: 'postmark', EMAIL_API_KEY: POSTMARK_TOKEN })).toMatchObject({ email: 'ok', email_transport: 'postmark' });
     expect((await fetchWithEnv('/healthz', {}, { ...env, EMAIL_TRANSPORT: 'sendgrid' })).status).toBe(200);

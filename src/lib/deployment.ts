@@ -23,17 +23,30 @@ export function isLocalAppUrl(appUrl: string | undefined): boolean {
  * as is: it claims local development while requests arrive at a public host.
  */
 export function deploymentProblem(env: Pick<Env, 'APP_URL' | 'TOKEN_SIGNING_KEY' | 'TOKEN_SIGNING_KEYS_PREVIOUS'>, requestUrl?: string): string | null {
+  return appUrlProblem(env, requestUrl) ?? signingKeyProblem(env);
+}
+
+/** APP_URL's half of the guard: local development, or an https origin. */
+export function appUrlProblem(env: Pick<Env, 'APP_URL'>, requestUrl?: string): string | null {
   if (isLocalAppUrl(env.APP_URL)) {
     const host = requestUrl ? new URL(requestUrl).hostname : '127.0.0.1';
     if (LOCAL_HOSTS.has(host)) return null;
     return `APP_URL is ${env.APP_URL}, a local development address, but this request came to ${host}. Set APP_URL to this deployment's https:// origin.`;
   }
   if (!/^https:\/\/[^/]/.test(env.APP_URL ?? '')) return 'APP_URL must be an https:// URL outside local development.';
+  return null;
+}
+
+/**
+ * The signing keys' half: outside local development, 32 bytes or more and never the published
+ * development key, previous keys included (they still verify links).
+ */
+export function signingKeyProblem(env: Pick<Env, 'APP_URL' | 'TOKEN_SIGNING_KEY' | 'TOKEN_SIGNING_KEYS_PREVIOUS'>): string | null {
+  if (isLocalAppUrl(env.APP_URL)) return null;
   const fix = 'Set a random one: openssl rand -base64 48 | wrangler secret put TOKEN_SIGNING_KEY';
   const key = env.TOKEN_SIGNING_KEY ?? '';
   if (key === DEV_SIGNING_KEY) return `TOKEN_SIGNING_KEY is the development key published in .dev.vars.example. ${fix}`;
   if (new TextEncoder().encode(key).length < 32) return `TOKEN_SIGNING_KEY is shorter than 32 bytes. ${fix}`;
-  // A previous key still verifies links, so it must be as strong as a current one.
   const previous = (env.TOKEN_SIGNING_KEYS_PREVIOUS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
   if (previous.some((k) => k === DEV_SIGNING_KEY || new TextEncoder().encode(k).length < 32)) {
     return 'TOKEN_SIGNING_KEYS_PREVIOUS holds the published development key or a key shorter than 32 bytes. Remove it: wrangler secret put TOKEN_SIGNING_KEYS_PREVIOUS';
