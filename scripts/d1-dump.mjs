@@ -73,8 +73,10 @@ export function splitStatements(text) {
   return out.filter(Boolean);
 }
 
-const INSERT = /^INSERT INTO ("(?:[^"]|"")*") \(((?:"(?:[^"]|"")*",?)*)\) VALUES\(/;
-const unquote = (q) => q.slice(1, -1).replaceAll('""', '"');
+// `INSERT INTO "t" ("a","b") VALUES(` as wrangler writes it; other quotings and no column list are taken too.
+const NAME = String.raw`"(?:[^"]|"")*"|\`(?:[^\`]|\`\`)*\`|\[[^\]]*\]|[A-Za-z_][\w$]*`;
+const INSERT = new RegExp(String.raw`^INSERT INTO (${NAME})\s*(?:\(((?:\s*(?:${NAME})\s*,?)*)\))?\s*VALUES\s*\(`, 'i');
+const unquote = (q) => (q[0] === '"' || q[0] === '`' ? q.slice(1, -1).replaceAll(q[0] + q[0], q[0]) : q[0] === '[' ? q.slice(1, -1) : q);
 
 /**
  * The rows of `wrangler d1 export --no-schema`, per table, as INSERT statements; sqlite_sequence apart.
@@ -94,7 +96,7 @@ export function rowsOf(exported, tables) {
       continue;
     }
     const table = byName.get(name);
-    const columns = m[2].match(/"(?:[^"]|"")*"/g)?.map(unquote) ?? [];
+    const columns = m[2] === undefined ? table?.columns ?? [] : (m[2].match(new RegExp(NAME, 'g')) ?? []).map(unquote);
     if (!table || columns.join('\u0000') !== table.columns.join('\u0000')) {
       throw new Error(`the export's rows of ${name} do not match its schema: did a migration run during the backup? Run it again.`);
     }
@@ -170,7 +172,7 @@ const appendPiece = (column, part, blob) => (blob ? `${id(column)} = CAST(${id(c
 /** An INSERT as it is, or, past D1's statement limit, an INSERT with shortened values and UPDATEs that append the rest. */
 function fitInsert(stmt, table) {
   if (bytes(stmt) <= MAX_BYTES) return [stmt];
-  const open = stmt.indexOf(') VALUES(') + ') VALUES('.length;
+  const open = INSERT.exec(stmt)[0].length;
   const values = splitValues(stmt.slice(open, -1));
   const where = `${table.name} row`;
   if (!table.pk.length) throw new Error(`${where}: ${bytes(stmt)} bytes, over D1's 100 KB statement limit, and the table has no primary key to split it by`);
