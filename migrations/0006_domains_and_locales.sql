@@ -4,6 +4,7 @@ ALTER TABLE `organizations` ADD `default_locale` text;--> statement-breakpoint
 -- Webhook payloads carry the invitation resource, which now has `locale`: the trigger is recreated with it.
 DROP TRIGGER IF EXISTS `webhook_events_from_audit`;
 --> statement-breakpoint
+-- As in 0005: the resource is one json_object and one json_set, every call within D1's 32 arguments.
 CREATE TRIGGER `webhook_events_from_audit` AFTER INSERT ON `audit_events`
 WHEN NEW.action IN ('invitation.created', 'invitation.resent', 'invitation.role_changed', 'invitation.revoked',
     'invitation.accepted', 'invitation.expired', 'invitation.delivery_failed', 'invitation.bounced',
@@ -12,51 +13,51 @@ WHEN NEW.action IN ('invitation.created', 'invitation.resent', 'invitation.role_
 BEGIN
   INSERT INTO webhook_events (id, organization_id, type, body, created_at)
     SELECT 'evt_' || lower(hex(randomblob(10))), NEW.organization_id, NEW.action, json_object('type', NEW.action, 'timestamp', (strftime('%Y-%m-%dT%H:%M:%S', NEW.created_at / 1000, 'unixepoch') || '.' || printf('%03d', NEW.created_at % 1000) || 'Z'), 'data', json(CASE NEW.action
-        WHEN 'invitation.expired' THEN json_set(json_object(
+        WHEN 'invitation.expired' THEN json_set(json_set(json_object(
         'id', i.id, 'organization_id', i.organization_id, 'email', i.email, 'role', i.role,
         'status', CASE WHEN i.status = 'pending' AND i.expires_at <= NEW.created_at THEN 'expired' ELSE i.status END,
         'message', i.message, 'expires_in_days', i.expires_in_days,
         'expires_at', (strftime('%Y-%m-%dT%H:%M:%S', i.expires_at / 1000, 'unixepoch') || '.' || printf('%03d', i.expires_at % 1000) || 'Z'), 'created_at', (strftime('%Y-%m-%dT%H:%M:%S', i.created_at / 1000, 'unixepoch') || '.' || printf('%03d', i.created_at % 1000) || 'Z'), 'updated_at', (strftime('%Y-%m-%dT%H:%M:%S', i.updated_at / 1000, 'unixepoch') || '.' || printf('%03d', i.updated_at % 1000) || 'Z'),
-        'invited_by', json_object('user_id', i.invited_by, 'name', u.name, 'email', u.email),
-        'last_sent_at', (strftime('%Y-%m-%dT%H:%M:%S', i.last_sent_at / 1000, 'unixepoch') || '.' || printf('%03d', i.last_sent_at % 1000) || 'Z'), 'send_count', i.send_count,
-        'email_delivery', i.email_delivery, 'email_delivery_detail', i.email_delivery_detail,
-        'accepted_at', CASE WHEN i.accepted_at IS NULL THEN NULL ELSE (strftime('%Y-%m-%dT%H:%M:%S', i.accepted_at / 1000, 'unixepoch') || '.' || printf('%03d', i.accepted_at % 1000) || 'Z') END, 'accepted_by', i.accepted_by, 'revoked_at', CASE WHEN i.revoked_at IS NULL THEN NULL ELSE (strftime('%Y-%m-%dT%H:%M:%S', i.revoked_at / 1000, 'unixepoch') || '.' || printf('%03d', i.revoked_at % 1000) || 'Z') END, 'locale', i.locale), '$.status', 'expired', '$.updated_at', (strftime('%Y-%m-%dT%H:%M:%S', NEW.created_at / 1000, 'unixepoch') || '.' || printf('%03d', NEW.created_at % 1000) || 'Z'))
-        WHEN 'invitation.revoked' THEN json_set(json_object(
+        'invited_by', json_object('user_id', i.invited_by, 'name', u.name, 'email', u.email)),
+        '$.last_sent_at', (strftime('%Y-%m-%dT%H:%M:%S', i.last_sent_at / 1000, 'unixepoch') || '.' || printf('%03d', i.last_sent_at % 1000) || 'Z'), '$.send_count', i.send_count,
+        '$.email_delivery', i.email_delivery, '$.email_delivery_detail', i.email_delivery_detail,
+        '$.accepted_at', CASE WHEN i.accepted_at IS NULL THEN NULL ELSE (strftime('%Y-%m-%dT%H:%M:%S', i.accepted_at / 1000, 'unixepoch') || '.' || printf('%03d', i.accepted_at % 1000) || 'Z') END, '$.accepted_by', i.accepted_by, '$.revoked_at', CASE WHEN i.revoked_at IS NULL THEN NULL ELSE (strftime('%Y-%m-%dT%H:%M:%S', i.revoked_at / 1000, 'unixepoch') || '.' || printf('%03d', i.revoked_at % 1000) || 'Z') END, '$.locale', i.locale), '$.status', 'expired', '$.updated_at', (strftime('%Y-%m-%dT%H:%M:%S', NEW.created_at / 1000, 'unixepoch') || '.' || printf('%03d', NEW.created_at % 1000) || 'Z'))
+        WHEN 'invitation.revoked' THEN json_set(json_set(json_object(
         'id', i.id, 'organization_id', i.organization_id, 'email', i.email, 'role', i.role,
         'status', CASE WHEN i.status = 'pending' AND i.expires_at <= NEW.created_at THEN 'expired' ELSE i.status END,
         'message', i.message, 'expires_in_days', i.expires_in_days,
         'expires_at', (strftime('%Y-%m-%dT%H:%M:%S', i.expires_at / 1000, 'unixepoch') || '.' || printf('%03d', i.expires_at % 1000) || 'Z'), 'created_at', (strftime('%Y-%m-%dT%H:%M:%S', i.created_at / 1000, 'unixepoch') || '.' || printf('%03d', i.created_at % 1000) || 'Z'), 'updated_at', (strftime('%Y-%m-%dT%H:%M:%S', i.updated_at / 1000, 'unixepoch') || '.' || printf('%03d', i.updated_at % 1000) || 'Z'),
-        'invited_by', json_object('user_id', i.invited_by, 'name', u.name, 'email', u.email),
-        'last_sent_at', (strftime('%Y-%m-%dT%H:%M:%S', i.last_sent_at / 1000, 'unixepoch') || '.' || printf('%03d', i.last_sent_at % 1000) || 'Z'), 'send_count', i.send_count,
-        'email_delivery', i.email_delivery, 'email_delivery_detail', i.email_delivery_detail,
-        'accepted_at', CASE WHEN i.accepted_at IS NULL THEN NULL ELSE (strftime('%Y-%m-%dT%H:%M:%S', i.accepted_at / 1000, 'unixepoch') || '.' || printf('%03d', i.accepted_at % 1000) || 'Z') END, 'accepted_by', i.accepted_by, 'revoked_at', CASE WHEN i.revoked_at IS NULL THEN NULL ELSE (strftime('%Y-%m-%dT%H:%M:%S', i.revoked_at / 1000, 'unixepoch') || '.' || printf('%03d', i.revoked_at % 1000) || 'Z') END, 'locale', i.locale), '$.status', 'revoked', '$.revoked_at', (strftime('%Y-%m-%dT%H:%M:%S', NEW.created_at / 1000, 'unixepoch') || '.' || printf('%03d', NEW.created_at % 1000) || 'Z'), '$.updated_at', (strftime('%Y-%m-%dT%H:%M:%S', NEW.created_at / 1000, 'unixepoch') || '.' || printf('%03d', NEW.created_at % 1000) || 'Z'))
-        WHEN 'invitation.delivery_failed' THEN json_set(json_object(
+        'invited_by', json_object('user_id', i.invited_by, 'name', u.name, 'email', u.email)),
+        '$.last_sent_at', (strftime('%Y-%m-%dT%H:%M:%S', i.last_sent_at / 1000, 'unixepoch') || '.' || printf('%03d', i.last_sent_at % 1000) || 'Z'), '$.send_count', i.send_count,
+        '$.email_delivery', i.email_delivery, '$.email_delivery_detail', i.email_delivery_detail,
+        '$.accepted_at', CASE WHEN i.accepted_at IS NULL THEN NULL ELSE (strftime('%Y-%m-%dT%H:%M:%S', i.accepted_at / 1000, 'unixepoch') || '.' || printf('%03d', i.accepted_at % 1000) || 'Z') END, '$.accepted_by', i.accepted_by, '$.revoked_at', CASE WHEN i.revoked_at IS NULL THEN NULL ELSE (strftime('%Y-%m-%dT%H:%M:%S', i.revoked_at / 1000, 'unixepoch') || '.' || printf('%03d', i.revoked_at % 1000) || 'Z') END, '$.locale', i.locale), '$.status', 'revoked', '$.revoked_at', (strftime('%Y-%m-%dT%H:%M:%S', NEW.created_at / 1000, 'unixepoch') || '.' || printf('%03d', NEW.created_at % 1000) || 'Z'), '$.updated_at', (strftime('%Y-%m-%dT%H:%M:%S', NEW.created_at / 1000, 'unixepoch') || '.' || printf('%03d', NEW.created_at % 1000) || 'Z'))
+        WHEN 'invitation.delivery_failed' THEN json_set(json_set(json_object(
         'id', i.id, 'organization_id', i.organization_id, 'email', i.email, 'role', i.role,
         'status', CASE WHEN i.status = 'pending' AND i.expires_at <= NEW.created_at THEN 'expired' ELSE i.status END,
         'message', i.message, 'expires_in_days', i.expires_in_days,
         'expires_at', (strftime('%Y-%m-%dT%H:%M:%S', i.expires_at / 1000, 'unixepoch') || '.' || printf('%03d', i.expires_at % 1000) || 'Z'), 'created_at', (strftime('%Y-%m-%dT%H:%M:%S', i.created_at / 1000, 'unixepoch') || '.' || printf('%03d', i.created_at % 1000) || 'Z'), 'updated_at', (strftime('%Y-%m-%dT%H:%M:%S', i.updated_at / 1000, 'unixepoch') || '.' || printf('%03d', i.updated_at % 1000) || 'Z'),
-        'invited_by', json_object('user_id', i.invited_by, 'name', u.name, 'email', u.email),
-        'last_sent_at', (strftime('%Y-%m-%dT%H:%M:%S', i.last_sent_at / 1000, 'unixepoch') || '.' || printf('%03d', i.last_sent_at % 1000) || 'Z'), 'send_count', i.send_count,
-        'email_delivery', i.email_delivery, 'email_delivery_detail', i.email_delivery_detail,
-        'accepted_at', CASE WHEN i.accepted_at IS NULL THEN NULL ELSE (strftime('%Y-%m-%dT%H:%M:%S', i.accepted_at / 1000, 'unixepoch') || '.' || printf('%03d', i.accepted_at % 1000) || 'Z') END, 'accepted_by', i.accepted_by, 'revoked_at', CASE WHEN i.revoked_at IS NULL THEN NULL ELSE (strftime('%Y-%m-%dT%H:%M:%S', i.revoked_at / 1000, 'unixepoch') || '.' || printf('%03d', i.revoked_at % 1000) || 'Z') END, 'locale', i.locale), '$.email_delivery', 'failed', '$.email_delivery_detail', json_extract(NEW.data, '$.reason'))
-        WHEN 'invitation.bounced' THEN json_set(json_object(
+        'invited_by', json_object('user_id', i.invited_by, 'name', u.name, 'email', u.email)),
+        '$.last_sent_at', (strftime('%Y-%m-%dT%H:%M:%S', i.last_sent_at / 1000, 'unixepoch') || '.' || printf('%03d', i.last_sent_at % 1000) || 'Z'), '$.send_count', i.send_count,
+        '$.email_delivery', i.email_delivery, '$.email_delivery_detail', i.email_delivery_detail,
+        '$.accepted_at', CASE WHEN i.accepted_at IS NULL THEN NULL ELSE (strftime('%Y-%m-%dT%H:%M:%S', i.accepted_at / 1000, 'unixepoch') || '.' || printf('%03d', i.accepted_at % 1000) || 'Z') END, '$.accepted_by', i.accepted_by, '$.revoked_at', CASE WHEN i.revoked_at IS NULL THEN NULL ELSE (strftime('%Y-%m-%dT%H:%M:%S', i.revoked_at / 1000, 'unixepoch') || '.' || printf('%03d', i.revoked_at % 1000) || 'Z') END, '$.locale', i.locale), '$.email_delivery', 'failed', '$.email_delivery_detail', json_extract(NEW.data, '$.reason'))
+        WHEN 'invitation.bounced' THEN json_set(json_set(json_object(
         'id', i.id, 'organization_id', i.organization_id, 'email', i.email, 'role', i.role,
         'status', CASE WHEN i.status = 'pending' AND i.expires_at <= NEW.created_at THEN 'expired' ELSE i.status END,
         'message', i.message, 'expires_in_days', i.expires_in_days,
         'expires_at', (strftime('%Y-%m-%dT%H:%M:%S', i.expires_at / 1000, 'unixepoch') || '.' || printf('%03d', i.expires_at % 1000) || 'Z'), 'created_at', (strftime('%Y-%m-%dT%H:%M:%S', i.created_at / 1000, 'unixepoch') || '.' || printf('%03d', i.created_at % 1000) || 'Z'), 'updated_at', (strftime('%Y-%m-%dT%H:%M:%S', i.updated_at / 1000, 'unixepoch') || '.' || printf('%03d', i.updated_at % 1000) || 'Z'),
-        'invited_by', json_object('user_id', i.invited_by, 'name', u.name, 'email', u.email),
-        'last_sent_at', (strftime('%Y-%m-%dT%H:%M:%S', i.last_sent_at / 1000, 'unixepoch') || '.' || printf('%03d', i.last_sent_at % 1000) || 'Z'), 'send_count', i.send_count,
-        'email_delivery', i.email_delivery, 'email_delivery_detail', i.email_delivery_detail,
-        'accepted_at', CASE WHEN i.accepted_at IS NULL THEN NULL ELSE (strftime('%Y-%m-%dT%H:%M:%S', i.accepted_at / 1000, 'unixepoch') || '.' || printf('%03d', i.accepted_at % 1000) || 'Z') END, 'accepted_by', i.accepted_by, 'revoked_at', CASE WHEN i.revoked_at IS NULL THEN NULL ELSE (strftime('%Y-%m-%dT%H:%M:%S', i.revoked_at / 1000, 'unixepoch') || '.' || printf('%03d', i.revoked_at % 1000) || 'Z') END, 'locale', i.locale), '$.email_delivery', 'bounced', '$.email_delivery_detail', json_extract(NEW.data, '$.reason'))
-        ELSE json_object(
+        'invited_by', json_object('user_id', i.invited_by, 'name', u.name, 'email', u.email)),
+        '$.last_sent_at', (strftime('%Y-%m-%dT%H:%M:%S', i.last_sent_at / 1000, 'unixepoch') || '.' || printf('%03d', i.last_sent_at % 1000) || 'Z'), '$.send_count', i.send_count,
+        '$.email_delivery', i.email_delivery, '$.email_delivery_detail', i.email_delivery_detail,
+        '$.accepted_at', CASE WHEN i.accepted_at IS NULL THEN NULL ELSE (strftime('%Y-%m-%dT%H:%M:%S', i.accepted_at / 1000, 'unixepoch') || '.' || printf('%03d', i.accepted_at % 1000) || 'Z') END, '$.accepted_by', i.accepted_by, '$.revoked_at', CASE WHEN i.revoked_at IS NULL THEN NULL ELSE (strftime('%Y-%m-%dT%H:%M:%S', i.revoked_at / 1000, 'unixepoch') || '.' || printf('%03d', i.revoked_at % 1000) || 'Z') END, '$.locale', i.locale), '$.email_delivery', 'bounced', '$.email_delivery_detail', json_extract(NEW.data, '$.reason'))
+        ELSE json_set(json_object(
         'id', i.id, 'organization_id', i.organization_id, 'email', i.email, 'role', i.role,
         'status', CASE WHEN i.status = 'pending' AND i.expires_at <= NEW.created_at THEN 'expired' ELSE i.status END,
         'message', i.message, 'expires_in_days', i.expires_in_days,
         'expires_at', (strftime('%Y-%m-%dT%H:%M:%S', i.expires_at / 1000, 'unixepoch') || '.' || printf('%03d', i.expires_at % 1000) || 'Z'), 'created_at', (strftime('%Y-%m-%dT%H:%M:%S', i.created_at / 1000, 'unixepoch') || '.' || printf('%03d', i.created_at % 1000) || 'Z'), 'updated_at', (strftime('%Y-%m-%dT%H:%M:%S', i.updated_at / 1000, 'unixepoch') || '.' || printf('%03d', i.updated_at % 1000) || 'Z'),
-        'invited_by', json_object('user_id', i.invited_by, 'name', u.name, 'email', u.email),
-        'last_sent_at', (strftime('%Y-%m-%dT%H:%M:%S', i.last_sent_at / 1000, 'unixepoch') || '.' || printf('%03d', i.last_sent_at % 1000) || 'Z'), 'send_count', i.send_count,
-        'email_delivery', i.email_delivery, 'email_delivery_detail', i.email_delivery_detail,
-        'accepted_at', CASE WHEN i.accepted_at IS NULL THEN NULL ELSE (strftime('%Y-%m-%dT%H:%M:%S', i.accepted_at / 1000, 'unixepoch') || '.' || printf('%03d', i.accepted_at % 1000) || 'Z') END, 'accepted_by', i.accepted_by, 'revoked_at', CASE WHEN i.revoked_at IS NULL THEN NULL ELSE (strftime('%Y-%m-%dT%H:%M:%S', i.revoked_at / 1000, 'unixepoch') || '.' || printf('%03d', i.revoked_at % 1000) || 'Z') END, 'locale', i.locale) END)), NEW.created_at
+        'invited_by', json_object('user_id', i.invited_by, 'name', u.name, 'email', u.email)),
+        '$.last_sent_at', (strftime('%Y-%m-%dT%H:%M:%S', i.last_sent_at / 1000, 'unixepoch') || '.' || printf('%03d', i.last_sent_at % 1000) || 'Z'), '$.send_count', i.send_count,
+        '$.email_delivery', i.email_delivery, '$.email_delivery_detail', i.email_delivery_detail,
+        '$.accepted_at', CASE WHEN i.accepted_at IS NULL THEN NULL ELSE (strftime('%Y-%m-%dT%H:%M:%S', i.accepted_at / 1000, 'unixepoch') || '.' || printf('%03d', i.accepted_at % 1000) || 'Z') END, '$.accepted_by', i.accepted_by, '$.revoked_at', CASE WHEN i.revoked_at IS NULL THEN NULL ELSE (strftime('%Y-%m-%dT%H:%M:%S', i.revoked_at / 1000, 'unixepoch') || '.' || printf('%03d', i.revoked_at % 1000) || 'Z') END, '$.locale', i.locale) END)), NEW.created_at
     FROM invitations i LEFT JOIN users u ON u.id = i.invited_by
     WHERE NEW.target_type = 'invitation' AND i.id = NEW.target_id;
   INSERT INTO webhook_events (id, organization_id, type, body, created_at)
