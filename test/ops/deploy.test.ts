@@ -1,0 +1,177 @@
+/*
+ * `npm run deploy`, offline: the real script drives the real wrangler against a local stand-in of
+ * Cloudflare's API (CLOUDFLARE_API_BASE_URL), which records what it was asked and keeps the
+ * account's state (D1 on SQLite, queues, scripts, secrets as hashes, domains).
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCloudflareApiStandIn, type Call } from '../standins/cloudflare-api';
+
+const ACCOUNT = '0123456789abcdef0123456789abcdef';
+const TOKEN = 'stand-in-api-token';
+const WORKER = '8bit-ai-invitations';
+const HOST = 'invitations.example.test';
+const migrations = readdirSync('migrations').filter((f) => f.endsWith('.sql')).sort();
+const newest = migrations[migrations.length - 1];
+
+type StandIn = Awaited<ReturnType<typeof startCloudflareApiStandIn>>;
+
+/** Runs `npm run deploy`'s script with the operator's environment pointed at the stand-in. */
+function deploy(cf: StandIn, args: string[], extraEnv: Record<string, string> = {}) {
+  return new Promise<{ code: number | null; out: string }>((resolve) => {
+    const child = spawn(process.execPath, ['scripts/deploy.mjs', ...args, '--health-origin', cf.origin], {
+      env: { ...process.env, CLOUDFLARE_API_BASE_URL: cf.apiBaseUrl, CLOUDFLARE_API_TOKEN: TOKEN, CLOUDFLARE_ACCOUNT_ID: ACCOUNT, DEPLOY_HEALTH_ATTEMPTS: '1', ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+const account = `/accounts/${ACCOUNT}`;
+/** The Worker's code going up: the first upload, or a new version of an existing Worker. */
+const isUpload = (c: Call) => (c.method === 'PUT' && c.path.startsWith(`${account}/workers/scripts/${WORKER}?`)) || (c.method === 'POST' && c.path.startsWith(`${account}/workers/scripts/${WORKER}/versions`));
+const isMigrationQuery = (c: Call) => c.method === 'POST' && /\/d1\/database\/[^/]+\/query$/.test(c.path);
+const creates = (calls: Call[]) => calls.filter((c) => c.method === 'POST' && /\/(d1\/database|queues|event_subscriptions\/subscriptions)$/.test(c.path));
+const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+/** The transcript the closing note and README quote: each API call, in order. */
+const transcript = (calls: Call[]) => calls.map((c) => `${c.method} ${c.path.replace(account, '/accounts/:account')}${c.note ? `  (${c.note})` : ''}`).join('\n');
+
+describe('npm run deploy against the stand-in', () => {
+  let dir: string;
+  let cf: StandIn;
+  let config: string;
+  const localConfigHash = sha256('wrangler.toml');
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'deploy-test-'));
+    cf = await startCloudflareApiStandIn({ accountId: ACCOUNT, token: TOKEN, bundledMigrations: migrations, dir, zones: ['example.test'] });
+    config = path.join(dir, 'wrangler.production.json');
+  });
+  afterAll(async () => {
+    await cf?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a fresh account: creates everything, applies the migrations before the upload, sets the key once, attaches the domain, and checks health', async () => {
+    const run = await deploy(cf, ['--hostname', HOST, '--from', `invitations@example.test`, '--location', 'weur', '--config', config]);
+    expect(run.code, run.out).toBe(0);
+    const calls = [...cf.calls];
+    console.log(`--- fresh deploy: API calls ---\n${transcript(calls)}`);
+
+    // Created: the database near weur, the three queues, the Email Sending subscription.
+    expect(creates(calls).map((c) => `${c.path.replace(account, '')} ${c.note}`)).toEqual([
+      '/d1/database name=invitations location=weur jurisdiction=-',
+      '/queues queue_name=invitations-delivery',
+      '/queues queue_name=invitations-delivery-dlq',
+      '/queues queue_name=invitations-email-events',
+      expect.stringMatching(/^\/event_subscriptions\/subscriptions .*"type":"email.sending".*"domain":"example.test"/),
+    ]);
+    // Every migration applied, all before the Worker's upload.
+    const db = [...cf.state.databases.values()][0];
+    expect(db.sqlite.prepare('SELECT name FROM d1_migrations ORDER BY id').all().map((r: any) => r.name)).toEqual(migrations);
+    const upload = calls.findIndex(isUpload);
+    expect(upload).toBeGreaterThan(0);
+    expect(calls.filter(isMigrationQuery).map((c) => c.note).filter((n) => n?.startsWith('migration '))).toEqual(migrations.map((m) => `migration ${m}`));
+    expect(calls.findLastIndex(isMigrationQuery)).toBeLessThan(upload);
+    expect(calls.filter(isUpload)).toHaveLength(1);
+    // The key went up with the Worker, once, and was never printed.
+    const script = cf.state.scripts.get(WORKER)!;
+    expect([...script.secrets.keys()]).toEqual(['TOKEN_SIGNING_KEY']);
+    expect(calls[upload].note).toContain('secret_text:TOKEN_SIGNING_KEY');
+    expect(run.out).not.toMatch(/[A-Za-z0-9+/]{64}/);
+    // The custom domain is attached, workers.dev is off, and the Worker is bound to the new D1.
+    expect(cf.state.domains.map((d) => [d.hostname, d.service])).toEqual([[HOST, WORKER]]);
+    expect(script.workers_dev).toBe(false);
+    const bindings = script.metadata.bindings as { type: string; name: string; text?: string; id?: string }[];
+    expect(bindings.find((b) => b.name === 'DB')?.id).toBe(db.uuid);
+    expect(bindings.find((b) => b.name === 'APP_URL')?.text).toBe(`https://${HOST}`);
+    // Health was checked on the deployed Worker, and what is left is said.
+    expect(run.out).toMatch(/ok {3}migrations[\s\S]*ok {3}signing_key/);
+    expect(run.out).toContain('Left to do by hand');
+    expect(run.out).toContain('Onboard example.test to Email Sending');
+    expect(run.out).toContain(`curl -s "https://${HOST}/healthz?deep=1"`);
+    // The production values live in their own file; wrangler.toml is as it was.
+    const production = JSON.parse(readFileSync(config, 'utf8'));
+    expect(production.vars).toMatchObject({ APP_URL: `https://${HOST}`, EMAIL_FROM: 'invitations@example.test', EMAIL_TRANSPORT: 'cloudflare', RATE_LIMIT_SCALE: '1' });
+    expect(production.ratelimits.map((r: { namespace_id: string }) => r.namespace_id)).not.toContain('8001');
+    expect(sha256('wrangler.toml')).toBe(localConfigHash);
+  });
+
+  it('a second run upgrades: nothing re-created, the key unchanged, the pending migration applied before the upload', async () => {
+    const db = [...cf.state.databases.values()][0];
+    // The account one migration behind, as after a `git pull` that brought a new one.
+    db.sqlite.exec(`DROP TRIGGER IF EXISTS webhook_events_from_audit; DROP VIEW IF EXISTS invitation_resources; DELETE FROM d1_migrations WHERE name = '${newest}';`);
+    const keyBefore = cf.state.scripts.get(WORKER)!.secrets.get('TOKEN_SIGNING_KEY');
+    const before = cf.calls.length;
+    // No flags but where the production file is: the rest is read back from it.
+    const run = await deploy(cf, ['--config', config]);
+    expect(run.code, run.out).toBe(0);
+    const calls = cf.calls.slice(before);
+    console.log(`--- upgrade: API calls ---\n${transcript(calls)}`);
+
+    expect(creates(calls)).toEqual([]);
+    expect(cf.state.databases.size).toBe(1);
+    expect(cf.state.scripts.get(WORKER)!.secrets.get('TOKEN_SIGNING_KEY')).toBe(keyBefore);
+    const upload = calls.findIndex(isUpload);
+    expect(calls[upload].note).not.toContain('secret_text');
+    const applied = calls.findIndex((c) => isMigrationQuery(c) && c.note === `migration ${newest}`);
+    expect(applied).toBeGreaterThanOrEqual(0);
+    expect(applied).toBeLessThan(upload);
+    expect(db.sqlite.prepare('SELECT name FROM d1_migrations ORDER BY id').all().map((r: any) => r.name)).toEqual(migrations);
+    expect(run.out).toContain('set already: kept as it is');
+    expect(run.out).toMatch(/ok {3}migrations/);
+  });
+});
+
+describe('npm run deploy when a step fails halfway', () => {
+  let dir: string;
+  let cf: StandIn;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'deploy-fail-'));
+    cf = await startCloudflareApiStandIn({ accountId: ACCOUNT, token: TOKEN, bundledMigrations: migrations, dir, subdomain: null });
+  });
+  afterAll(async () => {
+    await cf?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stops with a clear message naming the step, and a rerun finishes without re-creating what exists', async () => {
+    const config = path.join(dir, 'wrangler.production.json');
+    // After the database, the first queue cannot be created (Cloudflare answers an error).
+    cf.fail('POST', /\/queues$/, { status: 400, times: 1 });
+    const args = ['--workers-dev', '--workers-subdomain', 'acme', '--from', 'invitations@acme.example', '--transport', 'resend', '--jurisdiction', 'eu', '--config', config];
+    const first = await deploy(cf, args);
+    expect(first.code).toBe(1);
+    expect(first.out).toMatch(/Stopped at step 2: wrangler queues create invitations-delivery failed/);
+    expect(first.out).toContain('injected by the test');
+    expect(first.out).toContain('run npm run deploy again');
+    expect(cf.calls.some(isUpload)).toBe(false);
+    expect(cf.state.databases.size).toBe(1);
+
+    const before = cf.calls.length;
+    const second = await deploy(cf, args);
+    expect(second.code, second.out).toBe(0);
+    const calls = cf.calls.slice(before);
+    // The database was not created twice; the queues were finished; no subscription for resend.
+    expect(creates(calls).map((c) => c.note)).toEqual(['queue_name=invitations-delivery', 'queue_name=invitations-delivery-dlq', 'queue_name=invitations-email-events']);
+    expect(cf.state.databases.size).toBe(1);
+    expect([...cf.state.databases.values()][0].jurisdiction).toBe('eu');
+    // workers.dev: the account's subdomain registered, the Worker served there.
+    expect(cf.state.subdomain).toBe('acme');
+    expect(cf.state.scripts.get(WORKER)!.workers_dev).toBe(true);
+    expect(JSON.parse(readFileSync(config, 'utf8')).vars.APP_URL).toBe(`https://${WORKER}.acme.workers.dev`);
+    // Resend's key is the operator's to set: health says so, the command says how, and still succeeds.
+    expect(second.out).toMatch(/FAIL email/);
+    expect(second.out).toContain('wrangler secret put EMAIL_API_KEY');
+    expect(cf.state.subscriptions).toEqual([]);
+  });
+});
