@@ -185,8 +185,8 @@ async function ensureEmailEventsSubscription(settings, local) {
   say(`subscribed (zone ${zone.name})`);
 }
 
-/** The Email Sending events the Worker reads (src/delivery). */
-const EMAIL_SENDING_EVENTS = ['delivered', 'bounced', 'complained', 'failed'];
+/** The Email Sending events the Worker reads: EMAIL_SENDING_EVENT_TYPES in src/delivery/transports/cloudflare.ts. */
+const EMAIL_SENDING_EVENTS = ['delivered', 'deferred', 'bounced', 'failed', 'rejected', 'complained'].map((type) => `message.${type}`);
 
 /** The zone holding `domain`: the domain itself or its nearest parent on this account. */
 async function zoneOf(domain) {

@@ -74,6 +74,7 @@ describe('npm run deploy against the stand-in', () => {
       '/queues queue_name=invitations-email-events',
       expect.stringMatching(/^\/event_subscriptions\/subscriptions .*"type":"email.sending".*"domain":"example.test"/),
     ]);
+    expect(cf.state.subscriptions.map((s) => s.events)).toEqual([['message.delivered', 'message.deferred', 'message.bounced', 'message.failed', 'message.rejected', 'message.complained']]);
     // Every migration applied, all before the Worker's upload.
     const db = [...cf.state.databases.values()][0];
     expect(db.sqlite.prepare('SELECT name FROM d1_migrations ORDER BY id').all().map((r: any) => r.name)).toEqual(migrations);

@@ -259,7 +259,11 @@ export async function startCloudflareApiStandIn(opts: { accountId: string; token
       }
     }
     // ---- Event subscriptions (Email Sending → a queue)
-    if (path === '/event_subscriptions/subscriptions' && method === 'GET') return [200, envelope(state.subscriptions, { result_info: { page: 1, per_page: 100, count: state.subscriptions.length, total_count: state.subscriptions.length } })];
+    if (path === '/event_subscriptions/subscriptions' && method === 'GET') {
+      const queueId = url.searchParams.get('queue_id');
+      const list = state.subscriptions.filter((s) => !queueId || (s.destination as { queue_id?: string })?.queue_id === queueId);
+      return [200, envelope(list, { result_info: { page: 1, per_page: 100, count: list.length, total_count: list.length } })];
+    }
     if (path === '/event_subscriptions/subscriptions' && method === 'POST') {
       const input = JSON.parse(body);
       call.note = `name=${input.name} source=${JSON.stringify(input.source)} destination=${JSON.stringify(input.destination)}`;
