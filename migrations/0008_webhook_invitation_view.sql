@@ -1,6 +1,7 @@
--- D1 documents at most 32 arguments per SQL function. The trigger of 0005 and 0006 wrote the
--- invitation resource five times, with json_object calls of 36 and 38 arguments. From here the
--- resource is written once, in the view below, and the trigger reads it.
+-- D1 documents at most 32 arguments per SQL function. The trigger of 0005 and 0006 writes the
+-- invitation resource five times (as first shipped, with json_object calls of 36 and 38 arguments;
+-- fresh installs now run them split under 32). From here the resource is written once, in the view
+-- below, and the trigger reads it.
 DROP TRIGGER IF EXISTS `webhook_events_from_audit`;
 --> statement-breakpoint
 -- The invitation resource as the API returns it (toInvitationResource), as JSON text: one row per

@@ -221,11 +221,11 @@ async function checkHealth(origin, settings) {
 }
 
 function leftToDo(origin, settings, health) {
-  const cfg = settings.config === DEFAULT_PRODUCTION_CONFIG ? '' : ` --config ${settings.config}`;
+  const cfg = settings.config === DEFAULT_PRODUCTION_CONFIG ? '' : ` -- --config ${settings.config}`;
   const domain = settings.from.split('@')[1];
   const lines = [];
   if (settings.transport === 'cloudflare') {
-    lines.push(`Onboard ${domain} to Email Sending (dashboard: Compute & AI > Email Service > Email Sending; Workers Paid), so mail reaches any address.`);
+    lines.push(`Onboard ${domain} to Email Sending (dashboard: Email Service → Email Sending; needs Workers Paid), so mail reaches any address.`);
   } else {
     lines.push(`Set the ${settings.transport} API key: wrangler secret put EMAIL_API_KEY --config ${settings.config}`);
     lines.push(`Add the provider's event webhook ${origin}/v1/email-events/${settings.transport} and: wrangler secret put EMAIL_EVENTS_SECRET --config ${settings.config}`);

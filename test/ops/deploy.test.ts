@@ -64,7 +64,7 @@ describe('npm run deploy against the stand-in', () => {
     const run = await deploy(cf, ['--hostname', HOST, '--from', `invitations@example.test`, '--location', 'weur', '--config', config]);
     expect(run.code, run.out).toBe(0);
     const calls = [...cf.calls];
-    console.log(`--- fresh deploy: API calls ---\n${transcript(calls)}`);
+    console.log(`--- fresh deploy: output ---\n${run.out}\n--- fresh deploy: API calls ---\n${transcript(calls)}`);
 
     // Created: the database near weur, the three queues, the Email Sending subscription.
     expect(creates(calls).map((c) => `${c.path.replace(account, '')} ${c.note}`)).toEqual([
@@ -116,7 +116,7 @@ describe('npm run deploy against the stand-in', () => {
     const run = await deploy(cf, ['--config', config]);
     expect(run.code, run.out).toBe(0);
     const calls = cf.calls.slice(before);
-    console.log(`--- upgrade: API calls ---\n${transcript(calls)}`);
+    console.log(`--- upgrade: output ---\n${run.out}\n--- upgrade: API calls ---\n${transcript(calls)}`);
 
     expect(creates(calls)).toEqual([]);
     expect(cf.state.databases.size).toBe(1);
