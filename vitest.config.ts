@@ -51,7 +51,7 @@ export default defineConfig(async () => {
               },
             }),
           ],
-          test: { name: 'workers', include: ['test/**/*.test.ts'], exclude: ['test/e2e/**', 'test/queues/**'], ...common },
+          test: { name: 'workers', include: ['test/**/*.test.ts'], exclude: ['test/e2e/**', 'test/queues/**', 'test/ops/**'], ...common },
         },
         {
           plugins: [
