@@ -44,7 +44,9 @@ export function appUrlProblem(env: Pick<Env, 'APP_URL'>, requestUrl?: string): s
 export function signingKeyProblem(env: Pick<Env, 'APP_URL' | 'TOKEN_SIGNING_KEY' | 'TOKEN_SIGNING_KEYS_PREVIOUS'>): string | null {
   if (isLocalAppUrl(env.APP_URL)) return null;
   const fix = 'Set a random one: openssl rand -base64 48 | wrangler secret put TOKEN_SIGNING_KEY';
-  const key = env.TOKEN_SIGNING_KEY ?? '';
+  // Trimmed as the previous keys are: the development key with a stray space or newline (a paste,
+  // `echo` into `wrangler secret put`) is still the published key.
+  const key = (env.TOKEN_SIGNING_KEY ?? '').trim();
   if (key === DEV_SIGNING_KEY) return `TOKEN_SIGNING_KEY is the development key published in .dev.vars.example. ${fix}`;
   if (new TextEncoder().encode(key).length < 32) return `TOKEN_SIGNING_KEY is shorter than 32 bytes. ${fix}`;
   const previous = (env.TOKEN_SIGNING_KEYS_PREVIOUS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
