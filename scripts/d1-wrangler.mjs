@@ -4,11 +4,10 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { plain, WRANGLER } from './lib/wrangler.mjs';
 
 export const BINDING = 'DB';
-const WRANGLER = fileURLToPath(new URL('../node_modules/wrangler/bin/wrangler.js', import.meta.url));
 const CONFIG_NAMES = ['wrangler.jsonc', 'wrangler.json', 'wrangler.toml'];
 
 /** A failure the user can act on: printed without a stack trace. */
@@ -66,7 +65,7 @@ function wrangler(args) {
   const res = spawnSync(process.execPath, [WRANGLER, ...args], {
     encoding: 'utf8',
     maxBuffer: 1 << 30,
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_LOG_SANITIZE: 'true' },
   });
   if (res.error) throw res.error;
   if (res.status === 0) return res.stdout;
@@ -76,7 +75,7 @@ function wrangler(args) {
   } catch {
     // not --json output
   }
-  const output = `${res.stderr}\n${res.stdout}`.replace(/\x1b\[[0-9;]*m/g, '');
+  const output = plain(`${res.stderr}\n${res.stdout}`);
   detail ||= output.split('\n').filter((l) => /✘|ERROR|Error/.test(l)).join('\n') || output.trim();
   throw new Error(`wrangler ${args.slice(0, 2).join(' ')} failed (exit ${res.status}): ${detail.trim()}`);
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_PRODUCTION_CONFIG, localConfig, previousSettings, writeProductionConfig } from './deploy/production-config.mjs';
-import { cloudflareApi, parseJsonOutput, StepError, wrangler } from './deploy/wrangler.mjs';
+import { cloudflareApi, parseJsonOutput, StepError, wrangler } from './lib/wrangler.mjs';
 
 const USAGE = `Usage: npm run deploy -- (--hostname HOST | --workers-dev) --from ADDRESS [options]
 
@@ -63,6 +63,7 @@ function options() {
     apiBaseUrl: before.apiBaseUrl ?? '',
     database: values.database ?? before.database ?? local.d1_databases?.[0]?.database_name,
     namespaces: before.namespaces,
+    vars: before.vars ?? {},
     location: values.location,
     jurisdiction: values.jurisdiction,
     config: values.config,
@@ -82,13 +83,18 @@ function options() {
   return settings;
 }
 
+/** The steps, numbered as the README lists them. */
+const STEPS = ['D1', 'Queues', 'Email Sending events', 'Hostname', 'Production configuration', 'Secret', 'Migrations', 'Worker', 'Health'];
 let stepNumber = 0;
-const step = (title) => console.log(`\n[${++stepNumber}] ${title}`);
+const step = (name, detail = '') => {
+  stepNumber = STEPS.indexOf(name) + 1;
+  console.log(`\n[${stepNumber}] ${name}${detail ? `: ${detail}` : ''}`);
+};
 const say = (line) => console.log(`    ${line}`);
 
 /** The D1 database by name, created (with its location or jurisdiction) when missing. */
 async function ensureDatabase(settings) {
-  step(`D1 database "${settings.database}"`);
+  step('D1', `database "${settings.database}"`);
   const find = async () => parseJsonOutput((await wrangler(['d1', 'list', '--json'])).out).find((d) => d.name === settings.database);
   let db = await find();
   if (db) {
@@ -113,7 +119,7 @@ async function ensureQueues(local) {
     names.add(c.queue);
     if (c.dead_letter_queue) names.add(c.dead_letter_queue);
   }
-  step(`Queues: ${[...names].join(', ')}`);
+  step('Queues', [...names].join(', '));
   for (const name of names) {
     const info = await wrangler(['queues', 'info', name], { allowFailure: true });
     if (info.code === 0) {
@@ -127,11 +133,13 @@ async function ensureQueues(local) {
 
 /** The deployed origin; for workers.dev, the account's subdomain (registered when asked to). */
 async function resolveOrigin(settings) {
-  step(settings.workersDev ? 'Hostname: workers.dev' : `Hostname: ${settings.hostname} (custom domain)`);
+  step('Hostname', settings.workersDev ? 'workers.dev' : `${settings.hostname} (custom domain)`);
   if (!settings.workersDev) return `https://${settings.hostname}`;
   const account = process.env.CLOUDFLARE_ACCOUNT_ID;
   let answer = await cloudflareApi('GET', `/accounts/${account}/workers/subdomain`);
   if (!answer.success) {
+    // 10007: the account has none yet. Anything else (a token without access, an outage) is said as it is.
+    if (!answer.errors?.some((e) => e.code === 10007)) throw new StepError(`Reading the account's workers.dev subdomain failed: ${apiErrors(answer)}`);
     if (!settings.subdomain) {
       throw new StepError('This account has no workers.dev subdomain yet. Choose one and run again with --workers-subdomain NAME (or use --hostname).');
     }
@@ -149,7 +157,7 @@ const apiErrors = (answer) => (answer.errors ?? []).map((e) => `${e.message} (${
  * file handed to `wrangler deploy --secrets-file`, deleted after. Never printed.
  */
 async function signingKeyFile(configFile) {
-  step(`Secret ${SIGNING_KEY}`);
+  step('Secret', SIGNING_KEY);
   const listed = await wrangler(['secret', 'list', '--config', configFile, '--format', 'json'], { allowFailure: true });
   if (listed.code === 0 && parseJsonOutput(listed.out).some((s) => s.name === SIGNING_KEY)) {
     say('set already: kept as it is');
@@ -162,20 +170,39 @@ async function signingKeyFile(configFile) {
   const file = path.join(dir, 'secrets.json');
   writeFileSync(file, JSON.stringify({ [SIGNING_KEY]: randomBytes(48).toString('base64') }), { mode: 0o600 });
   say('not set: a new random key goes up with the Worker (never printed)');
-  return { file, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  // The file goes whatever ends the run: success, failure, or Ctrl-C.
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  const interrupted = (signal) => {
+    cleanup();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  return {
+    file,
+    cleanup: () => {
+      process.off('SIGINT', interrupted);
+      process.off('SIGTERM', interrupted);
+      cleanup();
+    },
+  };
 }
 
 /** Email Sending's delivery events reach the Worker through a queue subscription (cloudflare only). */
 async function ensureEmailEventsSubscription(settings, local) {
   const queue = local.queues?.consumers?.find((c) => /email-events/.test(c.queue))?.queue;
-  if (settings.transport !== 'cloudflare' || !queue) return;
-  step(`Email Sending events → queue ${queue}`);
-  const listed = parseJsonOutput((await wrangler(['queues', 'subscription', 'list', queue, '--json'])).out);
-  if ((Array.isArray(listed) ? listed : []).some((s) => (s.source?.type ?? s.source) === 'email.sending')) {
-    say('subscribed already');
+  step('Email Sending events', queue ? `queue ${queue}` : '');
+  if (settings.transport !== 'cloudflare' || !queue) {
+    say(`skipped: the ${settings.transport} transport reports delivery through its own webhook`);
     return;
   }
   const domain = settings.from.split('@')[1].toLowerCase();
+  const listed = parseJsonOutput((await wrangler(['queues', 'subscription', 'list', queue, '--json'])).out);
+  // One subscription per sending domain: a new --from domain gets its own.
+  if ((Array.isArray(listed) ? listed : []).some((s) => s.source?.type === 'email.sending' && s.source?.domain === domain)) {
+    say(`subscribed already (${domain})`);
+    return;
+  }
   const zone = await zoneOf(domain);
   if (!zone) {
     say(`no zone found for ${domain} on this account: add it to Cloudflare, then run again to subscribe`);
@@ -194,7 +221,8 @@ async function zoneOf(domain) {
   for (let i = 0; i < labels.length - 1; i++) {
     const name = labels.slice(i).join('.');
     const answer = await cloudflareApi('GET', `/zones?name=${encodeURIComponent(name)}&account.id=${process.env.CLOUDFLARE_ACCOUNT_ID}`);
-    if (answer.success && answer.result?.length) return answer.result[0];
+    if (!answer.success) throw new StepError(`Looking up the zone of ${domain} failed (does the token have Zone: Read?): ${apiErrors(answer)}`);
+    if (answer.result?.length) return answer.result[0];
   }
   return null;
 }
@@ -202,7 +230,7 @@ async function zoneOf(domain) {
 /** `GET /healthz?deep=1` on the deployed origin, a few times (a new custom domain needs a moment). */
 async function checkHealth(origin, settings) {
   const target = settings.healthOrigin ?? origin;
-  step(`Health: ${target}/healthz?deep=1`);
+  step('Health', `"${target}/healthz?deep=1"`);
   const attempts = Number(process.env.DEPLOY_HEALTH_ATTEMPTS ?? 10);
   let last = null;
   for (let i = 1; i <= attempts; i++) {
@@ -227,8 +255,8 @@ function leftToDo(origin, settings, health) {
   if (settings.transport === 'cloudflare') {
     lines.push(`Onboard ${domain} to Email Sending (dashboard: Email Service → Email Sending; needs Workers Paid), so mail reaches any address.`);
   } else {
-    lines.push(`Set the ${settings.transport} API key: wrangler secret put EMAIL_API_KEY --config ${settings.config}`);
-    lines.push(`Add the provider's event webhook ${origin}/v1/email-events/${settings.transport} and: wrangler secret put EMAIL_EVENTS_SECRET --config ${settings.config}`);
+    lines.push(`Set the ${settings.transport} API key: npx wrangler secret put EMAIL_API_KEY --config ${settings.config}`);
+    lines.push(`Add the provider's event webhook ${origin}/v1/email-events/${settings.transport} and: npx wrangler secret put EMAIL_EVENTS_SECRET --config ${settings.config}`);
   }
   if (!settings.workersDev) lines.push(`A new custom domain needs a few minutes for its certificate: check again below if health failed to connect.`);
   lines.push(`Check: curl -s "${origin}/healthz?deep=1"   (or: npm run deploy${cfg}, which changes nothing that is in place)`);
@@ -245,11 +273,12 @@ async function main() {
   await ensureQueues(local);
   await ensureEmailEventsSubscription(settings, local);
   const origin = await resolveOrigin(settings);
+  step('Production configuration', settings.config);
   const { file } = writeProductionConfig(settings.config, settings, { origin, databaseId });
-  say(`APP_URL ${origin}; production configuration in ${path.relative(process.cwd(), file)}`);
+  say(`APP_URL ${origin}, written to ${path.relative(process.cwd(), file)}`);
   const secrets = await signingKeyFile(settings.config);
   try {
-    step('Migrations (before the new Worker, so it never runs on an older schema)');
+    step('Migrations', 'before the new Worker, so it never runs on an older schema');
     await wrangler(['d1', 'migrations', 'apply', 'DB', '--remote', '--config', settings.config], { echo: true });
     step('Worker');
     await wrangler(['deploy', '--config', settings.config, ...(secrets ? ['--secrets-file', secrets.file] : [])], { echo: true });
@@ -268,8 +297,9 @@ async function main() {
 }
 
 main().catch((err) => {
-  if (err instanceof StepError) {
-    console.error(`\nStopped at step ${stepNumber}: ${err.message}\nNothing after this step ran. Fix the cause and run npm run deploy again: it keeps what is in place and finishes the rest.`);
+  if (err instanceof StepError && stepNumber === 0) console.error(`\nNothing ran: ${err.message}`);
+  else if (err instanceof StepError) {
+    console.error(`\nStopped at step ${stepNumber} (${STEPS[stepNumber - 1]}): ${err.message}\nNothing after this step ran. Fix the cause and run npm run deploy again: it keeps what is in place and finishes the rest.`);
   } else console.error(err);
   process.exit(1);
 });

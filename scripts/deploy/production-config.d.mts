@@ -8,6 +8,7 @@ export interface ProductionSettings {
   apiBaseUrl?: string;
   database: string;
   namespaces?: string[];
+  vars?: Record<string, string>;
 }
 export function previousSettings(file: string): Partial<ProductionSettings>;
 export function localConfig(): Record<string, any>;

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { experimental_readRawConfig } from 'wrangler';
-import { StepError } from './wrangler.mjs';
+import { StepError } from '../lib/wrangler.mjs';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -13,7 +13,7 @@ export const DEFAULT_PRODUCTION_CONFIG = 'wrangler.production.json';
 /** Per-IP rate-limit namespaces of production's own (the local ones are 8001, 8002, …). */
 const PRODUCTION_NAMESPACE_BASE = 1000;
 
-/** Development-only knobs that never reach production, whatever wrangler.toml says. */
+/** Development knobs at their production value on a first run, whatever wrangler.toml says. */
 const PRODUCTION_VARS = { RATE_LIMIT_SCALE: '1', DELIVERY_RETRY_SCALE: '1', WEBHOOK_RETRY_SCALE: '1' };
 
 /**
@@ -34,6 +34,8 @@ export function previousSettings(file) {
     apiBaseUrl: config.vars?.EMAIL_API_BASE_URL,
     database: config.d1_databases?.[0]?.database_name,
     namespaces: (config.ratelimits ?? []).map((r) => r.namespace_id),
+    // Vars the operator set in this file (EMAIL_SEND_RATE_PER_SECOND, RETENTION_DAYS, …) outlive reruns.
+    vars: config.vars ?? {},
   };
 }
 
@@ -60,6 +62,7 @@ export function writeProductionConfig(file, settings, { origin, databaseId }) {
     vars: {
       ...base.vars,
       ...PRODUCTION_VARS,
+      ...settings.vars,
       APP_URL: origin,
       EMAIL_FROM: settings.from,
       EMAIL_TRANSPORT: settings.transport,

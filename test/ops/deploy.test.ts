@@ -16,7 +16,6 @@ const TOKEN = 'stand-in-api-token';
 const WORKER = '8bit-ai-invitations';
 const HOST = 'invitations.example.test';
 const migrations = readdirSync('migrations').filter((f) => f.endsWith('.sql')).sort();
-const newest = migrations[migrations.length - 1];
 
 type StandIn = Awaited<ReturnType<typeof startCloudflareApiStandIn>>;
 
@@ -74,7 +73,10 @@ describe('npm run deploy against the stand-in', () => {
       '/queues queue_name=invitations-email-events',
       expect.stringMatching(/^\/event_subscriptions\/subscriptions .*"type":"email.sending".*"domain":"example.test"/),
     ]);
-    expect(cf.state.subscriptions.map((s) => s.events)).toEqual([['message.delivered', 'message.deferred', 'message.bounced', 'message.failed', 'message.rejected', 'message.complained']]);
+    // Subscribed to exactly the event types the Worker's reader knows (src/delivery/transports/cloudflare.ts).
+    const known = /EMAIL_SENDING_EVENT_TYPES = \[([^\]]+)\]/.exec(readFileSync('src/delivery/transports/cloudflare.ts', 'utf8'))![1].match(/'[^']+'/g)!.map((t) => `message.${t.slice(1, -1)}`);
+    expect(known).toHaveLength(6);
+    expect(cf.state.subscriptions.map((s) => s.events)).toEqual([known]);
     // Every migration applied, all before the Worker's upload.
     const db = [...cf.state.databases.values()][0];
     expect(db.sqlite.prepare('SELECT name FROM d1_migrations ORDER BY id').all().map((r: any) => r.name)).toEqual(migrations);
@@ -108,8 +110,10 @@ describe('npm run deploy against the stand-in', () => {
 
   it('a second run upgrades: nothing re-created, the key unchanged, the pending migration applied before the upload', async () => {
     const db = [...cf.state.databases.values()][0];
-    // The account one migration behind, as after a `git pull` that brought a new one.
-    db.sqlite.exec(`DROP TRIGGER IF EXISTS webhook_events_from_audit; DROP VIEW IF EXISTS invitation_resources; DELETE FROM d1_migrations WHERE name = '${newest}';`);
+    // The account one migration behind, as after a `git pull` that brought a new one: 0008 undone
+    // (its view and the trigger it re-creates dropped, its record gone), so the upgrade applies it again.
+    const behind = '0008_webhook_invitation_view.sql';
+    db.sqlite.exec(`DROP TRIGGER IF EXISTS webhook_events_from_audit; DROP VIEW IF EXISTS invitation_resources; DELETE FROM d1_migrations WHERE name = '${behind}';`);
     const keyBefore = cf.state.scripts.get(WORKER)!.secrets.get('TOKEN_SIGNING_KEY');
     const before = cf.calls.length;
     // No flags but where the production file is: the rest is read back from it.
@@ -123,10 +127,10 @@ describe('npm run deploy against the stand-in', () => {
     expect(cf.state.scripts.get(WORKER)!.secrets.get('TOKEN_SIGNING_KEY')).toBe(keyBefore);
     const upload = calls.findIndex(isUpload);
     expect(calls[upload].note).not.toContain('secret_text');
-    const applied = calls.findIndex((c) => isMigrationQuery(c) && c.note === `migration ${newest}`);
-    expect(applied).toBeGreaterThanOrEqual(0);
-    expect(applied).toBeLessThan(upload);
-    expect(db.sqlite.prepare('SELECT name FROM d1_migrations ORDER BY id').all().map((r: any) => r.name)).toEqual(migrations);
+    const applied = calls.filter((c) => isMigrationQuery(c) && c.note?.startsWith('migration '));
+    expect(applied.map((c) => c.note)).toEqual([`migration ${behind}`]);
+    expect(calls.indexOf(applied[0])).toBeLessThan(upload);
+    expect(db.sqlite.prepare('SELECT name FROM d1_migrations ORDER BY name').all().map((r: any) => r.name)).toEqual(migrations);
     expect(run.out).toContain('set already: kept as it is');
     expect(run.out).toMatch(/ok {3}migrations/);
   });
@@ -152,7 +156,7 @@ describe('npm run deploy when a step fails halfway', () => {
     const args = ['--workers-dev', '--workers-subdomain', 'acme', '--from', 'invitations@acme.example', '--transport', 'resend', '--jurisdiction', 'eu', '--config', config];
     const first = await deploy(cf, args);
     expect(first.code).toBe(1);
-    expect(first.out).toMatch(/Stopped at step 2: wrangler queues create invitations-delivery failed/);
+    expect(first.out).toMatch(/Stopped at step 2 \(Queues\): wrangler queues create invitations-delivery failed/);
     expect(first.out).toContain('injected by the test');
     expect(first.out).toContain('run npm run deploy again');
     expect(cf.calls.some(isUpload)).toBe(false);
@@ -174,5 +178,31 @@ describe('npm run deploy when a step fails halfway', () => {
     expect(second.out).toMatch(/FAIL email/);
     expect(second.out).toContain('wrangler secret put EMAIL_API_KEY');
     expect(cf.state.subscriptions).toEqual([]);
+  });
+
+  it('a failed upload, after the migrations: the rerun uploads once, applies nothing twice, and sets one key', async () => {
+    const account2 = await startCloudflareApiStandIn({ accountId: ACCOUNT, token: TOKEN, bundledMigrations: migrations, dir, zones: ['example.test'] });
+    try {
+      const config = path.join(dir, 'upload-fails.json');
+      const args = ['--hostname', HOST, '--from', 'invitations@example.test', '--config', config];
+      account2.fail('PUT', new RegExp(`^${account}/workers/scripts/${WORKER}$`), { status: 400 });
+      const first = await deploy(account2, args);
+      expect(first.code).toBe(1);
+      expect(first.out).toMatch(/Stopped at step 8 \(Worker\): wrangler deploy/);
+      expect(account2.state.scripts.size).toBe(0);
+      const applied = [...account2.state.databases.values()][0].sqlite.prepare('SELECT count(*) AS n FROM d1_migrations').get() as { n: number };
+      expect(applied.n).toBe(migrations.length);
+
+      const before = account2.calls.length;
+      const second = await deploy(account2, args);
+      expect(second.code, second.out).toBe(0);
+      const calls = account2.calls.slice(before);
+      expect(creates(calls)).toEqual([]);
+      expect(calls.filter((c) => isMigrationQuery(c) && c.note?.startsWith('migration '))).toEqual([]);
+      expect(calls.filter(isUpload)).toHaveLength(1);
+      expect([...account2.state.scripts.get(WORKER)!.secrets.keys()]).toEqual(['TOKEN_SIGNING_KEY']);
+    } finally {
+      await account2.close();
+    }
   });
 });

@@ -68,6 +68,9 @@ export interface CloudflareState {
   bundledMigrations: string[];
 }
 
+/** The checks the Worker's deep health names (src/health.ts); test/ops/local-untouched.test.ts compares. */
+export const DEEP_HEALTH_CHECKS = ['migrations', 'email', 'signing_key', 'app_url', 'delivery_queue'] as const;
+
 const envelope = (result: unknown, extra: Record<string, unknown> = {}) => ({ success: true, errors: [], messages: [], result, ...extra });
 const failure = (code: number, message: string) => ({ success: false, errors: [{ code, message }], messages: [], result: null });
 
@@ -167,7 +170,8 @@ export async function startCloudflareApiStandIn(opts: { accountId: string; token
       email: { ok: transport === 'cloudflare' || s.secrets.has('EMAIL_API_KEY'), transport },
       signing_key: { ok: s.secrets.has('TOKEN_SIGNING_KEY') },
       app_url: { ok: String(vars.APP_URL).startsWith('https://') },
-    };
+      delivery_queue: { ok: (s.metadata.bindings as any[]).some((b) => b.type === 'queue' && b.name === 'DELIVERY_QUEUE') },
+    } satisfies Record<(typeof DEEP_HEALTH_CHECKS)[number], unknown>;
     const ok = Object.values(checks).every((c) => c.ok);
     return json(res, ok ? 200 : 503, { ok, checks });
   }
@@ -303,7 +307,10 @@ export async function startCloudflareApiStandIn(opts: { accountId: string; token
       const script: Script = existing ?? { id: randomUUID(), created_on: now, modified_on: now, secrets: new Map(), metadata: {}, migration_tag: null, workers_dev: false, schedules: [], versions: [], assetsJwt: null };
       // Secrets given with the upload are set; the others are kept (`bindings_inherit=strict`).
       for (const b of metadata?.bindings ?? []) if (b.type === 'secret_text') script.secrets.set(b.name, sha256(b.text));
-      script.metadata = { ...metadata, bindings: (metadata?.bindings ?? []).filter((b: any) => b.type !== 'secret_text') };
+      // `inherit`: the binding of that name the previous version had (wrangler sends it for queues).
+      const previous = (script.metadata?.bindings ?? []) as { name: string }[];
+      const bindings = (metadata?.bindings ?? []).map((b: any) => (b.type === 'inherit' ? (previous.find((p) => p.name === b.name) ?? b) : b));
+      script.metadata = { ...metadata, bindings: bindings.filter((b: any) => b.type !== 'secret_text') };
       if (metadata?.migrations?.new_tag) script.migration_tag = metadata.migrations.new_tag;
       script.modified_on = now;
       const version = randomUUID();

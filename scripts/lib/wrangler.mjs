@@ -1,11 +1,13 @@
-// How the deploy command talks to Cloudflare: the pinned wrangler for everything it has a command
-// for, and Cloudflare's REST API (same token, same base URL) for the two look-ups it has none for
-// (the account's workers.dev subdomain, a zone's id).
+// How the operator scripts (deploy, db:backup, db:restore) reach Cloudflare: the pinned wrangler,
+// run with the same Node as the script (no shell, no .bin shim), and Cloudflare's REST API (same
+// token, same base URL) for the two look-ups wrangler has no command for (the account's workers.dev
+// subdomain, a zone's id).
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const wranglerBin = path.join(root, 'node_modules', '.bin', 'wrangler');
+/** wrangler's own entry point, run with `process.execPath`. */
+export const WRANGLER = path.join(root, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
 
 /** A step that failed: its message is what the operator reads, then the command exits 1. */
 export class StepError extends Error {}
@@ -17,9 +19,10 @@ export class StepError extends Error {}
  */
 export function wrangler(args, { echo = false, allowFailure = false } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(wranglerBin, args, {
+    const child = spawn(process.execPath, [WRANGLER, ...args], {
       cwd: root,
-      env: { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false', FORCE_COLOR: '0', NO_COLOR: '1' },
+      // WRANGLER_LOG_SANITIZE: wrangler's debug log never holds a request body (a secret's value).
+      env: { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false', WRANGLER_LOG_SANITIZE: 'true', FORCE_COLOR: '0', NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -44,7 +47,7 @@ export function wrangler(args, { echo = false, allowFailure = false } = {}) {
 }
 
 /** wrangler colours its errors even without a terminal. */
-const plain = (chunk) => String(chunk).replace(/\x1b\[[0-9;]*m/g, '');
+export const plain = (chunk) => String(chunk).replace(/\x1b\[[0-9;]*m/g, '');
 
 const indent = (text) => text.replace(/^(?=.)/gm, '    ');
 
