@@ -41,7 +41,9 @@ function main() {
   const text = backupText({ source, takenAt, tables: ordered, others, rows, sequence, exact });
   // Written next to FILE, then renamed: an interrupted backup never leaves half a file under its name.
   const partial = `${opts.file}.partial`;
-  writeFileSync(partial, text);
+  // Readable by the operator alone: a backup holds every webhook secret and all users' data.
+  rmSync(partial, { force: true });
+  writeFileSync(partial, text, { mode: 0o600 });
   renameSync(partial, opts.file);
 
   console.log(`Wrote ${opts.file} (${Math.ceil(statSync(opts.file).size / 1024)} KiB), taken ${takenAt}:`);

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -187,6 +187,8 @@ describe('npm run db:backup / db:restore', () => {
     expect(backup.err).toBe('');
     expect(backup.status).toBe(0);
     expect(backup.out).toMatch(/invitations\s+4 rows/);
+    // It holds webhook secrets and users' data: readable by its owner alone.
+    expect(statSync(backupFile).mode & 0o777).toBe(0o600);
 
     const restored = join(work, 'restored');
     const restore = run('db-restore', '--persist-to', restored, backupFile);
