@@ -257,7 +257,13 @@ export const webhookEndpoints = sqliteTable(
     /** A JSON array of event types; NULL means every type. */
     events: text('events'),
     enabled: integer('enabled').notNull().default(1),
+    /** Free text, or `creator_removed` when `created_by` lost the owner/admin role (SPEC §18). */
     disabledReason: text('disabled_reason'),
+    /**
+     * The member whose authority keeps the endpoint alive: its creator, or whoever last enabled it
+     * or changed its URL. NULL for endpoints older than migration 0009 whose creator is unknown.
+     */
+    createdBy: text('created_by'),
     secret: text('secret').notNull(),
     /** After a rotation, the old secret still signs until `previous_secret_expires_at`. */
     previousSecret: text('previous_secret'),

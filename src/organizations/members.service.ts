@@ -4,6 +4,7 @@ import type { Role } from '../db/schema';
 import { OWNED_ORGANIZATIONS_LIMIT, roleOf } from './organizations.store';
 import { fail, type Outcome } from '../errors';
 import { auditStatement } from '../audit/audit.store';
+import { disableEndpointsCreatedBy } from '../webhooks/webhooks.store';
 import type { ServiceContext } from '../invitations/invitations.service';
 
 /*
@@ -15,22 +16,27 @@ import type { ServiceContext } from '../invitations/invitations.service';
 const ownerCountSql = (org: string) =>
   sql`(SELECT count(*) FROM memberships WHERE organization_id = ${org} AND role = 'owner')`;
 
-/** Why a sender's pending invitations were revoked (SPEC §14: authority does not outlive its holder). */
+/** Why a sender's invitations were revoked (SPEC §14: authority does not outlive its holder). */
 type RevokeReason = 'sender_removed' | 'sender_left' | 'sender_demoted';
 
 /**
- * The pending invitations `senderId` sent that they could no longer send, revoked by the system in
- * the same batch as the change that took their authority (when `onlyIf` holds): an audit entry
- * each (actor `system`, with the reason), then the revocation, which kills their links at once.
+ * The invitations `senderId` sent that they could no longer send, revoked by the system in the
+ * same batch as the change that took their authority (when `onlyIf` holds): an audit entry each
+ * (actor `system`, with the reason), then the revocation, which kills their links at once.
+ * Pending ones (SPEC §14), and expired ones too (SPEC §18): a resend revives an expired invitation
+ * as it was sent, role included, so a remaining admin could otherwise renew the offer of someone
+ * who lost the right to make it. A revoked invitation cannot be resent (409 `invalid_state`).
+ * `was` in the audit entry tells the two apart.
  * `ownerRoleOnly`: an owner demoted to admin keeps the invitations an admin may send.
  */
 function revokeSentBy(org: string, senderId: string, reason: RevokeReason, now: number, onlyIf: SQL, ownerRoleOnly = false): SQL[] {
-  const sent = sql`organization_id = ${org} AND invited_by = ${senderId} AND status = 'pending' AND expires_at > ${now}
+  const sent = sql`organization_id = ${org} AND invited_by = ${senderId} AND status IN ('pending', 'expired')
     ${ownerRoleOnly ? sql`AND role = 'owner'` : sql``} AND ${onlyIf}`;
   return [
     sql`INSERT INTO audit_events (id, organization_id, actor_type, actor_id, action, target_type, target_id, data, ip, user_agent, created_at)
       SELECT 'aud_' || lower(hex(randomblob(10))), organization_id, 'system', NULL, 'invitation.revoked', 'invitation', id,
-        json_object('email', email, 'role', role, 'reason', ${reason}, 'sender_id', invited_by), NULL, NULL, ${now}
+        json_object('email', email, 'role', role, 'reason', ${reason}, 'sender_id', invited_by,
+          'was', CASE WHEN status = 'pending' AND expires_at > ${now} THEN 'pending' ELSE 'expired' END), NULL, NULL, ${now}
       FROM invitations WHERE ${sent}`,
     sql`UPDATE invitations SET status = 'revoked', revoked_at = ${now}, token_id = NULL, updated_at = ${now} WHERE ${sent}`,
   ];
@@ -69,6 +75,8 @@ export async function changeMemberRole(ctx: ServiceContext, input: { userId: str
       WHERE organization_id = ${org} AND user_id = ${input.userId} AND role = ${current}
         AND (role != 'owner' OR ${ownerCountSql(org)} > 1)
         AND (${input.role} != 'owner' OR ${ownedElsewhere} < ${ownerCap})`,
+    // Below admin, their webhook endpoints stop first: none of this batch's events reach them.
+    ...(MANAGERS.includes(input.role) ? [] : disableEndpointsCreatedBy(org, input.userId, now, changed)),
     auditStatement(
       db,
       ctx.actor,
@@ -98,6 +106,8 @@ export async function removeMember(ctx: ServiceContext, input: { userId: string 
   const [deleted] = await runBatch(db, [
     sql`DELETE FROM memberships WHERE organization_id = ${org} AND user_id = ${input.userId}
       AND (role != 'owner' OR ${ownerCountSql(org)} > 1)`,
+    // Their webhook endpoints stop first: none of this batch's events reach them (SPEC §18).
+    ...disableEndpointsCreatedBy(org, input.userId, now, gone),
     auditStatement(
       db,
       ctx.actor,

@@ -38,7 +38,12 @@ export const WebhookSchema = z
     events: z.array(z.string()),
     description: z.string().nullable(),
     enabled: z.boolean(),
-    disabled_reason: z.string().nullable(),
+    disabled_reason: z.string().nullable().openapi({
+      description: 'Why the endpoint is disabled: `creator_removed` when `created_by` was removed, left or was demoted below admin; otherwise a sentence',
+    }),
+    created_by: z.string().nullable().openapi({
+      description: 'The user id whose owner/admin role keeps the endpoint alive: its creator, or whoever last enabled it or changed its URL. null: unknown (created before this was recorded)',
+    }),
     created_at: z.string(),
     updated_at: z.string(),
   })

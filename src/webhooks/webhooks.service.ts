@@ -6,13 +6,16 @@ import { auditStatement, type Actor } from '../audit/audit.store';
 import { newId } from '../lib/ids';
 import { coordinatorFor } from '../org-coordinator';
 import {
-  ENDPOINTS_PER_ORGANIZATION, PREVIOUS_SECRET_TTL_MS, endpointCountSql, findEndpoint, newWebhookSecret, storedEvents, webhookUrlProblem,
+  ENDPOINTS_PER_ORGANIZATION, PREVIOUS_SECRET_TTL_MS, endpointCountSql, findEndpoint, isManagerSql, newWebhookSecret, storedEvents, webhookUrlProblem,
   type WebhookEndpointRow,
 } from './webhooks.store';
 
 /*
  * Endpoint management (SPEC §11). These writes touch no invitation or membership, so they do not
- * need the organization's Durable Object: each is one guarded D1 batch with its audit event.
+ * need the organization's Durable Object: each is one guarded D1 batch with its audit event. The
+ * writes that decide where events go (create, enable, a new URL) also re-check, inside that batch,
+ * that the actor is still an owner or admin: a removal's batch (SPEC §18) disables the endpoints of
+ * the member it removes, and one created or enabled just after it must not escape that.
  */
 
 interface Ctx {
@@ -42,30 +45,45 @@ export async function createEndpoint(ctx: Ctx, input: { url: string; events?: st
   const { db, organizationId: org, now } = ctx;
   const row: WebhookEndpointRow = {
     id: newId('whk'), organizationId: org, url: input.url, description: input.description || null, events: storedEvents(input.events),
-    enabled: 1, disabledReason: null, secret: newWebhookSecret(), previousSecret: null, previousSecretExpiresAt: null,
+    enabled: 1, disabledReason: null, createdBy: ctx.actor.userId, secret: newWebhookSecret(), previousSecret: null, previousSecretExpiresAt: null,
     failingSince: null, failedAttempts: 0, createdAt: now, updatedAt: now,
   };
   const created = sql`EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = ${row.id})`;
   const [inserted] = await runBatch(db, [
-    sql`INSERT INTO webhook_endpoints (id, organization_id, url, description, events, enabled, secret, failed_attempts, created_at, updated_at)
-      SELECT ${row.id}, ${org}, ${row.url}, ${row.description}, ${row.events}, 1, ${row.secret}, 0, ${now}, ${now}
-      WHERE ${endpointCountSql(org)} < ${ENDPOINTS_PER_ORGANIZATION}`,
+    sql`INSERT INTO webhook_endpoints (id, organization_id, url, description, events, enabled, created_by, secret, failed_attempts, created_at, updated_at)
+      SELECT ${row.id}, ${org}, ${row.url}, ${row.description}, ${row.events}, 1, ${row.createdBy}, ${row.secret}, 0, ${now}, ${now}
+      WHERE ${endpointCountSql(org)} < ${ENDPOINTS_PER_ORGANIZATION} AND ${isManagerSql(org, row.createdBy)}`,
     auditStatement(db, ctx.actor, { organizationId: org, action: 'webhook.created', targetType: 'webhook', targetId: row.id, data: { url: row.url } }, now, created),
   ]);
   if (inserted.meta.changes !== 1) {
+    await refuseIfNoLongerManager(ctx);
     throw new ApiError('validation_failed', `An organization can have at most ${ENDPOINTS_PER_ORGANIZATION} webhook endpoints. Delete one first.`);
   }
   await endpointsChanged(ctx);
   return row;
 }
 
+/** After a guarded write changed nothing: 403 if the actor lost the owner/admin role meanwhile. */
+async function refuseIfNoLongerManager(ctx: Ctx) {
+  const [{ manager }] = await ctx.db.all<{ manager: number }>(sql`SELECT ${isManagerSql(ctx.organizationId, ctx.actor.userId)} AS manager`);
+  if (manager !== 1) throw new ApiError('forbidden', 'Only owners and admins can manage webhooks.');
+}
+
 export async function updateEndpoint(ctx: Ctx, id: string, input: { url?: string; events?: string[] | null; enabled?: boolean; description?: string | null }) {
   await load(ctx, id);
   if (input.url !== undefined) checkUrl(ctx, input.url);
   const { db, now } = ctx;
+  // Whoever enables an endpoint again, or points it at a new URL, decides where the events go from
+  // then on: they become its `created_by` (SPEC §18), so the endpoint lives only as long as their
+  // authority. Otherwise an admin could aim an owner's endpoint at their own server and be removed.
+  const takesOver = sql.join(
+    [...(input.enabled === true ? [sql`enabled = 0`] : []), ...(input.url !== undefined ? [sql`url IS NOT ${input.url}`] : []), sql`0`],
+    sql` OR `,
+  );
   // Only the columns asked for, so a concurrent auto-disable (or failure count) is never undone;
   // enabling again starts a clean slate: no reason, no failure streak.
   const sets = [
+    sql`created_by = CASE WHEN (${takesOver}) THEN ${ctx.actor.userId} ELSE created_by END`,
     ...(input.url !== undefined ? [sql`url = ${input.url}`] : []),
     ...(input.events !== undefined ? [sql`events = ${storedEvents(input.events)}`] : []),
     ...(input.description !== undefined ? [sql`description = ${input.description || null}`] : []),
@@ -76,11 +94,17 @@ export async function updateEndpoint(ctx: Ctx, id: string, input: { url?: string
         : []),
     sql`updated_at = ${now}`,
   ];
-  const exists = sql`EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = ${id} AND organization_id = ${ctx.organizationId})`;
-  await runBatch(db, [
-    sql`UPDATE webhook_endpoints SET ${sql.join(sets, sql`, `)} WHERE id = ${id} AND organization_id = ${ctx.organizationId}`,
+  const manager = isManagerSql(ctx.organizationId, ctx.actor.userId);
+  const exists = sql`EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = ${id} AND organization_id = ${ctx.organizationId}) AND ${manager}`;
+  const [updated] = await runBatch(db, [
+    sql`UPDATE webhook_endpoints SET ${sql.join(sets, sql`, `)}
+      WHERE id = ${id} AND organization_id = ${ctx.organizationId} AND ${manager}`,
     auditStatement(db, ctx.actor, { organizationId: ctx.organizationId, action: 'webhook.updated', targetType: 'webhook', targetId: id, data: { changed: Object.keys(input) } }, now, exists),
   ]);
+  if (updated.meta.changes !== 1) {
+    await refuseIfNoLongerManager(ctx);
+    await load(ctx, id);
+  }
   if (input.enabled !== undefined) await endpointsChanged(ctx);
   return (await load(ctx, id))!;
 }
