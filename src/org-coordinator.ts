@@ -7,8 +7,7 @@ import type { Context } from 'hono';
 import type { AppEnv, Db } from './env';
 import { newestBookmark, openSession } from './db/session';
 import { fail, type Failure, type Outcome } from './errors';
-import { hitAll, ipBucket, limitFor, scaled } from './rate-limit/rate-limit';
-import { OWNED_ORGANIZATIONS_LIMIT } from './organizations/organizations.store';
+import { hitAll, ipBucket, limitFor } from './rate-limit/rate-limit';
 import { handOffNewWebhooks } from './delivery/producer';
 import type { Actor } from './audit/audit.store';
 import * as invitationsService from './invitations/invitations.service';
@@ -94,7 +93,6 @@ export class OrgCoordinator extends DurableObject<Env> {
         orgHasRoom: async (emails: number) => (await this.#orgWindow(call.now)).count + emails <= limitFor(this.env, 'invitationEmailsPerOrg').max,
         chargeOrg: async (emails: number) => void (await this.#chargeOrgEmail(call.now, emails)),
       },
-      ownedOrganizationsCap: scaled(this.env, OWNED_ORGANIZATIONS_LIMIT),
     };
   }
 

@@ -45,7 +45,7 @@ export const FRESH_LINK_MS = SIGN_IN_LINK_TTL_MS;
  */
 export async function acceptInvitation(ctx: ServiceContext, input: AcceptInput): Promise<Outcome<AcceptResult & { outboxId?: string }>> {
   const { db, organizationId: org, now } = ctx;
-  const ownerCap = ctx.ownedOrganizationsCap ?? OWNED_ORGANIZATIONS_LIMIT;
+  const ownerCap = OWNED_ORGANIZATIONS_LIMIT;
   // The invitation, its organization, the invited account and (for an owner invitation) how many
   // organizations that account owns elsewhere: one read.
   const [row] = await db

@@ -44,8 +44,6 @@ export interface ServiceContext {
     orgHasRoom(emails: number): Promise<boolean>;
     chargeOrg(emails: number): Promise<void>;
   };
-  /** How many organizations an account may own (SPEC §14; scaled by RATE_LIMIT_SCALE); 25 when absent. */
-  ownedOrganizationsCap?: number;
 }
 
 export const livePendingCountSql = (organizationId: string, now: number) =>

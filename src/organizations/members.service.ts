@@ -57,7 +57,7 @@ export async function changeMemberRole(ctx: ServiceContext, input: { userId: str
   }
   if (current === input.role) return { ok: true, value: { role: current } };
   // Becoming an owner cannot take an account past the owned-organization cap (SPEC §14).
-  const ownerCap = ctx.ownedOrganizationsCap ?? OWNED_ORGANIZATIONS_LIMIT;
+  const ownerCap = OWNED_ORGANIZATIONS_LIMIT;
   const ownedElsewhere = sql`(SELECT count(*) FROM memberships WHERE user_id = ${input.userId} AND role = 'owner' AND organization_id != ${org})`;
   if (input.role === 'owner') {
     const [{ owned }] = await db.all<{ owned: number }>(sql`SELECT ${ownedElsewhere} AS owned`);

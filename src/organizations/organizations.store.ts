@@ -6,7 +6,7 @@ import { runBatch } from '../db/batch';
 import { auditStatement, type Actor } from '../audit/audit.store';
 import { newId, randomString } from '../lib/ids';
 import { PENDING_LIMIT } from '../invitations/invitations.store';
-import { hitAll, ipBucket, limitFor, scaled } from '../rate-limit/rate-limit';
+import { hitAll, ipBucket, limitFor } from '../rate-limit/rate-limit';
 import type { Locale } from '../db/schema';
 
 export type Organization = typeof organizations.$inferSelect;
@@ -69,7 +69,7 @@ export async function slugExists(db: Db, slug: string) {
   return Boolean(row);
 }
 
-/** An account can own at most this many organizations (SPEC §14); scaled by `RATE_LIMIT_SCALE` like the rate limits. */
+/** An account can own at most this many organizations (SPEC §14): a cap, never scaled by `RATE_LIMIT_SCALE` (SPEC §18). */
 export const OWNED_ORGANIZATIONS_LIMIT = 25;
 
 const ownedCountSql = (userId: string) => sql`(SELECT count(*) FROM memberships WHERE user_id = ${userId} AND role = 'owner')`;
@@ -80,7 +80,7 @@ const ownedCountSql = (userId: string) => sql`(SELECT count(*) FROM memberships 
  * checked first for a clear error, and again by the guarded insert.
  */
 export async function createOrganization(env: Env, db: Db, actor: Actor, userId: string, input: { name: string; slug?: string }, now: number) {
-  const cap = scaled(env, OWNED_ORGANIZATIONS_LIMIT);
+  const cap = OWNED_ORGANIZATIONS_LIMIT;
   const [{ owned }] = await db.all<{ owned: number }>(sql`SELECT ${ownedCountSql(userId)} AS owned`);
   const atLimit = () => new ApiError('organization_limit', `An account can own at most ${cap} organizations. Delete one or hand its ownership to someone else first.`);
   if (owned >= cap) throw atLimit();

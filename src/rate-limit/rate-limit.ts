@@ -37,7 +37,11 @@ export function limitFor(env: { RATE_LIMIT_SCALE?: string }, name: LimitName): L
   return { max: scaled(env, LIMITS[name].max), windowMs: LIMITS[name].windowMs };
 }
 
-/** A count limit times `RATE_LIMIT_SCALE` (at least 1); a missing or bad value means 1. */
+/**
+ * A rate limit's count times `RATE_LIMIT_SCALE` (at least 1); a missing or bad value means 1. For
+ * rate limits only (SPEC §18): caps (25 owned organizations, 10 pending invitations, seats, 10
+ * endpoints) are constants, so a raised scale in a load test never lets an account hold more.
+ */
 export function scaled(env: { RATE_LIMIT_SCALE?: string }, max: number): number {
   const scale = Number(env.RATE_LIMIT_SCALE ?? '1');
   const factor = Number.isFinite(scale) && scale > 0 ? scale : 1;
