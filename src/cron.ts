@@ -105,6 +105,8 @@ export async function runHousekeeping(
     ['rate_limits', 'window_start', now - 25 * 60 * 60_000],
     ['idempotency_keys', 'created_at', now - 24 * 60 * 60_000],
     ['sessions', 'expires_at', now],
+    // Provider event ids outlive their replay window only until this run (SPEC §18).
+    ['provider_event_ids', 'expires_at', now],
     ['sign_in_links', 'expires_at', now - 24 * 60 * 60_000],
     ['outbox', 'created_at', now - 30 * 24 * 60 * 60_000],
     // Webhook history: a message is delivered or given up within about 28 hours.

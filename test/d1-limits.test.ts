@@ -184,7 +184,7 @@ async function tour(expect: ExpectStatic) {
   const bounce = JSON.stringify({ RecordType: 'Bounce', Type: 'HardBounce', MessageID: messageId, Description: 'Mailbox not found', BouncedAt: new Date().toISOString() });
   const event = await fetchWithEnv('/v1/email-events/postmark', {
     method: 'POST', headers: { 'content-type': 'application/json', Authorization: `Basic ${btoa(secret)}` }, body: bounce,
-  }, { ...env, EMAIL_EVENTS_SECRET: secret });
+  }, { ...env, EMAIL_TRANSPORT: 'postmark', EMAIL_EVENTS_SECRET: secret });
   expect(event.status).toBe(200);
   // An Email Sending delivery event, from its queue subscription.
   const sendingId = `cf-${Date.now()}`;

@@ -28,8 +28,9 @@ function resendEvent(type: string, emailId: string, opts: { at?: Date; secret?: 
   return { body, headers: { 'content-type': 'application/json', 'svix-id': msgId, 'svix-timestamp': String(Math.floor(at.getTime() / 1000)), 'svix-signature': signature } };
 }
 
+// Only the configured transport's route is open (SPEC §18): each post configures its provider.
 const post = (provider: string, body: string, headers: Record<string, string>) =>
-  fetchWithEnv(`/v1/email-events/${provider}`, { method: 'POST', headers, body }, { ...env, EMAIL_EVENTS_SECRET: provider === 'resend' ? SECRET : BASIC });
+  fetchWithEnv(`/v1/email-events/${provider}`, { method: 'POST', headers, body }, { ...env, EMAIL_TRANSPORT: provider, EMAIL_EVENTS_SECRET: provider === 'resend' ? SECRET : BASIC });
 
 describe('SPEC §10: delivery states from the provider (Resend, Svix-signed)', () => {
   it('a signed bounce marks the invitation bounced with the reason, audits it, shows it on the Team page, and a resend is still offered', async ({ expect }) => {
@@ -82,7 +83,7 @@ describe('SPEC §10: delivery states from the provider (Resend, Svix-signed)', (
     }
     expect(await invitationDelivery(id)).toMatchObject({ email_delivery: 'sent' });
     // Not configured at all: 401 too.
-    const unconfigured = await fetchWithEnv('/v1/email-events/resend', { method: 'POST', headers: good.headers, body: good.body }, { ...env, EMAIL_EVENTS_SECRET: '' });
+    const unconfigured = await fetchWithEnv('/v1/email-events/resend', { method: 'POST', headers: good.headers, body: good.body }, { ...env, EMAIL_TRANSPORT: 'resend', EMAIL_EVENTS_SECRET: '' });
     expect(unconfigured.status).toBe(401);
     expect(await invitationDelivery(id)).toMatchObject({ email_delivery: 'sent' });
   });

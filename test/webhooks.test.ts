@@ -578,7 +578,7 @@ describe('more events, and the machinery around delivery', () => {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'svix-id': svixId, 'svix-timestamp': String(Math.floor(Date.now() / 1000)), 'svix-signature': new Webhook(eventSecret).sign(svixId, new Date(), bounceBody) },
       body: bounceBody,
-    }, { ...env, EMAIL_EVENTS_SECRET: eventSecret });
+    }, { ...env, EMAIL_TRANSPORT: 'resend', EMAIL_EVENTS_SECRET: eventSecret });
     expect(bounced.status).toBe(200);
 
     // A member leaves on their own.

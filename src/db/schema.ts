@@ -190,6 +190,21 @@ export const rateLimits = sqliteTable(
   (t) => [primaryKey({ columns: [t.bucket, t.windowStart] }), index('rate_limits_window_idx').on(t.windowStart)],
 );
 
+/**
+ * Provider event delivery ids already applied (Resend's `svix-id`), kept for the replay window
+ * (SPEC §18): `claim` names the request that recorded the id, whose batch alone may apply it.
+ */
+export const providerEventIds = sqliteTable(
+  'provider_event_ids',
+  {
+    source: text('source').notNull(),
+    eventId: text('event_id').notNull(),
+    claim: text('claim').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.source, t.eventId] }), index('provider_event_ids_expires_idx').on(t.expiresAt)],
+);
+
 export const OUTBOX_KINDS = ['invitation_email', 'sign_in_email'] as const;
 export type OutboxKind = (typeof OUTBOX_KINDS)[number];
 export const OUTBOX_STATUSES = ['pending', 'sending', 'sent', 'failed', 'dropped'] as const;

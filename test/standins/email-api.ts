@@ -7,6 +7,7 @@
  *   reject… → the provider's 422 (invalid / inactive recipient)   limited… → 429
  *   down…   → 500                                                   hang…    → never answers
  *   flaky…  → 500 on the first attempt for that address, then success
+ *   echo…   → 422 whose message quotes the API key it was sent (as a careless provider might)
  * Anything else succeeds. `GET /__requests` lists what was received; `DELETE /__requests` clears.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -35,9 +36,9 @@ export function startEmailApiStandIn(): Promise<{ server: Server; origin: string
   const seenFlaky = new Set<string>();
   const idempotency = new Map<string, { body: string; id: string }>();
 
-  const behaviour = (to: string): 'ok' | 'reject' | 'limited' | 'down' | 'hang' => {
+  const behaviour = (to: string): 'ok' | 'reject' | 'limited' | 'down' | 'hang' | 'echo' => {
     const local = to.split('@')[0].toLowerCase();
-    for (const kind of ['reject', 'limited', 'down', 'hang'] as const) if (local.startsWith(kind)) return kind;
+    for (const kind of ['reject', 'limited', 'down', 'hang', 'echo'] as const) if (local.startsWith(kind)) return kind;
     if (local.startsWith('flaky') && !seenFlaky.has(to)) return (seenFlaky.add(to), 'down');
     return 'ok';
   };
@@ -64,6 +65,7 @@ export function startEmailApiStandIn(): Promise<{ server: Server; origin: string
       case 'limited': return answer(429, { statusCode: 429, name: 'rate_limit_exceeded', message: 'Too many requests. You can only make 2 requests per second.' });
       case 'down': return answer(500, { statusCode: 500, name: 'internal_server_error', message: 'An unexpected error occurred.' });
       case 'hang': return void (rec.answered = null);
+      case 'echo': return answer(422, { statusCode: 422, name: 'validation_error', message: `The key ${auth.slice('Bearer '.length)} may not send to ${b.to[0]}.` });
     }
     const id = randomUUID();
     if (typeof key === 'string') idempotency.set(key, { body: raw, id });
@@ -88,6 +90,7 @@ export function startEmailApiStandIn(): Promise<{ server: Server; origin: string
       case 'limited': return answer(429, { ErrorCode: 429, Message: 'Rate limit exceeded.' });
       case 'down': return answer(500, { ErrorCode: 500, Message: 'Internal server error.' });
       case 'hang': return void (rec.answered = null);
+      case 'echo': return answer(422, { ErrorCode: 412, Message: `Server token ${req.headers['x-postmark-server-token']} may not send to ${b.To}.` });
     }
     return answer(200, { To: b.To, SubmittedAt: new Date().toISOString(), MessageID: randomUUID(), ErrorCode: 0, Message: 'OK' });
   };

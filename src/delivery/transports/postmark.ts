@@ -19,19 +19,23 @@ export function postmarkTransport(cfg: { apiKey: string; baseUrl?: string; timeo
     async send(email: OutgoingEmail): Promise<SendResult> {
       let errorCode: unknown = 0;
       const result = await postJson(
-        'postmark',
-        `${base}/email`,
-        { 'X-Postmark-Server-Token': cfg.apiKey },
         {
-          From: `${email.fromName} <${email.from}>`,
-          To: email.to,
-          Subject: email.subject,
-          HtmlBody: email.html,
-          TextBody: email.text,
-          MessageStream: 'outbound',
-          Headers: Object.entries(email.headers).map(([Name, Value]) => ({ Name, Value })),
+          provider: 'postmark',
+          url: `${base}/email`,
+          headers: { 'X-Postmark-Server-Token': cfg.apiKey },
+          body: {
+            From: `${email.fromName} <${email.from}>`,
+            To: email.to,
+            Subject: email.subject,
+            HtmlBody: email.html,
+            TextBody: email.text,
+            MessageStream: 'outbound',
+            Headers: Object.entries(email.headers).map(([Name, Value]) => ({ Name, Value })),
+          },
+          timeoutMs: cfg.timeoutMs ?? SEND_TIMEOUT_MS,
+          apiKey: cfg.apiKey,
+          outboxId: email.idempotencyKey,
         },
-        cfg.timeoutMs ?? SEND_TIMEOUT_MS,
         (json) => ((errorCode = json.ErrorCode), json.MessageID),
       );
       if (result.status === 'sent' && errorCode !== 0) return { status: 'permanent', reason: `postmark ErrorCode ${String(errorCode)}` };
@@ -52,17 +56,19 @@ export const parsePostmarkEvent: ProviderEventParser = async (request, body, sec
   if (!(await timingSafeEqualText(given, `Basic ${btoa(secret)}`))) return 'unauthorized';
   const record = JSON.parse(body) as { RecordType?: unknown; MessageID?: unknown; Type?: unknown; Description?: unknown };
   const id = record.MessageID;
-  if (typeof id !== 'string') return [];
-  const event = (state: ProviderEvent['state'], detail: string | null): ProviderEvent[] => [{ providerMessageId: id, state, detail: detail && redact(detail, 200) }];
+  // Postmark's webhooks carry no delivery id or signed timestamp: nothing to recognize a replay by.
+  const delivery = (events: ProviderEvent[]) => ({ deliveryId: null, events });
+  if (typeof id !== 'string') return delivery([]);
+  const event = (state: ProviderEvent['state'], detail: string | null) => delivery([{ providerMessageId: id, state, detail: detail && redact(detail, 200) }]);
   switch (record.RecordType) {
     case 'Delivery':
       return event('delivered', null);
     case 'Bounce':
-      if (typeof record.Type === 'string' && TRANSIENT.has(record.Type)) return [];
+      if (typeof record.Type === 'string' && TRANSIENT.has(record.Type)) return delivery([]);
       return event('bounced', [record.Type, record.Description].filter((v) => typeof v === 'string').join(': ') || 'Bounced');
     case 'SpamComplaint':
       return event('complained', 'Marked as spam by the recipient');
     default:
-      return [];
+      return delivery([]);
   }
 };

@@ -25,18 +25,22 @@ export function resendTransport(cfg: { apiKey: string; baseUrl?: string; timeout
     defaultSendRatePerSecond: RESEND_SEND_RATE_PER_SECOND,
     send(email: OutgoingEmail): Promise<SendResult> {
       return postJson(
-        'resend',
-        `${base}/emails`,
-        { Authorization: `Bearer ${cfg.apiKey}`, 'Idempotency-Key': email.idempotencyKey },
         {
-          from: `${email.fromName} <${email.from}>`,
-          to: [email.to],
-          subject: email.subject,
-          html: email.html,
-          text: email.text,
-          headers: email.headers,
+          provider: 'resend',
+          url: `${base}/emails`,
+          headers: { Authorization: `Bearer ${cfg.apiKey}`, 'Idempotency-Key': email.idempotencyKey },
+          body: {
+            from: `${email.fromName} <${email.from}>`,
+            to: [email.to],
+            subject: email.subject,
+            html: email.html,
+            text: email.text,
+            headers: email.headers,
+          },
+          timeoutMs: cfg.timeoutMs ?? SEND_TIMEOUT_MS,
+          apiKey: cfg.apiKey,
+          outboxId: email.idempotencyKey,
         },
-        cfg.timeoutMs ?? SEND_TIMEOUT_MS,
         (json) => json.id,
       );
     },
@@ -64,10 +68,12 @@ export const parseResendEvent: ProviderEventParser = async (request, body, secre
   const event = JSON.parse(body) as { type?: unknown; data?: { email_id?: unknown; bounce?: { message?: unknown; type?: unknown } } };
   const state = typeof event.type === 'string' ? STATES[event.type] : undefined;
   const id = event.data?.email_id;
-  if (!state || typeof id !== 'string') return [];
+  // Verified above: present, and at most 256 characters.
+  const deliveryId = request.headers.get('svix-id');
+  if (!state || typeof id !== 'string') return { deliveryId, events: [] };
   const bounce = event.data?.bounce;
   const detail = state === 'bounced'
     ? [bounce?.type, bounce?.message].filter((v) => typeof v === 'string').join(': ') || 'Bounced'
     : state === 'complained' ? 'Marked as spam by the recipient' : null;
-  return [{ providerMessageId: id, state, detail: detail && redact(detail, 200) }];
+  return { deliveryId, events: [{ providerMessageId: id, state, detail: detail && redact(detail, 200) }] };
 };

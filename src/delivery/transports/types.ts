@@ -31,8 +31,18 @@ export interface ProviderEvent {
   detail: string | null;
 }
 
+/**
+ * One authenticated post to a provider's event webhook: its events, and the provider's id for the
+ * delivery when it has one (Svix's `svix-id`, the same on every retry of one message), by which a
+ * replay is recognized (SPEC §18).
+ */
+export interface ProviderEventDelivery {
+  deliveryId: string | null;
+  events: ProviderEvent[];
+}
+
 /** How a provider's event webhook authenticates and reads its events. */
-export type ProviderEventParser = (request: Request, body: string, secret: string, nowMs: number) => Promise<ProviderEvent[] | 'unauthorized'>;
+export type ProviderEventParser = (request: Request, body: string, secret: string, nowMs: number) => Promise<ProviderEventDelivery | 'unauthorized'>;
 
 /**
  * A provider's delivery event read from a queue message (a provider that publishes its events to a
