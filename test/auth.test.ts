@@ -75,7 +75,8 @@ describe('GET /v1/me and personal API tokens', () => {
     expect(created.status).toBe(201);
     expect(created.json.token).toMatch(/^8b_pat_[\w-]{43}$/);
     const list = await call('GET', '/v1/me/api-tokens', { token: user.token });
-    expect(list.json.data).toEqual([{ id: created.json.id, name: 'ci', created_at: created.json.created_at, last_used_at: null, expires_at: null }]);
+    // SPEC §18 amends the expiry: 90 days by default (was none), checked in test/api-token-expiry.test.ts.
+    expect(list.json.data).toEqual([{ id: created.json.id, name: 'ci', created_at: created.json.created_at, last_used_at: null, expires_at: created.json.expires_at }]);
     expect(list.text).not.toContain(created.json.token);
     const stored = await env.DB.prepare('SELECT token_hash FROM api_tokens WHERE id = ?').bind(created.json.id).first<{ token_hash: string }>();
     expect(stored?.token_hash).toMatch(/^[0-9a-f]{64}$/);

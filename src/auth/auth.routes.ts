@@ -42,7 +42,7 @@ const signOut = createRoute({
   method: 'post',
   path: '/sign-out',
   tags: ['auth'],
-  summary: 'End the current session, or with `{"all": true}` every session of the user',
+  summary: 'End the current session, or with `{"all": true}` sign out everywhere: every session ends, every API token is revoked and every unused sign-in link stops working',
   security: bearer,
   middleware: [requireUser],
   request: { body: jsonBody(z.object({ all: z.boolean().optional() }).strict().openapi({ example: { all: true } }), false) },
@@ -51,8 +51,8 @@ const signOut = createRoute({
 
 export const authRoutes = createRouter()
   .openapi(emailLink, async (c) => {
-    const { outboxId } = await sendSignInLink(c.env, c.var.db, normalizeEmail(c.req.valid('json').email), Date.now(), clientIp(c.req.header('CF-Connecting-IP')));
-    c.executionCtx.waitUntil(handOff(c.env, [outboxId]));
+    const { outboxIds } = await sendSignInLink(c.env, c.var.db, normalizeEmail(c.req.valid('json').email), Date.now(), clientIp(c.req.header('CF-Connecting-IP')));
+    c.executionCtx.waitUntil(handOff(c.env, outboxIds));
     return c.body(null, 202);
   })
   .openapi(verify, async (c) => {
@@ -66,7 +66,7 @@ export const authRoutes = createRouter()
     if (user.via !== 'session') {
       throw new ApiError('validation_failed', 'This request is authenticated with a personal API token, which sign-out cannot end. Delete the token from a signed-in session instead.');
     }
-    if (c.req.valid('json')?.all) await endAllSessions(c.var.db, user.id);
+    if (c.req.valid('json')?.all) await endAllSessions(c.var.db, user.id, Date.now());
     else await endSession(c.var.db, user.credentialId);
     clearSessionCookie(c);
     return c.body(null, 204);

@@ -7,22 +7,36 @@ import { newId } from '../lib/ids';
 import { newOutboxId, outboxInsert } from '../delivery/outbox';
 import { findUserByEmail, insertSessionSql, newSession, type ClientInfo } from './auth.store';
 import { AUDIENCE, verifyToken } from './tokens';
-import { enforce, enforceAtEdge, limitFor } from '../rate-limit/rate-limit';
+import { enforce, enforceAtEdge, ipBucket, limitFor } from '../rate-limit/rate-limit';
 
 export const SIGN_IN_LINK_TTL_MS = 15 * 60 * 1000;
 
 /**
  * Records a single-use sign-in link and its email's outbox row in one batch; returns the row's id
  * for the caller to hand to the delivery queue (the link itself is signed when the email is
- * rendered). Never tells whether the address has an account: the limits apply to the address and
- * the IP alike, whatever exists.
+ * rendered), or none when the address's daily ceiling is reached. Never tells whether the address
+ * has an account: the limits apply to the address and the IP alike, whatever exists.
+ *
+ * SPEC §18, no lockout by strangers: the strict budget (429) counts per (address, requester
+ * network), so requests from elsewhere never use up the owner's; the inbox is protected by a daily
+ * ceiling per address instead, over which nothing is sent and the answer is still 202 (§4).
  */
-export async function sendSignInLink(env: Env, db: Db, email: string, now: number, ip: string | null): Promise<{ outboxId: string }> {
+export async function sendSignInLink(env: Env, db: Db, email: string, now: number, ip: string | null): Promise<{ outboxIds: string[] }> {
   await enforceAtEdge(env, 'signInPerIp', ip);
-  await enforce(db, `sign-in:email:${email}`, limitFor(env, 'signInPerEmail'), now);
-  const link = signInLinkStatements(email, now);
-  await runBatch(db, link.statements);
-  return { outboxId: link.outboxId };
+  await enforce(db, `sign-in:email:${email}:net:${ipBucket(ip)}`, limitFor(env, 'signInPerEmail'), now);
+  // Counted only once the network's own budget allowed the request, in the batch that writes the
+  // link: a request refused above costs the owner nothing of the day's ceiling.
+  const day = limitFor(env, 'signInEmailsPerDay');
+  const bucket = `sign-in:email-day:${email}`;
+  const windowStart = now - (now % day.windowMs);
+  const withinCeiling = sql`(SELECT count FROM rate_limits WHERE bucket = ${bucket} AND window_start = ${windowStart}) <= ${day.max}`;
+  const link = signInLinkStatements(email, now, withinCeiling);
+  const [, written] = await runBatch(db, [
+    sql`INSERT INTO rate_limits (bucket, window_start, count) VALUES (${bucket}, ${windowStart}, 1)
+      ON CONFLICT (bucket, window_start) DO UPDATE SET count = count + 1`,
+    ...link.statements,
+  ]);
+  return { outboxIds: written.meta.changes === 1 ? [link.outboxId] : [] };
 }
 
 /**

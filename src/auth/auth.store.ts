@@ -1,6 +1,7 @@
 import { and, desc, eq, gt, sql, type SQL } from 'drizzle-orm';
 import type { Role } from '../db/schema';
 import { sessions, users } from '../db/schema';
+import { runBatch } from '../db/batch';
 import type { AuthUser, Db } from '../env';
 import { newSecret, sha256Hex } from '../lib/crypto';
 import { newId } from '../lib/ids';
@@ -91,15 +92,22 @@ export async function endOwnSession(db: Db, userId: string, sessionId: string) {
   return deleted.length === 1;
 }
 
-/** Signs a user out everywhere: every session ends (API tokens are managed on their own). */
-export async function endAllSessions(db: Db, userId: string) {
-  const res = await db.delete(sessions).where(eq(sessions.userId, userId));
-  return res.meta.changes;
+/**
+ * Signs a user out everywhere, in one batch (SPEC §18: what ends a compromise must end all of it).
+ * Every session ends, every personal API token is revoked, and every sign-in link of the address
+ * not yet used is used up: a link a thief holds, or one still in the outbox, cannot sign in again.
+ */
+export async function endAllSessions(db: Db, userId: string, now = Date.now()) {
+  await runBatch(db, [
+    sql`DELETE FROM sessions WHERE user_id = ${userId}`,
+    sql`UPDATE api_tokens SET revoked_at = ${now} WHERE user_id = ${userId} AND revoked_at IS NULL`,
+    sql`UPDATE sign_in_links SET used_at = ${now} WHERE email = (SELECT email FROM users WHERE id = ${userId}) AND used_at IS NULL`,
+  ]);
 }
 
 /**
  * The statement behind `resolveOrgAccess`, per kind of credential (the live credential behind a
- * bearer secret: an unexpired session, or an API token that has not expired). Plain SQL built
+ * bearer secret: an unexpired session, or an API token neither revoked nor expired). Plain SQL built
  * once: it runs on every authenticated request, and building it with drizzle each time showed in
  * the profile. ?1 is the secret's hash, ?2 now, ?3 the organization's id or slug (or NULL).
  */
@@ -112,7 +120,7 @@ const accessSql = (credentials: string) => `SELECT u.id AS user_id, u.email, u.n
   LIMIT 1`;
 const ACCESS_SQL: Record<AuthUser['via'], string> = {
   session: accessSql('SELECT id, user_id, last_used_at FROM sessions WHERE token_hash = ?1 AND expires_at > ?2'),
-  api_token: accessSql('SELECT id, user_id, last_used_at FROM api_tokens WHERE token_hash = ?1 AND (expires_at IS NULL OR expires_at > ?2)'),
+  api_token: accessSql('SELECT id, user_id, last_used_at FROM api_tokens WHERE token_hash = ?1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?2)'),
 };
 
 /**

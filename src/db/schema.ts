@@ -126,20 +126,29 @@ export const apiTokens = sqliteTable(
     createdAt: integer('created_at').notNull(),
     /** Written at most once a minute per token. */
     lastUsedAt: integer('last_used_at'),
-    /** From `expires_in_days` (1-365); NULL never expires. */
+    /** From `expires_in_days` (1-365, default 90 since SPEC §18); NULL (older tokens) never expires. */
     expiresAt: integer('expires_at'),
+    /** Revoked tokens keep their row, so the email about their creation still renders (SPEC §18). */
+    revokedAt: integer('revoked_at'),
+    /** The language of the email about its creation: the creating browser's `Accept-Language`. */
+    locale: text('locale'),
   },
   (t) => [index('api_tokens_user_idx').on(t.userId)],
 );
 
 /** Single-use bookkeeping for emailed sign-in links (the link itself is a signed JWT). */
-export const signInLinks = sqliteTable('sign_in_links', {
-  jti: text('jti').primaryKey(),
-  email: text('email').notNull(),
-  expiresAt: integer('expires_at').notNull(),
-  usedAt: integer('used_at'),
-  createdAt: integer('created_at').notNull(),
-});
+export const signInLinks = sqliteTable(
+  'sign_in_links',
+  {
+    jti: text('jti').primaryKey(),
+    email: text('email').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    /** Redeemed, or used up by signing out everywhere (SPEC §18). */
+    usedAt: integer('used_at'),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [index('sign_in_links_email_idx').on(t.email)],
+);
 
 export const auditEvents = sqliteTable(
   'audit_events',
@@ -205,7 +214,7 @@ export const providerEventIds = sqliteTable(
   (t) => [primaryKey({ columns: [t.source, t.eventId] }), index('provider_event_ids_expires_idx').on(t.expiresAt)],
 );
 
-export const OUTBOX_KINDS = ['invitation_email', 'sign_in_email'] as const;
+export const OUTBOX_KINDS = ['invitation_email', 'sign_in_email', 'api_token_email'] as const;
 export type OutboxKind = (typeof OUTBOX_KINDS)[number];
 export const OUTBOX_STATUSES = ['pending', 'sending', 'sent', 'failed', 'dropped'] as const;
 

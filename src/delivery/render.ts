@@ -1,13 +1,13 @@
 import { sql } from 'drizzle-orm';
 import type { Role } from '../db/schema';
 import { AUDIENCE, signToken } from '../auth/tokens';
-import { invitationMail, signInMail } from '../email/templates';
+import { apiTokenMail, invitationMail, signInMail } from '../email/templates';
 import { asLocale } from '../invitations/invitations.store';
 import type { OutgoingMail } from '../email/mime';
 
 export interface OutboxRow {
   id: string;
-  kind: 'invitation_email' | 'sign_in_email';
+  kind: 'invitation_email' | 'sign_in_email' | 'api_token_email';
   organization_id: string | null;
   subject_id: string;
   token_id: string | null;
@@ -22,7 +22,10 @@ export const signInLink = (appUrl: string, token: string) => `${base(appUrl)}/au
 
 export type Rendered = { ok: true; mail: OutgoingMail } | { ok: false; stale: string };
 
-/** What rendering reads, in the claim's own batch (after the claim): the invitation, or the sign-in link. */
+/**
+ * What rendering reads, in the claim's own batch (after the claim): the invitation, the sign-in
+ * link, or the API token.
+ */
 export const renderReads = (outboxId: string) => [
   sql`SELECT i.id, i.organization_id, i.email, i.role, i.status, i.message, i.expires_at, i.token_id, i.locale,
       o.name AS org_name, u.name AS inviter_name
@@ -30,6 +33,8 @@ export const renderReads = (outboxId: string) => [
     WHERE i.id = (SELECT subject_id FROM outbox WHERE id = ${outboxId} AND kind = 'invitation_email')`,
   sql`SELECT email, jti, expires_at, used_at FROM sign_in_links
     WHERE jti = (SELECT subject_id FROM outbox WHERE id = ${outboxId} AND kind = 'sign_in_email')`,
+  sql`SELECT u.email, t.name, t.created_at, t.expires_at, t.revoked_at, t.locale FROM api_tokens t JOIN users u ON u.id = t.user_id
+    WHERE t.id = (SELECT subject_id FROM outbox WHERE id = ${outboxId} AND kind = 'api_token_email')`,
 ];
 
 interface InvitationRead {
@@ -37,6 +42,7 @@ interface InvitationRead {
   token_id: string | null; locale: string | null; org_name: string | null; inviter_name: string | null;
 }
 interface SignInRead { email: string; jti: string; expires_at: number; used_at: number | null }
+interface ApiTokenRead { email: string; name: string; created_at: number; expires_at: number | null; revoked_at: number | null; locale: string | null }
 
 /**
  * The email an outbox row stands for, rendered from the current state (`reads`: the results of
@@ -45,6 +51,18 @@ interface SignInRead { email: string; jti: string; expires_at: number; used_at: 
  * accepted, expired, used) is stale.
  */
 export async function renderOutboxRow(env: Env, row: OutboxRow, reads: D1Result[], now: number): Promise<Rendered> {
+  if (row.kind === 'api_token_email') {
+    // Never stale: the account hears of every token created, even one revoked since (SPEC §18).
+    const tok = reads[2].results[0] as ApiTokenRead | undefined;
+    if (!tok) return { ok: false, stale: 'the API token no longer exists' };
+    return {
+      ok: true,
+      mail: apiTokenMail({
+        to: tok.email, tokenName: tok.name, createdAt: tok.created_at, expiresAt: tok.expires_at, revoked: tok.revoked_at !== null,
+        accountLink: `${base(env.APP_URL)}/account`, locale: asLocale(tok.locale),
+      }),
+    };
+  }
   if (row.kind === 'sign_in_email') {
     const link = reads[1].results[0] as SignInRead | undefined;
     if (!link || link.used_at !== null || link.expires_at <= now) return { ok: false, stale: 'the sign-in link was used or expired' };

@@ -72,3 +72,54 @@ export function signInMail(to: string, link: string): OutgoingMail {
 </body></html>`),
   };
 }
+
+export interface ApiTokenMailInput {
+  to: string;
+  tokenName: string;
+  createdAt: number;
+  /** Null only for tokens older than the 90-day default. */
+  expiresAt: number | null;
+  /** Revoked by the time the email left: it says so. */
+  revoked: boolean;
+  /** The Account page, where the token is revoked. */
+  accountLink: string;
+  locale: Locale;
+}
+
+/** The lines of the token email in one language, as plain text. */
+function apiTokenLines(locale: Locale, i: ApiTokenMailInput): string[] {
+  return [
+    t(locale, 'token_email.intro', { name: escapeText(i.tokenName), email: i.to, date: formatDate(locale, i.createdAt) }),
+    ...(i.revoked ? [t(locale, 'token_email.revoked')] : i.expiresAt !== null ? [t(locale, 'token_email.expires', { date: formatDate(locale, i.expiresAt) })] : []),
+    '',
+    t(locale, 'token_email.you'),
+    t(locale, 'token_email.not_you', { link: i.accountLink }),
+  ];
+}
+
+/**
+ * The email that tells an account of a new personal API token (SPEC §18). It never carries the
+ * token. It speaks the language of the browser that created the token, with English after it:
+ * whoever created the token chose that language, and the account's owner must read the warning.
+ */
+export function apiTokenMail(i: ApiTokenMailInput): OutgoingMail {
+  const locales: Locale[] = i.locale === 'en' ? ['en'] : [i.locale, 'en'];
+  const section = (locale: Locale) => html`<section lang="${locale}">
+<h1 style="font-size:20px">${t(locale, 'token_email.heading')}</h1>
+<p>${raw(htmlMessage(locale, 'token_email.intro', { name: i.tokenName, email: i.to, date: formatDate(locale, i.createdAt) }, ['name']))}</p>
+${i.revoked ? html`<p>${t(locale, 'token_email.revoked')}</p>` : i.expiresAt !== null ? html`<p>${t(locale, 'token_email.expires', { date: formatDate(locale, i.expiresAt) })}</p>` : ''}
+<p>${t(locale, 'token_email.you')}</p>
+<p><a href="${i.accountLink}" style="display:inline-block;background:#4f46e5;color:#fff;padding:10px 18px;border-radius:6px;text-decoration:none">${t(locale, 'token_email.button')}</a></p>
+<p style="color:#555;font-size:13px">${t(locale, 'token_email.not_you', { link: i.accountLink })}</p>
+</section>`;
+  const body = html`<!doctype html>
+<html lang="${i.locale}"><body style="font-family:system-ui,-apple-system,Segoe UI,sans-serif;color:#111;max-width:560px;margin:0 auto;padding:24px">
+${locales.map((l, n) => html`${n > 0 ? raw('<hr style="border:0;border-top:1px solid #ddd;margin:24px 0">') : ''}${section(l)}`)}
+</body></html>`;
+  return {
+    to: i.to,
+    subject: locales.map((l) => t(l, 'token_email.subject')).join(' / '),
+    text: locales.map((l) => apiTokenLines(l, i).join('\n')).join('\n\n---\n\n'),
+    html: String(body),
+  };
+}

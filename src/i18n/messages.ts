@@ -1,9 +1,10 @@
 import { LOCALES, type Locale } from '../db/schema';
 
 /*
- * What invitees read (SPEC §12): the invitation email and the acceptance pages, one catalogue per
- * locale. Every locale has every key (the type says so, and a test checks that no key is unused).
- * `{name}` placeholders are filled by `t`; values are escaped by the renderer, never here.
+ * What invitees read (SPEC §12): the invitation email and the acceptance pages, and the email that
+ * tells an account of a new API token (SPEC §18); one catalogue per locale. Every locale has every
+ * key (the type says so, and a test checks that no key is unused). `{name}` placeholders are filled
+ * by `t`; values are escaped by the renderer, never here.
  */
 
 const en = {
@@ -42,6 +43,14 @@ const en = {
   'page.check_email_body': 'This invitation link was sent more than 15 minutes ago, so it does not sign you in. We emailed a sign-in link to {email}: it works once and expires in 15 minutes.',
   'page.too_many_title': 'Too many attempts',
   'page.too_many_body': 'Too many attempts from your network. Try again in a minute.',
+  'token_email.subject': 'A new API token was created for your 8bit-ai account',
+  'token_email.heading': 'New API token',
+  'token_email.intro': 'A personal API token named “{name}” was created for {email} on {date}.',
+  'token_email.expires': 'It expires on {date}.',
+  'token_email.revoked': 'It has since been revoked and no longer works.',
+  'token_email.you': 'If you created it, there is nothing to do.',
+  'token_email.not_you': 'If you did not, open your Account page, revoke the token and sign out everywhere: {link}',
+  'token_email.button': 'Open your Account page',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -83,6 +92,14 @@ const de: Catalogue = {
   'page.check_email_body': 'Dieser Einladungslink wurde vor mehr als 15 Minuten gesendet und meldet Sie deshalb nicht an. Wir haben einen Anmeldelink an {email} gesendet: Er kann nur einmal verwendet werden und läuft nach 15 Minuten ab.',
   'page.too_many_title': 'Zu viele Versuche',
   'page.too_many_body': 'Zu viele Versuche aus Ihrem Netzwerk. Versuchen Sie es in einer Minute erneut.',
+  'token_email.subject': 'Für Ihr 8bit-ai-Konto wurde ein neues API-Token erstellt',
+  'token_email.heading': 'Neues API-Token',
+  'token_email.intro': 'Für {email} wurde am {date} ein persönliches API-Token mit dem Namen „{name}“ erstellt.',
+  'token_email.expires': 'Es läuft am {date} ab.',
+  'token_email.revoked': 'Es wurde inzwischen widerrufen und funktioniert nicht mehr.',
+  'token_email.you': 'Wenn Sie es erstellt haben, müssen Sie nichts tun.',
+  'token_email.not_you': 'Falls nicht, öffnen Sie Ihre Kontoseite, widerrufen Sie das Token und melden Sie sich überall ab: {link}',
+  'token_email.button': 'Kontoseite öffnen',
 };
 
 const fr: Catalogue = {
@@ -121,6 +138,14 @@ const fr: Catalogue = {
   'page.check_email_body': 'Ce lien d’invitation a été envoyé il y a plus de 15 minutes : il ne vous connecte donc pas. Nous avons envoyé un lien de connexion à {email} : il ne fonctionne qu’une fois et expire dans 15 minutes.',
   'page.too_many_title': 'Trop de tentatives',
   'page.too_many_body': 'Trop de tentatives depuis votre réseau. Réessayez dans une minute.',
+  'token_email.subject': 'Un nouveau jeton d’API a été créé pour votre compte 8bit-ai',
+  'token_email.heading': 'Nouveau jeton d’API',
+  'token_email.intro': 'Un jeton d’API personnel nommé « {name} » a été créé pour {email} le {date}.',
+  'token_email.expires': 'Il expire le {date}.',
+  'token_email.revoked': 'Il a été révoqué depuis et ne fonctionne plus.',
+  'token_email.you': 'Si vous l’avez créé, vous n’avez rien à faire.',
+  'token_email.not_you': 'Sinon, ouvrez la page de votre compte, révoquez le jeton et déconnectez-vous partout : {link}',
+  'token_email.button': 'Ouvrir la page de votre compte',
 };
 
 const es: Catalogue = {
@@ -159,6 +184,14 @@ const es: Catalogue = {
   'page.check_email_body': 'Este enlace de invitación se envió hace más de 15 minutos, así que no sirve para iniciar sesión. Hemos enviado un enlace de inicio de sesión a {email}: funciona una sola vez y caduca en 15 minutos.',
   'page.too_many_title': 'Demasiados intentos',
   'page.too_many_body': 'Demasiados intentos desde tu red. Vuelve a intentarlo dentro de un minuto.',
+  'token_email.subject': 'Se ha creado un nuevo token de API para tu cuenta de 8bit-ai',
+  'token_email.heading': 'Nuevo token de API',
+  'token_email.intro': 'Se ha creado un token de API personal llamado «{name}» para {email} el {date}.',
+  'token_email.expires': 'Caduca el {date}.',
+  'token_email.revoked': 'Desde entonces se ha revocado y ya no funciona.',
+  'token_email.you': 'Si lo creaste tú, no tienes que hacer nada.',
+  'token_email.not_you': 'Si no fuiste tú, abre la página de tu cuenta, revoca el token y cierra sesión en todas partes: {link}',
+  'token_email.button': 'Abrir la página de tu cuenta',
 };
 
 const ja: Catalogue = {
@@ -197,6 +230,14 @@ const ja: Catalogue = {
   'page.check_email_body': 'この招待リンクは送信から 15 分以上経過しているため、ログインには使えません。{email} 宛てにログイン用のリンクを送信しました。リンクは 1 回だけ使用でき、15 分で期限が切れます。',
   'page.too_many_title': '試行回数が多すぎます',
   'page.too_many_body': 'お使いのネットワークからの試行回数が多すぎます。1 分後にもう一度お試しください。',
+  'token_email.subject': '8bit-ai アカウントで新しい API トークンが作成されました',
+  'token_email.heading': '新しい API トークン',
+  'token_email.intro': '{date} に、{email} の個人用 API トークン「{name}」が作成されました。',
+  'token_email.expires': 'このトークンの有効期限は {date} です。',
+  'token_email.revoked': 'このトークンはその後取り消され、現在は使用できません。',
+  'token_email.you': 'ご自身で作成した場合は、対応の必要はありません。',
+  'token_email.not_you': '心当たりがない場合は、アカウントページでトークンを取り消し、すべての端末からログアウトしてください: {link}',
+  'token_email.button': 'アカウントページを開く',
 };
 
 const ptBR: Catalogue = {
@@ -235,6 +276,14 @@ const ptBR: Catalogue = {
   'page.check_email_body': 'Este link de convite foi enviado há mais de 15 minutos, por isso não serve para fazer login. Enviamos um link de acesso para {email}: ele só pode ser usado uma vez e expira em 15 minutos.',
   'page.too_many_title': 'Muitas tentativas',
   'page.too_many_body': 'Muitas tentativas a partir da sua rede. Tente novamente em um minuto.',
+  'token_email.subject': 'Um novo token de API foi criado para sua conta 8bit-ai',
+  'token_email.heading': 'Novo token de API',
+  'token_email.intro': 'Um token de API pessoal chamado “{name}” foi criado para {email} em {date}.',
+  'token_email.expires': 'Ele expira em {date}.',
+  'token_email.revoked': 'Desde então, ele foi revogado e não funciona mais.',
+  'token_email.you': 'Se foi você quem o criou, não é preciso fazer nada.',
+  'token_email.not_you': 'Se não foi você, abra a página da sua conta, revogue o token e saia de todas as sessões: {link}',
+  'token_email.button': 'Abrir a página da sua conta',
 };
 
 export const CATALOGUES: Readonly<Record<Locale, Catalogue>> = { en, de, fr, es, ja, 'pt-BR': ptBR };

@@ -1,16 +1,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, desc, eq } from 'drizzle-orm';
-import { apiTokens } from '../db/schema';
 import { ApiError } from '../errors';
-import { newSecret, sha256Hex } from '../lib/crypto';
-import { newId } from '../lib/ids';
 import { Id, bearer, createRouter, jsonBody, jsonResponse, problems } from '../lib/openapi';
-import { API_TOKEN_PREFIX, endOwnSession, sessionsOf } from '../auth/auth.store';
+import { endOwnSession, sessionsOf } from '../auth/auth.store';
+import { apiTokensOf, createApiToken, revokeApiToken } from '../auth/api-tokens';
 import { clearSessionCookie, currentUser, requireSession, requireUser } from '../auth/auth.middleware';
-import { DAY_MS } from '../invitations/invitations.service';
+import { handOff } from '../delivery/producer';
+import { localeFromAcceptLanguage } from '../i18n/messages';
 import { organizationsOf } from '../organizations/organizations.store';
 import { ApiTokenSchema, CreateApiTokenBody, CreatedApiTokenSchema, MeSchema, SessionSchema } from './me.schemas';
-import { iso } from '../lib/time';
 
 const common = { tags: ['me'], security: bearer, middleware: [requireUser] };
 /** Credential management: a session only, never a personal API token (SPEC §14). */
@@ -30,7 +27,7 @@ const createToken = createRoute({
   ...sessionOnly,
   method: 'post',
   path: '/api-tokens',
-  summary: 'Create a personal API token (shown once; sessions only)',
+  summary: 'Create a personal API token (shown once; sessions only). Expires after 90 days unless `expires_in_days` says otherwise; the account is emailed.',
   request: { body: jsonBody(CreateApiTokenBody) },
   responses: { 201: jsonResponse(CreatedApiTokenSchema, 'Created'), ...problems(400, 401, 403, 413, 415) },
 });
@@ -81,29 +78,20 @@ export const meRoutes = createRouter()
   })
   .openapi(createToken, async (c) => {
     const user = currentUser(c);
-    const now = Date.now();
     const body = c.req.valid('json');
-    const token = newSecret(API_TOKEN_PREFIX);
-    const expiresAt = body.expires_in_days ? now + body.expires_in_days * DAY_MS : null;
-    const row = { id: newId('tok'), userId: user.id, name: body.name, tokenHash: await sha256Hex(token), createdAt: now, expiresAt };
-    await c.var.db.insert(apiTokens).values(row);
-    return c.json({ id: row.id, name: row.name, token, created_at: iso(now)!, last_used_at: null, expires_at: iso(expiresAt) }, 201);
+    // The email about the new token speaks the creating browser's language (English follows it).
+    const locale = localeFromAcceptLanguage(c.req.header('Accept-Language'));
+    const created = await createApiToken(c.var.db, user.id, { name: body.name, expiresInDays: body.expires_in_days, locale }, Date.now());
+    c.executionCtx.waitUntil(handOff(c.env, [created.outboxId]));
+    return c.json({ ...created.view, token: created.token }, 201);
   })
   .openapi(listTokens, async (c) => {
     const user = currentUser(c);
-    const rows = await c.var.db.select().from(apiTokens).where(eq(apiTokens.userId, user.id)).orderBy(desc(apiTokens.createdAt));
-    return c.json(
-      { data: rows.map((r) => ({ id: r.id, name: r.name, created_at: iso(r.createdAt)!, last_used_at: iso(r.lastUsedAt), expires_at: iso(r.expiresAt) })) },
-      200,
-    );
+    return c.json({ data: await apiTokensOf(c.var.db, user.id) }, 200);
   })
   .openapi(deleteToken, async (c) => {
     const user = currentUser(c);
-    const deleted = await c.var.db
-      .delete(apiTokens)
-      .where(and(eq(apiTokens.id, c.req.valid('param').id), eq(apiTokens.userId, user.id)))
-      .returning({ id: apiTokens.id });
-    if (deleted.length === 0) throw new ApiError('not_found', 'No such API token.');
+    if (!(await revokeApiToken(c.var.db, user.id, c.req.valid('param').id, Date.now()))) throw new ApiError('not_found', 'No such API token.');
     return c.body(null, 204);
   })
   .openapi(listSessions, async (c) => {

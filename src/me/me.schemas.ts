@@ -16,7 +16,7 @@ export const ApiTokenSchema = z
     name: z.string(),
     created_at: z.string(),
     last_used_at: z.string().nullable(),
-    expires_at: z.string().nullable(),
+    expires_at: z.string().nullable().openapi({ description: 'Null only for tokens created before tokens expired by default.' }),
   })
   .openapi('ApiToken');
 
@@ -25,7 +25,13 @@ export const CreatedApiTokenSchema = ApiTokenSchema.extend({ token: z.string() }
 export const CreateApiTokenBody = z
   .object({
     name: NameSchema,
-    expires_in_days: z.number().int().min(1).max(365).optional().openapi({ description: 'Days until the token stops working (1-365); omitted, it never expires.' }),
+    expires_in_days: z
+      .number()
+      .int()
+      .min(1)
+      .max(365)
+      .optional()
+      .openapi({ description: 'Days until the token stops working (1-365); omitted, 90 (SPEC §18).', default: 90 }),
   })
   .strict()
   .openapi({ example: { name: 'CI deploys', expires_in_days: 90 } });

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import type { FC } from 'hono/jsx';
 import type { AppEnv, AuthUser } from '../env';
 import { endOwnSession, sessionsOf } from '../auth/auth.store';
+import { apiTokensOf, isExpired, revokeApiToken, type ApiTokenView } from '../auth/api-tokens';
 import { organizationsOf } from '../organizations/organizations.store';
 import { clearSessionCookie } from '../auth/auth.middleware';
 import { refuseCsrf } from './auth.pages';
@@ -22,9 +23,51 @@ export function deviceName(userAgent: string | null): string {
   return browser ?? os ?? userAgent.slice(0, 40);
 }
 
-const NOTICES = { ended: 'Session ended. That browser is signed out.' } as const;
+const NOTICES = {
+  ended: 'Session ended. That browser is signed out.',
+  revoked: 'API token revoked. It no longer works.',
+} as const;
 
-const AccountView: FC<{ user: AuthUser; orgs: OrgLink[]; csrf?: string; sessions: SessionView[]; notice?: string }> = (p) => (
+/** Personal API tokens with a Revoke button each (SPEC §18): a token minted by a thief shows here. */
+const TokensCard: FC<{ tokens: ApiTokenView[]; csrf?: string; now: number }> = (p) => (
+  <section class="card" aria-labelledby="tokens-title">
+    <div class="card-head">
+      <h2 id="tokens-title">API tokens</h2>
+      <span class="capacity">{p.tokens.length} personal {p.tokens.length === 1 ? 'token' : 'tokens'}</span>
+    </div>
+    {p.tokens.length === 0 ? (
+      <div class="card-body">
+        <p class="muted">No personal API tokens. Create one with <code>POST /v1/me/api-tokens</code> (see the <a href="/docs">API reference</a>).</p>
+      </div>
+    ) : (
+      <div class="table-wrap"><table>
+        <thead>
+          <tr><th>Name</th><th>Created</th><th>Last used</th><th>Expires</th><th><span class="sr-only">Actions</span></th></tr>
+        </thead>
+        <tbody>
+          {p.tokens.map((t) => (
+            <tr data-token={t.id}>
+              <td>{t.name}</td>
+              <td class="muted small nowrap">{when(t.created_at)}</td>
+              <td class="muted small nowrap">{when(t.last_used_at)}</td>
+              <td class="muted small nowrap">
+                {t.expires_at === null ? 'Never' : when(t.expires_at)} {isExpired(t, p.now) ? <span class="badge expired">expired</span> : null}
+              </td>
+              <td>
+                <form method="post" action={`/account/api-tokens/${t.id}/revoke`} data-confirm={`Revoke the API token ${t.name}? Anything using it stops working at once.`}>
+                  <CsrfField token={p.csrf} />
+                  <button class="btn small danger" type="submit" aria-label={`Revoke API token ${t.name}, created ${when(t.created_at)}`}>Revoke</button>
+                </form>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table></div>
+    )}
+  </section>
+);
+
+const AccountView: FC<{ user: AuthUser; orgs: OrgLink[]; csrf?: string; sessions: SessionView[]; tokens: ApiTokenView[]; now: number; notice?: string }> = (p) => (
   <Layout title="Account" user={p.user} orgs={p.orgs} csrf={p.csrf}>
     <h1>Account</h1>
     <p class="sub">
@@ -62,24 +105,31 @@ const AccountView: FC<{ user: AuthUser; orgs: OrgLink[]; csrf?: string; sessions
         </tbody>
       </table></div>
       <div class="card-body">
-        <form method="post" action="/sign-out" data-confirm="Sign out of every browser, this one included?">
+        <p id="everywhere-help">
+          Sign out everywhere ends every session, including the one you are using now, revokes every personal API token (listed below) and
+          stops every sign-in link already emailed to you from working. Use it if you think someone else got in.
+        </p>
+        <form method="post" action="/sign-out" data-confirm="Sign out of every browser, revoke every API token and stop every sign-in link already emailed?">
           <CsrfField token={p.csrf} />
           <input type="hidden" name="all" value="true" />
-          <button class="btn danger" type="submit">Sign out everywhere</button>
+          <button class="btn danger" type="submit" aria-describedby="everywhere-help">Sign out everywhere</button>
         </form>
       </div>
     </section>
+    <TokensCard tokens={p.tokens} csrf={p.csrf} now={p.now} />
   </Layout>
 );
 
-/** Account: the signed-in browsers of this user, each of which can be signed out (SPEC §14). */
+/** Account: the signed-in browsers of this user, each of which can be signed out (SPEC §14), and their API tokens (§18). */
 export const accountPages = new Hono<AppEnv>()
   .get('/account', async (c) => {
     const user = await pageUser(c);
     if (!user) return c.redirect('/sign-in', 303);
-    const [orgs, sessions] = await Promise.all([organizationsOf(c.var.db, user.id), sessionsOf(c.var.db, user.id, user.credentialId, Date.now())]);
-    const notice = c.req.query('notice') === 'ended' ? NOTICES.ended : undefined;
-    return c.html(<AccountView user={user} orgs={orgs} csrf={c.var.csrf} sessions={sessions} notice={notice} />);
+    const now = Date.now();
+    const [orgs, sessions, tokens] = await Promise.all([organizationsOf(c.var.db, user.id), sessionsOf(c.var.db, user.id, user.credentialId, now), apiTokensOf(c.var.db, user.id)]);
+    const key = c.req.query('notice') ?? '';
+    const notice = Object.hasOwn(NOTICES, key) ? NOTICES[key as keyof typeof NOTICES] : undefined;
+    return c.html(<AccountView user={user} orgs={orgs} csrf={c.var.csrf} sessions={sessions} tokens={tokens} now={now} notice={notice} />);
   })
   .post('/account/sessions/:id/end', async (c) => {
     const form = await formFields(c);
@@ -94,4 +144,14 @@ export const accountPages = new Hono<AppEnv>()
       return c.redirect('/sign-in', 303);
     }
     return c.redirect('/account?notice=ended', 303);
+  })
+  .post('/account/api-tokens/:id/revoke', async (c) => {
+    const form = await formFields(c);
+    if (!csrfValid(c, form)) return refuseCsrf(c);
+    const user = await pageUser(c);
+    if (!user) return c.redirect('/sign-in', 303);
+    // Scoped to this user: another account's token id revokes nothing. A personal API token never
+    // signs a page in (pages read the session cookie), so it cannot revoke its siblings here either.
+    await revokeApiToken(c.var.db, user.id, c.req.param('id'), Date.now());
+    return c.redirect('/account?notice=revoked', 303);
   });

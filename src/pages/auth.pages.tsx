@@ -67,8 +67,8 @@ export const authPages = new Hono<AppEnv>()
     if (!parsed.success) return c.html(<SignInForm csrf={c.var.csrf} email={form.email} error="Enter a valid email address." />, 400);
     const email = normalizeEmail(parsed.data);
     try {
-      const { outboxId } = await sendSignInLink(c.env, c.var.db, email, Date.now(), clientIp(c.req.header('CF-Connecting-IP')));
-      c.executionCtx.waitUntil(handOff(c.env, [outboxId]));
+      const { outboxIds } = await sendSignInLink(c.env, c.var.db, email, Date.now(), clientIp(c.req.header('CF-Connecting-IP')));
+      c.executionCtx.waitUntil(handOff(c.env, outboxIds));
     } catch (err) {
       if (err instanceof ApiError && err.code === 'rate_limited') {
         c.header('Retry-After', err.headers['Retry-After']);

@@ -14,8 +14,11 @@ export const Badge: FC<{ value: string }> = ({ value }) => <span class={`badge $
 /** The account menu: who is signed in, the organizations to switch between, sign out. */
 const AccountMenu: FC<{ user: AuthUser; orgs: OrgLink[]; current?: string; csrf?: string }> = ({ user, orgs, current, csrf }) => (
   <details class="menu">
-    <summary aria-label="Account menu">
-      {orgs.find((o) => o.slug === current)?.name ?? user.name} ▾
+    {/* The accessible name starts with the visible text (axe: label-content-name-mismatch), so a
+        voice-control user can say what they see. */}
+    <summary>
+      {orgs.find((o) => o.slug === current)?.name ?? user.name}
+      <span class="sr-only">, account menu</span> <span aria-hidden="true">▾</span>
     </summary>
     <div class="menu-panel" role="menu">
       <div class="who">

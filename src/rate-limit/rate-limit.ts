@@ -13,8 +13,13 @@ export interface Limit {
  * lives in the organization's Durable Object, which already serializes those sends.
  */
 export const LIMITS = {
-  /** Sign-in links to one address. */
+  /**
+   * Sign-in links to one address asked for from one network (IPv4 address or IPv6 /64): counted
+   * per network so that strangers elsewhere never use up the owner's budget (SPEC §18).
+   */
   signInPerEmail: { max: 5, windowMs: 15 * 60_000 },
+  /** Sign-in emails one address receives in a UTC day, from every network: over it, 202 and no email. */
+  signInEmailsPerDay: { max: 50, windowMs: 24 * 60 * 60_000 },
   /** Invitation emails (creates and resends) sent by one organization. */
   invitationEmailsPerOrg: { max: 50, windowMs: 60 * 60_000 },
   /** Invitation emails sent by one account, across all its organizations (SPEC §14). */

@@ -1,7 +1,27 @@
-import type { Browser } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { address, launch, newPage, screenshot, signIn } from './browser';
 import { ORIGIN } from './server';
+
+/** axe-core's violations on the page as it stands (evaluated through the debugger, so the page's CSP allows it). */
+async function axeViolations(page: Page) {
+  await page.evaluate(readFileSync('node_modules/axe-core/axe.min.js', 'utf8'));
+  return page.evaluate(async () => {
+    const { violations } = await (window as unknown as { axe: { run(): Promise<{ violations: { id: string; nodes: unknown[] }[] }> } }).axe.run();
+    return violations.map((v) => `${v.id} (${v.nodes.length})`);
+  });
+}
+
+/** Creates a personal API token as the page's own script would (same origin, the session cookie). */
+async function createToken(page: Page, name: string): Promise<{ id: string; token: string }> {
+  return page.evaluate(async (body) => {
+    const res = await fetch('/v1/me/api-tokens', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    return res.json();
+  }, { name });
+}
+
+const apiStatus = async (token: string) => (await fetch(`${ORIGIN}/v1/me`, { headers: { Authorization: `Bearer ${token}` } })).status;
 
 let browser: Browser;
 
@@ -56,7 +76,7 @@ describe('Account page in a real browser (SPEC §14)', () => {
     const page = await newPage(browser);
     await signIn(page, address('everywhere'), 'Eve Rywhere');
     await page.goto(`${ORIGIN}/orgs/new`);
-    await page.locator('summary[aria-label="Account menu"]').click();
+    await page.locator('summary', { hasText: 'account menu' }).click();
     await page.getByRole('menuitem', { name: 'Account and sessions' }).click();
     await page.waitForURL(`${ORIGIN}/account`);
     page.once('dialog', (d) => d.accept());
@@ -64,6 +84,42 @@ describe('Account page in a real browser (SPEC §14)', () => {
     await page.waitForURL(`${ORIGIN}/sign-in`);
     await page.goto(`${ORIGIN}/account`);
     expect(page.url()).toBe(`${ORIGIN}/sign-in`);
+    await page.context().close();
+  });
+
+  it('lists the API tokens with Revoke (SPEC §18), is axe-clean, and Sign out everywhere revokes the rest', async ({ expect }) => {
+    const page = await newPage(browser);
+    await signIn(page, address('tokens'), 'Tia Tokens');
+    await page.goto(`${ORIGIN}/account`);
+    const nightly = await createToken(page, 'Nightly backup');
+    const deploys = await createToken(page, 'CI deploys');
+    await page.reload();
+
+    const tokens = page.getByRole('region', { name: 'API tokens' });
+    const headers = await tokens.getByRole('columnheader').allTextContents();
+    expect(headers.slice(0, 4)).toEqual(['Name', 'Created', 'Last used', 'Expires']);
+    expect(await tokens.locator('tr[data-token]').count()).toBe(2);
+    expect(await tokens.getByRole('button', { name: /^Revoke API token / }).count()).toBe(2);
+    // What Sign out everywhere does is on the page before the click.
+    expect(await page.getByRole('button', { name: 'Sign out everywhere' }).getAttribute('aria-describedby')).toBe('everywhere-help');
+    expect(await page.locator('#everywhere-help').textContent()).toMatch(/revokes every personal API token/);
+    expect(await page.content()).not.toContain(nightly.token);
+    expect(await axeViolations(page)).toEqual([]);
+    await screenshot(page, 'account-api-tokens');
+
+    page.once('dialog', (d) => d.accept());
+    await tokens.getByRole('button', { name: /^Revoke API token Nightly backup/ }).click();
+    await page.waitForURL(`${ORIGIN}/account?notice=revoked`);
+    await expect.poll(() => page.getByRole('status').textContent()).toContain('API token revoked');
+    expect(await page.locator('tr[data-token]').count()).toBe(1);
+    expect(await apiStatus(nightly.token)).toBe(401);
+    expect(await apiStatus(deploys.token)).toBe(200);
+    expect(await axeViolations(page)).toEqual([]);
+
+    page.once('dialog', (d) => d.accept());
+    await page.getByRole('button', { name: 'Sign out everywhere' }).click();
+    await page.waitForURL(`${ORIGIN}/sign-in`);
+    expect(await apiStatus(deploys.token)).toBe(401);
     await page.context().close();
   });
 });

@@ -161,12 +161,12 @@ describe('Settings > Team in a real browser', () => {
   it('7. the account menu switches organizations, and sign out works', async ({ expect }) => {
     await createOrganization(owner, `Second Org ${Date.now().toString(36)}`);
     const second = owner.url();
-    await owner.locator('summary[aria-label="Account menu"]').click();
+    await owner.locator('summary', { hasText: 'account menu' }).click();
     await screenshot(owner, '7a-account-menu');
     await owner.getByRole('menuitem', { name: /Rocket Labs/ }).click();
     await owner.waitForURL(teamUrl);
     expect(owner.url()).not.toBe(second);
-    await owner.locator('summary[aria-label="Account menu"]').click();
+    await owner.locator('summary', { hasText: 'account menu' }).click();
     await owner.getByRole('menuitem', { name: 'Sign out' }).click();
     await owner.waitForURL(`${ORIGIN}/sign-in`);
     await owner.goto(teamUrl);
