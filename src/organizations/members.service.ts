@@ -1,4 +1,6 @@
+import { env as workerEnv } from 'cloudflare:workers';
 import { runBatch } from '../db/batch';
+import { hit, limitFor } from '../rate-limit/rate-limit';
 import { sql, type SQL } from 'drizzle-orm';
 import type { Role } from '../db/schema';
 import { OWNED_ORGANIZATIONS_LIMIT, roleOf } from './organizations.store';
@@ -63,6 +65,11 @@ export async function changeMemberRole(ctx: ServiceContext, input: { userId: str
     const [{ owned }] = await db.all<{ owned: number }>(sql`SELECT ${ownedElsewhere} AS owned`);
     if (owned >= ownerCap) return fail('organization_limit', `This member already owns ${ownerCap} organizations, the most an account can own.`);
   }
+  // Each change is a webhook event to every endpoint: metered per organization (SPEC §18). The
+  // coordinator runs one change at a time, so a D1 counter checked here is exact. (This runs only
+  // inside the coordinator, whose environment `cloudflare:workers` provides.)
+  const wait = await hit(db, `role-changes:org:${org}`, limitFor(workerEnv, 'roleChangesPerOrg'), now);
+  if (wait !== null) return fail('rate_limited', `This organization changed too many roles. Try again in ${wait} seconds.`, wait);
   const changed = sql`EXISTS (SELECT 1 FROM memberships WHERE organization_id = ${org} AND user_id = ${input.userId} AND role = ${input.role} AND updated_at = ${now})`;
   // Below admin: none of their pending invitations stand. Owner to admin: their owner invitations.
   const revoked = !MANAGERS.includes(input.role)

@@ -60,9 +60,9 @@ const changeRole = createRoute({
   ...inOrg,
   method: 'patch',
   path: '/{org}/members/{user_id}',
-  summary: "Change a member's role (owners/admins; only owners touch the owner role)",
+  summary: "Change a member's role (owners/admins; only owners touch the owner role; 60 changes an hour per organization)",
   request: { params: MemberParams, body: jsonBody(ChangeRoleBody) },
-  responses: { 200: jsonResponse(MemberSchema, 'Updated'), ...problems(400, 401, 403, 404, 409, 413, 415) },
+  responses: { 200: jsonResponse(MemberSchema, 'Updated'), ...problems(400, 401, 403, 404, 409, 413, 415, 429) },
 });
 
 const remove = createRoute({

@@ -38,7 +38,7 @@ const PLAIN: Partial<Record<ErrorCode, string>> = {
   forbidden: 'Your role does not allow that.',
   not_found: 'That no longer exists.',
   organization_limit: 'This member already owns as many organizations as an account can (25).',
-  rate_limited: 'Too many invitation emails were sent in the last hour, by this organization, your account or your network. Try again later.',
+  rate_limited: 'Too many invitation emails (by this organization, your account or your network) or role changes (in this organization) in the last hour. Try again later.',
 };
 /** A lookup keyed by a query string: own keys only, so `__proto__` or `constructor` find nothing. */
 const lookup = <T,>(map: Partial<Record<string, T>>, key: string | undefined): T | undefined => (key !== undefined && Object.hasOwn(map, key) ? map[key] : undefined);

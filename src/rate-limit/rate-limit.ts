@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../env';
 import { ApiError } from '../errors';
+import { parseIpv4, parseIpv6 } from '../lib/ip-ranges';
 
 export interface Limit {
   max: number;
@@ -30,6 +31,14 @@ export const LIMITS = {
   orgCreationPerAccount: { max: 10, windowMs: 24 * 60 * 60_000 },
   /** Organizations created from one IP (or /64), across accounts. */
   orgCreationPerIp: { max: 20, windowMs: 24 * 60 * 60_000 },
+  /** Test events and redeliveries asked for one webhook endpoint (SPEC §18: no unmetered relay). */
+  webhookRelayPerEndpoint: { max: 10, windowMs: 60_000 },
+  /** Test events and redeliveries asked for across one organization's endpoints. */
+  webhookRelayPerOrg: { max: 60, windowMs: 60_000 },
+  /** Webhook requests one organization sends per clock minute; the rest wait for a later minute. */
+  webhookDeliveriesPerOrg: { max: 600, windowMs: 60_000 },
+  /** Member role changes in one organization (each is a webhook event to every endpoint). */
+  roleChangesPerOrg: { max: 60, windowMs: 60 * 60_000 },
 } as const satisfies Record<string, Limit>;
 
 type LimitName = keyof typeof LIMITS;
@@ -83,6 +92,32 @@ export async function hitAll(db: Db, hits: readonly { bucket: string; limit: Lim
   return null;
 }
 
+/**
+ * Counts one hit in each bucket, in order, in one batch: each only while every bucket before it is
+ * within its limit, so a hit the first limit refuses uses up nothing of the next (20 calls to one
+ * webhook endpoint do not spend the organization's budget for its other endpoints). Returns the
+ * first bucket over its limit, with the seconds to wait and its count (how far over: a place in
+ * line), or null.
+ */
+export async function hitInOrder(db: Db, hits: readonly { bucket: string; limit: Limit }[], now: number): Promise<{ index: number; wait: number; count: number } | null> {
+  const windows = hits.map(({ limit }) => now - (now % limit.windowMs));
+  const within = (j: number) => `coalesce((SELECT count FROM rate_limits WHERE bucket = ?${3 * j + 3} AND window_start = ?${3 * j + 4}), 0) <= ?${3 * j + 5}`;
+  const results = await db.$client.batch(
+    hits.map(({ bucket }, i) =>
+      db.$client
+        .prepare(`INSERT INTO rate_limits (bucket, window_start, count) SELECT ?1, ?2, 1
+          WHERE ${[1, ...hits.slice(0, i).map((_, j) => within(j))].join(' AND ')}
+          ON CONFLICT (bucket, window_start) DO UPDATE SET count = count + 1 RETURNING count`)
+        .bind(bucket, windows[i], ...hits.slice(0, i).flatMap((h, j) => [h.bucket, windows[j], h.limit.max])),
+    ),
+  );
+  for (let i = 0; i < hits.length; i++) {
+    const count = (results[i].results[0] as { count: number } | undefined)?.count ?? 0;
+    if (count > hits[i].limit.max) return { index: i, wait: Math.max(1, Math.ceil((windows[i] + hits[i].limit.windowMs - now) / 1000)), count };
+  }
+  return null;
+}
+
 /** Throws 429 `rate_limited` with Retry-After when over the limit. */
 export async function enforce(db: Db, bucket: string, limit: Limit, now: number): Promise<void> {
   const wait = await hit(db, bucket, limit, now);
@@ -121,37 +156,6 @@ export async function enforceAtEdge(env: Pick<Env, 'SIGN_IN_IP_LIMITER' | 'ACCEP
   }
 }
 
-/** An IPv4 address in dotted decimal (each octet 0-255), or null. */
-function ipv4(text: string): string | null {
-  const octets = text.split('.');
-  if (octets.length !== 4 || octets.some((o) => !/^\d{1,3}$/.test(o) || Number(o) > 255)) return null;
-  return octets.map(Number).join('.');
-}
-
-/** The eight 16-bit groups of an IPv6 address (hex, no leading zeros), or null when malformed. */
-function ipv6Groups(text: string): string[] | null {
-  let head = text.toLowerCase();
-  // An embedded IPv4 tail (::ffff:192.0.2.1) is the last two groups, written in hex here.
-  const lastColon = head.lastIndexOf(':');
-  if (head.slice(lastColon + 1).includes('.')) {
-    const v4 = ipv4(head.slice(lastColon + 1));
-    if (!v4) return null;
-    const [a, b, c, d] = v4.split('.').map(Number);
-    head = `${head.slice(0, lastColon + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const halves = head.split('::');
-  if (halves.length > 2) return null;
-  const split = (part: string) => (part === '' ? [] : part.split(':'));
-  const left = split(halves[0]);
-  const right = halves.length === 2 ? split(halves[1]) : [];
-  const given = [...left, ...right];
-  if (given.some((g) => !/^[0-9a-f]{1,4}$/.test(g))) return null;
-  const width = given.length;
-  if (halves.length === 2 ? width > 7 : width !== 8) return null;
-  const zeros = halves.length === 2 ? Array(8 - width).fill('0') : [];
-  return [...left, ...zeros, ...right].map((g) => g.replace(/^0+(?=.)/, ''));
-}
-
 /**
  * The per-IP bucket of a client address (SPEC §14): an IPv4 address as is, an IPv6 address by its
  * /64 (one subscriber usually holds a whole /64, so per-/128 buckets cost nothing to evade; an
@@ -160,14 +164,14 @@ function ipv6Groups(text: string): string[] | null {
  */
 export function ipBucket(ip: string | null | undefined): string {
   if (!ip || ip.length > 64) return 'unknown';
-  if (!ip.includes(':')) return ipv4(ip) ?? 'unknown';
-  const groups = ipv6Groups(ip);
+  if (!ip.includes(':')) return parseIpv4(ip)?.join('.') ?? 'unknown';
+  const groups = parseIpv6(ip);
   if (!groups) return 'unknown';
-  if (groups.slice(0, 5).every((g) => g === '0') && groups[5] === 'ffff') {
-    const [hi, lo] = [parseInt(groups[6], 16), parseInt(groups[7], 16)];
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    const [hi, lo] = [groups[6], groups[7]];
     return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
   }
-  return `${groups.slice(0, 4).join(':')}::/64`;
+  return `${groups.slice(0, 4).map((g) => g.toString(16)).join(':')}::/64`;
 }
 
 /** The client IP as Cloudflare reports it (`wrangler dev` sets it to 127.0.0.1), or null. */

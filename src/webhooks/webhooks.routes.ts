@@ -70,8 +70,8 @@ const rotate = createRoute({
 });
 const test = createRoute({
   ...common, method: 'post', path: `${base}/{id}/test`, operationId: 'testWebhook',
-  summary: 'Send a webhook.test event to this endpoint', request: { params: WebhookParams },
-  responses: { 202: jsonResponse(z.object({ webhook_id: z.string() }), 'Queued'), ...problems(401, 403, 404, 409) },
+  summary: 'Send a webhook.test event to this endpoint (10 a minute per endpoint, 60 per organization, with redeliveries)', request: { params: WebhookParams },
+  responses: { 202: jsonResponse(z.object({ webhook_id: z.string() }), 'Queued'), ...problems(401, 403, 404, 409, 429) },
 });
 const deliveries = createRoute({
   ...common, method: 'get', path: `${base}/{id}/deliveries`, operationId: 'listWebhookDeliveries',
@@ -80,8 +80,8 @@ const deliveries = createRoute({
 });
 const retry = createRoute({
   ...common, method: 'post', path: `${base}/{id}/deliveries/{attempt_id}/redeliver`, operationId: 'redeliverWebhook',
-  summary: "Send a logged attempt's message again (same webhook-id)", request: { params: AttemptParams },
-  responses: { 202: jsonResponse(z.object({ webhook_id: z.string() }), 'Queued'), ...problems(401, 403, 404) },
+  summary: "Send a logged attempt's message again (same webhook-id; limited with test events)", request: { params: AttemptParams },
+  responses: { 202: jsonResponse(z.object({ webhook_id: z.string() }), 'Queued'), ...problems(401, 403, 404, 429) },
 });
 
 export const webhookRoutes = createRouter()

@@ -63,8 +63,12 @@ export const DeliveryAttemptSchema = z
     event_type: z.string(),
     attempt: z.number().int(),
     status_code: z.number().int().nullable(),
-    duration_ms: z.number().int(),
-    error: z.string().nullable(),
+    duration_ms: z.number().int().openapi({ description: 'Until the HTTP answer or the timeout; 0 when there was no HTTP answer (connection_failed, tls_error) or nothing was sent (refused)' }),
+    error: z.string().nullable().openapi({
+      description:
+        'null on success; otherwise one of `timeout`, `connection_failed`, `tls_error`, `redirect_not_followed`, `http_<status>` (e.g. `http_500`), or `refused` (the URL breaks the webhook URL rules at send time; nothing was sent)',
+      example: 'http_500',
+    }),
     created_at: z.string(),
     next_attempt_at: z.string().nullable(),
   })

@@ -9,6 +9,7 @@ import {
   ENDPOINTS_PER_ORGANIZATION, PREVIOUS_SECRET_TTL_MS, endpointCountSql, findEndpoint, isManagerSql, newWebhookSecret, storedEvents, webhookUrlProblem,
   type WebhookEndpointRow,
 } from './webhooks.store';
+import { chargeRelay } from './relay-limits';
 
 /*
  * Endpoint management (SPEC §11). These writes touch no invitation or membership, so they do not
@@ -19,7 +20,7 @@ import {
  */
 
 interface Ctx {
-  env: Pick<Env, 'APP_URL' | 'ORG_COORDINATOR'>;
+  env: Pick<Env, 'APP_URL' | 'ORG_COORDINATOR' | 'RATE_LIMIT_SCALE'>;
   db: Db;
   organizationId: string;
   actor: Actor;
@@ -143,6 +144,7 @@ export async function rotateSecret(ctx: Ctx, id: string) {
 export async function sendTestEvent(ctx: Ctx, id: string) {
   const endpoint = await load(ctx, id);
   if (endpoint.enabled !== 1) throw new ApiError('invalid_state', 'This endpoint is disabled. Enable it to send a test.');
+  await chargeRelay(ctx, id);
   const { db, now } = ctx;
   const eventId = newId('evt');
   const deliveryId = newId('msg');
@@ -162,6 +164,7 @@ export async function sendTestEvent(ctx: Ctx, id: string) {
 /** Sends one logged attempt's message again (same `webhook-id`), now. */
 export async function redeliver(ctx: Ctx, id: string, attemptId: string) {
   await load(ctx, id);
+  await chargeRelay(ctx, id);
   const { db, now } = ctx;
   const rows = await db.all<{ id: string }>(sql`UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ${now}, updated_at = ${now}
     WHERE id = (SELECT delivery_id FROM webhook_attempts WHERE id = ${attemptId} AND endpoint_id = ${id})

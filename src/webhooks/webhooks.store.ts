@@ -3,7 +3,6 @@ import { WEBHOOK_EVENT_TYPES, webhookAttempts, webhookEndpoints } from '../db/sc
 import type { Db } from '../env';
 import { base64 } from '../lib/crypto';
 import { decodeCursor, encodeCursor } from '../invitations/invitations.store';
-import { isLocalAppUrl } from '../lib/deployment';
 import { iso } from '../lib/time';
 
 export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
@@ -35,53 +34,8 @@ export type WebhookResource = ReturnType<typeof toWebhookResource>;
 export const storedEvents = (events: readonly string[] | null | undefined) =>
   events && events.length < WEBHOOK_EVENT_TYPES.length ? JSON.stringify([...events].sort()) : null;
 
-/** An IP literal (as the URL parser normalizes it) in a private, loopback, link-local or reserved range. */
-export function isPrivateAddress(hostname: string): boolean {
-  const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(hostname);
-  if (v4) {
-    const [a, b] = [Number(v4[1]), Number(v4[2])];
-    return a === 0 || a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127) || a >= 224;
-  }
-  if (!hostname.startsWith('[')) return false;
-  const v6 = hostname.slice(1, -1).toLowerCase();
-  if (v6 === '::' || v6 === '::1') return true;
-  if (/^f[cd]/.test(v6) || /^fe[89ab]/.test(v6)) return true;
-  const mapped = /^::ffff:(.+)$/.exec(v6);
-  if (mapped) {
-    const hex = /^([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(mapped[1]);
-    const dotted = hex ? [parseInt(hex[1], 16) >> 8, parseInt(hex[1], 16) & 255, parseInt(hex[2], 16) >> 8, parseInt(hex[2], 16) & 255].join('.') : mapped[1];
-    return isPrivateAddress(dotted);
-  }
-  return false;
-}
-
-/**
- * Why a URL is refused, or null (SPEC §11): https; http only to localhost or 127.0.0.1 while
- * APP_URL is http (local development); no credentials; at most 2048 characters. Outside local
- * development, also no `localhost`, no private, loopback or link-local IP literal, and not this
- * service itself: an endpoint must not turn deliveries into requests to internal addresses.
- */
-export function webhookUrlProblem(appUrl: string, raw: string): string | null {
-  if (raw.length > 2048) return 'The URL is longer than 2048 characters.';
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return 'The URL is not a valid absolute URL.';
-  }
-  if (url.username || url.password) return 'The URL must not contain credentials.';
-  const local = isLocalAppUrl(appUrl);
-  if (url.protocol === 'https:') {
-    if (local) return null;
-    const host = url.hostname.toLowerCase();
-    if (host === 'localhost' || host.endsWith('.localhost') || isPrivateAddress(host)) return 'The URL must point to a public host, not a private or loopback address.';
-    if (host === new URL(appUrl).hostname.toLowerCase()) return 'The URL must not point to this service itself.';
-    return null;
-  }
-  const localTarget = url.protocol === 'http:' && ['localhost', '127.0.0.1'].includes(url.hostname);
-  if (localTarget && local) return null;
-  return localTarget ? 'http:// URLs are allowed only in local development; use https://.' : 'The URL must use https://.';
-}
+/** The URL rule lives in one place, used when an endpoint is saved and before every delivery. */
+export { webhookUrlProblem } from './webhook-url';
 
 export async function findEndpoint(db: Db, organizationId: string, id: string) {
   return db.query.webhookEndpoints.findFirst({ where: and(eq(webhookEndpoints.organizationId, organizationId), eq(webhookEndpoints.id, id)) });
