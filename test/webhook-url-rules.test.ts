@@ -1,5 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { describe, it } from 'vitest';
+import { errorForException, errorForStatus } from '../src/webhooks/attempt-errors';
 import { webhookUrlProblem } from '../src/webhooks/webhook-url';
 import { call, countRows, fetchWithEnv, invite, ownerWithOrg, runQueue, uniqueEmail, drainWebhooks } from './helpers';
 
@@ -105,6 +106,17 @@ describe('the delivery log names errors by class', () => {
       expect(attempt, url).toMatchObject({ status_code: null, error: 'connection_failed', duration_ms: 0 });
     }
     for (const log of logs) expect(log.text).not.toMatch(/internal error|connection lost|reference =|Network/i);
+  });
+
+  it('every outcome maps to one class of the fixed set', ({ expect }) => {
+    expect([200, 204, 299].map(errorForStatus)).toEqual([null, null, null]);
+    expect([301, 302, 308].map(errorForStatus)).toEqual(Array(3).fill('redirect_not_followed'));
+    expect([100, 404, 429, 500, 503].map(errorForStatus)).toEqual(['http_100', 'http_404', 'http_429', 'http_500', 'http_503']);
+    expect(errorForException(new DOMException('signal timed out', 'TimeoutError'))).toBe('timeout');
+    expect(errorForException(new Error('TLS handshake failed: certificate has expired'))).toBe('tls_error');
+    for (const text of ['internal error; reference = x1', 'Network connection lost.', 'getaddrinfo ENOTFOUND hooks.example.com', 'the runtimes details']) {
+      expect(errorForException(new Error(text)), text).toBe('connection_failed');
+    }
   });
 
   it('attempts logged before the fixed set keep no runtime text: migration 0012 rewrites them to their class', async ({ expect }) => {

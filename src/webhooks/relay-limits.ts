@@ -8,7 +8,8 @@ import { hitInOrder, limitFor } from '../rate-limit/rate-limit';
  * minute) and per organization (`webhookRelayPerOrg`, 60 a minute), both times `RATE_LIMIT_SCALE`.
  * Counted in D1 (`rate_limits`, one atomic upsert each, in one batch), so exact under any
  * concurrency; a call the endpoint's limit refuses spends nothing of the organization's. Counted
- * once the endpoint is known to exist (and, for a test, to be enabled): 404s and 409s are free.
+ * once the endpoint is found (and, for a test, enabled): an unknown endpoint's 404 and a disabled
+ * one's 409 are free; a redelivery of an unknown attempt counts (it is checked by the write).
  * Over either limit: 429 `rate_limited` with Retry-After, and nothing is queued.
  */
 export async function chargeRelay(ctx: { env: Pick<Env, 'RATE_LIMIT_SCALE'>; db: Db; organizationId: string; now: number }, endpointId: string): Promise<void> {
