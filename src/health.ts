@@ -8,7 +8,7 @@ import { errorMessage } from './lib/redact';
  * The newest migration bundled with this Worker (wrangler records applied ones by file name in
  * `d1_migrations`). test/health.test.ts fails when a newer file lands in migrations/ without it.
  */
-export const NEWEST_MIGRATION = '0008_webhook_invitation_view.sql';
+export const NEWEST_MIGRATION = '0012_webhook_error_classes.sql';
 
 interface Check {
   ok: boolean;
