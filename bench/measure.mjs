@@ -165,8 +165,9 @@ Re-run it to refresh this file; the raw figures are in \`bench/results/latest.js
   reported for the unpaced concurrency-16 runs, where those sends share the machine.
 - Seeding goes through the public API (sign-in by emailed link, organizations, invitations,
   accepts); only bulk history (100,000 past invitations, 100,000 stale ones over 1,000
-  organizations) is inserted with SQL. \`RATE_LIMIT_SCALE\` is raised so the limits do not
-  refuse the load.
+  organizations) is inserted with SQL. \`RATE_LIMIT_SCALE\` is raised so the rate limits do not
+  refuse the load; it raises no cap, so the organizations come from as many owner accounts as
+  the 25-owned-organizations cap requires.
 - The three workers start, then the run waits 5 s and sends 100 untimed baseline requests before
   the first measurement, so start-up work (bundling, file watchers) is not measured. Before the
   preview run it waits until the creates' email backlog is written (no new email for 2 s).

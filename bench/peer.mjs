@@ -18,12 +18,15 @@ export const PEER_TARGETS = {
   list_rps_c16: { label: 'list invitations throughput (c=16)', op: '≥', value: 1.5 },
 };
 
-/** Our API (`Authorization: Bearer <personal API token>`). */
-function oursSide({ origin, pat, warm, awaitEmails = true }) {
-  const call = (method, path, body) =>
+/**
+ * Our API (`Authorization: Bearer <personal API token>` of the organization's owner; `owners` is
+ * bench/seed.mjs's ownerPool, as an account owns at most 25 organizations).
+ */
+function oursSide({ origin, owners, warm, awaitEmails = true }) {
+  const call = (method, org, path, body) =>
     fetch(`${origin}${path}`, {
       method,
-      headers: { Authorization: `Bearer ${pat}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+      headers: { Authorization: `Bearer ${owners.token(org)}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
       body: body ? JSON.stringify(body) : undefined,
     });
   return {
@@ -32,15 +35,10 @@ function oursSide({ origin, pat, warm, awaitEmails = true }) {
     awaitEmails,
     created: 201,
     refused: 409,
-    newOrg: async (name) => {
-      const res = await call('POST', '/v1/organizations', { name });
-      const body = await res.json();
-      if (!body.id) throw new Error(`ours: POST /v1/organizations answered ${res.status} ${JSON.stringify(body)}`);
-      return body.id;
-    },
-    invite: (org, email) => call('POST', `/v1/organizations/${org}/invitations`, { email, role: 'viewer' }),
-    list: (org) => call('GET', `/v1/organizations/${org}/invitations`),
-    pending: async (org) => (await (await call('GET', `/v1/organizations/${org}`)).json()).pending_invitations,
+    newOrg: (name) => owners.newOrg(name),
+    invite: (org, email) => call('POST', org, `/v1/organizations/${org}/invitations`, { email, role: 'viewer' }),
+    list: (org) => call('GET', org, `/v1/organizations/${org}/invitations`),
+    pending: async (org) => (await (await call('GET', org, `/v1/organizations/${org}`)).json()).pending_invitations,
     // Each organization's Durable Object starts on its first write: one untimed request each.
     warm,
   };
@@ -107,7 +105,7 @@ async function settle(side, emails, since) {
 }
 
 /**
- * Drives both sides with the same shapes. `ours`: { origin, pat, warm(orgIds), awaitEmails (wait
+ * Drives both sides with the same shapes. `ours`: { origin, owners, warm(orgIds), awaitEmails (wait
  * for our emails between runs; default true) }; `peer`: { origin }.
  * `n`: { raceTrials, raceConcurrency, createOrgs, listCalls }. `onRun(result)` is called for each
  * timed run (to print it). Returns { race, runs, ratios, over_limit }.

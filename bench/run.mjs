@@ -7,7 +7,7 @@ import { linksByAddress } from '../scripts/mailbox.mjs';
 import { round, run } from './load.mjs';
 import { comparePeer, peerTable } from './peer.mjs';
 import { bundleSize, dbBytes, explainPlans, storageModel, timeCrypto, timeSweep, writeReport } from './measure.mjs';
-import { seedAudit, seedHistory, seedStaleInvitations, signUp } from './seed.mjs';
+import { ownerPool, seedAudit, seedHistory, seedStaleInvitations, signUp } from './seed.mjs';
 import { startWorker, stopWorker } from './servers.mjs';
 
 const SMOKE = process.argv.includes('--smoke');
@@ -39,10 +39,12 @@ try {
   const record = (r) => (results.paths.push(r), line(r), r);
   const check = (name, ok, detail) => (results.checks.push({ name, ok, detail }), console.log(`${ok ? 'OK  ' : 'FAIL'} ${name}: ${detail}`));
 
-  // Seed: one owner with a personal API token, and organizations through the API.
+  // Seed: organizations through the API. An account owns at most 25 (a cap RATE_LIMIT_SCALE does
+  // not raise), so they come from as many owner accounts as needed, each with a personal API
+  // token: `as(org)` is the token of the organization's owner. `owner` authors the bulk history.
   const owner = await signUp(API, `owner.${started}@bench.example`, 'Bench Owner');
-  const pat = (await (await json('POST', '/v1/me/api-tokens', owner.session, { name: 'bench' })).json()).token;
-  const newOrg = async (name) => (await (await json('POST', '/v1/organizations', pat, { name })).json()).id;
+  const owners = ownerPool(API, started);
+  const { newOrg, token: as } = owners;
   const orgs = async (n, label) => Promise.all(Array.from({ length: n }, (_, i) => newOrg(`${label} ${i}`)));
 
   // Three wrangler processes just started (bundling, watchers): let them settle, and warm the
@@ -57,11 +59,11 @@ try {
   // Create invitation, spread over organizations, at concurrency 1 and 16.
   let k = 0;
   const createIn = (orgIds, perOrg, c, name) =>
-    run({ name, concurrency: c, requests: orgIds.length * perOrg, send: (i) => json('POST', `/v1/organizations/${orgIds[i % orgIds.length]}/invitations`, pat, { email: `inv${k++}.${started}@bench.example`, role: 'developer' }) });
+    run({ name, concurrency: c, requests: orgIds.length * perOrg, send: (i) => json('POST', `/v1/organizations/${orgIds[i % orgIds.length]}/invitations`, as(orgIds[i % orgIds.length]), { email: `inv${k++}.${started}@bench.example`, role: 'developer' }) });
   // Each organization's Durable Object starts on its first request. Steady state is measured
   // after one untimed request per organization; the cold first request is measured on its own.
   const warm = async (orgIds) => {
-    for (const org of orgIds) await (await json('POST', `/v1/organizations/${org}/invitations/inv_warmup/revoke`, pat)).arrayBuffer();
+    for (const org of orgIds) await (await json('POST', `/v1/organizations/${org}/invitations/inv_warmup/revoke`, as(org))).arrayBuffer();
   };
   const coldOrgs = await orgs(Math.min(N.c1Orgs, 20), 'Cold');
   record(await createIn(coldOrgs, 1, 1, 'create invitation (first request of a new org)'));
@@ -75,11 +77,11 @@ try {
   // Hammering one organization: its Durable Object serializes every write.
   const [hammerOrg] = await orgs(1, 'Hammer');
   await warm([hammerOrg]);
-  const hammer = record(await run({ name: 'create invitation (one org, limit reached)', concurrency: 16, requests: N.hammer, ok: (r) => r.status === 201 || r.status === 409, send: (i) => json('POST', `/v1/organizations/${hammerOrg}/invitations`, pat, { email: `h${i}.${started}@bench.example`, role: 'viewer' }) }));
-  const pendingInHammer = (await (await json('GET', `/v1/organizations/${hammerOrg}`, pat)).json()).pending_invitations;
+  const hammer = record(await run({ name: 'create invitation (one org, limit reached)', concurrency: 16, requests: N.hammer, ok: (r) => r.status === 201 || r.status === 409, send: (i) => json('POST', `/v1/organizations/${hammerOrg}/invitations`, as(hammerOrg), { email: `h${i}.${started}@bench.example`, role: 'viewer' }) }));
+  const pendingInHammer = (await (await json('GET', `/v1/organizations/${hammerOrg}`, as(hammerOrg))).json()).pending_invitations;
   check('one org under 16 concurrent creates stays at 10 pending', pendingInHammer === 10 && hammer.statuses[201] === 10, `${hammer.statuses[201]} created, ${pendingInHammer} pending`);
   for (const org of [...c1Orgs, ...c16Orgs]) {
-    const p = (await (await json('GET', `/v1/organizations/${org}`, pat)).json()).pending_invitations;
+    const p = (await (await json('GET', `/v1/organizations/${org}`, as(org))).json()).pending_invitations;
     if (p > 10) check('no org above 10 pending', false, `${org}: ${p}`);
   }
   check('no org above 10 pending after the concurrent runs', !results.checks.some((c) => !c.ok && c.name === 'no org above 10 pending'), `${c1Orgs.length + c16Orgs.length} orgs checked`);
@@ -101,17 +103,21 @@ try {
 
   // Accept: anonymous new accounts, then the same people as existing accounts in other orgs.
   const people = Array.from({ length: N.acceptOrgs * 10 }, (_, i) => `person${i}.${started}@bench.example`);
+  // Links already handed out: the previous round's emails may still fall in the 1 s margin of `since`.
+  const handedOut = new Set();
   const inviteAll = async (orgIds) => {
     const since = Date.now() - 1000;
-    for (let i = 0; i < people.length; i++) await json('POST', `/v1/organizations/${orgIds[Math.floor(i / 10)]}/invitations`, pat, { email: people[i], role: 'viewer' });
+    for (let i = 0; i < people.length; i++) await json('POST', `/v1/organizations/${orgIds[Math.floor(i / 10)]}/invitations`, as(orgIds[Math.floor(i / 10)]), { email: people[i], role: 'viewer' });
     // Emails leave through the delivery queue, about a second after each create: wait for all.
     const deadline = Date.now() + 30_000;
+    const fresh = (map) => (p) => map.has(p) && !handedOut.has(map.get(p));
     let map = linksByAddress({ path: 'invitations/accept', notBefore: since });
-    while (people.some((p) => !map.has(p))) {
-      if (Date.now() > deadline) throw new Error(`no invitation email within 30 s for ${people.filter((p) => !map.has(p)).join(', ')}`);
+    while (!people.every(fresh(map))) {
+      if (Date.now() > deadline) throw new Error(`no invitation email within 30 s for ${people.filter((p) => !fresh(map)(p)).join(', ')}`);
       await new Promise((r) => setTimeout(r, 100));
       map = linksByAddress({ path: 'invitations/accept', notBefore: since });
     }
+    people.forEach((p) => handedOut.add(map.get(p)));
     return people.map((p) => new URL(map.get(p)).searchParams.get('token'));
   };
   const newTokens = await inviteAll(await orgs(N.acceptOrgs, 'AcceptNew'));
@@ -145,41 +151,41 @@ try {
   const historyRuns = {};
   for (const [label, org] of [['100', small], [String(N.history), big]]) {
     historyRuns[label] = {
-      list: record(await run({ name: `list first page (${label} history)`, requests: N.reads, send: () => json('GET', `/v1/organizations/${org}/invitations`, pat) })),
-      count: record(await run({ name: `pending count (${label} history)`, requests: N.reads, send: () => json('GET', `/v1/organizations/${org}`, pat) })),
+      list: record(await run({ name: `list first page (${label} history)`, requests: N.reads, send: () => json('GET', `/v1/organizations/${org}/invitations`, as(org)) })),
+      count: record(await run({ name: `pending count (${label} history)`, requests: N.reads, send: () => json('GET', `/v1/organizations/${org}`, as(org)) })),
     };
     historyRuns[label].create = record(
       await run({
         name: `create invitation (${label} history)`,
         requests: N.historyCreates,
-        send: (i) => json('POST', `/v1/organizations/${org}/invitations`, pat, { email: `hist${label}.${i}.${started}@bench.example`, role: 'viewer' }),
+        send: (i) => json('POST', `/v1/organizations/${org}/invitations`, as(org), { email: `hist${label}.${i}.${started}@bench.example`, role: 'viewer' }),
         // Untimed: revoke each new invitation, so every create meets the same room under the limit.
         after: async (_res, body) => {
           const { id } = JSON.parse(Buffer.from(body).toString());
-          await (await json('POST', `/v1/organizations/${org}/invitations/${id}/revoke`, pat)).arrayBuffer();
+          await (await json('POST', `/v1/organizations/${org}/invitations/${id}/revoke`, as(org))).arrayBuffer();
         },
       }),
     );
   }
   const middle = Math.floor(N.history / 2);
   const deepCursor = Buffer.from(JSON.stringify([started - middle * 1000, `inv_hb${String(middle).padStart(7, '0')}`])).toString('base64').replaceAll('=', '');
-  const deep = record(await run({ name: `list deep page (row ${middle} of ${N.history})`, requests: N.reads, send: () => json('GET', `/v1/organizations/${big}/invitations?cursor=${deepCursor}`, pat) }));
+  const deep = record(await run({ name: `list deep page (row ${middle} of ${N.history})`, requests: N.reads, send: () => json('GET', `/v1/organizations/${big}/invitations?cursor=${deepCursor}`, as(big)) }));
   const ratio = (a, b) => Number((a / b).toFixed(2));
   const history = Object.fromEntries(['list', 'count', 'create'].map((k2) => [k2, ratio(historyRuns[String(N.history)][k2].p50_ms, historyRuns['100'][k2].p50_ms)]));
   results.history_ratios = history;
   for (const [k2, r] of Object.entries(history)) check(`history independence: ${k2} p50 ratio (${N.history} vs 100)`, r <= 1.2, `${r}×`);
 
   // Resend and revoke: the c16 orgs' invitations, with their last send moved back past the cooldown.
-  const toResend = (await (await json('GET', `/v1/organizations/${c16Orgs[0]}/invitations?status=pending&limit=100`, pat)).json()).data.map((d) => [c16Orgs[0], d.id]);
+  const toResend = (await (await json('GET', `/v1/organizations/${c16Orgs[0]}/invitations?status=pending&limit=100`, as(c16Orgs[0]))).json()).data.map((d) => [c16Orgs[0], d.id]);
   for (const org of c16Orgs.slice(1)) {
-    const page = (await (await json('GET', `/v1/organizations/${org}/invitations?status=pending&limit=100`, pat)).json()).data;
+    const page = (await (await json('GET', `/v1/organizations/${org}/invitations?status=pending&limit=100`, as(org))).json()).data;
     toResend.push(...page.map((d) => [org, d.id]));
   }
   const { d1 } = await import('./servers.mjs');
   d1(app, `UPDATE invitations SET last_sent_at = last_sent_at - 120000 WHERE status = 'pending'`);
   const batch = toResend.slice(0, N.reads);
-  const resend = record(await run({ name: 'resend', requests: batch.length, send: (i) => json('POST', `/v1/organizations/${batch[i][0]}/invitations/${batch[i][1]}/resend`, pat) }));
-  const revoke = record(await run({ name: 'revoke', requests: batch.length, send: (i) => json('POST', `/v1/organizations/${batch[i][0]}/invitations/${batch[i][1]}/revoke`, pat) }));
+  const resend = record(await run({ name: 'resend', requests: batch.length, send: (i) => json('POST', `/v1/organizations/${batch[i][0]}/invitations/${batch[i][1]}/resend`, as(batch[i][0])) }));
+  const revoke = record(await run({ name: 'revoke', requests: batch.length, send: (i) => json('POST', `/v1/organizations/${batch[i][0]}/invitations/${batch[i][1]}/revoke`, as(batch[i][0])) }));
 
   // Ratios of each path's p50 to the baseline's (concurrency 1), measured at the start and again
   // now; their mean is the reference, so slow drift of the machine affects both sides alike.
@@ -200,7 +206,7 @@ try {
   // Against a peer: better-auth's organization plugin on the same runtime, the same shapes, ours
   // then the peer's for each. Its runs go to results.peer, not to the paths table.
   results.peer = await comparePeer({
-    ours: { origin: API, pat, warm },
+    ours: { origin: API, owners, warm },
     peer: { origin: peer.origin },
     n: { raceTrials: N.peerTrials, raceConcurrency: 30, createOrgs: N.peerOrgs, listCalls: N.peerList },
     started,

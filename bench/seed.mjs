@@ -18,6 +18,42 @@ export async function signUp(api, email, name) {
   return { session: body.session_token, userId: body.user.id };
 }
 
+/** The most organizations one account may own (SPEC §14): a cap that RATE_LIMIT_SCALE does not raise. */
+const OWNED_CAP = 25;
+
+/**
+ * Owners for the benchmark's organizations: each new organization goes to an account with room
+ * under the owned-organization cap, signing up the next owner (with a personal API token) when the
+ * last one is full. `token(org)` is the token of the organization's owner.
+ */
+export function ownerPool(api, started) {
+  const tokens = new Map();
+  let current = null;
+  let n = 0;
+  const newOwner = async () => {
+    const owner = await signUp(api, `owner${n++}.${started}@bench.example`, 'Bench Owner');
+    const res = await fetch(`${api}/v1/me/api-tokens`, { method: 'POST', headers: { Authorization: `Bearer ${owner.session}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'bench' }) });
+    return (await res.json()).token;
+  };
+  // Slots are handed out synchronously, so organizations created concurrently never overfill an owner.
+  const slot = () => {
+    if (!current || current.used >= OWNED_CAP) current = { token: newOwner(), used: 0 };
+    current.used += 1;
+    return current.token;
+  };
+  return {
+    async newOrg(name) {
+      const token = await slot();
+      const res = await fetch(`${api}/v1/organizations`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ name }) });
+      const body = await res.json();
+      if (!body.id) throw new Error(`POST /v1/organizations answered ${res.status} ${JSON.stringify(body)}`);
+      tokens.set(body.id, token);
+      return body.id;
+    },
+    token: (org) => tokens.get(org),
+  };
+}
+
 const rows = (n) => `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${Number(n)})`;
 
 /**
