@@ -47,7 +47,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** End the current session, or with `{"all": true}` every session of the user */
+        /** End the current session, or with `{"all": true}` sign out everywhere: every session ends, every API token is revoked and every unused sign-in link stops working */
         post: operations["signOut"];
         delete?: never;
         options?: never;
@@ -82,7 +82,7 @@ export interface paths {
         /** List personal API tokens (no secrets; sessions only) */
         get: operations["listApiTokens"];
         put?: never;
-        /** Create a personal API token (shown once; sessions only) */
+        /** Create a personal API token (shown once; sessions only). Expires after 90 days unless `expires_in_days` says otherwise; the account is emailed. */
         post: operations["createApiToken"];
         delete?: never;
         options?: never;
@@ -210,7 +210,7 @@ export interface paths {
         delete: operations["removeMember"];
         options?: never;
         head?: never;
-        /** Change a member's role (owners/admins; only owners touch the owner role) */
+        /** Change a member's role (owners/admins; only owners touch the owner role; 60 changes an hour per organization) */
         patch: operations["updateMember"];
         trace?: never;
     };
@@ -384,7 +384,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Send a webhook.test event to this endpoint */
+        /** Send a webhook.test event to this endpoint (10 a minute per endpoint, 60 per organization, with redeliveries) */
         post: operations["testWebhook"];
         delete?: never;
         options?: never;
@@ -418,7 +418,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Send a logged attempt's message again (same webhook-id) */
+        /** Send a logged attempt's message again (same webhook-id; limited with test events) */
         post: operations["redeliverWebhook"];
         delete?: never;
         options?: never;
@@ -471,7 +471,7 @@ export interface paths {
         put?: never;
         /**
          * The email provider's delivery events (delivered, bounced, complained)
-         * @description Resend: Svix-signed (`svix-id`, `svix-timestamp`, `svix-signature`) with the secret `EMAIL_EVENTS_SECRET`; Postmark: HTTP Basic credentials equal to `EMAIL_EVENTS_SECRET` (`user:password`). Unsigned, badly signed or replayed (timestamp more than 5 minutes away) requests get 401 and change nothing.
+         * @description Only the route of the configured `EMAIL_TRANSPORT` is open; the other answers 404. Resend: Svix-signed (`svix-id`, `svix-timestamp`, `svix-signature`) with the secret `EMAIL_EVENTS_SECRET`; Postmark: HTTP Basic credentials equal to `EMAIL_EVENTS_SECRET` (`user:password`). Unsigned, badly signed or replayed (timestamp more than 5 minutes away) requests get 401 and change nothing. A `svix-id` already applied within the replay window is answered 200 with `applied: 0` and changes nothing.
          */
         post: operations["receiveEmailEvents"];
         delete?: never;
@@ -518,6 +518,7 @@ export interface components {
             name: string;
             created_at: string;
             last_used_at: string | null;
+            /** @description Null only for tokens created before tokens expired by default. */
             expires_at: string | null;
         };
         Session: {
@@ -681,7 +682,10 @@ export interface components {
             events: string[];
             description: string | null;
             enabled: boolean;
+            /** @description Why the endpoint is disabled: `creator_removed` when `created_by` was removed, left or was demoted below admin; otherwise a sentence */
             disabled_reason: string | null;
+            /** @description The user id whose owner/admin role keeps the endpoint alive: its creator, or whoever last enabled it or changed its URL. null: unknown (created before this was recorded) */
+            created_by: string | null;
             created_at: string;
             updated_at: string;
         };
@@ -723,7 +727,12 @@ export interface components {
             event_type: string;
             attempt: number;
             status_code: number | null;
+            /** @description Until the HTTP answer or the timeout; 0 when there was no HTTP answer (connection_failed, tls_error) or nothing was sent (refused) */
             duration_ms: number;
+            /**
+             * @description null on success; otherwise one of `timeout`, `connection_failed`, `tls_error`, `redirect_not_followed`, `http_<status>` (e.g. `http_500`), or `refused` (the URL breaks the webhook URL rules at send time; nothing was sent)
+             * @example http_500
+             */
             error: string | null;
             created_at: string;
             next_attempt_at: string | null;
@@ -1039,7 +1048,10 @@ export interface operations {
             content: {
                 "application/json": {
                     name: string;
-                    /** @description Days until the token stops working (1-365); omitted, it never expires. */
+                    /**
+                     * @description Days until the token stops working (1-365); omitted, 90 (SPEC §18).
+                     * @default 90
+                     */
                     expires_in_days?: number;
                 };
             };
@@ -1624,6 +1636,15 @@ export interface operations {
             };
             /** @description Problem details */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2703,6 +2724,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem details */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     listWebhookDeliveries: {
@@ -2816,6 +2846,15 @@ export interface operations {
             };
             /** @description Problem details */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
