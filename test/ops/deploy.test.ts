@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -114,6 +114,9 @@ describe('npm run deploy against the stand-in', () => {
     // (its view and the trigger it re-creates dropped, its record gone), so the upgrade applies it again.
     const behind = '0008_webhook_invitation_view.sql';
     db.sqlite.exec(`DROP TRIGGER IF EXISTS webhook_events_from_audit; DROP VIEW IF EXISTS invitation_resources; DELETE FROM d1_migrations WHERE name = '${behind}';`);
+    // The operator tuned a var in the production file: the rerun keeps it.
+    const file = JSON.parse(readFileSync(config, 'utf8'));
+    writeFileSync(config, JSON.stringify({ ...file, vars: { ...file.vars, EMAIL_SEND_RATE_PER_SECOND: '2' } }));
     const keyBefore = cf.state.scripts.get(WORKER)!.secrets.get('TOKEN_SIGNING_KEY');
     const before = cf.calls.length;
     // No flags but where the production file is: the rest is read back from it.
@@ -132,6 +135,9 @@ describe('npm run deploy against the stand-in', () => {
     expect(calls.indexOf(applied[0])).toBeLessThan(upload);
     expect(db.sqlite.prepare('SELECT name FROM d1_migrations ORDER BY name').all().map((r: any) => r.name)).toEqual(migrations);
     expect(run.out).toContain('set already: kept as it is');
+    const vars = cf.state.scripts.get(WORKER)!.metadata.bindings as { name: string; text?: string }[];
+    expect(vars.find((b) => b.name === 'EMAIL_SEND_RATE_PER_SECOND')?.text).toBe('2');
+    expect(vars.find((b) => b.name === 'APP_URL')?.text).toBe(`https://${HOST}`);
     expect(run.out).toMatch(/ok {3}migrations/);
   });
 });
