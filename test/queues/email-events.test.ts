@@ -1,30 +1,10 @@
-import { env, exports } from 'cloudflare:workers';
+import { env } from 'cloudflare:workers';
 import { describe, it } from 'vitest';
+import { eventually, post, requestsTo } from './queue-helpers';
 
 // SPEC §15: Email Sending's delivery events arrive on their own queue (`invitations-email-events`,
 // fed by the event subscription in production, by a test-only producer here) and the Worker's
 // queue handler, dispatching by the queue's name, moves the invitation's `email_delivery`.
-
-const BASE = 'http://127.0.0.1:8787';
-const post = (path: string, body: unknown, token?: string) =>
-  exports.default.fetch(new Request(`${BASE}${path}`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  }));
-
-async function eventually<T>(probe: () => Promise<T | undefined | null>, what: string, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-const requestsTo = async (to: string) =>
-  ((await (await fetch(`${env.TEST_EMAIL_API}/__requests`)).json()) as { body: { to?: string[]; text?: string } }[]).filter((r) => r.body?.to?.includes(to));
 
 const events = (env as unknown as { TEST_EMAIL_EVENTS: Queue }).TEST_EMAIL_EVENTS;
 

@@ -1,33 +1,11 @@
-import { env, exports } from 'cloudflare:workers';
+import { env } from 'cloudflare:workers';
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import worker from '../../src/index';
 import { describe, it } from 'vitest';
+import { eventually, post, requestsTo } from './queue-helpers';
 
 // The pipeline as deployed: the real local queue and its consumer, the dead-letter queue and its
 // consumer, and the Resend transport pointed at the stand-in (vitest.config.ts, project `queues`).
-
-const BASE = 'http://127.0.0.1:8787';
-const post = (path: string, body: unknown, token?: string) =>
-  exports.default.fetch(new Request(`${BASE}${path}`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  }));
-
-/** Polls (bounded) until `probe` returns a value: the queue delivers on its own schedule. */
-async function eventually<T>(probe: () => Promise<T | undefined | null>, what: string, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-const requestsTo = async (to: string) =>
-  ((await (await fetch(`${env.TEST_EMAIL_API}/__requests`)).json()) as { body: { to?: string[]; text?: string }; answered: number | null }[])
-    .filter((r) => r.body?.to?.includes(to));
 
 describe('the delivery pipeline on real local Queues', () => {
   it('a sign-in link and an invitation travel outbox → queue → consumer → Resend stand-in, once each', async ({ expect }) => {
