@@ -1,4 +1,4 @@
-import { env } from 'cloudflare:workers';
+import { env, exports } from 'cloudflare:workers';
 import { afterEach, describe, it, vi } from 'vitest';
 import { addMember, call, drainWebhooks, ownerWithOrg, runQueue } from './helpers';
 
@@ -137,5 +137,27 @@ describe('role changes are metered per organization', () => {
     for (const m of members) expect(listed.find((l) => l.user_id === m.user.id)!.role).toBe('viewer');
     const audited = await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE organization_id = ? AND action = 'member.role_changed'").bind(org.id).first<{ n: number }>();
     expect(audited!.n).toBe(60);
+  });
+});
+
+describe('the Webhooks page says when a limit refuses', () => {
+  it("Send test past the endpoint's limit: 429 with the reason and Retry-After, on the page", async ({ expect }) => {
+    const start = Math.ceil(Date.now() / 60_000) * 60_000 + 1_000;
+    pinClock(start);
+    const { owner, org } = await ownerWithOrg('Relay Page Co');
+    const hook = await endpoint(owner.token, org.id);
+    const csrf = 'r'.repeat(43);
+    const send = () =>
+      exports.default.fetch(new Request(`http://127.0.0.1:8787/orgs/${org.slug}/settings/webhooks/${hook.id}/test`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { Cookie: `8b_csrf=${csrf}; 8b_session=${owner.token}`, 'Content-Type': 'application/x-www-form-urlencoded', Origin: 'http://127.0.0.1:8787' },
+        body: new URLSearchParams({ _csrf: csrf }),
+      }));
+    for (let i = 0; i < 10; i++) expect((await send()).status).toBe(303);
+    const refused = await send();
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('Retry-After')).toBe(String(secondsLeft(start, 60_000)));
+    expect(await refused.text()).toContain('this endpoint');
   });
 });

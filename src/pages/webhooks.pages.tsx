@@ -199,7 +199,7 @@ async function manager(c: Ctx) {
   return { user, org: membership.org };
 }
 
-async function render(c: Ctx, m: { user: AuthUser; org: { id: string; name: string; slug: string } }, extra: Partial<ViewProps> = {}, status: 200 | 400 | 409 = 200) {
+async function render(c: Ctx, m: { user: AuthUser; org: { id: string; name: string; slug: string } }, extra: Partial<ViewProps> = {}, status: 200 | 400 | 409 | 429 = 200) {
   const rows = await listEndpoints(c.var.db, m.org.id);
   const endpoints = await Promise.all(rows.map(async (r) => ({ w: toWebhookResource(r), attempts: (await listAttempts(c.var.db, r.id, { limit: 10 })).data })));
   const notice = c.req.query('notice');
@@ -240,7 +240,14 @@ async function act(c: Ctx, run: (m: { user: AuthUser; org: { id: string; name: s
     if (result instanceof Response) return result;
     return c.redirect(`/orgs/${m.org.slug}/settings/webhooks?notice=${result}`, 303);
   } catch (err) {
-    if (err instanceof ApiError && err.status < 500) return render(c, m, { error: err.detail }, err.status === 409 ? 409 : 400);
+    if (err instanceof ApiError && err.status < 500) {
+      // A limit (SPEC §18: test events and redeliveries) says so, and when to try again.
+      if (err.status === 429) {
+        for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
+        return render(c, m, { error: err.detail }, 429);
+      }
+      return render(c, m, { error: err.detail }, err.status === 409 ? 409 : 400);
+    }
     throw err;
   }
 }
