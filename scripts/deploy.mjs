@@ -274,8 +274,8 @@ async function main() {
   await ensureEmailEventsSubscription(settings, local);
   const origin = await resolveOrigin(settings);
   step('Production configuration', settings.config);
-  const { file } = writeProductionConfig(settings.config, settings, { origin, databaseId });
-  say(`APP_URL ${origin}, written to ${path.relative(process.cwd(), file)}`);
+  writeProductionConfig(settings.config, settings, { origin, databaseId });
+  say(`written, with APP_URL ${origin}`);
   const secrets = await signingKeyFile(settings.config);
   try {
     step('Migrations', 'before the new Worker, so it never runs on an older schema');
