@@ -60,7 +60,6 @@ function options() {
     workersDev,
     from: values.from ?? before.from,
     transport: (values.transport ?? before.transport ?? 'cloudflare').toLowerCase(),
-    apiBaseUrl: before.apiBaseUrl ?? '',
     database: values.database ?? before.database ?? local.d1_databases?.[0]?.database_name,
     namespaces: before.namespaces,
     vars: before.vars ?? {},

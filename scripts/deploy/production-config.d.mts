@@ -5,7 +5,6 @@ export interface ProductionSettings {
   workersDev: boolean;
   from: string;
   transport: string;
-  apiBaseUrl?: string;
   database: string;
   namespaces?: string[];
   vars?: Record<string, string>;

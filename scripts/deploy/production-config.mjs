@@ -31,7 +31,6 @@ export function previousSettings(file) {
     workersDev: !domain && config.workers_dev === true,
     from: config.vars?.EMAIL_FROM,
     transport: config.vars?.EMAIL_TRANSPORT,
-    apiBaseUrl: config.vars?.EMAIL_API_BASE_URL,
     database: config.d1_databases?.[0]?.database_name,
     namespaces: (config.ratelimits ?? []).map((r) => r.namespace_id),
     // Vars the operator set in this file (EMAIL_SEND_RATE_PER_SECOND, RETENTION_DAYS, …) outlive reruns.
@@ -66,7 +65,6 @@ export function writeProductionConfig(file, settings, { origin, databaseId }) {
       APP_URL: origin,
       EMAIL_FROM: settings.from,
       EMAIL_TRANSPORT: settings.transport,
-      EMAIL_API_BASE_URL: settings.apiBaseUrl ?? '',
     },
     d1_databases: [{ ...db, database_name: settings.database, database_id: databaseId, migrations_dir: rel(db.migrations_dir ?? 'migrations') }],
     ratelimits: (base.ratelimits ?? []).map((r, i) => ({ ...r, namespace_id: settings.namespaces?.[i] ?? String(PRODUCTION_NAMESPACE_BASE + i + 1) })),
