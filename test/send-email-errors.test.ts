@@ -1,4 +1,4 @@
-import { describe, it } from 'vitest';
+import { describe, it, vi } from 'vitest';
 import { bindingErrorCode, cloudflareTransport } from '../src/delivery/transports/cloudflare';
 import type { OutgoingEmail } from '../src/delivery/transports';
 import { ownerWithOrg, runQueue, uniqueEmail } from './helpers';
@@ -21,6 +21,20 @@ const binding = (outcome: { err?: unknown; result?: unknown }) =>
 
 const codeError = (code: string, message = 'refused') => Object.assign(new Error(message), { code });
 
+/**
+ * SPEC §18: tenants see a fixed phrase and the code; the runtime's words go to the operator's log,
+ * one `email_provider_error` line per failed send. The lines written while `fn` runs.
+ */
+async function operatorLines(fn: () => Promise<unknown>): Promise<Record<string, unknown>[]> {
+  const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+  try {
+    await fn();
+    return warn.mock.calls.map((c) => { try { return JSON.parse(String(c[0])) as Record<string, unknown>; } catch { return {}; } }).filter((l) => l.event === 'email_provider_error');
+  } finally {
+    warn.mockRestore();
+  }
+}
+
 const PERMANENT = [
   'E_VALIDATION_ERROR', 'E_FIELD_MISSING', 'E_TOO_MANY_RECIPIENTS', 'E_SENDER_NOT_VERIFIED', 'E_RECIPIENT_NOT_ALLOWED',
   'E_RECIPIENT_SUPPRESSED', 'E_SENDER_DOMAIN_NOT_AVAILABLE', 'E_CONTENT_TOO_LARGE', 'E_HEADER_NOT_ALLOWED', 'E_HEADER_USE_API_FIELD',
@@ -31,23 +45,36 @@ const RETRYABLE = ['E_RATE_LIMIT_EXCEEDED', 'E_DAILY_LIMIT_EXCEEDED', 'E_INTERNA
 describe('SPEC §15: send_email binding errors by code', () => {
   it('every documented refusal code is permanent, with the code in the reason', async ({ expect }) => {
     for (const code of PERMANENT) {
-      const result = await cloudflareTransport(binding({ err: codeError(code, 'the message says nothing useful') })).send(email());
-      expect(result, code).toEqual({ status: 'permanent', reason: `cloudflare ${code}: Error: the message says nothing useful` });
+      let result: unknown;
+      const logged = await operatorLines(async () => { result = await cloudflareTransport(binding({ err: codeError(code, 'the message says nothing useful') })).send(email()); });
+      expect(result, code).toEqual({ status: 'permanent', reason: `cloudflare: refused by the email service (${code})` });
+      expect(logged, code).toEqual([expect.objectContaining({ provider: 'cloudflare', outbox_id: 'obx_00000000000000000000', code, detail: 'Error: the message says nothing useful' })]);
     }
   });
 
   it('rate limits, quota, internal errors, delivery failures and unknown codes are retryable', async ({ expect }) => {
+    const phrase: Record<string, string> = {
+      E_RATE_LIMIT_EXCEEDED: 'rate limited by the email service',
+      E_DAILY_LIMIT_EXCEEDED: 'rate limited by the email service',
+      E_INTERNAL_SERVER_ERROR: 'the email service is unavailable',
+      E_DELIVERY_FAILED: 'the email service could not deliver it',
+      E_SOMETHING_NEW: 'the email service could not send it',
+    };
     for (const code of RETRYABLE) {
-      const result = await cloudflareTransport(binding({ err: codeError(code) })).send(email());
-      expect(result, code).toMatchObject({ status: 'retryable', reason: `cloudflare ${code}: Error: refused` });
+      let result: unknown;
+      const logged = await operatorLines(async () => { result = await cloudflareTransport(binding({ err: codeError(code) })).send(email()); });
+      expect(result, code).toMatchObject({ status: 'retryable', reason: `cloudflare: ${phrase[code]} (${code})` });
+      expect(logged, code).toEqual([expect.objectContaining({ code, detail: 'Error: refused' })]);
     }
   });
 
   it('the code decides, not the words: "invalid"/"not verified" in a retryable code’s message stay retryable, and words without a code are retryable', async ({ expect }) => {
     const internal = await cloudflareTransport(binding({ err: codeError('E_INTERNAL_SERVER_ERROR', 'invalid upstream answer; sender not verified yet') })).send(email());
     expect(internal.status).toBe('retryable');
-    const wordsOnly = await cloudflareTransport(binding({ err: new Error('destination address is not verified') })).send(email());
-    expect(wordsOnly).toEqual({ status: 'retryable', reason: 'cloudflare: Error: destination address is not verified' });
+    let wordsOnly: unknown;
+    const logged = await operatorLines(async () => { wordsOnly = await cloudflareTransport(binding({ err: new Error('destination address is not verified') })).send(email()); });
+    expect(wordsOnly).toEqual({ status: 'retryable', reason: 'cloudflare: the email service could not send it' });
+    expect(logged).toEqual([expect.objectContaining({ provider: 'cloudflare', code: null, detail: 'Error: destination address is not verified' })]);
     expect((await cloudflareTransport(binding({ err: 'a string' })).send(email())).status).toBe('retryable');
   });
 
@@ -71,16 +98,20 @@ describe('SPEC §15: send_email binding errors by code', () => {
     const suppressed = await createWith(owner.token, org.id, uniqueEmail('suppressed'), { DELIVERY_QUEUE: handed.queue });
     const limited = await createWith(owner.token, org.id, uniqueEmail('limited'), { DELIVERY_QUEUE: handed.queue });
     const [bodySuppressed, bodyLimited] = handed.bodies;
-    const refused = await runQueue([bodySuppressed], { EMAIL: binding({ err: codeError('E_RECIPIENT_SUPPRESSED', 'Recipient is suppressed') }) });
+    let refused!: Awaited<ReturnType<typeof runQueue>>;
+    const refusedLog = await operatorLines(async () => { refused = await runQueue([bodySuppressed], { EMAIL: binding({ err: codeError('E_RECIPIENT_SUPPRESSED', 'Recipient is suppressed') }) }); });
     expect(refused.retryMessages).toEqual([]);
     expect(await invitationDelivery(suppressed.json.id)).toMatchObject({
       email_delivery: 'failed',
       delivery_attempts: 1,
-      email_delivery_detail: 'cloudflare E_RECIPIENT_SUPPRESSED: Error: Recipient is suppressed',
+      email_delivery_detail: 'cloudflare: refused by the email service (E_RECIPIENT_SUPPRESSED)',
     });
-    const later = await runQueue([bodyLimited], { EMAIL: binding({ err: codeError('E_RATE_LIMIT_EXCEEDED', 'slow down') }) });
+    expect(refusedLog).toEqual([expect.objectContaining({ outbox_id: (bodySuppressed as { outboxId: string }).outboxId, code: 'E_RECIPIENT_SUPPRESSED', detail: 'Error: Recipient is suppressed' })]);
+    let later!: Awaited<ReturnType<typeof runQueue>>;
+    const laterLog = await operatorLines(async () => { later = await runQueue([bodyLimited], { EMAIL: binding({ err: codeError('E_RATE_LIMIT_EXCEEDED', 'slow down') }) }); });
     expect(later.retryMessages).toHaveLength(1);
-    expect(await invitationDelivery(limited.json.id)).toMatchObject({ email_delivery: 'queued', email_delivery_detail: 'Retrying: cloudflare E_RATE_LIMIT_EXCEEDED: Error: slow down' });
+    expect(await invitationDelivery(limited.json.id)).toMatchObject({ email_delivery: 'queued', email_delivery_detail: 'Retrying: cloudflare: rate limited by the email service (E_RATE_LIMIT_EXCEEDED)' });
+    expect(laterLog).toEqual([expect.objectContaining({ outbox_id: (bodyLimited as { outboxId: string }).outboxId, code: 'E_RATE_LIMIT_EXCEEDED', detail: 'Error: slow down' })]);
     expect((await outboxFor(limited.json.id))[0]).toMatchObject({ status: 'pending' });
   });
 });

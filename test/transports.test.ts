@@ -126,8 +126,11 @@ describe('SPEC §10: choosing and checking the transport', () => {
     const errors = vi.spyOn(console, 'error');
     await drainOutbox({ EMAIL_TRANSPORT: 'resend', EMAIL_API_KEY: '' });
     expect(errors.mock.calls.map((c) => String(c[0])).join('\n')).toMatch(/"event":"email_transport_misconfigured","reason":"EMAIL_TRANSPORT is resend but the secret EMAIL_API_KEY is not set"/);
+    // SPEC §18: the configuration problem is in the operator's log line for the row; tenants see a fixed phrase.
+    const [row] = await outboxFor(id);
+    expect(errors.mock.calls.map((c) => String(c[0]))).toContainEqual(expect.stringContaining(`"reason":"EMAIL_TRANSPORT is resend but the secret EMAIL_API_KEY is not set","outbox_id":"${row.id}"`));
     errors.mockRestore();
-    expect(await invitationDelivery(id)).toMatchObject({ email_delivery: 'failed', email_delivery_detail: 'Email is misconfigured: EMAIL_TRANSPORT is resend but the secret EMAIL_API_KEY is not set' });
+    expect(await invitationDelivery(id)).toMatchObject({ email_delivery: 'failed', email_delivery_detail: 'Email is not configured on this service' });
 
     const health = async (e: Partial<Env>) => (await fetchWithEnv('/healthz?deep=1', {}, { ...env, ...e })).json();
     expect(await health({})).toMatchObject({ ok: true, email: 'ok', email_transport: 'cloudflare' });

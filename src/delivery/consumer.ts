@@ -4,7 +4,7 @@ import * as schema from '../db/schema';
 import { runBatch } from '../db/batch';
 import type { Db } from '../env';
 import { headerSafe } from '../email/mime';
-import { errorMessage } from '../lib/redact';
+import { errorMessage, redact } from '../lib/redact';
 import { recordInvitationDelivery } from './delivery-state';
 import { deliverWebhook } from '../webhooks/sender';
 import { handOffNewWebhooks, handOffWebhooks } from './producer';
@@ -16,6 +16,8 @@ import { reserveSendSlot, sendRatePerSecond } from './send-pacer';
 /** Attempts per message (the first plus five retries), and the waits after each failed one. */
 export const MAX_ATTEMPTS = 6;
 export const RETRY_DELAYS_MS = [60_000, 5 * 60_000, 15 * 60_000, 30 * 60_000, 60 * 60_000] as const;
+/** What tenants see when the email transport is misconfigured (the detail is in the operator's log). */
+export const MISCONFIGURED_REASON = 'Email is not configured on this service';
 /** How long one consumer holds a row while it sends (a send gives up after 10 s). */
 export const CLAIM_MS = 60_000;
 
@@ -87,8 +89,9 @@ export async function deliverOne(env: Env, db: Db, outboxId: string, now: number
   const choice = transportFor(env);
   let result: SendResult;
   if (!choice.ok) {
-    console.error(JSON.stringify({ event: 'email_transport_misconfigured', reason: choice.reason }));
-    result = { status: 'permanent', reason: `Email is misconfigured: ${choice.reason}` };
+    // SPEC §18: operators get the configuration problem in the log, keyed by the row; tenants a fixed phrase.
+    console.error(JSON.stringify({ event: 'email_transport_misconfigured', reason: redact(choice.reason, 300, [env.EMAIL_API_KEY]), outbox_id: row.id }));
+    result = { status: 'permanent', reason: MISCONFIGURED_REASON };
   } else {
     // SPEC §15: never faster than the transport allows. The slot comes from the transport's pacer
     // (src/delivery/send-pacer.ts); a slot too far off puts the message back, not counted as an attempt.

@@ -33,7 +33,7 @@ export async function consumeEmailEventBatch(batch: MessageBatch<unknown>, env: 
       continue;
     }
     try {
-      const changed = await applyProviderEvent(db, reading.event, now);
+      const changed = await applyProviderEvent(db, reading.event, now, { apiKey: env.EMAIL_API_KEY });
       if (changed) applied += 1;
       console.log(JSON.stringify({
         event: 'email_event',

@@ -1,7 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ApiError } from '../errors';
 import { createRouter, jsonResponse, problems } from '../lib/openapi';
-import { redact } from '../lib/redact';
 import { applyProviderEvent } from './provider-events';
 import { EVENT_PARSERS } from './transports';
 import { handOffNewWebhooks } from './producer';
@@ -53,9 +52,8 @@ export const emailEventRoutes = createRouter().openapi(
     const claim = delivery.deliveryId ? { source: provider, id: delivery.deliveryId, claim: crypto.randomUUID() } : undefined;
     let applied = 0;
     for (const event of delivery.events) {
-      // A provider's text may echo the configured API key: it is never stored.
-      const detail = event.detail && redact(event.detail, 200, [c.env.EMAIL_API_KEY]);
-      if (await applyProviderEvent(c.var.db, { ...event, detail }, now, claim)) applied += 1;
+      // A provider's text may echo the configured API key: applyProviderEvent removes it before anything is stored.
+      if (await applyProviderEvent(c.var.db, event, now, { apiKey: c.env.EMAIL_API_KEY, delivery: claim })) applied += 1;
     }
     // A bounce is a webhook event (`invitation.bounced`) too.
     if (applied > 0) c.executionCtx.waitUntil(handOffNewWebhooks(c.env, c.var.db, now));

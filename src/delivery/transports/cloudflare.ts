@@ -1,6 +1,7 @@
 import { EmailMessage } from 'cloudflare:email';
 import { buildMime } from '../../email/mime';
-import { errorMessage, redact } from '../../lib/redact';
+import { errorMessage } from '../../lib/redact';
+import { logProviderError } from './provider-log';
 import type { OutgoingEmail, ProviderEvent, QueuedEventReading, SendResult, Transport } from './types';
 
 /**
@@ -47,11 +48,33 @@ export function bindingErrorCode(err: unknown): string | null {
   return /^(E_[A-Z0-9_]+)(?=$|[\s:])/.exec(message)?.[1] ?? null;
 }
 
+/**
+ * What tenants see (SPEC §18), as for the HTTPS providers: a fixed phrase per class of error and the
+ * documented code, never the runtime's message, which may name the account, its addresses or its
+ * configuration. It is stored as `email_delivery_detail` (API, Team page, audit, webhooks) and
+ * `outbox.last_error`; the message goes to the operator's log line.
+ */
+export function tenantReason(code: string | null): string {
+  // A code is `E_` and capitals (bindingErrorCode); an implausibly long one is not shown.
+  const tail = code && code.length <= 48 ? ` (${code})` : '';
+  if (code && PERMANENT_CODES.has(code)) return `cloudflare: refused by the email service${tail}`;
+  switch (code) {
+    case 'E_RATE_LIMIT_EXCEEDED':
+    case 'E_DAILY_LIMIT_EXCEEDED':
+      return `cloudflare: rate limited by the email service${tail}`;
+    case 'E_INTERNAL_SERVER_ERROR':
+      return `cloudflare: the email service is unavailable${tail}`;
+    case 'E_DELIVERY_FAILED':
+      return `cloudflare: the email service could not deliver it${tail}`;
+    default:
+      return `cloudflare: the email service could not send it${tail}`;
+  }
+}
+
 /** Permanent for a documented refusal, retryable for everything else (SPEC §10: unknowns are retried). */
 export function classifyBindingError(err: unknown): SendResult {
   const code = bindingErrorCode(err);
-  const said = errorMessage(err, 180);
-  const reason = code && !said.includes(code) ? `cloudflare ${code}: ${said}` : `cloudflare: ${said}`;
+  const reason = tenantReason(code);
   return code && PERMANENT_CODES.has(code) ? { status: 'permanent', reason } : { status: 'retryable', reason };
 }
 
@@ -68,8 +91,11 @@ export const normalizeMessageId = (id: string) => id.trim().replace(/^<(.*)>$/, 
  */
 type MailTap = (raw: string, to: string) => void;
 
-/** The `EMAIL` send_email binding: the mimetext message; `.eml` files under `wrangler dev`. */
-export function cloudflareTransport(binding: SendEmail): Transport {
+/**
+ * The `EMAIL` send_email binding: the mimetext message; `.eml` files under `wrangler dev`. `secrets`
+ * (a configured `EMAIL_API_KEY`) are redacted from the operator's log line too.
+ */
+export function cloudflareTransport(binding: SendEmail, secrets: readonly (string | null | undefined)[] = []): Transport {
   return {
     name: 'cloudflare',
     // Email Sending documents daily quotas and an E_RATE_LIMIT_EXCEEDED code, but no per-second
@@ -84,6 +110,8 @@ export function cloudflareTransport(binding: SendEmail): Transport {
         const id = typeof result?.messageId === 'string' ? normalizeMessageId(result.messageId) : '';
         return { status: 'sent', providerMessageId: id ? id.slice(0, 200) : null };
       } catch (err) {
+        // Operators: the runtime's words, in one log line for the outbox row; tenants: the fixed phrase.
+        logProviderError({ provider: 'cloudflare', outboxId: email.idempotencyKey, code: bindingErrorCode(err), detail: errorMessage(err, 500, secrets), secrets });
         return classifyBindingError(err);
       }
     },
@@ -147,7 +175,8 @@ export function readEmailSendingEvent(body: unknown): QueuedEventReading {
   const event = (state: ProviderEvent['state'], detail: string | null): QueuedEventReading => ({
     kind: 'event',
     type: short,
-    event: { providerMessageId: id, state, detail: detail && redact(detail, 200) },
+    // The provider's words as they came: applyProviderEvent redacts (the API key too) and then cuts.
+    event: { providerMessageId: id, state, detail },
   });
   switch (short) {
     case 'delivered':

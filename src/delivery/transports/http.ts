@@ -1,4 +1,5 @@
-import { errorMessage, redact } from '../../lib/redact';
+import { errorMessage } from '../../lib/redact';
+import { logProviderError } from './provider-log';
 import type { SendResult } from './types';
 
 /** SPEC §10: one attempt gives up after 10 seconds (and is then retryable). */
@@ -30,14 +31,8 @@ function tenantReason(provider: string, status: number): string {
 }
 
 /** What operators see: the provider's own words, redacted, in one log line keyed by the outbox row. */
-function logProviderError(post: ProviderPost, fields: { status: number | null; detail: string }) {
-  console.warn(JSON.stringify({
-    event: 'email_provider_error',
-    provider: post.provider,
-    outbox_id: post.outboxId,
-    status: fields.status,
-    detail: redact(fields.detail, 500, [post.apiKey]),
-  }));
+function logPostError(post: ProviderPost, fields: { status: number | null; detail: string }) {
+  logProviderError({ provider: post.provider, outboxId: post.outboxId, status: fields.status, detail: fields.detail, secrets: [post.apiKey] });
 }
 
 /**
@@ -58,7 +53,7 @@ export async function postJson(post: ProviderPost, readId: (json: Record<string,
     });
   } catch (err) {
     const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-    logProviderError(post, { status: null, detail: errorMessage(err, 500, [post.apiKey]) });
+    logPostError(post, { status: null, detail: errorMessage(err, 500, [post.apiKey]) });
     return { status: 'retryable', reason: timedOut ? `${provider}: no answer within ${timeoutMs / 1000} s` : `${provider}: network error` };
   }
   const text = (await res.text().catch(() => '')).slice(0, 4096);
@@ -74,7 +69,7 @@ export async function postJson(post: ProviderPost, readId: (json: Record<string,
     return { status: 'sent', providerMessageId: typeof id === 'string' && id ? id.slice(0, 200) : null };
   }
   const said = typeof json.message === 'string' ? json.message : typeof json.Message === 'string' ? json.Message : text;
-  logProviderError(post, { status: res.status, detail: said });
+  logPostError(post, { status: res.status, detail: said });
   const reason = tenantReason(provider, res.status);
   if (res.status === 429 || res.status >= 500) return { status: 'retryable', reason };
   return { status: 'permanent', reason };

@@ -17,7 +17,7 @@ export function transportFor(env: TransportEnv): TransportChoice {
   if (baseUrl && !/^https?:\/\/[^\s/]+/.test(baseUrl)) return { ok: false, reason: `EMAIL_API_BASE_URL is not an http(s) URL` };
   switch (name) {
     case 'cloudflare':
-      return env.EMAIL ? { ok: true, transport: cloudflareTransport(env.EMAIL) } : { ok: false, reason: 'EMAIL_TRANSPORT is cloudflare but the EMAIL send_email binding is missing' };
+      return env.EMAIL ? { ok: true, transport: cloudflareTransport(env.EMAIL, [apiKey]) } : { ok: false, reason: 'EMAIL_TRANSPORT is cloudflare but the EMAIL send_email binding is missing' };
     case 'resend':
     case 'postmark':
       if (!apiKey) return { ok: false, reason: `EMAIL_TRANSPORT is ${name} but the secret EMAIL_API_KEY is not set` };

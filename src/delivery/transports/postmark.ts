@@ -1,5 +1,4 @@
 import { timingSafeEqualText } from '../../lib/standard-webhooks';
-import { redact } from '../../lib/redact';
 import { postJson, SEND_TIMEOUT_MS } from './http';
 import type { OutgoingEmail, ProviderEvent, ProviderEventParser, SendResult, Transport } from './types';
 
@@ -59,7 +58,8 @@ export const parsePostmarkEvent: ProviderEventParser = async (request, body, sec
   // Postmark's webhooks carry no delivery id or signed timestamp: nothing to recognize a replay by.
   const delivery = (events: ProviderEvent[]) => ({ deliveryId: null, events });
   if (typeof id !== 'string') return delivery([]);
-  const event = (state: ProviderEvent['state'], detail: string | null) => delivery([{ providerMessageId: id, state, detail: detail && redact(detail, 200) }]);
+  // The provider's words as they came: applyProviderEvent redacts (the API key too) and then cuts.
+  const event = (state: ProviderEvent['state'], detail: string | null) => delivery([{ providerMessageId: id, state, detail }]);
   switch (record.RecordType) {
     case 'Delivery':
       return event('delivered', null);

@@ -1,5 +1,4 @@
 import { verifyStandardWebhook } from '../../lib/standard-webhooks';
-import { redact } from '../../lib/redact';
 import { postJson, SEND_TIMEOUT_MS } from './http';
 import type { OutgoingEmail, ProviderEvent, ProviderEventParser, SendResult, Transport } from './types';
 
@@ -75,5 +74,6 @@ export const parseResendEvent: ProviderEventParser = async (request, body, secre
   const detail = state === 'bounced'
     ? [bounce?.type, bounce?.message].filter((v) => typeof v === 'string').join(': ') || 'Bounced'
     : state === 'complained' ? 'Marked as spam by the recipient' : null;
-  return { deliveryId, events: [{ providerMessageId: id, state, detail: detail && redact(detail, 200) }] };
+  // The provider's words as they came: applyProviderEvent redacts (the API key too) and then cuts.
+  return { deliveryId, events: [{ providerMessageId: id, state, detail }] };
 };

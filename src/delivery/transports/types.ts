@@ -28,6 +28,10 @@ export interface ProviderEvent {
   providerMessageId: string;
   /** `failed`: the provider gave up on a message it had accepted (never a bounce or a complaint). */
   state: 'delivered' | 'bounced' | 'complained' | 'failed';
+  /**
+   * The provider's text as it came, neither redacted nor cut: `applyProviderEvent` removes the API
+   * key (and other secrets) first and only then cuts it, so no part of a key survives a cut.
+   */
   detail: string | null;
 }
 
