@@ -1,6 +1,7 @@
 import { runBatch } from './db/batch';
 import { sql } from 'drizzle-orm';
 import type { Db } from './env';
+import { KNOWN_NETWORK_MS } from './auth/auth.store';
 
 /** Rows per statement: each statement touches at most this many invitations (and binds 4 parameters). */
 export const SWEEP_BATCH_SIZE = 500;
@@ -62,8 +63,9 @@ export async function runExpirySweep(
 
 /**
  * Rows past their use, deleted in bounded batches: rate-limit windows, idempotency keys, expired
- * sessions and sign-in links, and outbox rows and webhook history older than 30 days (long
- * finished: an email is sent, dropped or failed within about two hours, a webhook within 28).
+ * sessions and sign-in links, networks not signed in from for a year, and outbox rows and webhook
+ * history older than 30 days (long finished: an email is sent, dropped or failed within about two
+ * hours, a webhook within 28).
  */
 export const RETENTION_DEFAULTS = { invitationDays: 180, auditDays: 400 } as const;
 const DAY = 24 * 60 * 60_000;
@@ -108,6 +110,8 @@ export async function runHousekeeping(
     // Provider event ids outlive their replay window only until this run (SPEC §18).
     ['provider_event_ids', 'expires_at', now],
     ['sign_in_links', 'expires_at', now - 24 * 60 * 60_000],
+    // A network an account last signed in from a year ago is no longer its own (SPEC §18).
+    ['sign_in_networks', 'last_signed_in_at', now - KNOWN_NETWORK_MS],
     ['outbox', 'created_at', now - 30 * 24 * 60 * 60_000],
     // Webhook history: a message is delivered or given up within about 28 hours.
     ['webhook_attempts', 'created_at', now - 30 * 24 * 60 * 60_000],

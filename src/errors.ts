@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   last_owner: { status: 409, title: 'An organization must keep at least one owner' },
   slug_taken: { status: 409, title: 'That slug is taken' },
   organization_limit: { status: 409, title: 'Too many organizations owned by this account' },
+  api_token_limit: { status: 409, title: 'Too many live API tokens on this account' },
   conflict: { status: 409, title: 'Conflicting concurrent change; retry' },
   invitation_invalid: { status: 410, title: 'Invitation no longer valid' },
   link_invalid: { status: 410, title: 'Sign-in link no longer valid' },

@@ -1,7 +1,9 @@
 import { env, exports } from 'cloudflare:workers';
 import { describe, it } from 'vitest';
 import { formatDate, t } from '../src/i18n/messages';
-import { BASE, call, countRows, drainOutbox, mailsTo, parseMail, signUp, uniqueEmail } from './helpers';
+import { LIVE_API_TOKENS_PER_ACCOUNT } from '../src/auth/api-tokens';
+import { LIMITS } from '../src/rate-limit/rate-limit';
+import { BASE, call, countRows, drainOutbox, fetchWithEnv, mailsTo, parseMail, signUp, uniqueEmail } from './helpers';
 
 /* SPEC §18: new API tokens expire after 90 days by default, and creating one emails the account. */
 
@@ -98,5 +100,118 @@ describe('§18 creating an API token emails the account', () => {
     expect(german).toBeGreaterThanOrEqual(0);
     expect(english).toBeGreaterThan(german);
     expect(mail.html).toContain('<section lang="de">');
+  });
+});
+
+describe('§18 creating API tokens is metered: 10 per hour per account, 50 live per account', () => {
+  /** `n` live tokens of the user written straight into D1 (no creation counted, no email). */
+  async function seedTokens(userId: string, n: number, extra: { revoked?: boolean; expired?: boolean } = {}) {
+    const now = Date.now();
+    await env.DB.batch(
+      Array.from({ length: n }, (_, i) =>
+        env.DB.prepare('INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)').bind(
+          `tok_seed${userId.slice(-8)}${extra.revoked ? 'r' : extra.expired ? 'e' : 'l'}${i}`,
+          userId,
+          `seeded ${i}`,
+          `hash-${userId}-${extra.revoked ? 'r' : extra.expired ? 'e' : 'l'}-${i}`,
+          now - 1000,
+          extra.expired ? now - 1 : now + 30 * DAY_MS,
+          extra.revoked ? now - 1 : null,
+        ),
+      ),
+    );
+  }
+  const liveTokens = (userId: string) => countRows('api_tokens', `user_id = '${userId}' AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ${Date.now()})`);
+
+  it('the 11th creation in an hour is 429 rate_limited with Retry-After: no token written, no email', async ({ expect }) => {
+    expect(LIMITS.apiTokenCreationPerAccount).toEqual({ max: 10, windowMs: 60 * 60_000 });
+    const user = await signUp(uniqueEmail('metered'));
+    for (let i = 1; i <= 10; i++) expect((await create(user.token, { name: `token ${i}` })).status, `creation ${i}`).toBe(201);
+    expect(await tokenMails(user.email)).toHaveLength(10);
+
+    const eleventh = await create(user.token, { name: 'one too many' });
+    expect(eleventh.status).toBe(429);
+    expect(eleventh.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(eleventh.json.code).toBe('rate_limited');
+    expect(eleventh.json.token).toBeUndefined();
+    const retryAfter = Number(eleventh.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(3600);
+    expect(await countRows('api_tokens', `user_id = '${user.user.id}'`)).toBe(10);
+    expect(await countRows('api_tokens', `user_id = '${user.user.id}' AND name = 'one too many'`)).toBe(0);
+    expect(await countRows('outbox', "kind = 'api_token_email' AND subject_id NOT IN (SELECT id FROM api_tokens)")).toBe(0);
+    await drainOutbox();
+    expect(await tokenMails(user.email)).toHaveLength(10);
+    // Per account: another account is not affected.
+    const other = await signUp(uniqueEmail('unmetered-neighbour'));
+    expect((await create(other.token, { name: 'mine' })).status).toBe(201);
+  });
+
+  it('15 concurrent creations: exactly 10 are created, the other 5 are 429 (the limit is exact)', async ({ expect }) => {
+    const user = await signUp(uniqueEmail('concurrent-rate'));
+    const responses = await Promise.all(
+      Array.from({ length: 15 }, (_, i) =>
+        exports.default.fetch(
+          new Request(`${BASE}/v1/me/api-tokens`, {
+            method: 'POST',
+            headers: { Authorization: `Bearer ${user.token}`, 'Content-Type': 'application/json', 'CF-Connecting-IP': '192.0.2.45' },
+            body: JSON.stringify({ name: `burst ${i}` }),
+          }),
+        ),
+      ),
+    );
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(5);
+    expect(await countRows('api_tokens', `user_id = '${user.user.id}'`)).toBe(10);
+    expect(await countRows('outbox', `kind = 'api_token_email' AND subject_id IN (SELECT id FROM api_tokens WHERE user_id = '${user.user.id}')`)).toBe(10);
+  });
+
+  it('an account holding 50 live tokens gets 409 api_token_limit, writing nothing; revoked and expired ones do not count', async ({ expect }) => {
+    expect(LIVE_API_TOKENS_PER_ACCOUNT).toBe(50);
+    const user = await signUp(uniqueEmail('capped'));
+    await seedTokens(user.user.id, 5, { revoked: true });
+    await seedTokens(user.user.id, 5, { expired: true });
+    await seedTokens(user.user.id, 49);
+    expect((await create(user.token, { name: 'the fiftieth' })).status).toBe(201);
+    const refused = await create(user.token, { name: 'the fifty-first' });
+    expect(refused.status).toBe(409);
+    expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(refused.json).toMatchObject({ code: 'api_token_limit', status: 409 });
+    expect(refused.json.detail).toMatch(/50 live API tokens/);
+    expect(await liveTokens(user.user.id)).toBe(50);
+    expect(await countRows('api_tokens', `user_id = '${user.user.id}' AND name = 'the fifty-first'`)).toBe(0);
+    expect(await countRows('outbox', "kind = 'api_token_email' AND subject_id NOT IN (SELECT id FROM api_tokens)")).toBe(0);
+    expect(await tokenMails(user.email)).toHaveLength(1);
+    // Revoking one makes room for one.
+    const [first] = (await call('GET', '/v1/me/api-tokens', { token: user.token })).json.data;
+    expect((await call('DELETE', `/v1/me/api-tokens/${first.id}`, { token: user.token })).status).toBe(204);
+    expect((await create(user.token, { name: 'after a revoke' })).status).toBe(201);
+  });
+
+  it('20 concurrent creations at the cap boundary (45 live) never exceed it: exactly 5 are created and emailed', async ({ expect }) => {
+    const user = await signUp(uniqueEmail('concurrent-cap'));
+    await seedTokens(user.user.id, LIVE_API_TOKENS_PER_ACCOUNT - 5);
+    // A raised rate limit (it scales; the cap does not), so that only the cap decides here.
+    const raised = { ...env, RATE_LIMIT_SCALE: '10' } as Env;
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        fetchWithEnv(
+          '/v1/me/api-tokens',
+          {
+            method: 'POST',
+            headers: { Authorization: `Bearer ${user.token}`, 'Content-Type': 'application/json', 'CF-Connecting-IP': '192.0.2.44' },
+            body: JSON.stringify({ name: `concurrent ${i}` }),
+          },
+          raised,
+        ),
+      ),
+    );
+    const statuses = responses.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 201)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(15);
+    for (const r of responses.filter((r) => r.status === 409)) expect(((await r.json()) as { code: string }).code).toBe('api_token_limit');
+    expect(await liveTokens(user.user.id)).toBe(LIVE_API_TOKENS_PER_ACCOUNT);
+    expect(await countRows('outbox', `kind = 'api_token_email' AND subject_id IN (SELECT id FROM api_tokens WHERE user_id = '${user.user.id}')`)).toBe(5);
   });
 });

@@ -1,6 +1,12 @@
 import { env, exports } from 'cloudflare:workers';
+import { drizzle } from 'drizzle-orm/d1';
 import { describe, it } from 'vitest';
-import { BASE, call, createOrg, lastToken, signUp, uniqueEmail } from './helpers';
+import { createApiToken } from '../src/auth/api-tokens';
+import { endAllSessions } from '../src/auth/auth.store';
+import * as schema from '../src/db/schema';
+import { ApiError } from '../src/errors';
+import { t } from '../src/i18n/messages';
+import { BASE, call, countRows, createOrg, drainOutbox, invite, lastToken, mailsTo, ownerWithOrg, parseMail, signInMailCount, signUp, uniqueEmail } from './helpers';
 
 /*
  * SPEC §18, ending a compromise from the dashboard: "Sign out everywhere" ends every session,
@@ -132,7 +138,12 @@ describe('§18 the Account page lists API tokens, each with Revoke', () => {
     expect(forged.status).toBe(403);
     expect((await call('GET', '/v1/me', { token: mine.token })).status).toBe(200);
 
-    expect((await postForm(`/account/api-tokens/${theirs.id}/revoke`, user.token)).status).toBe(303);
+    // Nothing revoked is said so (404, as the API's DELETE), never "API token revoked." (was a 303 to that notice).
+    const foreign = await postForm(`/account/api-tokens/${theirs.id}/revoke`, user.token);
+    expect(foreign.status).toBe(404);
+    const foreignPage = await foreign.text();
+    expect(foreignPage).not.toContain('API token revoked.');
+    expect(foreignPage).toMatch(/<div class="alert error" role="alert">No API token was revoked[^<]*<\/div>/);
     expect((await call('GET', '/v1/me', { token: theirs.token })).status).toBe(200);
 
     const res = await postForm(`/account/api-tokens/${mine.id}/revoke`, user.token);
@@ -144,5 +155,141 @@ describe('§18 the Account page lists API tokens, each with Revoke', () => {
     expect(page.text).toContain('API token revoked.');
     expect(page.text).not.toContain(`data-token="${mine.id}"`);
     expect(page.text).toContain(`data-token="${kept.id}"`);
+  });
+
+  it('Revoke of a token already revoked says nothing was revoked (404), and changes nothing', async ({ expect }) => {
+    const user = await signUp(uniqueEmail('twice'));
+    const once = await newToken(user.token, 'revoked once');
+    expect((await postForm(`/account/api-tokens/${once.id}/revoke`, user.token)).status).toBe(303);
+    const { revoked_at: first } = (await env.DB.prepare('SELECT revoked_at FROM api_tokens WHERE id = ?').bind(once.id).first<{ revoked_at: number }>())!;
+    const again = await postForm(`/account/api-tokens/${once.id}/revoke`, user.token);
+    expect(again.status).toBe(404);
+    expect(again.headers.get('content-type')).toMatch(/^text\/html/);
+    const text = await again.text();
+    expect(text).not.toContain('API token revoked.');
+    expect(text).toContain('No API token was revoked: this account has no such token, or it was revoked already.');
+    // Still the Account page, signed in, with its tables.
+    expect(text).toContain('<h1>Account</h1>');
+    const row = await env.DB.prepare('SELECT revoked_at FROM api_tokens WHERE id = ?').bind(once.id).first<{ revoked_at: number }>();
+    expect(row!.revoked_at).toBe(first);
+    // An id that never existed reads the same.
+    const unknown = await postForm('/account/api-tokens/tok_doesnotexist/revoke', user.token);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.text()).toContain('No API token was revoked');
+  });
+
+  it('both tables are named by their headings (aria-labelledby)', async ({ expect }) => {
+    const user = await signUp(uniqueEmail('named-tables'));
+    await newToken(user.token, 'listed');
+    const page = await call('GET', '/account', { headers: { Cookie: `8b_session=${user.token}` } });
+    expect(page.text).toMatch(/<table aria-labelledby="sessions-title">/);
+    expect(page.text).toMatch(/<table aria-labelledby="tokens-title">/);
+    expect(page.text).toContain('<h2 id="sessions-title">Sessions</h2>');
+    expect(page.text).toContain('<h2 id="tokens-title">API tokens</h2>');
+  });
+});
+
+describe('§18 a token created while its session is being signed out everywhere does not survive', () => {
+  const db = drizzle(env.DB, { schema });
+  const tokenMails = async (email: string) =>
+    (await Promise.all(mailsTo(email).map((m) => parseMail(m.raw)))).filter((m) => m.subject?.includes(t('en', 'token_email.subject')));
+
+  it('the creation path, with the session the middleware saw ended just before the INSERT: 401, no token, no email', async ({ expect }) => {
+    const user = await signUp(uniqueEmail('race'));
+    const { id: sessionId } = (await env.DB.prepare('SELECT id FROM sessions WHERE user_id = ?').bind(user.user.id).first<{ id: string }>())!;
+    // What the middleware resolved a moment ago: this session, live.
+    const caller = { id: user.user.id, email: user.email, name: user.user.name, via: 'session' as const, credentialId: sessionId };
+    // Sign out everywhere lands between the authentication and the write.
+    await endAllSessions(db, user.user.id, Date.now());
+
+    const refused = await createApiToken(env, db, caller, { name: 'minted during sign-out', locale: 'en' }, Date.now()).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(refused).toBeInstanceOf(ApiError);
+    expect(refused).toMatchObject({ status: 401, code: 'unauthorized' });
+    expect(await countRows('api_tokens', `user_id = '${user.user.id}'`)).toBe(0);
+    expect(await countRows('outbox', "kind = 'api_token_email' AND subject_id NOT IN (SELECT id FROM api_tokens)")).toBe(0);
+    await drainOutbox();
+    expect(await tokenMails(user.email)).toEqual([]);
+  });
+
+  it('likewise for a caller whose personal API token was revoked in between', async ({ expect }) => {
+    const user = await signUp(uniqueEmail('race-pat'));
+    const pat = (await call('POST', '/v1/me/api-tokens', { token: user.token, body: { name: 'soon revoked' } })).json as { id: string };
+    const caller = { id: user.user.id, email: user.email, name: user.user.name, via: 'api_token' as const, credentialId: pat.id };
+    expect((await call('DELETE', `/v1/me/api-tokens/${pat.id}`, { token: user.token })).status).toBe(204);
+    const refused = await createApiToken(env, db, caller, { name: 'late', locale: 'en' }, Date.now()).catch((err: unknown) => err);
+    expect(refused).toMatchObject({ status: 401, code: 'unauthorized' });
+    expect(await countRows('api_tokens', `user_id = '${user.user.id}'`)).toBe(1);
+  });
+
+  it('the same path with the session still live creates the token (the guard refuses only an ended credential)', async ({ expect }) => {
+    const user = await signUp(uniqueEmail('no-race'));
+    const { id: sessionId } = (await env.DB.prepare('SELECT id FROM sessions WHERE user_id = ?').bind(user.user.id).first<{ id: string }>())!;
+    const caller = { id: user.user.id, email: user.email, name: user.user.name, via: 'session' as const, credentialId: sessionId };
+    const created = await createApiToken(env, db, caller, { name: 'fine', locale: 'en' }, Date.now());
+    expect(created.token).toMatch(/^8b_pat_/);
+    expect(await countRows('api_tokens', `user_id = '${user.user.id}'`)).toBe(1);
+  });
+});
+
+describe('§18 with §14: sign out everywhere also ends the fresh invitation link as a way to sign in', () => {
+  it('invite, sign out everywhere, anonymous accept: the invitee joins, gets no session, and is emailed a sign-in link instead', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg('Fresh Link Co');
+    const invitee = await signUp(uniqueEmail('invitee'));
+    const created = await invite(owner.token, org.id, { email: invitee.email, role: 'developer' });
+    expect(created.status).toBe(201);
+    // Sent a moment ago: fresh, by §14 this link would sign the invitee in.
+    const link = await lastToken(invitee.email);
+    expect((await call('POST', '/v1/auth/sign-out', { token: invitee.token, body: { all: true } })).status).toBe(204);
+
+    const mailsBefore = await signInMailCount(invitee.email);
+    const accepted = await call('POST', '/v1/invitations/accept', { body: { token: link } });
+    expect(accepted.status).toBe(200);
+    expect(accepted.json.session_token).toBeUndefined();
+    expect(accepted.json.sign_in_link_sent).toBe(true);
+    expect(accepted.headers.get('set-cookie') ?? '').not.toMatch(/8b_session=8b_ses_/);
+    expect(await countRows('sessions', `user_id = '${invitee.user.id}'`)).toBe(0);
+    expect((await call('GET', '/v1/me')).status).toBe(401);
+    // It still joins: the invitation is accepted and the invitee is a member.
+    const inv = await env.DB.prepare('SELECT status FROM invitations WHERE id = ?').bind(created.json.id).first<{ status: string }>();
+    expect(inv?.status).toBe('accepted');
+    expect(await countRows('memberships', `organization_id = '${org.id}' AND user_id = '${invitee.user.id}'`)).toBe(1);
+    // The sign-in link went to the invitee's inbox, and it signs in.
+    expect(await signInMailCount(invitee.email)).toBe(mailsBefore + 1);
+    const back = await call('POST', '/v1/auth/verify', { body: { token: await lastToken(invitee.email, 'sign-in') } });
+    expect(back.status).toBe(200);
+  });
+
+  it('the invitation page says "Check your email to sign in" rather than signing the browser in', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg('Fresh Page Co');
+    const invitee = await signUp(uniqueEmail('page-invitee'));
+    expect((await invite(owner.token, org.id, { email: invitee.email, role: 'viewer' })).status).toBe(201);
+    const link = await lastToken(invitee.email);
+    await call('POST', '/v1/auth/sign-out', { token: invitee.token, body: { all: true } });
+    const csrf = 'c'.repeat(43);
+    const res = await exports.default.fetch(
+      new Request(`${BASE}/invitations/accept`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: `8b_csrf=${csrf}`, Origin: BASE, 'CF-Connecting-IP': '192.0.2.77' },
+        body: new URLSearchParams({ _csrf: csrf, token: link }),
+      }),
+    );
+    expect(res.headers.get('set-cookie') ?? '').not.toMatch(/8b_session=8b_ses_/);
+    expect(await res.text()).toContain('Check your email to sign in');
+    expect(await countRows('sessions', `user_id = '${invitee.user.id}'`)).toBe(0);
+  });
+
+  it('a link emailed after the sign-out everywhere is fresh again: it signs in', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg('After Co');
+    const invitee = await signUp(uniqueEmail('later-invitee'));
+    await call('POST', '/v1/auth/sign-out', { token: invitee.token, body: { all: true } });
+    expect((await invite(owner.token, org.id, { email: invitee.email, role: 'viewer' })).status).toBe(201);
+    const accepted = await call('POST', '/v1/invitations/accept', { body: { token: await lastToken(invitee.email) } });
+    expect(accepted.status).toBe(200);
+    expect(accepted.json.session_token).toMatch(/^8b_ses_/);
+    expect(accepted.json.sign_in_link_sent).toBeUndefined();
   });
 });

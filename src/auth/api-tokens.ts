@@ -1,17 +1,23 @@
 import { sql } from 'drizzle-orm';
 import { runBatch } from '../db/batch';
 import type { Locale } from '../db/schema';
-import type { Db } from '../env';
+import type { AuthUser, Db } from '../env';
+import { ApiError } from '../errors';
 import { newOutboxId, outboxInsert } from '../delivery/outbox';
 import { newSecret, sha256Hex } from '../lib/crypto';
 import { newId } from '../lib/ids';
-import { iso } from '../lib/time';
-import { API_TOKEN_PREFIX } from './auth.store';
-
-const DAY_MS = 24 * 60 * 60 * 1000;
+import { DAY_MS, iso } from '../lib/time';
+import { hitSql, limitFor } from '../rate-limit/rate-limit';
+import { API_TOKEN_PREFIX, credentialLiveSql } from './auth.store';
 
 /** SPEC §18: a token minted from a stolen session must not work for ever. */
 export const DEFAULT_API_TOKEN_DAYS = 90;
+
+/**
+ * The most live (neither revoked nor expired) personal API tokens one account holds. A cap, not a
+ * rate limit: `RATE_LIMIT_SCALE` never changes it.
+ */
+export const LIVE_API_TOKENS_PER_ACCOUNT = 50;
 
 /** "Live": not revoked. Expired tokens stay listed (marked), so their owner sees why a script stopped. */
 const LIVE = sql`revoked_at IS NULL`;
@@ -29,10 +35,17 @@ export interface ApiTokenView {
  * Mints a personal API token and, in the same batch, the outbox row of the email that tells the
  * account about it (SPEC §18): whoever holds the session, the owner's inbox hears of every new
  * token. The secret is returned once and stored only as a hash; the email never carries it.
+ *
+ * One batch decides, so each rule is exact under any concurrency: the creation is counted against
+ * the account's hourly limit (429), the token is written only while the caller's credential is
+ * still live (a sign-out everywhere that lands after the authentication leaves no token behind:
+ * 401) and while the account holds fewer than `LIVE_API_TOKENS_PER_ACCOUNT` live tokens (409
+ * `api_token_limit`); the email's row only if the token was written.
  */
 export async function createApiToken(
+  env: { RATE_LIMIT_SCALE?: string },
   db: Db,
-  userId: string,
+  caller: Pick<AuthUser, 'id' | 'via' | 'credentialId'>,
   input: { name: string; expiresInDays?: number; locale: Locale },
   now: number,
 ) {
@@ -40,12 +53,39 @@ export async function createApiToken(
   const id = newId('tok');
   const expiresAt = now + (input.expiresInDays ?? DEFAULT_API_TOKEN_DAYS) * DAY_MS;
   const outboxId = newOutboxId();
-  await runBatch(db, [
+  const counted = hitSql(`api-token-creation:account:${caller.id}`, limitFor(env, 'apiTokenCreationPerAccount'), now);
+  const callerLive = credentialLiveSql(caller, now);
+  const liveTokens = sql`(SELECT count(*) FROM api_tokens WHERE user_id = ${caller.id} AND revoked_at IS NULL
+    AND (expires_at IS NULL OR expires_at > ${now}))`;
+  const [hit, inserted, , after] = await runBatch(db, [
+    counted.statement,
     sql`INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at, locale)
-      VALUES (${id}, ${userId}, ${input.name}, ${await sha256Hex(token)}, ${now}, ${expiresAt}, ${input.locale})`,
+      SELECT ${id}, ${caller.id}, ${input.name}, ${await sha256Hex(token)}, ${now}, ${expiresAt}, ${input.locale}
+      WHERE ${callerLive} AND ${counted.within} AND ${liveTokens} < ${LIVE_API_TOKENS_PER_ACCOUNT}`,
     // The row names the token (subject and token id alike): rendering reads it, whatever became of it.
-    outboxInsert({ id: outboxId, kind: 'api_token_email', organizationId: null, subjectId: id, tokenId: id }, now),
+    outboxInsert(
+      { id: outboxId, kind: 'api_token_email', organizationId: null, subjectId: id, tokenId: id },
+      now,
+      sql`EXISTS (SELECT 1 FROM api_tokens WHERE id = ${id})`,
+    ),
+    // Why nothing was written, when nothing was.
+    sql`SELECT ${callerLive} AS live`,
   ]);
+  if (inserted.meta.changes !== 1) {
+    if (!(after.results[0] as { live: number } | undefined)?.live) {
+      throw new ApiError('unauthorized', 'This session has ended (signed out). Sign in again to create an API token.');
+    }
+    const wait = counted.wait((hit.results[0] as { count: number } | undefined)?.count ?? 1);
+    if (wait !== null) {
+      throw new ApiError('rate_limited', `Too many API tokens were created recently. Try again in ${wait} seconds.`, {
+        headers: { 'Retry-After': String(wait) },
+      });
+    }
+    throw new ApiError(
+      'api_token_limit',
+      `This account already has ${LIVE_API_TOKENS_PER_ACCOUNT} live API tokens, the most it can hold. Revoke one you no longer use first.`,
+    );
+  }
   const view: ApiTokenView = { id, name: input.name, created_at: iso(now)!, last_used_at: null, expires_at: iso(expiresAt) };
   return { token, view, outboxId };
 }

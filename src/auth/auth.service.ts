@@ -5,9 +5,9 @@ import type { Db } from '../env';
 import { ApiError } from '../errors';
 import { newId } from '../lib/ids';
 import { newOutboxId, outboxInsert } from '../delivery/outbox';
-import { findUserByEmail, insertSessionSql, newSession, type ClientInfo } from './auth.store';
+import { findUserByEmail, insertSessionSql, knownNetworkSql, newSession, rememberNetworkSql, type ClientInfo } from './auth.store';
 import { AUDIENCE, verifyToken } from './tokens';
-import { enforce, enforceAtEdge, ipBucket, limitFor } from '../rate-limit/rate-limit';
+import { enforce, enforceAtEdge, hitSql, ipBucket, limitFor } from '../rate-limit/rate-limit';
 
 export const SIGN_IN_LINK_TTL_MS = 15 * 60 * 1000;
 
@@ -19,23 +19,19 @@ export const SIGN_IN_LINK_TTL_MS = 15 * 60 * 1000;
  *
  * SPEC §18, no lockout by strangers: the strict budget (429) counts per (address, requester
  * network), so requests from elsewhere never use up the owner's; the inbox is protected by a daily
- * ceiling per address instead, over which nothing is sent and the answer is still 202 (§4).
+ * ceiling per address instead, over which nothing is sent and the answer is still 202 (§4). A
+ * request from a network the account signed in from before (`sign_in_networks`) is not held back by
+ * that ceiling, only by its own network's budget: strangers who use up the day from elsewhere
+ * cannot keep the owner from a link at home or at work.
  */
 export async function sendSignInLink(env: Env, db: Db, email: string, now: number, ip: string | null): Promise<{ outboxIds: string[] }> {
   await enforceAtEdge(env, 'signInPerIp', ip);
   await enforce(db, `sign-in:email:${email}:net:${ipBucket(ip)}`, limitFor(env, 'signInPerEmail'), now);
   // Counted only once the network's own budget allowed the request, in the batch that writes the
   // link: a request refused above costs the owner nothing of the day's ceiling.
-  const day = limitFor(env, 'signInEmailsPerDay');
-  const bucket = `sign-in:email-day:${email}`;
-  const windowStart = now - (now % day.windowMs);
-  const withinCeiling = sql`(SELECT count FROM rate_limits WHERE bucket = ${bucket} AND window_start = ${windowStart}) <= ${day.max}`;
-  const link = signInLinkStatements(email, now, withinCeiling);
-  const [, written] = await runBatch(db, [
-    sql`INSERT INTO rate_limits (bucket, window_start, count) VALUES (${bucket}, ${windowStart}, 1)
-      ON CONFLICT (bucket, window_start) DO UPDATE SET count = count + 1`,
-    ...link.statements,
-  ]);
+  const day = hitSql(`sign-in:email-day:${email}`, limitFor(env, 'signInEmailsPerDay'), now);
+  const link = signInLinkStatements(email, now, sql`(${day.within}) OR ${knownNetworkSql(email, ip, now)}`);
+  const [, written] = await runBatch(db, [day.statement, ...link.statements]);
   return { outboxIds: written.meta.changes === 1 ? [link.outboxId] : [] };
 }
 
@@ -76,6 +72,7 @@ export async function redeemSignInLink(env: Env, db: Db, token: string, name: st
   if (!account && !trimmed) throw new ApiError('name_required', 'No account exists for this email yet: give a name to create it.');
   const user = account ?? { id: newId('usr'), email: link.email, name: trimmed! };
   const session = await newSession(user.id, now, client);
+  const network = rememberNetworkSql(session.row);
   const used = sql`EXISTS (SELECT 1 FROM sign_in_links WHERE jti = ${link.jti} AND used_at = ${now})`;
   const [consumed] = await runBatch(db, [
     sql`UPDATE sign_in_links SET used_at = ${now} WHERE jti = ${link.jti} AND used_at IS NULL`,
@@ -85,6 +82,8 @@ export async function redeemSignInLink(env: Env, db: Db, token: string, name: st
           SELECT ${user.id}, ${user.email}, ${user.name}, ${now}, ${now} WHERE ${used}`,
     // By email, not id: a concurrent sign-up of the same address may have won the INSERT OR IGNORE.
     insertSessionSql(session.row, sql`(SELECT id FROM users WHERE email = ${user.email})`, used),
+    // The network this sign-in came from is the account's from now on (SPEC §18).
+    ...(network ? [network] : []),
   ]);
   if (consumed.meta.changes !== 1) throw new ApiError('link_invalid', 'This sign-in link was already used.');
   const signedIn = (await findUserByEmail(db, user.email))!;

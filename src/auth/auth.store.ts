@@ -6,6 +6,7 @@ import type { AuthUser, Db } from '../env';
 import { newSecret, sha256Hex } from '../lib/crypto';
 import { newId } from '../lib/ids';
 import { iso } from '../lib/time';
+import { ipBucket } from '../rate-limit/rate-limit';
 
 export const SESSION_TTL_MS = 30 * 24 * 60 * 60 * 1000;
 export const SESSION_PREFIX = '8b_ses_';
@@ -40,6 +41,50 @@ export async function newSession(userId: string, now: number, client: ClientInfo
 export function insertSessionSql(row: Awaited<ReturnType<typeof newSession>>['row'], userIdSql: SQL, onlyIf: SQL) {
   return sql`INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at, ip, user_agent)
     SELECT ${row.id}, ${userIdSql}, ${row.tokenHash}, ${row.createdAt}, ${row.expiresAt}, ${row.ip}, ${row.userAgent} WHERE ${onlyIf}`;
+}
+
+/**
+ * How long a network an account signed in from stays known (SPEC §18, no lockout by strangers):
+ * a year after its last sign-in. The cron's housekeeping deletes older rows.
+ */
+export const KNOWN_NETWORK_MS = 365 * 24 * 60 * 60 * 1000;
+
+/**
+ * Remembers the network a new session signed in from (`ipBucket`, as the sign-in budgets count
+ * it), for the caller's batch after the session's INSERT: written only if that session was. A
+ * session without a usable IP (the shared `unknown` bucket) teaches nothing: null.
+ */
+export function rememberNetworkSql(row: Awaited<ReturnType<typeof newSession>>['row']): SQL | null {
+  const network = ipBucket(row.ip);
+  if (network === 'unknown') return null;
+  return sql`INSERT INTO sign_in_networks (user_id, network, last_signed_in_at)
+    SELECT user_id, ${network}, created_at FROM sessions WHERE id = ${row.id}
+    ON CONFLICT (user_id, network) DO UPDATE SET last_signed_in_at = max(last_signed_in_at, excluded.last_signed_in_at)`;
+}
+
+/**
+ * Holds when the account of `email` signed in from `ip`'s network within `KNOWN_NETWORK_MS`; never
+ * for the shared `unknown` bucket. The same answer whether or not the address has an account, as
+ * far as the caller's response shows.
+ */
+export function knownNetworkSql(email: string, ip: string | null, now: number): SQL {
+  const network = ipBucket(ip);
+  if (network === 'unknown') return sql`0`;
+  return sql`EXISTS (SELECT 1 FROM sign_in_networks n JOIN users u ON u.id = n.user_id
+    WHERE u.email = ${email} AND n.network = ${network} AND n.last_signed_in_at > ${now - KNOWN_NETWORK_MS})`;
+}
+
+/**
+ * Holds while the credential a request authenticated with is still live: its session not ended
+ * (nor expired), its API token neither revoked nor expired. A write made on the caller's behalf
+ * puts it in its own WHERE, so a sign-out everywhere that lands between the authentication and the
+ * write leaves nothing behind (SPEC §18).
+ */
+export function credentialLiveSql(user: Pick<AuthUser, 'id' | 'via' | 'credentialId'>, now: number): SQL {
+  return user.via === 'session'
+    ? sql`EXISTS (SELECT 1 FROM sessions WHERE id = ${user.credentialId} AND user_id = ${user.id} AND expires_at > ${now})`
+    : sql`EXISTS (SELECT 1 FROM api_tokens WHERE id = ${user.credentialId} AND user_id = ${user.id}
+        AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ${now}))`;
 }
 
 /** `last_used_at` is written at most once a minute per credential (SPEC §14). */
@@ -96,12 +141,16 @@ export async function endOwnSession(db: Db, userId: string, sessionId: string) {
  * Signs a user out everywhere, in one batch (SPEC §18: what ends a compromise must end all of it).
  * Every session ends, every personal API token is revoked, and every sign-in link of the address
  * not yet used is used up: a link a thief holds, or one still in the outbox, cannot sign in again.
+ * The time is recorded on the account: an invitation link emailed before it, however fresh, no
+ * longer signs in (it still joins, and emails a sign-in link instead, as an old link does: §14).
+ * The networks the account signed in from stay known (a sign-in from them is what comes next).
  */
 export async function endAllSessions(db: Db, userId: string, now = Date.now()) {
   await runBatch(db, [
     sql`DELETE FROM sessions WHERE user_id = ${userId}`,
     sql`UPDATE api_tokens SET revoked_at = ${now} WHERE user_id = ${userId} AND revoked_at IS NULL`,
     sql`UPDATE sign_in_links SET used_at = ${now} WHERE email = (SELECT email FROM users WHERE id = ${userId}) AND used_at IS NULL`,
+    sql`UPDATE users SET signed_out_everywhere_at = max(coalesce(signed_out_everywhere_at, 0), ${now}) WHERE id = ${userId}`,
   ]);
 }
 

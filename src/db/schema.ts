@@ -24,6 +24,11 @@ export const users = sqliteTable('users', {
   name: text('name').notNull(),
   emailVerifiedAt: integer('email_verified_at'),
   createdAt: integer('created_at').notNull(),
+  /**
+   * When the user last signed out everywhere (SPEC §18): an invitation link emailed before then no
+   * longer signs them in, however fresh (§14); it still joins, and emails a sign-in link instead.
+   */
+  signedOutEverywhereAt: integer('signed_out_everywhere_at'),
 });
 
 export const organizations = sqliteTable('organizations', {
@@ -134,6 +139,21 @@ export const apiTokens = sqliteTable(
     locale: text('locale'),
   },
   (t) => [index('api_tokens_user_idx').on(t.userId)],
+);
+
+/**
+ * The networks an account signed in from (SPEC §18, no lockout by strangers), keyed as the sign-in
+ * budgets count them (`ipBucket`: an IPv4 address or an IPv6 /64), written with each session. A
+ * sign-in link asked for from one of them is not held back by the address's daily ceiling.
+ */
+export const signInNetworks = sqliteTable(
+  'sign_in_networks',
+  {
+    userId: text('user_id').notNull().references(() => users.id),
+    network: text('network').notNull(),
+    lastSignedInAt: integer('last_signed_in_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.network] }), index('sign_in_networks_last_idx').on(t.lastSignedInAt)],
 );
 
 /** Single-use bookkeeping for emailed sign-in links (the link itself is a signed JWT). */

@@ -3,7 +3,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { invitations, organizations, users, type Role } from '../db/schema';
 import { fail, type Outcome } from '../errors';
 import { auditStatement } from '../audit/audit.store';
-import { insertSessionSql, newSession } from '../auth/auth.store';
+import { insertSessionSql, newSession, rememberNetworkSql } from '../auth/auth.store';
 import { SIGN_IN_LINK_TTL_MS, signInLinkStatements } from '../auth/auth.service';
 import { OWNED_ORGANIZATIONS_LIMIT } from '../organizations/organizations.store';
 import { newId } from '../lib/ids';
@@ -52,7 +52,7 @@ export async function acceptInvitation(ctx: ServiceContext, input: AcceptInput):
     .select({
       inv: invitations,
       organization: { name: organizations.name, slug: organizations.slug },
-      account: { id: users.id, name: users.name },
+      account: { id: users.id, name: users.name, signedOutEverywhereAt: users.signedOutEverywhereAt },
       owned: sql<number>`CASE WHEN ${invitations.role} = 'owner' THEN (SELECT count(*) FROM memberships
         WHERE user_id = ${users.id} AND role = 'owner' AND organization_id != ${org}) ELSE 0 END`,
     })
@@ -71,7 +71,7 @@ export async function acceptInvitation(ctx: ServiceContext, input: AcceptInput):
     return fail('email_mismatch', 'This invitation was sent to a different email address. Sign out and open the link again.');
   }
   // A signed-in visitor has the invited email, so the account read by email is theirs.
-  let user = row.account ?? undefined;
+  let user: { id: string; name: string } | undefined = row.account ?? undefined;
   const creating = !user;
   if (!user) {
     const name = input.name?.trim();
@@ -82,21 +82,30 @@ export async function acceptInvitation(ctx: ServiceContext, input: AcceptInput):
     return fail('organization_limit', `This account already owns ${ownerCap} organizations, the most an account can own.`);
   }
   // Anonymous: a new account signs in (it exists only through this link); an existing one only
-  // through a fresh link, otherwise it gets a sign-in link by email, in this same batch.
+  // through a fresh link, otherwise it gets a sign-in link by email, in this same batch. A link
+  // emailed before its account signed out everywhere is not fresh, however recent (SPEC §18: what
+  // ends a compromise ends every way back in; the link still joins).
   const anonymous = !input.sessionUser;
-  const fresh = now - inv.lastSentAt < FRESH_LINK_MS;
+  const signedOutAt = row.account?.signedOutEverywhereAt ?? null;
+  const fresh = now - inv.lastSentAt < FRESH_LINK_MS && (signedOutAt === null || signedOutAt < inv.lastSentAt);
   // The account is looked up by email inside the batch: another organization's coordinator (or a
   // sign-in) may create the same account concurrently, and then INSERT OR IGNORE keeps theirs.
   const accountId = sql`(SELECT id FROM users WHERE email = ${inv.email})`;
-  // Signs in: a fresh link, or the account this batch itself created. An account that appeared
+  // Signs in: a fresh link (judged again inside the batch, against a sign-out everywhere that lands
+  // after the read above), or the account this batch itself created. An account that appeared
   // concurrently is an existing account, so an old link gets the emailed sign-in link instead.
-  const signsIn = fresh ? sql`1` : creating ? sql`${accountId} = ${user.id}` : sql`0`;
+  const signsIn = fresh
+    ? sql`NOT EXISTS (SELECT 1 FROM users WHERE email = ${inv.email} AND signed_out_everywhere_at >= ${inv.lastSentAt})`
+    : creating ? sql`${accountId} = ${user.id}` : sql`0`;
   const session = anonymous && (fresh || creating) ? await newSession(user.id, now, ctx.actor) : undefined;
+  const network = session ? rememberNetworkSql(session.row) : null;
   const stillValid = sql`EXISTS (SELECT 1 FROM invitations WHERE id = ${inv.id} AND status = 'pending'
     AND token_id = ${input.jti} AND expires_at > ${now})`;
   const won = sql`EXISTS (SELECT 1 FROM invitations WHERE id = ${inv.id} AND status = 'accepted'
     AND accepted_at = ${now} AND accepted_by = ${accountId})`;
-  const signInLink = anonymous && !fresh ? signInLinkStatements(inv.email, now, sql`${won} AND NOT (${signsIn})`) : undefined;
+  // Whenever an anonymous accept may end without a session (also a fresh link whose account signed
+  // out everywhere concurrently): written only if it did.
+  const signInLink = anonymous ? signInLinkStatements(inv.email, now, sql`${won} AND NOT (${signsIn})`) : undefined;
   const sessionWritten = session ? sql`EXISTS (SELECT 1 FROM sessions WHERE id = ${session.row.id})` : sql`0`;
   // An owner invitation cannot take an account past the owned-organization cap (SPEC §14), checked
   // again inside the batch.
@@ -116,6 +125,8 @@ export async function acceptInvitation(ctx: ServiceContext, input: AcceptInput):
     sql`INSERT OR IGNORE INTO memberships (organization_id, user_id, role, created_at, updated_at)
       SELECT ${org}, ${accountId}, ${inv.role}, ${now}, ${now} WHERE ${won}`,
     ...(session ? [insertSessionSql(session.row, accountId, sql`${won} AND (${signsIn})`)] : []),
+    // The network of a sign-in through this link is the account's from now on (SPEC §18).
+    ...(network ? [network] : []),
     ...(signInLink?.statements ?? []),
     auditStatement(
       db,

@@ -5,6 +5,7 @@ import type { Db } from '../env';
 import { fail, type Failure, type Outcome } from '../errors';
 import { auditStatement, type Actor } from '../audit/audit.store';
 import { newId } from '../lib/ids';
+import { DAY_MS } from '../lib/time';
 import { normalizeEmail } from '../lib/crypto';
 import { PENDING_LIMIT, asLocale, effectiveStatus, toInvitationResource, type InvitationResource, type InvitationRow } from './invitations.store';
 import { roleOf } from '../organizations/organizations.store';
@@ -18,7 +19,8 @@ import type { Locale } from '../db/schema';
  * over-limit or double transition on its own.
  */
 
-export const DAY_MS = 24 * 60 * 60 * 1000;
+/** Re-exported where the invitation code has always found it (now in src/lib/time.ts). */
+export { DAY_MS };
 
 /** The 422 detail for an address outside the allowed domains. */
 export const domainRefusal = (domains: readonly string[]) =>

@@ -28,8 +28,10 @@ const createToken = createRoute({
   method: 'post',
   path: '/api-tokens',
   summary: 'Create a personal API token (shown once; sessions only). Expires after 90 days unless `expires_in_days` says otherwise; the account is emailed.',
+  description:
+    'At most 10 creations per hour per account (429 `rate_limited` with `Retry-After`) and 50 live (neither revoked nor expired) tokens per account (409 `api_token_limit`). A session that ended before the token was written gets 401, and no token.',
   request: { body: jsonBody(CreateApiTokenBody) },
-  responses: { 201: jsonResponse(CreatedApiTokenSchema, 'Created'), ...problems(400, 401, 403, 413, 415) },
+  responses: { 201: jsonResponse(CreatedApiTokenSchema, 'Created'), ...problems(400, 401, 403, 409, 413, 415, 429) },
 });
 
 const listTokens = createRoute({
@@ -81,7 +83,7 @@ export const meRoutes = createRouter()
     const body = c.req.valid('json');
     // The email about the new token speaks the creating browser's language (English follows it).
     const locale = localeFromAcceptLanguage(c.req.header('Accept-Language'));
-    const created = await createApiToken(c.var.db, user.id, { name: body.name, expiresInDays: body.expires_in_days, locale }, Date.now());
+    const created = await createApiToken(c.env, c.var.db, user, { name: body.name, expiresInDays: body.expires_in_days, locale }, Date.now());
     c.executionCtx.waitUntil(handOff(c.env, [created.outboxId]));
     return c.json({ ...created.view, token: created.token }, 201);
   })

@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { FC } from 'hono/jsx';
 import type { AppEnv, AuthUser } from '../env';
 import { endOwnSession, sessionsOf } from '../auth/auth.store';
@@ -28,6 +28,9 @@ const NOTICES = {
   revoked: 'API token revoked. It no longer works.',
 } as const;
 
+/** A Revoke of a token this account does not hold live (another account's, or revoked already). */
+const NOT_REVOKED = 'No API token was revoked: this account has no such token, or it was revoked already.';
+
 /** Personal API tokens with a Revoke button each (SPEC §18): a token minted by a thief shows here. */
 const TokensCard: FC<{ tokens: ApiTokenView[]; csrf?: string; now: number }> = (p) => (
   <section class="card" aria-labelledby="tokens-title">
@@ -40,7 +43,7 @@ const TokensCard: FC<{ tokens: ApiTokenView[]; csrf?: string; now: number }> = (
         <p class="muted">No personal API tokens. Create one with <code>POST /v1/me/api-tokens</code> (see the <a href="/docs">API reference</a>).</p>
       </div>
     ) : (
-      <div class="table-wrap"><table>
+      <div class="table-wrap"><table aria-labelledby="tokens-title">
         <thead>
           <tr><th>Name</th><th>Created</th><th>Last used</th><th>Expires</th><th><span class="sr-only">Actions</span></th></tr>
         </thead>
@@ -67,19 +70,20 @@ const TokensCard: FC<{ tokens: ApiTokenView[]; csrf?: string; now: number }> = (
   </section>
 );
 
-const AccountView: FC<{ user: AuthUser; orgs: OrgLink[]; csrf?: string; sessions: SessionView[]; tokens: ApiTokenView[]; now: number; notice?: string }> = (p) => (
+const AccountView: FC<{ user: AuthUser; orgs: OrgLink[]; csrf?: string; sessions: SessionView[]; tokens: ApiTokenView[]; now: number; notice?: string; error?: string }> = (p) => (
   <Layout title="Account" user={p.user} orgs={p.orgs} csrf={p.csrf}>
     <h1>Account</h1>
     <p class="sub">
       Signed in as <strong>{p.user.email}</strong>
     </p>
     {p.notice ? <div class="alert notice" role="status">{p.notice}</div> : null}
+    {p.error ? <div class="alert error" role="alert">{p.error}</div> : null}
     <section class="card" aria-labelledby="sessions-title">
       <div class="card-head">
         <h2 id="sessions-title">Sessions</h2>
         <span class="capacity">{p.sessions.length} signed-in {p.sessions.length === 1 ? 'browser' : 'browsers'}</span>
       </div>
-      <div class="table-wrap"><table>
+      <div class="table-wrap"><table aria-labelledby="sessions-title">
         <thead>
           <tr><th>Device</th><th>IP address</th><th>Signed in</th><th>Last active</th><th><span class="sr-only">Actions</span></th></tr>
         </thead>
@@ -107,7 +111,8 @@ const AccountView: FC<{ user: AuthUser; orgs: OrgLink[]; csrf?: string; sessions
       <div class="card-body">
         <p id="everywhere-help">
           Sign out everywhere ends every session, including the one you are using now, revokes every personal API token (listed below) and
-          stops every sign-in link already emailed to you from working. Use it if you think someone else got in.
+          stops every sign-in link already emailed to you from working; an invitation link already emailed to you still joins its
+          organization but no longer signs you in. Use it if you think someone else got in.
         </p>
         <form method="post" action="/sign-out" data-confirm="Sign out of every browser, revoke every API token and stop every sign-in link already emailed?">
           <CsrfField token={p.csrf} />
@@ -120,16 +125,21 @@ const AccountView: FC<{ user: AuthUser; orgs: OrgLink[]; csrf?: string; sessions
   </Layout>
 );
 
+/** The Account page of `user`, with a notice (after a change) or an error (a change refused). */
+async function accountPage(c: Context<AppEnv>, user: AuthUser, shown: { notice?: string; error?: string }, status: 200 | 404 = 200) {
+  const now = Date.now();
+  const [orgs, sessions, tokens] = await Promise.all([organizationsOf(c.var.db, user.id), sessionsOf(c.var.db, user.id, user.credentialId, now), apiTokensOf(c.var.db, user.id)]);
+  return c.html(<AccountView user={user} orgs={orgs} csrf={c.var.csrf} sessions={sessions} tokens={tokens} now={now} {...shown} />, status);
+}
+
 /** Account: the signed-in browsers of this user, each of which can be signed out (SPEC §14), and their API tokens (§18). */
 export const accountPages = new Hono<AppEnv>()
   .get('/account', async (c) => {
     const user = await pageUser(c);
     if (!user) return c.redirect('/sign-in', 303);
-    const now = Date.now();
-    const [orgs, sessions, tokens] = await Promise.all([organizationsOf(c.var.db, user.id), sessionsOf(c.var.db, user.id, user.credentialId, now), apiTokensOf(c.var.db, user.id)]);
     const key = c.req.query('notice') ?? '';
     const notice = Object.hasOwn(NOTICES, key) ? NOTICES[key as keyof typeof NOTICES] : undefined;
-    return c.html(<AccountView user={user} orgs={orgs} csrf={c.var.csrf} sessions={sessions} tokens={tokens} now={now} notice={notice} />);
+    return accountPage(c, user, { notice });
   })
   .post('/account/sessions/:id/end', async (c) => {
     const form = await formFields(c);
@@ -152,6 +162,9 @@ export const accountPages = new Hono<AppEnv>()
     if (!user) return c.redirect('/sign-in', 303);
     // Scoped to this user: another account's token id revokes nothing. A personal API token never
     // signs a page in (pages read the session cookie), so it cannot revoke its siblings here either.
-    await revokeApiToken(c.var.db, user.id, c.req.param('id'), Date.now());
+    // Nothing revoked (not this account's token, or revoked already) is said so, as the API's 404.
+    if (!(await revokeApiToken(c.var.db, user.id, c.req.param('id'), Date.now()))) {
+      return accountPage(c, user, { error: NOT_REVOKED }, 404);
+    }
     return c.redirect('/account?notice=revoked', 303);
   });

@@ -19,7 +19,10 @@ export const LIMITS = {
    * per network so that strangers elsewhere never use up the owner's budget (SPEC §18).
    */
   signInPerEmail: { max: 5, windowMs: 15 * 60_000 },
-  /** Sign-in emails one address receives in a UTC day, from every network: over it, 202 and no email. */
+  /**
+   * Sign-in emails one address receives in a UTC day, from every network: over it, 202 and no email.
+   * A request from a network the account signed in from before is not held back by it (SPEC §18).
+   */
   signInEmailsPerDay: { max: 50, windowMs: 24 * 60 * 60_000 },
   /** Invitation emails (creates and resends) sent by one organization. */
   invitationEmailsPerOrg: { max: 50, windowMs: 60 * 60_000 },
@@ -39,6 +42,11 @@ export const LIMITS = {
   webhookDeliveriesPerOrg: { max: 600, windowMs: 60_000 },
   /** Member role changes in one organization (each is a webhook event to every endpoint). */
   roleChangesPerOrg: { max: 60, windowMs: 60 * 60_000 },
+  /**
+   * Personal API tokens created by one account: each creation emails the account (SPEC §18), so an
+   * unmetered create would be a way to flood its inbox. Counted in the batch that writes the token.
+   */
+  apiTokenCreationPerAccount: { max: 10, windowMs: 60 * 60_000 },
 } as const satisfies Record<string, Limit>;
 
 type LimitName = keyof typeof LIMITS;
@@ -62,13 +70,28 @@ export function scaled(env: { RATE_LIMIT_SCALE?: string }, max: number): number 
   return Math.max(1, Math.floor(max * factor));
 }
 
+/**
+ * One hit in `bucket`, as a statement for the caller's batch: `statement` counts it (the window's
+ * upsert, `RETURNING count`), `within` holds in the same batch's later statements while the count is
+ * still within the limit (so a write can be made conditional on it, exactly, under any
+ * concurrency), and `wait(count)` gives the seconds to wait when `count` is over the limit, else
+ * null. `hit` is this, run alone.
+ */
+export function hitSql(bucket: string, limit: Limit, now: number) {
+  const windowStart = now - (now % limit.windowMs);
+  return {
+    statement: sql`INSERT INTO rate_limits (bucket, window_start, count) VALUES (${bucket}, ${windowStart}, 1)
+      ON CONFLICT (bucket, window_start) DO UPDATE SET count = count + 1 RETURNING count`,
+    within: sql`coalesce((SELECT count FROM rate_limits WHERE bucket = ${bucket} AND window_start = ${windowStart}), 0) <= ${limit.max}`,
+    wait: (count: number) => (count > limit.max ? Math.max(1, Math.ceil((windowStart + limit.windowMs - now) / 1000)) : null),
+  };
+}
+
 /** Counts one hit in `bucket`; returns the seconds to wait when over the limit, else null. */
 export async function hit(db: Db, bucket: string, limit: Limit, now: number): Promise<number | null> {
-  const windowStart = now - (now % limit.windowMs);
-  const rows = await db.all<{ count: number }>(sql`INSERT INTO rate_limits (bucket, window_start, count) VALUES (${bucket}, ${windowStart}, 1)
-    ON CONFLICT (bucket, window_start) DO UPDATE SET count = count + 1 RETURNING count`);
-  const count = rows[0]?.count ?? 1;
-  return count > limit.max ? Math.max(1, Math.ceil((windowStart + limit.windowMs - now) / 1000)) : null;
+  const counted = hitSql(bucket, limit, now);
+  const rows = await db.all<{ count: number }>(counted.statement);
+  return counted.wait(rows[0]?.count ?? 1);
 }
 
 /**

@@ -115,6 +115,26 @@ describe('Account page in a real browser (SPEC §14)', () => {
     expect(await apiStatus(nightly.token)).toBe(401);
     expect(await apiStatus(deploys.token)).toBe(200);
     expect(await axeViolations(page)).toEqual([]);
+    // Both tables are named by their headings.
+    expect(await page.getByRole('table', { name: 'Sessions' }).count()).toBe(1);
+    expect(await page.getByRole('table', { name: 'API tokens' }).count()).toBe(1);
+
+    // A Revoke of the token already revoked (a second tab, a double submit): 404, and it says nothing was revoked.
+    const again = page.waitForResponse((r) => r.url() === `${ORIGIN}/account/api-tokens/${nightly.id}/revoke`);
+    await page.evaluate((id) => {
+      const form = document.createElement('form');
+      form.method = 'post';
+      form.action = `/account/api-tokens/${id}/revoke`;
+      form.append(document.querySelector('input[name="_csrf"]')!.cloneNode());
+      document.body.append(form);
+      form.submit();
+    }, nightly.id);
+    expect((await again).status()).toBe(404);
+    await page.getByRole('alert').waitFor();
+    expect(await page.getByRole('alert').textContent()).toContain('No API token was revoked');
+    expect(await page.getByText('API token revoked').count()).toBe(0);
+    expect(await page.locator('tr[data-token]').count()).toBe(1);
+    expect(await axeViolations(page)).toEqual([]);
 
     page.once('dialog', (d) => d.accept());
     await page.getByRole('button', { name: 'Sign out everywhere' }).click();

@@ -82,7 +82,10 @@ export interface paths {
         /** List personal API tokens (no secrets; sessions only) */
         get: operations["listApiTokens"];
         put?: never;
-        /** Create a personal API token (shown once; sessions only). Expires after 90 days unless `expires_in_days` says otherwise; the account is emailed. */
+        /**
+         * Create a personal API token (shown once; sessions only). Expires after 90 days unless `expires_in_days` says otherwise; the account is emailed.
+         * @description At most 10 creations per hour per account (429 `rate_limited` with `Retry-After`) and 50 live (neither revoked nor expired) tokens per account (409 `api_token_limit`). A session that ended before the token was written gets 401, and no token.
+         */
         post: operations["createApiToken"];
         delete?: never;
         options?: never;
@@ -1094,6 +1097,15 @@ export interface operations {
                 };
             };
             /** @description Problem details */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1104,6 +1116,15 @@ export interface operations {
             };
             /** @description Problem details */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
