@@ -1,7 +1,8 @@
 import { env } from 'cloudflare:workers';
-import { describe, it, vi } from 'vitest';
+import { describe, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { call, drainOutbox, fetchWithEnv, ownerWithOrg, runQueue, uniqueEmail } from './helpers';
+import { asJson, logged } from './console-capture';
 import { createWith, failingEmail, invitationDelivery, outboxFor, silentQueue } from './delivery-fakes';
 
 /*
@@ -18,26 +19,6 @@ const RESEND_KEY = 're_test_0123456789';
 const POSTMARK_KEY = 'pm-test-0000-1111-2222';
 const SVIX_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const BASIC = 'events:pass-0123456789';
-
-/** Every console line written while `fn` runs. */
-async function logged(fn: () => Promise<void>): Promise<string[]> {
-  const lines: string[] = [];
-  const spies = (['log', 'error', 'warn', 'info'] as const).map((m) => vi.spyOn(console, m).mockImplementation((...args) => void lines.push(args.map(String).join(' '))));
-  try {
-    await fn();
-  } finally {
-    spies.forEach((s) => s.mockRestore());
-  }
-  return lines;
-}
-
-const asJson = (line: string): Record<string, unknown> => {
-  try {
-    return JSON.parse(line) as Record<string, unknown>;
-  } catch {
-    return {};
-  }
-};
 
 /** An organization with an enabled webhook endpoint (so its audit events become webhook payloads) and one sent invitation. */
 async function sentInvitation(label: string) {

@@ -1,7 +1,8 @@
 import { env } from 'cloudflare:workers';
-import { describe, it, vi } from 'vitest';
+import { describe, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { call, drainOutbox, fetchWithEnv, ownerWithOrg, uniqueEmail } from './helpers';
+import { asJson, logged } from './console-capture';
 import { createWith, invitationDelivery, outboxFor, silentQueue } from './delivery-fakes';
 
 // SPEC §18 "Provider events": the configured EMAIL_API_KEY is redacted from everything stored or
@@ -11,26 +12,6 @@ const PROVIDERS = [
   { name: 'resend', env: { EMAIL_TRANSPORT: 'resend', EMAIL_API_KEY: 're_test_0123456789' } },
   { name: 'postmark', env: { EMAIL_TRANSPORT: 'postmark', EMAIL_API_KEY: 'pm-test-0000-1111-2222' } },
 ] as const;
-
-/** Every console line written while `fn` runs. */
-async function logged(fn: () => Promise<void>): Promise<string[]> {
-  const lines: string[] = [];
-  const spies = (['log', 'error', 'warn', 'info'] as const).map((m) => vi.spyOn(console, m).mockImplementation((...args) => void lines.push(args.map(String).join(' '))));
-  try {
-    await fn();
-  } finally {
-    spies.forEach((s) => s.mockRestore());
-  }
-  return lines;
-}
-
-const asJson = (line: string): Record<string, unknown> => {
-  try {
-    return JSON.parse(line) as Record<string, unknown>;
-  } catch {
-    return {};
-  }
-};
 
 describe('SPEC §18: the email API key is never stored or logged; tenants see a generic reason', () => {
   for (const provider of PROVIDERS) {
