@@ -1,4 +1,5 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
+import { runBatch } from '../db/batch';
 import type { Db } from '../env';
 import { ApiError } from '../errors';
 import { parseIpv4, parseIpv6 } from '../lib/ip-ranges';
@@ -75,12 +76,13 @@ export function scaled(env: { RATE_LIMIT_SCALE?: string }, max: number): number 
  * upsert, `RETURNING count`), `within` holds in the same batch's later statements while the count is
  * still within the limit (so a write can be made conditional on it, exactly, under any
  * concurrency), and `wait(count)` gives the seconds to wait when `count` is over the limit, else
- * null. `hit` is this, run alone.
+ * null. `onlyIf` makes the hit itself conditional. `hit` is this, run alone.
  */
-export function hitSql(bucket: string, limit: Limit, now: number) {
+export function hitSql(bucket: string, limit: Limit, now: number, onlyIf: SQL = sql`1`) {
   const windowStart = now - (now % limit.windowMs);
   return {
-    statement: sql`INSERT INTO rate_limits (bucket, window_start, count) VALUES (${bucket}, ${windowStart}, 1)
+    // `WHERE` before `ON CONFLICT` is what SQLite's upsert needs after a SELECT; `onlyIf` false counts nothing.
+    statement: sql`INSERT INTO rate_limits (bucket, window_start, count) SELECT ${bucket}, ${windowStart}, 1 WHERE ${onlyIf}
       ON CONFLICT (bucket, window_start) DO UPDATE SET count = count + 1 RETURNING count`,
     within: sql`coalesce((SELECT count FROM rate_limits WHERE bucket = ${bucket} AND window_start = ${windowStart}), 0) <= ${limit.max}`,
     wait: (count: number) => (count > limit.max ? Math.max(1, Math.ceil((windowStart + limit.windowMs - now) / 1000)) : null),
@@ -123,20 +125,13 @@ export async function hitAll(db: Db, hits: readonly { bucket: string; limit: Lim
  * line), or null.
  */
 export async function hitInOrder(db: Db, hits: readonly { bucket: string; limit: Limit }[], now: number): Promise<{ index: number; wait: number; count: number } | null> {
-  const windows = hits.map(({ limit }) => now - (now % limit.windowMs));
-  const within = (j: number) => `coalesce((SELECT count FROM rate_limits WHERE bucket = ?${3 * j + 3} AND window_start = ?${3 * j + 4}), 0) <= ?${3 * j + 5}`;
-  const results = await db.$client.batch(
-    hits.map(({ bucket }, i) =>
-      db.$client
-        .prepare(`INSERT INTO rate_limits (bucket, window_start, count) SELECT ?1, ?2, 1
-          WHERE ${[1, ...hits.slice(0, i).map((_, j) => within(j))].join(' AND ')}
-          ON CONFLICT (bucket, window_start) DO UPDATE SET count = count + 1 RETURNING count`)
-        .bind(bucket, windows[i], ...hits.slice(0, i).flatMap((h, j) => [h.bucket, windows[j], h.limit.max])),
-    ),
-  );
+  const counted: ReturnType<typeof hitSql>[] = [];
+  for (const { bucket, limit } of hits) counted.push(hitSql(bucket, limit, now, counted.length ? sql.join(counted.map((c) => c.within), sql` AND `) : undefined));
+  const results = await runBatch(db, counted.map((c) => c.statement));
   for (let i = 0; i < hits.length; i++) {
     const count = (results[i].results[0] as { count: number } | undefined)?.count ?? 0;
-    if (count > hits[i].limit.max) return { index: i, wait: Math.max(1, Math.ceil((windows[i] + hits[i].limit.windowMs - now) / 1000)), count };
+    const wait = counted[i].wait(count);
+    if (wait !== null) return { index: i, wait, count };
   }
   return null;
 }
