@@ -8,7 +8,7 @@ import { newSecret, sha256Hex } from '../lib/crypto';
 import { newId } from '../lib/ids';
 import { DAY_MS, iso } from '../lib/time';
 import { hitSql, limitFor } from '../rate-limit/rate-limit';
-import { API_TOKEN_PREFIX, credentialLiveSql } from './auth.store';
+import { API_TOKEN_PREFIX, apiTokenLiveSql, credentialLiveSql } from './auth.store';
 
 /** SPEC §18: a token minted from a stolen session must not work for ever. */
 export const DEFAULT_API_TOKEN_DAYS = 90;
@@ -19,8 +19,8 @@ export const DEFAULT_API_TOKEN_DAYS = 90;
  */
 export const LIVE_API_TOKENS_PER_ACCOUNT = 50;
 
-/** "Live": not revoked. Expired tokens stay listed (marked), so their owner sees why a script stopped. */
-const LIVE = sql`revoked_at IS NULL`;
+/** Listed and revocable: not revoked. Expired tokens stay listed (marked), so their owner sees why a script stopped. */
+const NOT_REVOKED = sql`revoked_at IS NULL`;
 
 /** A personal API token as the API and the Account page show it: never its secret. */
 export interface ApiTokenView {
@@ -55,8 +55,7 @@ export async function createApiToken(
   const outboxId = newOutboxId();
   const counted = hitSql(`api-token-creation:account:${caller.id}`, limitFor(env, 'apiTokenCreationPerAccount'), now);
   const callerLive = credentialLiveSql(caller, now);
-  const liveTokens = sql`(SELECT count(*) FROM api_tokens WHERE user_id = ${caller.id} AND revoked_at IS NULL
-    AND (expires_at IS NULL OR expires_at > ${now}))`;
+  const liveTokens = sql`(SELECT count(*) FROM api_tokens WHERE user_id = ${caller.id} AND ${apiTokenLiveSql(now)})`;
   const [hit, inserted, , after] = await runBatch(db, [
     counted.statement,
     sql`INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at, locale)
@@ -94,14 +93,14 @@ export async function createApiToken(
 export async function apiTokensOf(db: Db, userId: string): Promise<ApiTokenView[]> {
   const rows = await db.all<{ id: string; name: string; created_at: number; last_used_at: number | null; expires_at: number | null }>(
     sql`SELECT id, name, created_at, last_used_at, expires_at FROM api_tokens
-      WHERE user_id = ${userId} AND ${LIVE} ORDER BY created_at DESC, id DESC`,
+      WHERE user_id = ${userId} AND ${NOT_REVOKED} ORDER BY created_at DESC, id DESC`,
   );
   return rows.map((r) => ({ id: r.id, name: r.name, created_at: iso(r.created_at)!, last_used_at: iso(r.last_used_at), expires_at: iso(r.expires_at) }));
 }
 
 /** Revokes one of the user's tokens; false when it is not theirs or already revoked. */
 export async function revokeApiToken(db: Db, userId: string, id: string, now: number): Promise<boolean> {
-  const res = await db.run(sql`UPDATE api_tokens SET revoked_at = ${now} WHERE id = ${id} AND user_id = ${userId} AND ${LIVE}`);
+  const res = await db.run(sql`UPDATE api_tokens SET revoked_at = ${now} WHERE id = ${id} AND user_id = ${userId} AND ${NOT_REVOKED}`);
   return res.meta.changes === 1;
 }
 

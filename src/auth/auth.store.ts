@@ -83,9 +83,11 @@ export function knownNetworkSql(email: string, ip: string | null, now: number): 
 export function credentialLiveSql(user: Pick<AuthUser, 'id' | 'via' | 'credentialId'>, now: number): SQL {
   return user.via === 'session'
     ? sql`EXISTS (SELECT 1 FROM sessions WHERE id = ${user.credentialId} AND user_id = ${user.id} AND expires_at > ${now})`
-    : sql`EXISTS (SELECT 1 FROM api_tokens WHERE id = ${user.credentialId} AND user_id = ${user.id}
-        AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ${now}))`;
+    : sql`EXISTS (SELECT 1 FROM api_tokens WHERE id = ${user.credentialId} AND user_id = ${user.id} AND ${apiTokenLiveSql(now)})`;
 }
+
+/** An `api_tokens` row that still authenticates at `now`: neither revoked nor expired. */
+export const apiTokenLiveSql = (now: number) => sql`revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ${now})`;
 
 /** `last_used_at` is written at most once a minute per credential (SPEC §14). */
 export const LAST_USED_RESOLUTION_MS = 60_000;
