@@ -37,12 +37,13 @@ type Range = readonly [prefix: bigint, bits: number, name: string];
 
 const v4Range = (cidr: string, name: string): Range => {
   const [address, bits] = cidr.split('/');
-  return [parseIpv4(address)!.reduce((n, o) => (n << 8n) | BigInt(o), 0n), Number(bits), name];
+  return [octetsToBigInt(parseIpv4(address)!), Number(bits), name];
 };
 const v6Range = (cidr: string, name: string): Range => {
   const [address, bits] = cidr.split('/');
   return [groupsToBigInt(parseIpv6(address)!), Number(bits), name];
 };
+const octetsToBigInt = (octets: number[]) => octets.reduce((n, o) => (n << 8n) | BigInt(o), 0n);
 const groupsToBigInt = (groups: number[]) => groups.reduce((n, g) => (n << 16n) | BigInt(g), 0n);
 const inRange = (value: bigint, width: number, [prefix, bits]: Range) => value >> BigInt(width - bits) === prefix >> BigInt(width - bits);
 
@@ -98,7 +99,7 @@ const dotted = (n: bigint) => [24n, 16n, 8n, 0n].map((s) => Number((n >> s) & 25
 export function nonPublicAddress(host: string): string | null {
   const v4 = parseIpv4(host);
   if (v4) {
-    const value = v4.reduce((n, o) => (n << 8n) | BigInt(o), 0n);
+    const value = octetsToBigInt(v4);
     const range = V4_REFUSED.find((r) => inRange(value, 32, r));
     return range ? `${host} is ${range[2]} (${dotted(range[0])}/${range[1]})` : null;
   }
