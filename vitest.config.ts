@@ -47,11 +47,19 @@ export default defineConfig(async () => {
               wrangler: { configPath: './wrangler.toml' },
               miniflare: {
                 bindings,
-                queueProducers: { DELIVERY_QUEUE: { queueName: 'test-delivery-sink' }, DELIVERY_DLQ: { queueName: 'test-dead-letter-sink' } },
+                queueProducers: {
+                  DELIVERY_QUEUE: { queueName: 'test-delivery-sink' },
+                  DELIVERY_DLQ: { queueName: 'test-dead-letter-sink' },
+                },
               },
             }),
           ],
-          test: { name: 'workers', include: ['test/**/*.test.ts'], exclude: ['test/e2e/**', 'test/queues/**', 'test/ops/**'], ...common },
+          test: {
+            name: 'workers',
+            include: ['test/**/*.test.ts'],
+            exclude: ['test/e2e/**', 'test/queues/**', 'test/ops/**'],
+            ...common,
+          },
         },
         {
           plugins: [

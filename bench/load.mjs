@@ -13,7 +13,16 @@ export function percentile(sorted, p) {
  * `after(res, body, i)` runs outside the timing.
  * Every response body is read, so keep-alive connections are reused.
  */
-export async function run({ name, concurrency = 1, requests, maxSeconds = 90, send, ok = (r) => r.status < 400, after, paceMs = concurrency === 1 ? PACE_MS : 0 }) {
+export async function run({
+  name,
+  concurrency = 1,
+  requests,
+  maxSeconds = 90,
+  send,
+  ok = (r) => r.status < 400,
+  after,
+  paceMs = concurrency === 1 ? PACE_MS : 0,
+}) {
   const latencies = [];
   const statuses = {};
   let next = 0;

@@ -20,8 +20,21 @@ export async function timeCrypto(origin, n) {
   const full = [];
   for (let i = 0; i < 10; i++) empty.push(await timed(`${origin}/crypto?n=0`));
   for (let i = 0; i < 5; i++) full.push(await timed(`${origin}/crypto?n=${n}`));
-  const perPairMs = (percentile(full.sort((a, b) => a - b), 50) - percentile(empty.sort((a, b) => a - b), 50)) / n;
-  return { pairs_per_request: n, us_per_pair: round(perPairMs * 1000, 1), sign_verify_per_s: Math.round(1000 / perPairMs) };
+  const perPairMs =
+    (percentile(
+      full.sort((a, b) => a - b),
+      50,
+    ) -
+      percentile(
+        empty.sort((a, b) => a - b),
+        50,
+      )) /
+    n;
+  return {
+    pairs_per_request: n,
+    us_per_pair: round(perPairMs * 1000, 1),
+    sign_verify_per_s: Math.round(1000 / perPairMs),
+  };
 }
 
 /** Runs the cron trigger until nothing is stale, reading the worker's own `expiry_sweep` log lines. */
@@ -32,7 +45,8 @@ export async function timeSweep(worker, expected) {
     const before = (worker.log.match(/"event":"expiry_sweep"/g) ?? []).length;
     await (await fetch(`${worker.origin}/cdn-cgi/handler/scheduled?cron=*/10+*+*+*+*`)).arrayBuffer();
     const deadline = Date.now() + 120_000;
-    while ((worker.log.match(/"event":"expiry_sweep"/g) ?? []).length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while ((worker.log.match(/"event":"expiry_sweep"/g) ?? []).length === before && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
     const lines = [...worker.log.matchAll(/\{"event":"expiry_sweep"[^\n]*\}/g)].map((m) => JSON.parse(m[0]));
     const last = lines.at(-1);
     sweeps.push(last);
@@ -44,7 +58,8 @@ export async function timeSweep(worker, expected) {
   // The same trigger on a table with nothing stale: one indexed probe.
   const before = (worker.log.match(/"event":"expiry_sweep"/g) ?? []).length;
   await (await fetch(`${worker.origin}/cdn-cgi/handler/scheduled?cron=*/10+*+*+*+*`)).arrayBuffer();
-  while ((worker.log.match(/"event":"expiry_sweep"/g) ?? []).length === before) await new Promise((r) => setTimeout(r, 50));
+  while ((worker.log.match(/"event":"expiry_sweep"/g) ?? []).length === before)
+    await new Promise((r) => setTimeout(r, 50));
   const empty = [...worker.log.matchAll(/\{"event":"expiry_sweep"[^\n]*\}/g)].map((m) => JSON.parse(m[0])).at(-1);
   return {
     stale_seeded: expected,
@@ -73,7 +88,12 @@ export function explainPlans(worker, orgId) {
     'sweep probe': `SELECT 1 FROM invitations WHERE status = 'pending' AND expires_at <= ${now} LIMIT 1`,
     'sweep batch': `SELECT id FROM invitations WHERE status = 'pending' AND expires_at <= ${now} ORDER BY expires_at LIMIT 500`,
   };
-  return Object.fromEntries(Object.entries(queries).map(([name, q]) => [name, d1(worker, `EXPLAIN QUERY PLAN ${q}`)[0].results.map((r) => r.detail)]));
+  return Object.fromEntries(
+    Object.entries(queries).map(([name, q]) => [
+      name,
+      d1(worker, `EXPLAIN QUERY PLAN ${q}`)[0].results.map((r) => r.detail),
+    ]),
+  );
 }
 
 /** Bytes of a worker's local D1 on disk (the SQLite file and its WAL), after a checkpointing read. */
@@ -98,7 +118,9 @@ export function storageModel({ invitationBytes, auditBytes, retentionDays = 180,
   const perMonthInvitations = 40;
   const perMonthAudit = perMonthInvitations * 3 + 10;
   const months = (d) => d / 30;
-  const perOrg = perMonthInvitations * months(retentionDays) * invitationBytes + perMonthAudit * months(auditRetentionDays) * auditBytes;
+  const perOrg =
+    perMonthInvitations * months(retentionDays) * invitationBytes +
+    perMonthAudit * months(auditRetentionDays) * auditBytes;
   const capacity = 10 * 1024 ** 3;
   return {
     profile: `${perMonthInvitations} invitations and ${perMonthAudit} audit events a month per organization; invitations kept ${retentionDays} days, audit events ${auditRetentionDays}`,
@@ -112,7 +134,11 @@ export function bundleSize() {
   const file = 'bench/.bundle/index.js';
   const raw = readFileSync(file);
   const startup = /Worker Startup Time: (\d+) ms/.exec(out)?.[1];
-  return { raw_kib: round(statSync(file).size / 1024, 1), gzip_kib: round(gzipSync(raw).length / 1024, 1), startup_ms: startup ? Number(startup) : null };
+  return {
+    raw_kib: round(statSync(file).size / 1024, 1),
+    gzip_kib: round(gzipSync(raw).length / 1024, 1),
+    startup_ms: startup ? Number(startup) : null,
+  };
 }
 
 function machine() {
@@ -144,7 +170,15 @@ ${['| run | c | n | p50 ms | p95 ms | p99 ms | req/s |', '|---|---|---|---|---|-
 }
 
 export function writeReport(r) {
-  const table = (rows) => ['| path | c | n | p50 ms | p95 ms | p99 ms | req/s |', '|---|---|---|---|---|---|---|', ...rows.map((p) => `| ${p.name} | ${p.concurrency} | ${p.requests} | ${p.p50_ms} | ${p.p95_ms} | ${p.p99_ms} | ${p.throughput_rps ?? 'paced'} |`)].join('\n');
+  const table = (rows) =>
+    [
+      '| path | c | n | p50 ms | p95 ms | p99 ms | req/s |',
+      '|---|---|---|---|---|---|---|',
+      ...rows.map(
+        (p) =>
+          `| ${p.name} | ${p.concurrency} | ${p.requests} | ${p.p50_ms} | ${p.p95_ms} | ${p.p99_ms} | ${p.throughput_rps ?? 'paced'} |`,
+      ),
+    ].join('\n');
   const md = `# Benchmarks
 
 Figures from one real run of \`npm run bench\` (${r.started_at}, ${r.duration_s} s), on ${machine()}.
@@ -230,11 +264,15 @@ building queries, and mimetext building each email (7% at 16-way creates).
 
 | call | ratio | target ≤ 1.2× |
 |---|---|---|
-${Object.entries(r.history_ratios).map(([k, v]) => `| ${k} | ${v}× | ${v <= 1.2 ? 'met' : '**not met**'} |`).join('\n')}
+${Object.entries(r.history_ratios)
+  .map(([k, v]) => `| ${k} | ${v}× | ${v <= 1.2 ? 'met' : '**not met**'} |`)
+  .join('\n')}
 
 Query plans (\`EXPLAIN QUERY PLAN\` on the 100,000-row organization):
 
-${Object.entries(r.query_plans).map(([k, v]) => `- ${k}: ${v.map((d) => `\`${d}\``).join('; ')}`).join('\n')}
+${Object.entries(r.query_plans)
+  .map(([k, v]) => `- ${k}: ${v.map((d) => `\`${d}\``).join('; ')}`)
+  .join('\n')}
 
 ## Expiry sweep
 

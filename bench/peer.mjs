@@ -26,7 +26,10 @@ function oursSide({ origin, owners, warm, awaitEmails = true }) {
   const call = (method, org, path, body) =>
     fetch(`${origin}${path}`, {
       method,
-      headers: { Authorization: `Bearer ${owners.token(org)}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+      headers: {
+        Authorization: `Bearer ${owners.token(org)}`,
+        ...(body ? { 'Content-Type': 'application/json' } : {}),
+      },
       body: body ? JSON.stringify(body) : undefined,
     });
   return {
@@ -52,13 +55,19 @@ async function peerSide({ origin }, started) {
   const signUp = await fetch(`${origin}/api/auth/sign-up/email`, {
     method: 'POST',
     headers: base,
-    body: JSON.stringify({ email: `owner.${started}@bench.example`, password: `bench-password-${started}`, name: 'Bench Owner' }),
+    body: JSON.stringify({
+      email: `owner.${started}@bench.example`,
+      password: `bench-password-${started}`,
+      name: 'Bench Owner',
+    }),
   });
   const token = signUp.headers.get('set-auth-token');
   await signUp.arrayBuffer();
-  if (signUp.status !== 200 || !token) throw new Error(`${PEER_NAME}: sign-up answered ${signUp.status} without a session token`);
+  if (signUp.status !== 200 || !token)
+    throw new Error(`${PEER_NAME}: sign-up answered ${signUp.status} without a session token`);
   const headers = { ...base, Authorization: `Bearer ${token}` };
-  const list = (org) => fetch(`${origin}/api/auth/organization/list-invitations?organizationId=${encodeURIComponent(org)}`, { headers });
+  const list = (org) =>
+    fetch(`${origin}/api/auth/organization/list-invitations?organizationId=${encodeURIComponent(org)}`, { headers });
   let slug = 0;
   return {
     name: PEER_NAME,
@@ -76,7 +85,12 @@ async function peerSide({ origin }, started) {
       if (!body.id) throw new Error(`${PEER_NAME}: organization/create answered ${res.status} ${JSON.stringify(body)}`);
       return body.id;
     },
-    invite: (org, email) => fetch(`${origin}/api/auth/organization/invite-member`, { method: 'POST', headers, body: JSON.stringify({ email, role: 'member', organizationId: org }) }),
+    invite: (org, email) =>
+      fetch(`${origin}/api/auth/organization/invite-member`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ email, role: 'member', organizationId: org }),
+      }),
     list,
     pending: async (org) => (await (await list(org)).json()).filter((i) => i.status === 'pending').length,
     // The same untimed first request per organization as ours gets (better-auth keeps no
@@ -112,7 +126,9 @@ async function settle(side, emails, since) {
  */
 export async function comparePeer({ ours: oursOpts, peer: peerOpts, n, started = Date.now(), onRun = () => {} }) {
   const sides = [oursSide(oursOpts), await peerSide(peerOpts, started)];
-  const { version } = JSON.parse(readFileSync(new URL('../node_modules/better-auth/package.json', import.meta.url), 'utf8'));
+  const { version } = JSON.parse(
+    readFileSync(new URL('../node_modules/better-auth/package.json', import.meta.url), 'utf8'),
+  );
   const out = { peer: PEER_NAME, version, counts: n, race: {}, runs: {} };
   let seq = 0;
   const email = (tag) => `peer.${tag}.${seq++}.${started}@bench.example`;
@@ -181,7 +197,12 @@ export async function comparePeer({ ours: oursOpts, peer: peerOpts, n, started =
   // List: an organization with 10 pending invitations, at concurrency 1 and 16.
   for (const c of [1, 16]) {
     for (const side of sides) {
-      await timed(side, `list_c${c}`, { name: 'list invitations (10 pending)', concurrency: c, requests: n.listCalls, send: () => side.list(listOrg[side.name]) });
+      await timed(side, `list_c${c}`, {
+        name: 'list invitations (10 pending)',
+        concurrency: c,
+        requests: n.listCalls,
+        send: () => side.list(listOrg[side.name]),
+      });
     }
   }
 
@@ -213,11 +234,25 @@ export async function comparePeer({ ours: oursOpts, peer: peerOpts, n, started =
 /** The console table. */
 export function peerTable(p) {
   const pad = (s, w) => `${String(s ?? '–').padEnd(w - 1)} `;
-  const row = (metric, ours, peer, ratio = '', target = '', met = '') => `${pad(`peer: ${metric}`, 52)}${pad(ours, 15)}${pad(peer, 20)}${pad(ratio, 12)}${pad(target, 9)}${met}`.trimEnd();
+  const row = (metric, ours, peer, ratio = '', target = '', met = '') =>
+    `${pad(`peer: ${metric}`, 52)}${pad(ours, 15)}${pad(peer, 20)}${pad(ratio, 12)}${pad(target, 9)}${met}`.trimEnd();
   const rows = [
     row('metric', 'ours', `${PEER_NAME} ${p.version}`, 'ours ÷ peer', 'target', 'met'),
-    ...p.ratios.map((r) => row(r.metric, `${r.ours} ${r.unit}`, `${r.peer} ${r.unit}`, r.ratio === null ? '–' : `${r.ratio}×`, r.target ?? '–', r.met === null ? '–' : r.met ? 'yes' : 'no')),
-    row(`race (${p.over_limit.concurrency} at once): trials above ${LIMIT} pending`, `${p.over_limit.ours} of ${p.over_limit.trials}`, `${p.over_limit.peer} of ${p.over_limit.trials}`),
+    ...p.ratios.map((r) =>
+      row(
+        r.metric,
+        `${r.ours} ${r.unit}`,
+        `${r.peer} ${r.unit}`,
+        r.ratio === null ? '–' : `${r.ratio}×`,
+        r.target ?? '–',
+        r.met === null ? '–' : r.met ? 'yes' : 'no',
+      ),
+    ),
+    row(
+      `race (${p.over_limit.concurrency} at once): trials above ${LIMIT} pending`,
+      `${p.over_limit.ours} of ${p.over_limit.trials}`,
+      `${p.over_limit.peer} of ${p.over_limit.trials}`,
+    ),
     row('race: most pending after one trial', p.over_limit.ours_max_pending, p.over_limit.peer_max_pending),
   ];
   return rows.join('\n');

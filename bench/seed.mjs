@@ -5,7 +5,11 @@ import { d1 } from './servers.mjs';
 /** Signs up through the emailed-link flow; returns the session token and user id. */
 export async function signUp(api, email, name) {
   const since = Date.now() - 1000;
-  await fetch(`${api}/v1/auth/email-link`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email }) });
+  await fetch(`${api}/v1/auth/email-link`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email }),
+  });
   let link = null;
   for (let i = 0; i < 100 && !link; i++) {
     link = newestLink(email, { path: 'auth/verify', notBefore: since });
@@ -13,7 +17,11 @@ export async function signUp(api, email, name) {
   }
   if (!link) throw new Error(`no sign-in email for ${email}`);
   const token = new URL(link).searchParams.get('token');
-  const res = await fetch(`${api}/v1/auth/verify`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token, name }) });
+  const res = await fetch(`${api}/v1/auth/verify`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ token, name }),
+  });
   const body = await res.json();
   return { session: body.session_token, userId: body.user.id };
 }
@@ -32,7 +40,11 @@ export function ownerPool(api, started) {
   let n = 0;
   const newOwner = async () => {
     const owner = await signUp(api, `owner${n++}.${started}@bench.example`, 'Bench Owner');
-    const res = await fetch(`${api}/v1/me/api-tokens`, { method: 'POST', headers: { Authorization: `Bearer ${owner.session}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'bench' }) });
+    const res = await fetch(`${api}/v1/me/api-tokens`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${owner.session}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'bench' }),
+    });
     return (await res.json()).token;
   };
   // Slots are handed out synchronously, so organizations created concurrently never overfill an owner.
@@ -44,7 +56,11 @@ export function ownerPool(api, started) {
   return {
     async newOrg(name) {
       const token = await slot();
-      const res = await fetch(`${api}/v1/organizations`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ name }) });
+      const res = await fetch(`${api}/v1/organizations`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name }),
+      });
       const body = await res.json();
       if (!body.id) throw new Error(`POST /v1/organizations answered ${res.status} ${JSON.stringify(body)}`);
       tokens.set(body.id, token);
@@ -87,8 +103,11 @@ export function seedAudit(worker, orgId, userId, n, prefix, t0 = Date.now()) {
 
 /** `n` pending invitations already past their expiry, spread over `orgs` new organizations. */
 export function seedStaleInvitations(worker, userId, orgs, n, now = Date.now()) {
-  d1(worker, `${rows(orgs)} INSERT INTO organizations (id, name, slug, created_at, updated_at)
-    SELECT 'org_sw' || printf('%05d', i), 'Sweep ' || i, 'sweep-org-' || i, ${now}, ${now} FROM n`);
+  d1(
+    worker,
+    `${rows(orgs)} INSERT INTO organizations (id, name, slug, created_at, updated_at)
+    SELECT 'org_sw' || printf('%05d', i), 'Sweep ' || i, 'sweep-org-' || i, ${now}, ${now} FROM n`,
+  );
   d1(
     worker,
     `${rows(n)} INSERT INTO invitations (id, organization_id, email, role, status, message, expires_in_days, expires_at, token_id,

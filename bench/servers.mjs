@@ -20,7 +20,19 @@ export async function startWorker({ name, port, inspectorPort, stateDir, config,
   if (!existsSync('.dev.vars')) copyFileSync('.dev.vars.example', '.dev.vars');
   const configArgs = config ? ['-c', config] : [];
   wrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', stateDir, ...configArgs]);
-  const args = ['dev', ...configArgs, '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort), '--persist-to', stateDir, '--show-interactive-dev-session=false'];
+  const args = [
+    'dev',
+    ...configArgs,
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--inspector-port',
+    String(inspectorPort),
+    '--persist-to',
+    stateDir,
+    '--show-interactive-dev-session=false',
+  ];
   for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
   const child = spawn('wrangler', args, { env: ENV, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const worker = { name, port, stateDir, config, child, log: '', origin: `http://127.0.0.1:${port}` };
@@ -51,6 +63,17 @@ export function stopWorker(worker) {
 
 /** SQL straight into a worker's local D1 (bulk history only; everything else goes through the API). */
 export function d1(worker, command) {
-  const out = wrangler(['d1', 'execute', 'DB', '--local', '--persist-to', worker.stateDir, ...(worker.config ? ['-c', worker.config] : []), '--json', '--command', command]);
+  const out = wrangler([
+    'd1',
+    'execute',
+    'DB',
+    '--local',
+    '--persist-to',
+    worker.stateDir,
+    ...(worker.config ? ['-c', worker.config] : []),
+    '--json',
+    '--command',
+    command,
+  ]);
   return JSON.parse(out);
 }

@@ -18,7 +18,12 @@ const PIECE = 25_000;
  */
 export function readStructure(opts, objects) {
   const tables = objects.filter((o) => o.type === 'table');
-  const results = tables.length ? query(opts, tables.map((t) => `PRAGMA table_info(${id(t.name)}); PRAGMA foreign_key_list(${id(t.name)})`).join('; ')) : [];
+  const results = tables.length
+    ? query(
+        opts,
+        tables.map((t) => `PRAGMA table_info(${id(t.name)}); PRAGMA foreign_key_list(${id(t.name)})`).join('; '),
+      )
+    : [];
   return {
     tables: tables.map((t, i) => {
       const [info, fks] = [results[2 * i], results[2 * i + 1]];
@@ -26,7 +31,10 @@ export function readStructure(opts, objects) {
         name: t.name,
         sql: t.sql,
         columns: info.map((c) => String(c.name)),
-        pk: info.filter((c) => Number(c.pk) > 0).sort((a, b) => Number(a.pk) - Number(b.pk)).map((c) => String(c.name)),
+        pk: info
+          .filter((c) => Number(c.pk) > 0)
+          .sort((a, b) => Number(a.pk) - Number(b.pk))
+          .map((c) => String(c.name)),
         parents: new Set(fks.map((f) => String(f.table)).filter((p) => p !== t.name)),
       };
     }),
@@ -76,7 +84,8 @@ export function splitStatements(text) {
 // `INSERT INTO "t" ("a","b") VALUES(` as wrangler writes it; other quotings and no column list are taken too.
 const NAME = String.raw`"(?:[^"]|"")*"|\`(?:[^\`]|\`\`)*\`|\[[^\]]*\]|[A-Za-z_][\w$]*`;
 const INSERT = new RegExp(String.raw`^INSERT INTO (${NAME})\s*(?:\(((?:\s*(?:${NAME})\s*,?)*)\))?\s*VALUES\s*\(`, 'i');
-const unquote = (q) => (q[0] === '"' || q[0] === '`' ? q.slice(1, -1).replaceAll(q[0] + q[0], q[0]) : q[0] === '[' ? q.slice(1, -1) : q);
+const unquote = (q) =>
+  q[0] === '"' || q[0] === '`' ? q.slice(1, -1).replaceAll(q[0] + q[0], q[0]) : q[0] === '[' ? q.slice(1, -1) : q;
 
 /**
  * The rows of `wrangler d1 export --no-schema`, per table, as INSERT statements; sqlite_sequence apart.
@@ -96,9 +105,12 @@ export function rowsOf(exported, tables) {
       continue;
     }
     const table = byName.get(name);
-    const columns = m[2] === undefined ? table?.columns ?? [] : (m[2].match(new RegExp(NAME, 'g')) ?? []).map(unquote);
+    const columns =
+      m[2] === undefined ? (table?.columns ?? []) : (m[2].match(new RegExp(NAME, 'g')) ?? []).map(unquote);
     if (!table || columns.join('\u0000') !== table.columns.join('\u0000')) {
-      throw new Error(`the export's rows of ${name} do not match its schema: did a migration run during the backup? Run it again.`);
+      throw new Error(
+        `the export's rows of ${name} do not match its schema: did a migration run during the backup? Run it again.`,
+      );
     }
     rows.get(name).push(stmt);
   }
@@ -115,7 +127,9 @@ export function inexactCells(opts, tables) {
   const wanted = tables.filter((t) => t.columns.length);
   // One SELECT per table (D1 allows 5 terms in a compound SELECT): the row's key, and each inexact cell quoted.
   const statements = wanted.map((t) => {
-    const where = t.pk.length ? t.pk.map((c, i) => `${i ? "' AND ' || " : ''}${lit(`${id(c)} = `)} || quote(${id(c)})`).join(' || ') : 'NULL';
+    const where = t.pk.length
+      ? t.pk.map((c, i) => `${i ? "' AND ' || " : ''}${lit(`${id(c)} = `)} || quote(${id(c)})`).join(' || ')
+      : 'NULL';
     const inexact = t.columns.map((c) => {
       const v = id(c);
       return `((typeof(${v}) = 'text' AND ((instr(${v}, char(10)) > 0 AND instr(${v}, '\\n') > 0) OR (instr(${v}, char(13)) > 0 AND instr(${v}, '\\r') > 0)))
@@ -131,7 +145,9 @@ export function inexactCells(opts, tables) {
     query(opts, statements.slice(i, j).join('; ')).forEach((rows, k) => {
       const t = wanted[i + k];
       const cells = rows.flatMap((r) =>
-        t.columns.flatMap((column, c) => (r[`c${c}`] == null ? [] : [{ column, where: r.w === null ? null : String(r.w), value: String(r[`c${c}`]) }])),
+        t.columns.flatMap((column, c) =>
+          r[`c${c}`] == null ? [] : [{ column, where: r.w === null ? null : String(r.w), value: String(r[`c${c}`]) }],
+        ),
       );
       if (cells.length) found.set(t.name, cells);
     });
@@ -153,7 +169,8 @@ function pieces(expr, where) {
   }
   // A string literal, possibly wrapped by the export in replace(…,'\n',char(10)) calls.
   const text = /^((?:replace\()*)'((?:[^']|'')*)'((?:,'\\[nr]',char\(1[03]\)\))*)$/s.exec(expr);
-  if (!text) throw new Error(`${where}: a value of ${bytes(expr)} bytes that cannot be split under D1's 100 KB statement limit`);
+  if (!text)
+    throw new Error(`${where}: a value of ${bytes(expr)} bytes that cannot be split under D1's 100 KB statement limit`);
   const [, open, body, close] = text;
   const out = [];
   for (let start = 0; start < body.length; ) {
@@ -167,7 +184,8 @@ function pieces(expr, where) {
   return { blob: false, parts: out };
 }
 
-const appendPiece = (column, part, blob) => (blob ? `${id(column)} = CAST(${id(column)} || ${part} AS BLOB)` : `${id(column)} = ${id(column)} || ${part}`);
+const appendPiece = (column, part, blob) =>
+  blob ? `${id(column)} = CAST(${id(column)} || ${part} AS BLOB)` : `${id(column)} = ${id(column)} || ${part}`;
 
 /** An INSERT as it is, or, past D1's statement limit, an INSERT with shortened values and UPDATEs that append the rest. */
 function fitInsert(stmt, table) {
@@ -175,7 +193,10 @@ function fitInsert(stmt, table) {
   const open = INSERT.exec(stmt)[0].length;
   const values = splitValues(stmt.slice(open, -1));
   const where = `${table.name} row`;
-  if (!table.pk.length) throw new Error(`${where}: ${bytes(stmt)} bytes, over D1's 100 KB statement limit, and the table has no primary key to split it by`);
+  if (!table.pk.length)
+    throw new Error(
+      `${where}: ${bytes(stmt)} bytes, over D1's 100 KB statement limit, and the table has no primary key to split it by`,
+    );
   const match = table.pk.map((c) => `${id(c)} = ${values[table.columns.indexOf(c)]}`).join(' AND ');
   const updates = [];
   const insertOf = () => `${stmt.slice(0, open)}${values.join(',')})`;
@@ -183,9 +204,14 @@ function fitInsert(stmt, table) {
     if (bytes(insertOf()) <= MAX_BYTES || values[i].length < 1000) break;
     const { blob, parts } = pieces(values[i], where);
     values[i] = parts[0];
-    updates.push(...parts.slice(1).map((p) => `UPDATE ${id(table.name)} SET ${appendPiece(table.columns[i], p, blob)} WHERE ${match}`));
+    updates.push(
+      ...parts
+        .slice(1)
+        .map((p) => `UPDATE ${id(table.name)} SET ${appendPiece(table.columns[i], p, blob)} WHERE ${match}`),
+    );
   }
-  if (bytes(insertOf()) > MAX_BYTES) throw new Error(`${where}: ${bytes(stmt)} bytes, and it cannot be brought under D1's 100 KB statement limit`);
+  if (bytes(insertOf()) > MAX_BYTES)
+    throw new Error(`${where}: ${bytes(stmt)} bytes, and it cannot be brought under D1's 100 KB statement limit`);
   return [insertOf(), ...updates];
 }
 
@@ -213,7 +239,10 @@ function exactCell(table, cell) {
   const stmt = `UPDATE ${id(table.name)} SET ${id(cell.column)} = ${cell.value} WHERE ${cell.where}`;
   if (bytes(stmt) <= MAX_BYTES) return [stmt];
   const { blob, parts } = pieces(cell.value, `${table.name} row`);
-  return parts.map((p, i) => `UPDATE ${id(table.name)} SET ${i ? appendPiece(cell.column, p, blob) : `${id(cell.column)} = ${p}`} WHERE ${cell.where}`);
+  return parts.map(
+    (p, i) =>
+      `UPDATE ${id(table.name)} SET ${i ? appendPiece(cell.column, p, blob) : `${id(cell.column)} = ${p}`} WHERE ${cell.where}`,
+  );
 }
 
 /**
@@ -236,21 +265,38 @@ export function backupText({ source, takenAt, tables, others, rows, sequence, ex
     `-- taken: ${takenAt}`,
     `-- rows: ${JSON.stringify(counts)}`,
     'PRAGMA defer_foreign_keys=TRUE;',
-    ...section('Tables, parents first', tables.map((t) => t.sql)),
+    ...section(
+      'Tables, parents first',
+      tables.map((t) => t.sql),
+    ),
     ...section('Rows, parent tables first (no trigger exists yet, so none fires)', data.map(guardText)),
     ...section('AUTOINCREMENT counters', sequence.length ? ['DELETE FROM sqlite_sequence', ...sequence] : []),
-    ...section('Indexes', others.filter((o) => o.type === 'index').map((o) => o.sql)),
-    ...section('Views', others.filter((o) => o.type === 'view').map((o) => o.sql)),
-    ...section('Triggers, last', others.filter((o) => o.type === 'trigger').map((o) => o.sql)),
+    ...section(
+      'Indexes',
+      others.filter((o) => o.type === 'index').map((o) => o.sql),
+    ),
+    ...section(
+      'Views',
+      others.filter((o) => o.type === 'view').map((o) => o.sql),
+    ),
+    ...section(
+      'Triggers, last',
+      others.filter((o) => o.type === 'trigger').map((o) => o.sql),
+    ),
     '',
   ].join('\n');
 }
 
 /** The header of a backup file: where it came from and the rows per table; throws if it is not one. */
 export function readHeader(head, file) {
-  if (!head.startsWith(FORMAT)) throw new Error(`${file} is not a backup written by \`npm run db:backup\` (its first line is not "${FORMAT}…").`);
+  if (!head.startsWith(FORMAT))
+    throw new Error(`${file} is not a backup written by \`npm run db:backup\` (its first line is not "${FORMAT}…").`);
   const field = (name) => new RegExp(`^-- ${name}: (.*)$`, 'm').exec(head)?.[1];
   const rows = field('rows');
   if (!rows) throw new Error(`${file} has no "-- rows:" line: it is damaged or was cut short.`);
-  return { source: field('source'), takenAt: field('taken'), rows: /** @type {Record<string, number>} */ (JSON.parse(rows)) };
+  return {
+    source: field('source'),
+    takenAt: field('taken'),
+    rows: /** @type {Record<string, number>} */ (JSON.parse(rows)),
+  };
 }

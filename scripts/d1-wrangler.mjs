@@ -40,13 +40,23 @@ export function parseOptions(argv, usage) {
     process.exit(0);
   }
   if (positionals.length !== 1) throw new UsageError(`Give exactly one FILE.\n${usage}`);
-  if (values.remote && values['persist-to']) throw new UsageError(`--remote and --persist-to are exclusive: a remote database is not kept in a local directory.\n${usage}`);
-  return { file: positionals[0], remote: values.remote, persistTo: values['persist-to'], config: values.config, env: values.env };
+  if (values.remote && values['persist-to'])
+    throw new UsageError(
+      `--remote and --persist-to are exclusive: a remote database is not kept in a local directory.\n${usage}`,
+    );
+  return {
+    file: positionals[0],
+    remote: values.remote,
+    persistTo: values['persist-to'],
+    config: values.config,
+    env: values.env,
+  };
 }
 
 /** "the remote database", "the local database in DIR", or the one `npm start` uses. */
 export function describe(opts) {
-  if (opts.remote) return `the remote database (binding ${BINDING}${opts.config ? `, ${opts.config}` : ''}${opts.env ? `, env ${opts.env}` : ''})`;
+  if (opts.remote)
+    return `the remote database (binding ${BINDING}${opts.config ? `, ${opts.config}` : ''}${opts.env ? `, env ${opts.env}` : ''})`;
   if (opts.persistTo) return `the local database in ${opts.persistTo}`;
   return 'the local database of `npm start` (.wrangler/state)';
 }
@@ -54,11 +64,17 @@ export function describe(opts) {
 /** The directory wrangler keeps a local database in (`<DIR>/v3/d1`), or undefined for --remote. */
 export function localStateDir(opts) {
   if (opts.remote) return undefined;
-  return resolve(opts.persistTo ?? join(opts.config ? dirname(resolve(opts.config)) : process.cwd(), '.wrangler/state'));
+  return resolve(
+    opts.persistTo ?? join(opts.config ? dirname(resolve(opts.config)) : process.cwd(), '.wrangler/state'),
+  );
 }
 
-const configFlags = (opts) => [...(opts.config ? ['--config', opts.config] : []), ...(opts.env ? ['--env', opts.env] : [])];
-const whereFlags = (opts) => (opts.remote ? ['--remote'] : ['--local', ...(opts.persistTo ? ['--persist-to', opts.persistTo] : [])]);
+const configFlags = (opts) => [
+  ...(opts.config ? ['--config', opts.config] : []),
+  ...(opts.env ? ['--env', opts.env] : []),
+];
+const whereFlags = (opts) =>
+  opts.remote ? ['--remote'] : ['--local', ...(opts.persistTo ? ['--persist-to', opts.persistTo] : [])];
 
 /** Runs wrangler with the same Node as this script; throws with wrangler's own error text. */
 function wrangler(args) {
@@ -76,7 +92,11 @@ function wrangler(args) {
     // not --json output
   }
   const output = plain(`${res.stderr}\n${res.stdout}`);
-  detail ||= output.split('\n').filter((l) => /✘|ERROR|Error/.test(l)).join('\n') || output.trim();
+  detail ||=
+    output
+      .split('\n')
+      .filter((l) => /✘|ERROR|Error/.test(l))
+      .join('\n') || output.trim();
   throw new Error(`wrangler ${args.slice(0, 2).join(' ')} failed (exit ${res.status}): ${detail.trim()}`);
 }
 
@@ -86,7 +106,16 @@ function wrangler(args) {
  * @returns {Record<string, unknown>[][]}
  */
 export function query(opts, sql) {
-  const out = wrangler(['d1', 'execute', BINDING, ...whereFlags(opts), ...configFlags(opts), '--json', '--command', sql]);
+  const out = wrangler([
+    'd1',
+    'execute',
+    BINDING,
+    ...whereFlags(opts),
+    ...configFlags(opts),
+    '--json',
+    '--command',
+    sql,
+  ]);
   return JSON.parse(out).map((r) => r.results ?? []);
 }
 
@@ -105,13 +134,25 @@ export function exportRows(opts, output) {
   if (opts.remote) return void wrangler(['d1', 'export', BINDING, '--remote', ...configFlags(opts), ...flags]);
   if (!opts.persistTo) return void wrangler(['d1', 'export', BINDING, '--local', ...configFlags(opts), ...flags]);
   const config = opts.config ?? CONFIG_NAMES.find((name) => existsSync(name));
-  if (!config) throw new UsageError('No wrangler configuration here (wrangler.toml); run from the project directory or pass --config.');
+  if (!config)
+    throw new UsageError(
+      'No wrangler configuration here (wrangler.toml); run from the project directory or pass --config.',
+    );
   const dir = mkdtempSync(join(tmpdir(), 'd1-export-'));
   try {
     mkdirSync(join(dir, '.wrangler'));
     symlinkSync(resolve(opts.persistTo), join(dir, '.wrangler/state'), 'junction');
     copyFileSync(config, join(dir, basename(config)));
-    wrangler(['d1', 'export', BINDING, '--local', '--config', join(dir, basename(config)), ...(opts.env ? ['--env', opts.env] : []), ...flags]);
+    wrangler([
+      'd1',
+      'export',
+      BINDING,
+      '--local',
+      '--config',
+      join(dir, basename(config)),
+      ...(opts.env ? ['--env', opts.env] : []),
+      ...flags,
+    ]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -127,13 +168,19 @@ export const NOT_INTERNAL = `name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT
 
 /** The tables and views of the database (D1's and SQLite's own aside): none means empty. */
 export function tablesAndViews(opts) {
-  const [rows] = query(opts, `SELECT name FROM sqlite_schema WHERE ${NOT_INTERNAL} AND type IN ('table', 'view') ORDER BY rowid`);
+  const [rows] = query(
+    opts,
+    `SELECT name FROM sqlite_schema WHERE ${NOT_INTERNAL} AND type IN ('table', 'view') ORDER BY rowid`,
+  );
   return rows.map((r) => String(r.name));
 }
 
 /** The tables, indexes, views and triggers of the database, in creation order. */
 export function schemaObjects(opts) {
-  const [rows] = query(opts, `SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE sql IS NOT NULL AND ${NOT_INTERNAL} ORDER BY rowid`);
+  const [rows] = query(
+    opts,
+    `SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE sql IS NOT NULL AND ${NOT_INTERNAL} ORDER BY rowid`,
+  );
   return /** @type {{ type: string, name: string, tbl_name: string, sql: string }[]} */ (rows);
 }
 

@@ -18,11 +18,13 @@ function main() {
   const source = describe(opts);
   const state = localStateDir(opts);
   // wrangler would quietly create an empty database where none is; a backup of nothing helps no one.
-  if (state && !existsSync(join(state, 'v3/d1'))) throw new UsageError(`No local database in ${state} (no v3/d1 there). Nothing was written.`);
+  if (state && !existsSync(join(state, 'v3/d1')))
+    throw new UsageError(`No local database in ${state} (no v3/d1 there). Nothing was written.`);
 
   console.log(`Backing up ${source}…`);
   const objects = schemaObjects(opts);
-  if (!objects.some((o) => o.type === 'table')) throw new UsageError(`${source} has no tables: nothing to back up. Nothing was written.`);
+  if (!objects.some((o) => o.type === 'table'))
+    throw new UsageError(`${source} has no tables: nothing to back up. Nothing was written.`);
   const { tables, others } = readStructure(opts, objects);
   const ordered = parentsFirst(tables);
 
@@ -48,13 +50,20 @@ function main() {
 
   console.log(`Wrote ${opts.file} (${Math.ceil(statSync(opts.file).size / 1024)} KiB), taken ${takenAt}:`);
   const width = Math.max(...ordered.map((t) => t.name.length));
-  for (const t of ordered) console.log(`  ${t.name.padEnd(width)}  ${String(rows.get(t.name).length).padStart(8)} rows`);
+  for (const t of ordered)
+    console.log(`  ${t.name.padEnd(width)}  ${String(rows.get(t.name).length).padStart(8)} rows`);
   const count = (type) => others.filter((o) => o.type === type).length;
-  console.log(`  ${ordered.length} tables, ${count('index')} indexes, ${count('view')} views, ${count('trigger')} triggers (created last on restore).`);
+  console.log(
+    `  ${ordered.length} tables, ${count('index')} indexes, ${count('view')} views, ${count('trigger')} triggers (created last on restore).`,
+  );
   const fixed = [...exact.values()].flat();
-  if (fixed.length) console.log(`  ${fixed.length} value(s) that wrangler's export writes inexactly were read again exactly.`);
+  if (fixed.length)
+    console.log(`  ${fixed.length} value(s) that wrangler's export writes inexactly were read again exactly.`);
   const unfixable = fixed.filter((c) => c.where === null).length;
-  if (unfixable) console.warn(`  Warning: ${unfixable} such value(s) are in tables without a primary key and are kept as the export wrote them.`);
+  if (unfixable)
+    console.warn(
+      `  Warning: ${unfixable} such value(s) are in tables without a primary key and are kept as the export wrote them.`,
+    );
 }
 
 try {

@@ -3,7 +3,16 @@
 // it: the rows per table the backup recorded, and `PRAGMA foreign_key_check`.
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { readHeader } from './d1-dump.mjs';
-import { UsageError, describe, importFile, parseOptions, query, rowCounts, schemaObjects, tablesAndViews } from './d1-wrangler.mjs';
+import {
+  UsageError,
+  describe,
+  importFile,
+  parseOptions,
+  query,
+  rowCounts,
+  schemaObjects,
+  tablesAndViews,
+} from './d1-wrangler.mjs';
 
 const USAGE = `Usage: npm run db:restore -- [--remote | --persist-to DIR] [--config FILE] [--env NAME] FILE
   (no flag)         the local database \`npm start\` uses (.wrangler/state)
@@ -35,7 +44,7 @@ function main() {
       `${target} is not empty (${names.length} tables and views: ${names.slice(0, 6).join(', ')}${names.length > 6 ? ', …' : ''}). ` +
         'A restore only loads into an empty database, so nothing was changed. ' +
         (opts.remote
-          ? 'Create one with `npx wrangler d1 create NAME`, point a configuration\'s DB binding at it, and restore with --config.'
+          ? "Create one with `npx wrangler d1 create NAME`, point a configuration's DB binding at it, and restore with --config."
           : 'Restore into another --persist-to directory, or stop `npm start` and move .wrangler/state/v3/d1 aside.'),
     );
   }
@@ -47,7 +56,9 @@ function main() {
     // The load is one transaction (locally one batch; D1 rolls a failed remote import back): say what is left.
     let left;
     try {
-      left = tablesAndViews(opts).length ? `${target} now holds part of the load: empty it before trying again.` : `Nothing was changed: ${target} is still empty.`;
+      left = tablesAndViews(opts).length
+        ? `${target} now holds part of the load: empty it before trying again.`
+        : `Nothing was changed: ${target} is still empty.`;
     } catch {
       left = `Check whether ${target} is still empty before trying again.`;
     }
@@ -63,15 +74,23 @@ function main() {
   for (const [table, expected] of Object.entries(backup.rows)) {
     const got = counts[table];
     if (got !== expected) wrong.push(`${table}: ${got} rows, the backup has ${expected}`);
-    console.log(`  ${table.padEnd(width)}  ${String(got).padStart(8)} rows${got === expected ? '' : `  ≠ ${expected} in the backup`}`);
+    console.log(
+      `  ${table.padEnd(width)}  ${String(got).padStart(8)} rows${got === expected ? '' : `  ≠ ${expected} in the backup`}`,
+    );
   }
   if (wrong.length || violations.length) {
     throw new Error(
-      [...wrong, ...(violations.length ? [`PRAGMA foreign_key_check: ${violations.length} violation(s), e.g. ${JSON.stringify(violations[0])}`] : [])].join('\n') +
-        `\n${target} now holds this load; empty it before trying again.`,
+      `${[
+        ...wrong,
+        ...(violations.length
+          ? [`PRAGMA foreign_key_check: ${violations.length} violation(s), e.g. ${JSON.stringify(violations[0])}`]
+          : []),
+      ].join('\n')}\n${target} now holds this load; empty it before trying again.`,
     );
   }
-  console.log(`  Every table has the backup's row count; PRAGMA foreign_key_check is clean; ${triggers} triggers created after the rows (none fired).`);
+  console.log(
+    `  Every table has the backup's row count; PRAGMA foreign_key_check is clean; ${triggers} triggers created after the rows (none fired).`,
+  );
 }
 
 try {

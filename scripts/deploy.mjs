@@ -7,7 +7,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_PRODUCTION_CONFIG, localConfig, previousSettings, writeProductionConfig } from './deploy/production-config.mjs';
+import {
+  DEFAULT_PRODUCTION_CONFIG,
+  localConfig,
+  previousSettings,
+  writeProductionConfig,
+} from './deploy/production-config.mjs';
 import { cloudflareApi, parseJsonOutput, StepError, wrangler } from './lib/wrangler.mjs';
 
 const USAGE = `Usage: npm run deploy -- (--hostname HOST | --workers-dev) --from ADDRESS [options]
@@ -53,7 +58,7 @@ function options() {
   }
   const before = previousSettings(values.config);
   const local = localConfig();
-  const workersDev = values['workers-dev'] ?? (values.hostname ? false : before.workersDev ?? false);
+  const workersDev = values['workers-dev'] ?? (values.hostname ? false : (before.workersDev ?? false));
   const settings = {
     name: values.name ?? before.name ?? local.name,
     hostname: workersDev ? null : (values.hostname ?? before.hostname ?? null)?.toLowerCase(),
@@ -72,10 +77,14 @@ function options() {
   const problems = [];
   if (!process.env.CLOUDFLARE_API_TOKEN) problems.push('CLOUDFLARE_API_TOKEN is not set.');
   if (!process.env.CLOUDFLARE_ACCOUNT_ID) problems.push('CLOUDFLARE_ACCOUNT_ID is not set.');
-  if (!settings.workersDev && !/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,}$/.test(settings.hostname ?? '')) {
+  if (
+    !settings.workersDev &&
+    !/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,}$/.test(settings.hostname ?? '')
+  ) {
     problems.push('Give --hostname HOST (a custom domain such as invitations.example.com) or --workers-dev.');
   }
-  if (!/^[^@\s<>]+@[a-z0-9.-]+\.[a-z]{2,}$/i.test(settings.from ?? '')) problems.push('Give --from ADDRESS, the sender of every email (e.g. invitations@example.com).');
+  if (!/^[^@\s<>]+@[a-z0-9.-]+\.[a-z]{2,}$/i.test(settings.from ?? ''))
+    problems.push('Give --from ADDRESS, the sender of every email (e.g. invitations@example.com).');
   if (!TRANSPORTS.includes(settings.transport)) problems.push(`--transport must be one of ${TRANSPORTS.join(', ')}.`);
   if (settings.jurisdiction && settings.jurisdiction !== 'eu') problems.push('--jurisdiction takes eu.');
   if (problems.length) throw new StepError(`${problems.join('\n')}\n\n${USAGE}`);
@@ -83,7 +92,17 @@ function options() {
 }
 
 /** The steps, numbered as the README lists them. */
-const STEPS = ['D1', 'Queues', 'Email Sending events', 'Hostname', 'Production configuration', 'Secret', 'Migrations', 'Worker', 'Health'];
+const STEPS = [
+  'D1',
+  'Queues',
+  'Email Sending events',
+  'Hostname',
+  'Production configuration',
+  'Secret',
+  'Migrations',
+  'Worker',
+  'Health',
+];
 let stepNumber = 0;
 const step = (name, detail = '') => {
   stepNumber = STEPS.indexOf(name) + 1;
@@ -94,7 +113,8 @@ const say = (line) => console.log(`    ${line}`);
 /** The D1 database by name, created (with its location or jurisdiction) when missing. */
 async function ensureDatabase(settings) {
   step('D1', `database "${settings.database}"`);
-  const find = async () => parseJsonOutput((await wrangler(['d1', 'list', '--json'])).out).find((d) => d.name === settings.database);
+  const find = async () =>
+    parseJsonOutput((await wrangler(['d1', 'list', '--json'])).out).find((d) => d.name === settings.database);
   let db = await find();
   if (db) {
     say(`exists: ${db.uuid}`);
@@ -106,7 +126,9 @@ async function ensureDatabase(settings) {
   await wrangler(args);
   db = await find();
   if (!db) throw new StepError(`wrangler created the database "${settings.database}" but it is not listed; run again.`);
-  say(`created: ${db.uuid}${settings.jurisdiction ? ` (jurisdiction ${settings.jurisdiction})` : settings.location ? ` (near ${settings.location})` : ''}`);
+  say(
+    `created: ${db.uuid}${settings.jurisdiction ? ` (jurisdiction ${settings.jurisdiction})` : settings.location ? ` (near ${settings.location})` : ''}`,
+  );
   return db.uuid;
 }
 
@@ -138,18 +160,23 @@ async function resolveOrigin(settings) {
   let answer = await cloudflareApi('GET', `/accounts/${account}/workers/subdomain`);
   if (!answer.success) {
     // 10007: the account has none yet. Anything else (a token without access, an outage) is said as it is.
-    if (!answer.errors?.some((e) => e.code === 10007)) throw new StepError(`Reading the account's workers.dev subdomain failed: ${apiErrors(answer)}`);
+    if (!answer.errors?.some((e) => e.code === 10007))
+      throw new StepError(`Reading the account's workers.dev subdomain failed: ${apiErrors(answer)}`);
     if (!settings.subdomain) {
-      throw new StepError('This account has no workers.dev subdomain yet. Choose one and run again with --workers-subdomain NAME (or use --hostname).');
+      throw new StepError(
+        'This account has no workers.dev subdomain yet. Choose one and run again with --workers-subdomain NAME (or use --hostname).',
+      );
     }
     answer = await cloudflareApi('PUT', `/accounts/${account}/workers/subdomain`, { subdomain: settings.subdomain });
-    if (!answer.success) throw new StepError(`Registering the workers.dev subdomain "${settings.subdomain}" failed: ${apiErrors(answer)}`);
+    if (!answer.success)
+      throw new StepError(`Registering the workers.dev subdomain "${settings.subdomain}" failed: ${apiErrors(answer)}`);
     say(`registered the account's subdomain: ${settings.subdomain}.workers.dev`);
   }
   return `https://${settings.name}.${answer.result.subdomain}.workers.dev`;
 }
 
-const apiErrors = (answer) => (answer.errors ?? []).map((e) => `${e.message} (${e.code})`).join('; ') || `HTTP ${answer.status}`;
+const apiErrors = (answer) =>
+  (answer.errors ?? []).map((e) => `${e.message} (${e.code})`).join('; ') || `HTTP ${answer.status}`;
 
 /**
  * The signing key: kept when the Worker has one, else generated (48 random bytes) into a private
@@ -198,7 +225,9 @@ async function ensureEmailEventsSubscription(settings, local) {
   const domain = settings.from.split('@')[1].toLowerCase();
   const listed = parseJsonOutput((await wrangler(['queues', 'subscription', 'list', queue, '--json'])).out);
   // One subscription per sending domain: a new --from domain gets its own.
-  if ((Array.isArray(listed) ? listed : []).some((s) => s.source?.type === 'email.sending' && s.source?.domain === domain)) {
+  if (
+    (Array.isArray(listed) ? listed : []).some((s) => s.source?.type === 'email.sending' && s.source?.domain === domain)
+  ) {
     say(`subscribed already (${domain})`);
     return;
   }
@@ -207,20 +236,43 @@ async function ensureEmailEventsSubscription(settings, local) {
     say(`no zone found for ${domain} on this account: add it to Cloudflare, then run again to subscribe`);
     return;
   }
-  await wrangler(['queues', 'subscription', 'create', queue, '--source', 'email.sending', '--events', EMAIL_SENDING_EVENTS.join(','), '--zone-id', zone.id, '--domain', domain, '--name', `${settings.name} email events`]);
+  await wrangler([
+    'queues',
+    'subscription',
+    'create',
+    queue,
+    '--source',
+    'email.sending',
+    '--events',
+    EMAIL_SENDING_EVENTS.join(','),
+    '--zone-id',
+    zone.id,
+    '--domain',
+    domain,
+    '--name',
+    `${settings.name} email events`,
+  ]);
   say(`subscribed (zone ${zone.name})`);
 }
 
 /** The Email Sending events the Worker reads: EMAIL_SENDING_EVENT_TYPES in src/delivery/transports/cloudflare.ts. */
-const EMAIL_SENDING_EVENTS = ['delivered', 'deferred', 'bounced', 'failed', 'rejected', 'complained'].map((type) => `message.${type}`);
+const EMAIL_SENDING_EVENTS = ['delivered', 'deferred', 'bounced', 'failed', 'rejected', 'complained'].map(
+  (type) => `message.${type}`,
+);
 
 /** The zone holding `domain`: the domain itself or its nearest parent on this account. */
 async function zoneOf(domain) {
   const labels = domain.split('.');
   for (let i = 0; i < labels.length - 1; i++) {
     const name = labels.slice(i).join('.');
-    const answer = await cloudflareApi('GET', `/zones?name=${encodeURIComponent(name)}&account.id=${process.env.CLOUDFLARE_ACCOUNT_ID}`);
-    if (!answer.success) throw new StepError(`Looking up the zone of ${domain} failed (does the token have Zone: Read?): ${apiErrors(answer)}`);
+    const answer = await cloudflareApi(
+      'GET',
+      `/zones?name=${encodeURIComponent(name)}&account.id=${process.env.CLOUDFLARE_ACCOUNT_ID}`,
+    );
+    if (!answer.success)
+      throw new StepError(
+        `Looking up the zone of ${domain} failed (does the token have Zone: Read?): ${apiErrors(answer)}`,
+      );
     if (answer.result?.length) return answer.result[0];
   }
   return null;
@@ -242,7 +294,8 @@ async function checkHealth(origin, settings) {
     }
     if (i < attempts) await new Promise((r) => setTimeout(r, Math.min(30_000, 2_000 * i)));
   }
-  for (const [name, check] of Object.entries(last?.body?.checks ?? {})) say(`${check.ok ? 'ok  ' : 'FAIL'} ${name}${check.ok ? '' : `: ${check.problem ?? JSON.stringify(check)}`}`);
+  for (const [name, check] of Object.entries(last?.body?.checks ?? {}))
+    say(`${check.ok ? 'ok  ' : 'FAIL'} ${name}${check.ok ? '' : `: ${check.problem ?? JSON.stringify(check)}`}`);
   if (!last?.body?.checks) say(`no answer: ${JSON.stringify(last)}`);
   return last;
 }
@@ -252,15 +305,28 @@ function leftToDo(origin, settings, health) {
   const domain = settings.from.split('@')[1];
   const lines = [];
   if (settings.transport === 'cloudflare') {
-    lines.push(`Onboard ${domain} to Email Sending (dashboard: Email Service → Email Sending; needs Workers Paid), so mail reaches any address.`);
+    lines.push(
+      `Onboard ${domain} to Email Sending (dashboard: Email Service → Email Sending; needs Workers Paid), so mail reaches any address.`,
+    );
   } else {
-    lines.push(`Set the ${settings.transport} API key: npx wrangler secret put EMAIL_API_KEY --config ${settings.config}`);
-    lines.push(`Add the provider's event webhook ${origin}/v1/email-events/${settings.transport} and: npx wrangler secret put EMAIL_EVENTS_SECRET --config ${settings.config}`);
+    lines.push(
+      `Set the ${settings.transport} API key: npx wrangler secret put EMAIL_API_KEY --config ${settings.config}`,
+    );
+    lines.push(
+      `Add the provider's event webhook ${origin}/v1/email-events/${settings.transport} and: npx wrangler secret put EMAIL_EVENTS_SECRET --config ${settings.config}`,
+    );
   }
-  if (!settings.workersDev) lines.push(`A new custom domain needs a few minutes for its certificate: check again below if health failed to connect.`);
-  lines.push(`Check: curl -s "${origin}/healthz?deep=1"   (or: npm run deploy${cfg}, which changes nothing that is in place)`);
+  if (!settings.workersDev)
+    lines.push(
+      `A new custom domain needs a few minutes for its certificate: check again below if health failed to connect.`,
+    );
+  lines.push(
+    `Check: curl -s "${origin}/healthz?deep=1"   (or: npm run deploy${cfg}, which changes nothing that is in place)`,
+  );
   console.log(`\nLeft to do by hand:\n${lines.map((l) => `  - ${l}`).join('\n')}`);
-  const failing = Object.entries(health?.body?.checks ?? {}).filter(([, c]) => !c.ok).map(([name]) => name);
+  const failing = Object.entries(health?.body?.checks ?? {})
+    .filter(([, c]) => !c.ok)
+    .map(([name]) => name);
   return failing;
 }
 
@@ -280,7 +346,9 @@ async function main() {
     step('Migrations', 'before the new Worker, so it never runs on an older schema');
     await wrangler(['d1', 'migrations', 'apply', 'DB', '--remote', '--config', settings.config], { echo: true });
     step('Worker');
-    await wrangler(['deploy', '--config', settings.config, ...(secrets ? ['--secrets-file', secrets.file] : [])], { echo: true });
+    await wrangler(['deploy', '--config', settings.config, ...(secrets ? ['--secrets-file', secrets.file] : [])], {
+      echo: true,
+    });
   } finally {
     secrets?.cleanup();
   }
@@ -289,7 +357,9 @@ async function main() {
   // The email transport is the operator's to finish (a domain to onboard, a key to set): not a failure.
   const blocking = failing.filter((name) => name !== 'email');
   if (!health?.body?.checks || blocking.length) {
-    console.error(`\nDeployed, but health is not green (${blocking.join(', ') || 'no answer'}). Fix it and run npm run deploy again.`);
+    console.error(
+      `\nDeployed, but health is not green (${blocking.join(', ') || 'no answer'}). Fix it and run npm run deploy again.`,
+    );
     process.exit(1);
   }
   console.log(`\nDone: ${origin}`);
@@ -298,7 +368,9 @@ async function main() {
 main().catch((err) => {
   if (err instanceof StepError && stepNumber === 0) console.error(`\nNothing ran: ${err.message}`);
   else if (err instanceof StepError) {
-    console.error(`\nStopped at step ${stepNumber} (${STEPS[stepNumber - 1]}): ${err.message}\nNothing after this step ran. Fix the cause and run npm run deploy again: it keeps what is in place and finishes the rest.`);
+    console.error(
+      `\nStopped at step ${stepNumber} (${STEPS[stepNumber - 1]}): ${err.message}\nNothing after this step ran. Fix the cause and run npm run deploy again: it keeps what is in place and finishes the rest.`,
+    );
   } else console.error(err);
   process.exit(1);
 });

@@ -6,7 +6,12 @@ import { startWorker, stopWorker } from '../bench/servers.mjs';
 
 const FILE = 'openapi/openapi.json';
 const check = process.argv.includes('--check');
-const worker = await startWorker({ name: 'openapi', port: 8793, inspectorPort: 9243, stateDir: '.wrangler/openapi-state' });
+const worker = await startWorker({
+  name: 'openapi',
+  port: 8793,
+  inspectorPort: 9243,
+  stateDir: '.wrangler/openapi-state',
+});
 let served;
 try {
   served = `${JSON.stringify(await (await fetch(`${worker.origin}/openapi.json`)).json(), null, 2)}\n`;
@@ -21,7 +26,9 @@ if (check) {
     // missing: drift
   }
   if (committed !== served) {
-    console.error(`${FILE} differs from the document the Worker serves. Run \`npm run openapi\` and commit the result.`);
+    console.error(
+      `${FILE} differs from the document the Worker serves. Run \`npm run openapi\` and commit the result.`,
+    );
     process.exit(1);
   }
   console.log(`${FILE} matches the served document.`);

@@ -185,7 +185,10 @@ app.doc31('/openapi.json', (c) => ({
     { name: 'auth', description: 'Sign in with an emailed link; sign out one or every session.' },
     { name: 'me', description: 'The signed-in user, their personal API tokens and their sessions.' },
     { name: 'organizations', description: 'Organizations and their members.' },
-    { name: 'invitations', description: 'Invite by email with a role; list, change, resend and revoke (owners and admins).' },
+    {
+      name: 'invitations',
+      description: 'Invite by email with a role; list, change, resend and revoke (owners and admins).',
+    },
     { name: 'acceptance', description: 'What an invitation link offers, and accepting it.' },
     { name: 'audit', description: "An organization's audit log." },
     { name: 'webhooks', description: 'Signed lifecycle events (Standard Webhooks) for integrators.' },
@@ -193,7 +196,9 @@ app.doc31('/openapi.json', (c) => ({
   ],
 }));
 
-app.notFound((c) => problemResponse(c, new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}.`), c.var.requestId));
+app.notFound((c) =>
+  problemResponse(c, new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}.`), c.var.requestId),
+);
 
 app.onError((err, c) => {
   const requestId = c.var.requestId;
@@ -206,6 +211,18 @@ app.onError((err, c) => {
   }
   // The route pattern, not the path (paths are fine, but one rule for every log line), and the
   // error through the one redaction function: no tokens, no bound parameters.
-  console.error(JSON.stringify({ event: 'unhandled_error', request_id: requestId, route: c.req.routePath, error: errorMessage(err), stack: errorStack(err) }));
-  return problemResponse(c, new ApiError('internal_error', 'Something went wrong on our side. Quote the request id if you contact support.'), requestId);
+  console.error(
+    JSON.stringify({
+      event: 'unhandled_error',
+      request_id: requestId,
+      route: c.req.routePath,
+      error: errorMessage(err),
+      stack: errorStack(err),
+    }),
+  );
+  return problemResponse(
+    c,
+    new ApiError('internal_error', 'Something went wrong on our side. Quote the request id if you contact support.'),
+    requestId,
+  );
 });

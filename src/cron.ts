@@ -34,7 +34,8 @@ export async function runExpirySweep(
   // An empty sweep costs this one indexed probe.
   const started = clock();
   const probe = await db.all(sql`SELECT 1 FROM invitations WHERE status = 'pending' AND expires_at <= ${now} LIMIT 1`);
-  if (probe.length === 0) return { expired: 0, batches: 0, truncated: false, durationMs: clock() - started, maxBatchMs: 0 };
+  if (probe.length === 0)
+    return { expired: 0, batches: 0, truncated: false, durationMs: clock() - started, maxBatchMs: 0 };
 
   // Both statements of one (atomic) batch pick the same rows: the same walk of the
   // (status, expires_at) index, whose order is fixed (ties by rowid), with no sort step.
@@ -43,7 +44,13 @@ export async function runExpirySweep(
   let expired = 0;
   let batches = 0;
   let maxBatchMs = 0;
-  const done = (truncated: boolean): SweepResult => ({ expired, batches, truncated, durationMs: clock() - started, maxBatchMs });
+  const done = (truncated: boolean): SweepResult => ({
+    expired,
+    batches,
+    truncated,
+    durationMs: clock() - started,
+    maxBatchMs,
+  });
   for (;;) {
     const batchStarted = clock();
     const [, updated] = await runBatch(db, [

@@ -48,7 +48,11 @@ export class ApiError extends HTTPException {
   readonly errors?: FieldError[];
   readonly headers: Record<string, string>;
 
-  constructor(code: ErrorCode, detail?: string, opts: { errors?: FieldError[]; headers?: Record<string, string> } = {}) {
+  constructor(
+    code: ErrorCode,
+    detail?: string,
+    opts: { errors?: FieldError[]; headers?: Record<string, string> } = {},
+  ) {
     const entry = ERROR_CODES[code];
     super(entry.status as ContentfulStatusCode, { message: detail ?? entry.title });
     this.code = code;

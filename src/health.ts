@@ -20,7 +20,11 @@ interface Check {
  * Deep health (SPEC §15): every check a user's flow depends on, each named, none carrying a
  * secret. `ok` only when all hold.
  */
-export async function deepHealth(env: Env, db: Db, requestUrl: string): Promise<{ ok: boolean; checks: Record<string, Check> }> {
+export async function deepHealth(
+  env: Env,
+  db: Db,
+  requestUrl: string,
+): Promise<{ ok: boolean; checks: Record<string, Check> }> {
   const transport = transportFor(env);
   const appUrl = appUrlProblem(env, requestUrl);
   const key = signingKeyProblem(env);
@@ -29,7 +33,9 @@ export async function deepHealth(env: Env, db: Db, requestUrl: string): Promise<
     email: transport.ok ? { ok: true, transport: transport.transport.name } : { ok: false, problem: transport.reason },
     signing_key: key ? { ok: false, problem: key } : { ok: true },
     app_url: appUrl ? { ok: false, problem: appUrl } : { ok: true },
-    delivery_queue: env.DELIVERY_QUEUE ? { ok: true } : { ok: false, problem: 'The DELIVERY_QUEUE binding is missing.' },
+    delivery_queue: env.DELIVERY_QUEUE
+      ? { ok: true }
+      : { ok: false, problem: 'The DELIVERY_QUEUE binding is missing.' },
   };
   return { ok: Object.values(checks).every((c) => c.ok), checks };
 }
@@ -42,9 +48,19 @@ async function migrationsCheck(db: Db): Promise<Check> {
         EXISTS (SELECT 1 FROM d1_migrations WHERE name = ${NEWEST_MIGRATION}) AS bundled`,
     );
     if (row?.bundled) return { ok: true, newest: NEWEST_MIGRATION };
-    return { ok: false, newest: NEWEST_MIGRATION, applied: row?.newest ?? null, problem: `The newest migration, ${NEWEST_MIGRATION}, is not applied to D1. ${fix}` };
+    return {
+      ok: false,
+      newest: NEWEST_MIGRATION,
+      applied: row?.newest ?? null,
+      problem: `The newest migration, ${NEWEST_MIGRATION}, is not applied to D1. ${fix}`,
+    };
   } catch (err) {
     // No d1_migrations table: nothing was ever applied to this database.
-    return { ok: false, newest: NEWEST_MIGRATION, applied: null, problem: `D1 has no applied migrations (${errorMessage(err, 80)}). ${fix}` };
+    return {
+      ok: false,
+      newest: NEWEST_MIGRATION,
+      applied: null,
+      problem: `D1 has no applied migrations (${errorMessage(err, 80)}). ${fix}`,
+    };
   }
 }

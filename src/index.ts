@@ -28,11 +28,18 @@ export default {
   async scheduled(controller, env, ctx) {
     const db = drizzle(env.DB, { schema });
     const now = controller.scheduledTime;
-    const log = (event: string) => (result: object) => console.log(JSON.stringify({ event, cron: controller.cron, ...result }));
+    const log = (event: string) => (result: object) =>
+      console.log(JSON.stringify({ event, cron: controller.cron, ...result }));
     // Raised limits are for load tests; in production they would open the spam relay again.
     const scale = Number(env.RATE_LIMIT_SCALE ?? '1');
     if (scale > 1 && !isLocalAppUrl(env.APP_URL)) {
-      console.warn(JSON.stringify({ event: 'rate_limit_scale_raised', rate_limit_scale: scale, detail: 'Every rate limit is multiplied by RATE_LIMIT_SCALE; set it to 1 in production.' }));
+      console.warn(
+        JSON.stringify({
+          event: 'rate_limit_scale_raised',
+          rate_limit_scale: scale,
+          detail: 'Every rate limit is multiplied by RATE_LIMIT_SCALE; set it to 1 in production.',
+        }),
+      );
     }
     const jobs = [
       runOutboxRelay(env, db, now).then(log('outbox_relay')),
@@ -42,7 +49,8 @@ export default {
         log('expiry_sweep')(result);
       }),
     ];
-    if (new Date(now).getUTCMinutes() % HOUSEKEEPING_EVERY_MINUTES === 0) jobs.push(
+    if (new Date(now).getUTCMinutes() % HOUSEKEEPING_EVERY_MINUTES === 0)
+      jobs.push(
         runHousekeeping(db, now, undefined, {
           invitationDays: retentionDays(env.RETENTION_DAYS, RETENTION_DEFAULTS.invitationDays),
           auditDays: retentionDays(env.AUDIT_RETENTION_DAYS, RETENTION_DEFAULTS.auditDays),
@@ -51,7 +59,9 @@ export default {
     ctx.waitUntil(
       // Independent jobs: one failing does not skip the others.
       Promise.allSettled(jobs).then((results) => {
-        for (const r of results) if (r.status === 'rejected') console.error(JSON.stringify({ event: 'cron_failed', error: errorMessage(r.reason) }));
+        for (const r of results)
+          if (r.status === 'rejected')
+            console.error(JSON.stringify({ event: 'cron_failed', error: errorMessage(r.reason) }));
       }),
     );
   },

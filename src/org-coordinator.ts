@@ -39,7 +39,10 @@ export class OrgCoordinator extends DurableObject<Env> {
    * caller's path and outside the queue, the webhook deliveries its batch wrote (if any) go to the
    * delivery queue.
    */
-  #serialize<T extends object>(call: Call, task: (ctx: invitationsService.ServiceContext) => Promise<T>): Promise<T & Written> {
+  #serialize<T extends object>(
+    call: Call,
+    task: (ctx: invitationsService.ServiceContext) => Promise<T>,
+  ): Promise<T & Written> {
     // Each call's queries run in a D1 session that starts on the primary; its bookmark goes back
     // with the result, so the response's `x-d1-bookmark` covers this write (SPEC §13). A later read
     // of the session may come from a replica at least as new as its first query: enough, because
@@ -53,7 +56,8 @@ export class OrgCoordinator extends DurableObject<Env> {
     this.#tail = run.catch(() => undefined);
     const handOff = run
       .then(async () => {
-        if (await this.#hasEndpoints(call.organizationId)) await handOffNewWebhooks(this.env, this.#db, call.now, call.organizationId);
+        if (await this.#hasEndpoints(call.organizationId))
+          await handOffNewWebhooks(this.env, this.#db, call.now, call.organizationId);
       })
       .catch(() => undefined);
     this.ctx.waitUntil(handOff);
@@ -90,7 +94,8 @@ export class OrgCoordinator extends DurableObject<Env> {
       chargeEmail: (emails = 1) => this.#chargeEmail(call, emails),
       emailQuota: {
         counters: this.#emailCounters(call),
-        orgHasRoom: async (emails: number) => (await this.#orgWindow(call.now)).count + emails <= limitFor(this.env, 'invitationEmailsPerOrg').max,
+        orgHasRoom: async (emails: number) =>
+          (await this.#orgWindow(call.now)).count + emails <= limitFor(this.env, 'invitationEmailsPerOrg').max,
         chargeOrg: async (emails: number) => void (await this.#chargeOrgEmail(call.now, emails)),
       },
     };
@@ -110,10 +115,19 @@ export class OrgCoordinator extends DurableObject<Env> {
     if ((await this.#orgWindow(now)).count + emails > limit.max) return this.#chargeOrgEmail(now, emails);
     // Both counters in one D1 round trip.
     const counters = this.#emailCounters(call);
-    const over = await hitAll(this.#db, counters.map(({ bucket, limit }) => ({ bucket, limit })), now, emails);
+    const over = await hitAll(
+      this.#db,
+      counters.map(({ bucket, limit }) => ({ bucket, limit })),
+      now,
+      emails,
+    );
     if (over) {
       const who = over.index === 0 ? 'Your account' : 'Your network';
-      return fail('rate_limited', `${who} sent too many invitation emails. Try again in ${over.wait} seconds.`, over.wait);
+      return fail(
+        'rate_limited',
+        `${who} sent too many invitation emails. Try again in ${over.wait} seconds.`,
+        over.wait,
+      );
     }
     return this.#chargeOrgEmail(now, emails);
   }
@@ -146,12 +160,15 @@ export class OrgCoordinator extends DurableObject<Env> {
     void this.ctx.storage.put(`${RATE_PREFIX}${counter.window}`, counter.count);
     if (counter.count <= limit.max) return null;
     const wait = Math.max(1, Math.ceil((counter.window + limit.windowMs - now) / 1000));
-    return fail('rate_limited', `This organization sent too many invitation emails. Try again in ${wait} seconds.`, wait);
+    return fail(
+      'rate_limited',
+      `This organization sent too many invitation emails. Try again in ${wait} seconds.`,
+      wait,
+    );
   }
 
   /** The current window's email count, cached (the storage copy survives restarts). */
   #emails: { window: number; count: number } | null = null;
-
 
   /** Creates an invitation; its email's outbox row is in the same batch, and the caller hands it to the queue. */
   async createInvitation(call: Call, input: invitationsService.CreateInvitationInput) {
@@ -211,7 +228,9 @@ export function coordinator(c: Context<AppEnv>, organizationId: string): ReturnT
       if (typeof value !== 'function') return value;
       return async (...args: unknown[]) => {
         // Called through the stub (an RPC method is not a plain function: no `apply`).
-        const result = await (target as unknown as Record<PropertyKey, (...a: unknown[]) => Promise<unknown>>)[prop](...args);
+        const result = await (target as unknown as Record<PropertyKey, (...a: unknown[]) => Promise<unknown>>)[prop](
+          ...args,
+        );
         const bookmark = newestBookmark(c.get('writeBookmark'), (result as Partial<Written> | undefined)?.bookmark);
         if (bookmark) {
           c.set('writeBookmark', bookmark);

@@ -13,7 +13,10 @@ describe('SPEC §5: accepting by API', () => {
     const { owner, org } = await ownerWithOrg();
     const invitee = await signUp(uniqueEmail('existing'), 'Eve Existing');
     await invite(owner.token, org.id, { email: invitee.email.toUpperCase(), role: 'developer' });
-    const res = await call('POST', '/v1/invitations/accept', { token: invitee.token, body: { token: await lastToken(invitee.email) } });
+    const res = await call('POST', '/v1/invitations/accept', {
+      token: invitee.token,
+      body: { token: await lastToken(invitee.email) },
+    });
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({ role: 'developer', user: { id: invitee.user.id }, organization: { id: org.id } });
     expect(res.json.session_token).toBeUndefined();
@@ -24,7 +27,10 @@ describe('SPEC §5: accepting by API', () => {
     const stranger = await signUp(uniqueEmail('stranger'), 'Sam Stranger');
     const email = uniqueEmail('target');
     const inv = (await invite(owner.token, org.id, { email, role: 'viewer' })).json;
-    const res = await call('POST', '/v1/invitations/accept', { token: stranger.token, body: { token: await lastToken(email) } });
+    const res = await call('POST', '/v1/invitations/accept', {
+      token: stranger.token,
+      body: { token: await lastToken(email) },
+    });
     expect(res.status).toBe(403);
     expect(res.json.code).toBe('email_mismatch');
     expect(await statusOf(org.id, inv.id, owner.token)).toBe('pending');
@@ -42,7 +48,9 @@ describe('SPEC §5: accepting by API', () => {
     expect(me.json.user.id).toBe(invitee.user.id);
   });
 
-  it('anonymously with no account: name_required without a name (still pending), creates it with one', async ({ expect }) => {
+  it('anonymously with no account: name_required without a name (still pending), creates it with one', async ({
+    expect,
+  }) => {
     const { owner, org } = await ownerWithOrg();
     const email = uniqueEmail('brand-new');
     const inv = (await invite(owner.token, org.id, { email, role: 'viewer' })).json;
@@ -56,7 +64,9 @@ describe('SPEC §5: accepting by API', () => {
     expect(res.status).toBe(200);
     expect(res.json.user).toMatchObject({ email, name: 'Nora New' });
     expect(await statusOf(org.id, inv.id, owner.token)).toBe('accepted');
-    const row = await env.DB.prepare('SELECT email_verified_at FROM users WHERE email = ?').bind(email).first<{ email_verified_at: number }>();
+    const row = await env.DB.prepare('SELECT email_verified_at FROM users WHERE email = ?')
+      .bind(email)
+      .first<{ email_verified_at: number }>();
     expect(row?.email_verified_at).toBeGreaterThan(0);
   });
 
@@ -64,12 +74,16 @@ describe('SPEC §5: accepting by API', () => {
     const { owner, org } = await ownerWithOrg();
     const email = uniqueEmail('dup');
     await invite(owner.token, org.id, { email, role: 'admin' });
-    const first = await call('POST', '/v1/invitations/accept', { body: { token: await lastToken(email), name: 'Dee' } });
+    const first = await call('POST', '/v1/invitations/accept', {
+      body: { token: await lastToken(email), name: 'Dee' },
+    });
     // A second invitation to a member is refused at creation, so simulate the race: the
     // member joined through another invitation while this one was pending.
     const other = await ownerWithOrg('Other Co');
     expect((await invite(other.owner.token, other.org.id, { email, role: 'viewer' })).status).toBe(201);
-    await env.DB.prepare("INSERT INTO memberships VALUES (?, ?, 'developer', ?, ?)").bind(other.org.id, first.json.user.id, Date.now(), Date.now()).run();
+    await env.DB.prepare("INSERT INTO memberships VALUES (?, ?, 'developer', ?, ?)")
+      .bind(other.org.id, first.json.user.id, Date.now(), Date.now())
+      .run();
     const res = await call('POST', '/v1/invitations/accept', { body: { token: await lastToken(email) } });
     expect(res.status).toBe(200);
     expect(res.json.role).toBe('developer');
@@ -80,7 +94,9 @@ describe('SPEC §5: accepting by API', () => {
     const email = uniqueEmail('race');
     await invite(owner.token, org.id, { email, role: 'viewer' });
     const token = await lastToken(email);
-    const results = await Promise.all(Array.from({ length: 10 }, () => call('POST', '/v1/invitations/accept', { body: { token, name: 'Racer' } })));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => call('POST', '/v1/invitations/accept', { body: { token, name: 'Racer' } })),
+    );
     expect(results.filter((r) => r.status === 200)).toHaveLength(1);
     expect(results.filter((r) => r.status === 410)).toHaveLength(9);
     expect(await countRows('users', `email = '${email}'`)).toBe(1);
@@ -91,12 +107,17 @@ describe('SPEC §5: accepting by API', () => {
     const { owner, org } = await ownerWithOrg();
     const email = uniqueEmail('raw-race');
     const inv = (await invite(owner.token, org.id, { email, role: 'viewer' })).json;
-    const { token_id: jti } = (await env.DB.prepare('SELECT token_id FROM invitations WHERE id = ?').bind(inv.id).first<{ token_id: string }>())!;
+    const { token_id: jti } = (await env.DB.prepare('SELECT token_id FROM invitations WHERE id = ?')
+      .bind(inv.id)
+      .first<{ token_id: string }>())!;
     const db = drizzle(env.DB, { schema });
     const now = Date.now();
     const outcomes = await Promise.all(
       Array.from({ length: 10 }, () =>
-        acceptInvitation({ db, organizationId: org.id, actor: { userId: null, ip: null, userAgent: null }, now }, { invitationId: inv.id, jti, name: 'Raw' }),
+        acceptInvitation(
+          { db, organizationId: org.id, actor: { userId: null, ip: null, userAgent: null }, now },
+          { invitationId: inv.id, jti, name: 'Raw' },
+        ),
       ),
     );
     expect(outcomes.filter((o) => o.ok)).toHaveLength(1);

@@ -16,7 +16,9 @@ const tokenMails = async (email: string) => {
 };
 
 describe('§18 new API tokens expire after 90 days unless expires_in_days says otherwise', () => {
-  it('without expires_in_days a token expires 90 days after its creation, and stops working then', async ({ expect }) => {
+  it('without expires_in_days a token expires 90 days after its creation, and stops working then', async ({
+    expect,
+  }) => {
     const user = await signUp(uniqueEmail('default-expiry'));
     const created = await create(user.token, { name: 'no expiry given' });
     expect(created.status).toBe(201);
@@ -40,7 +42,9 @@ describe('§18 new API tokens expire after 90 days unless expires_in_days says o
     }
   });
 
-  it('a bad expires_in_days is a 400 problem (validation_failed) that writes nothing and emails no one', async ({ expect }) => {
+  it('a bad expires_in_days is a 400 problem (validation_failed) that writes nothing and emails no one', async ({
+    expect,
+  }) => {
     const user = await signUp(uniqueEmail('bad-expiry'));
     for (const bad of [0, 366, -1, 1.5, '30', null, 1e9]) {
       const res = await create(user.token, { name: 'x', expires_in_days: bad });
@@ -50,24 +54,40 @@ describe('§18 new API tokens expire after 90 days unless expires_in_days says o
       expect(res.json.errors?.[0]?.path, String(bad)).toBe('expires_in_days');
     }
     expect(await countRows('api_tokens', `user_id = '${user.user.id}'`)).toBe(0);
-    expect(await countRows('outbox', "kind = 'api_token_email' AND subject_id NOT IN (SELECT id FROM api_tokens)")).toBe(0);
+    expect(
+      await countRows('outbox', "kind = 'api_token_email' AND subject_id NOT IN (SELECT id FROM api_tokens)"),
+    ).toBe(0);
     expect(await tokenMails(user.email)).toEqual([]);
   });
 });
 
 describe('§18 creating an API token emails the account', () => {
-  it('the email is sent, names the token, its creation and expiry and the Account page, and contains no token', async ({ expect }) => {
+  it('the email is sent, names the token, its creation and expiry and the Account page, and contains no token', async ({
+    expect,
+  }) => {
     const user = await signUp(uniqueEmail('notified'));
     const created = (await create(user.token, { name: 'CI deploys', expires_in_days: 30 })).json;
     const [mail, ...more] = await tokenMails(user.email);
     expect(more).toEqual([]);
     expect(mail.subject).toBe(t('en', 'token_email.subject'));
-    expect(mail.text).toContain(t('en', 'token_email.intro', { name: 'CI deploys', email: user.email, date: formatDate('en', Date.parse(created.created_at)) }));
-    expect(mail.text).toContain(t('en', 'token_email.expires', { date: formatDate('en', Date.parse(created.expires_at)) }));
+    expect(mail.text).toContain(
+      t('en', 'token_email.intro', {
+        name: 'CI deploys',
+        email: user.email,
+        date: formatDate('en', Date.parse(created.created_at)),
+      }),
+    );
+    expect(mail.text).toContain(
+      t('en', 'token_email.expires', { date: formatDate('en', Date.parse(created.expires_at)) }),
+    );
     expect(mail.text).toContain(`${BASE}/account`);
     for (const secret of [created.token, created.token.slice(7), user.token]) expect(mail.raw).not.toContain(secret);
     expect(mail.raw).not.toMatch(/8b_(pat|ses)_/);
-    const row = await env.DB.prepare("SELECT status, subject_id FROM outbox WHERE kind = 'api_token_email' AND subject_id = ?").bind(created.id).first();
+    const row = await env.DB.prepare(
+      "SELECT status, subject_id FROM outbox WHERE kind = 'api_token_email' AND subject_id = ?",
+    )
+      .bind(created.id)
+      .first();
     expect(row).toEqual({ status: 'sent', subject_id: created.id });
   });
 
@@ -77,7 +97,11 @@ describe('§18 creating an API token emails the account', () => {
     const res = await exports.default.fetch(
       new Request(`${BASE}/v1/me/api-tokens`, {
         method: 'POST',
-        headers: { Authorization: `Bearer ${user.token}`, 'Content-Type': 'application/json', 'CF-Connecting-IP': '192.0.2.31' },
+        headers: {
+          Authorization: `Bearer ${user.token}`,
+          'Content-Type': 'application/json',
+          'CF-Connecting-IP': '192.0.2.31',
+        },
         body: JSON.stringify({ name: 'used and dropped' }),
       }),
     );
@@ -89,14 +113,20 @@ describe('§18 creating an API token emails the account', () => {
     expect(mail.text).toContain(t('en', 'token_email.revoked'));
   });
 
-  it("the email speaks the creating browser's language, and English after it for the account's owner", async ({ expect }) => {
+  it("the email speaks the creating browser's language, and English after it for the account's owner", async ({
+    expect,
+  }) => {
     const user = await signUp(uniqueEmail('sprache'));
     const created = (await create(user.token, { name: 'Skript' }, { 'Accept-Language': 'de-DE,de;q=0.9' })).json;
     const [mail] = await tokenMails(user.email);
     expect(mail.subject).toBe(`${t('de', 'token_email.subject')} / ${t('en', 'token_email.subject')}`);
     const date = (locale: 'de' | 'en') => formatDate(locale, Date.parse(created.created_at));
-    const german = mail.text!.indexOf(t('de', 'token_email.intro', { name: 'Skript', email: user.email, date: date('de') }));
-    const english = mail.text!.indexOf(t('en', 'token_email.intro', { name: 'Skript', email: user.email, date: date('en') }));
+    const german = mail.text!.indexOf(
+      t('de', 'token_email.intro', { name: 'Skript', email: user.email, date: date('de') }),
+    );
+    const english = mail.text!.indexOf(
+      t('en', 'token_email.intro', { name: 'Skript', email: user.email, date: date('en') }),
+    );
     expect(german).toBeGreaterThanOrEqual(0);
     expect(english).toBeGreaterThan(german);
     expect(mail.html).toContain('<section lang="de">');
@@ -109,7 +139,9 @@ describe('§18 creating API tokens is metered: 10 per hour per account, 50 live 
     const now = Date.now();
     await env.DB.batch(
       Array.from({ length: n }, (_, i) =>
-        env.DB.prepare('INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)').bind(
+        env.DB.prepare(
+          'INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        ).bind(
           `tok_seed${userId.slice(-8)}${extra.revoked ? 'r' : extra.expired ? 'e' : 'l'}${i}`,
           userId,
           `seeded ${i}`,
@@ -121,12 +153,19 @@ describe('§18 creating API tokens is metered: 10 per hour per account, 50 live 
       ),
     );
   }
-  const liveTokens = (userId: string) => countRows('api_tokens', `user_id = '${userId}' AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ${Date.now()})`);
+  const liveTokens = (userId: string) =>
+    countRows(
+      'api_tokens',
+      `user_id = '${userId}' AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ${Date.now()})`,
+    );
 
-  it('the 11th creation in an hour is 429 rate_limited with Retry-After: no token written, no email', async ({ expect }) => {
+  it('the 11th creation in an hour is 429 rate_limited with Retry-After: no token written, no email', async ({
+    expect,
+  }) => {
     expect(LIMITS.apiTokenCreationPerAccount).toEqual({ max: 10, windowMs: 60 * 60_000 });
     const user = await signUp(uniqueEmail('metered'));
-    for (let i = 1; i <= 10; i++) expect((await create(user.token, { name: `token ${i}` })).status, `creation ${i}`).toBe(201);
+    for (let i = 1; i <= 10; i++)
+      expect((await create(user.token, { name: `token ${i}` })).status, `creation ${i}`).toBe(201);
     expect(await tokenMails(user.email)).toHaveLength(10);
 
     const eleventh = await create(user.token, { name: 'one too many' });
@@ -139,7 +178,9 @@ describe('§18 creating API tokens is metered: 10 per hour per account, 50 live 
     expect(retryAfter).toBeLessThanOrEqual(3600);
     expect(await countRows('api_tokens', `user_id = '${user.user.id}'`)).toBe(10);
     expect(await countRows('api_tokens', `user_id = '${user.user.id}' AND name = 'one too many'`)).toBe(0);
-    expect(await countRows('outbox', "kind = 'api_token_email' AND subject_id NOT IN (SELECT id FROM api_tokens)")).toBe(0);
+    expect(
+      await countRows('outbox', "kind = 'api_token_email' AND subject_id NOT IN (SELECT id FROM api_tokens)"),
+    ).toBe(0);
     await drainOutbox();
     expect(await tokenMails(user.email)).toHaveLength(10);
     // Per account: another account is not affected.
@@ -147,14 +188,20 @@ describe('§18 creating API tokens is metered: 10 per hour per account, 50 live 
     expect((await create(other.token, { name: 'mine' })).status).toBe(201);
   });
 
-  it('15 concurrent creations: exactly 10 are created, the other 5 are 429 (the limit is exact)', async ({ expect }) => {
+  it('15 concurrent creations: exactly 10 are created, the other 5 are 429 (the limit is exact)', async ({
+    expect,
+  }) => {
     const user = await signUp(uniqueEmail('concurrent-rate'));
     const responses = await Promise.all(
       Array.from({ length: 15 }, (_, i) =>
         exports.default.fetch(
           new Request(`${BASE}/v1/me/api-tokens`, {
             method: 'POST',
-            headers: { Authorization: `Bearer ${user.token}`, 'Content-Type': 'application/json', 'CF-Connecting-IP': '192.0.2.45' },
+            headers: {
+              Authorization: `Bearer ${user.token}`,
+              'Content-Type': 'application/json',
+              'CF-Connecting-IP': '192.0.2.45',
+            },
             body: JSON.stringify({ name: `burst ${i}` }),
           }),
         ),
@@ -164,10 +211,17 @@ describe('§18 creating API tokens is metered: 10 per hour per account, 50 live 
     expect(statuses.filter((s) => s === 201)).toHaveLength(10);
     expect(statuses.filter((s) => s === 429)).toHaveLength(5);
     expect(await countRows('api_tokens', `user_id = '${user.user.id}'`)).toBe(10);
-    expect(await countRows('outbox', `kind = 'api_token_email' AND subject_id IN (SELECT id FROM api_tokens WHERE user_id = '${user.user.id}')`)).toBe(10);
+    expect(
+      await countRows(
+        'outbox',
+        `kind = 'api_token_email' AND subject_id IN (SELECT id FROM api_tokens WHERE user_id = '${user.user.id}')`,
+      ),
+    ).toBe(10);
   });
 
-  it('an account holding 50 live tokens gets 409 api_token_limit, writing nothing; revoked and expired ones do not count', async ({ expect }) => {
+  it('an account holding 50 live tokens gets 409 api_token_limit, writing nothing; revoked and expired ones do not count', async ({
+    expect,
+  }) => {
     expect(LIVE_API_TOKENS_PER_ACCOUNT).toBe(50);
     const user = await signUp(uniqueEmail('capped'));
     await seedTokens(user.user.id, 5, { revoked: true });
@@ -181,7 +235,9 @@ describe('§18 creating API tokens is metered: 10 per hour per account, 50 live 
     expect(refused.json.detail).toMatch(/50 live API tokens/);
     expect(await liveTokens(user.user.id)).toBe(50);
     expect(await countRows('api_tokens', `user_id = '${user.user.id}' AND name = 'the fifty-first'`)).toBe(0);
-    expect(await countRows('outbox', "kind = 'api_token_email' AND subject_id NOT IN (SELECT id FROM api_tokens)")).toBe(0);
+    expect(
+      await countRows('outbox', "kind = 'api_token_email' AND subject_id NOT IN (SELECT id FROM api_tokens)"),
+    ).toBe(0);
     expect(await tokenMails(user.email)).toHaveLength(1);
     // Revoking one makes room for one.
     const [first] = (await call('GET', '/v1/me/api-tokens', { token: user.token })).json.data;
@@ -189,7 +245,9 @@ describe('§18 creating API tokens is metered: 10 per hour per account, 50 live 
     expect((await create(user.token, { name: 'after a revoke' })).status).toBe(201);
   });
 
-  it('20 concurrent creations at the cap boundary (45 live) never exceed it: exactly 5 are created and emailed', async ({ expect }) => {
+  it('20 concurrent creations at the cap boundary (45 live) never exceed it: exactly 5 are created and emailed', async ({
+    expect,
+  }) => {
     const user = await signUp(uniqueEmail('concurrent-cap'));
     await seedTokens(user.user.id, LIVE_API_TOKENS_PER_ACCOUNT - 5);
     // A raised rate limit (it scales; the cap does not), so that only the cap decides here.
@@ -200,7 +258,11 @@ describe('§18 creating API tokens is metered: 10 per hour per account, 50 live 
           '/v1/me/api-tokens',
           {
             method: 'POST',
-            headers: { Authorization: `Bearer ${user.token}`, 'Content-Type': 'application/json', 'CF-Connecting-IP': '192.0.2.44' },
+            headers: {
+              Authorization: `Bearer ${user.token}`,
+              'Content-Type': 'application/json',
+              'CF-Connecting-IP': '192.0.2.44',
+            },
             body: JSON.stringify({ name: `concurrent ${i}` }),
           },
           raised,
@@ -210,8 +272,14 @@ describe('§18 creating API tokens is metered: 10 per hour per account, 50 live 
     const statuses = responses.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 201)).toHaveLength(5);
     expect(statuses.filter((s) => s === 409)).toHaveLength(15);
-    for (const r of responses.filter((r) => r.status === 409)) expect(((await r.json()) as { code: string }).code).toBe('api_token_limit');
+    for (const r of responses.filter((r) => r.status === 409))
+      expect(((await r.json()) as { code: string }).code).toBe('api_token_limit');
     expect(await liveTokens(user.user.id)).toBe(LIVE_API_TOKENS_PER_ACCOUNT);
-    expect(await countRows('outbox', `kind = 'api_token_email' AND subject_id IN (SELECT id FROM api_tokens WHERE user_id = '${user.user.id}')`)).toBe(5);
+    expect(
+      await countRows(
+        'outbox',
+        `kind = 'api_token_email' AND subject_id IN (SELECT id FROM api_tokens WHERE user_id = '${user.user.id}')`,
+      ),
+    ).toBe(5);
   });
 });

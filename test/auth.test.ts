@@ -34,7 +34,9 @@ describe('sign-in by emailed link', () => {
     const email = uniqueEmail('late');
     await call('POST', '/v1/auth/email-link', { body: { email } });
     const token = await lastToken(email, 'sign-in');
-    await env.DB.prepare('UPDATE sign_in_links SET expires_at = ? WHERE email = ?').bind(Date.now() - 1, email).run();
+    await env.DB.prepare('UPDATE sign_in_links SET expires_at = ? WHERE email = ?')
+      .bind(Date.now() - 1, email)
+      .run();
     expect((await call('POST', '/v1/auth/verify', { body: { token, name: 'Late' } })).status).toBe(410);
   });
 
@@ -42,7 +44,10 @@ describe('sign-in by emailed link', () => {
     const owner = await signUp(uniqueEmail('o'));
     const org = await createOrg(owner.token, 'Audience Co');
     const email = uniqueEmail('invitee');
-    await call('POST', `/v1/organizations/${org.id}/invitations`, { token: owner.token, body: { email, role: 'viewer' } });
+    await call('POST', `/v1/organizations/${org.id}/invitations`, {
+      token: owner.token,
+      body: { email, role: 'viewer' },
+    });
     const res = await call('POST', '/v1/auth/verify', { body: { token: await lastToken(email), name: 'Sneaky' } });
     expect(res.status).toBe(410);
   });
@@ -76,9 +81,19 @@ describe('GET /v1/me and personal API tokens', () => {
     expect(created.json.token).toMatch(/^8b_pat_[\w-]{43}$/);
     const list = await call('GET', '/v1/me/api-tokens', { token: user.token });
     // SPEC §18 amends the expiry: 90 days by default (was none), checked in test/api-token-expiry.test.ts.
-    expect(list.json.data).toEqual([{ id: created.json.id, name: 'ci', created_at: created.json.created_at, last_used_at: null, expires_at: created.json.expires_at }]);
+    expect(list.json.data).toEqual([
+      {
+        id: created.json.id,
+        name: 'ci',
+        created_at: created.json.created_at,
+        last_used_at: null,
+        expires_at: created.json.expires_at,
+      },
+    ]);
     expect(list.text).not.toContain(created.json.token);
-    const stored = await env.DB.prepare('SELECT token_hash FROM api_tokens WHERE id = ?').bind(created.json.id).first<{ token_hash: string }>();
+    const stored = await env.DB.prepare('SELECT token_hash FROM api_tokens WHERE id = ?')
+      .bind(created.json.id)
+      .first<{ token_hash: string }>();
     expect(stored?.token_hash).toMatch(/^[0-9a-f]{64}$/);
     expect((await call('GET', '/v1/me', { token: created.json.token })).status).toBe(200);
     expect((await call('DELETE', `/v1/me/api-tokens/${created.json.id}`, { token: user.token })).status).toBe(204);
@@ -86,13 +101,18 @@ describe('GET /v1/me and personal API tokens', () => {
     expect((await call('DELETE', `/v1/me/api-tokens/${created.json.id}`, { token: user.token })).status).toBe(404);
   });
 
-  it('organization slugs: derived from the name, de-duplicated, or refused when explicit and taken', async ({ expect }) => {
+  it('organization slugs: derived from the name, de-duplicated, or refused when explicit and taken', async ({
+    expect,
+  }) => {
     const user = await signUp(uniqueEmail('slugger'));
     const a = await createOrg(user.token, 'Hello World!');
     expect(a.slug).toBe('hello-world');
     const b = await createOrg(user.token, 'Hello World!');
     expect(b.slug).toMatch(/^hello-world-[a-z0-9]{6}$/);
-    const taken = await call('POST', '/v1/organizations', { token: user.token, body: { name: 'X', slug: 'hello-world' } });
+    const taken = await call('POST', '/v1/organizations', {
+      token: user.token,
+      body: { name: 'X', slug: 'hello-world' },
+    });
     expect(taken.status).toBe(409);
     expect(mailsTo(user.email).length).toBeGreaterThan(0);
   });

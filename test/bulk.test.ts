@@ -10,7 +10,9 @@ const bulk = (token: string, org: string, rows: unknown[], headers: Record<strin
 const pendingIn = async (org: string) => countRows('invitations', `organization_id = '${org}' AND status = 'pending'`);
 
 describe('POST /v1/organizations/{org}/invitations/bulk', () => {
-  it('50 rows against an organization with 3 free slots: exactly 3 × 201, the first three, in input order', async ({ expect }) => {
+  it('50 rows against an organization with 3 free slots: exactly 3 × 201, the first three, in input order', async ({
+    expect,
+  }) => {
     const { owner, org } = await ownerWithOrg('Bulk Slots');
     for (let i = 0; i < 7; i++) await invite(owner.token, org.id, { email: uniqueEmail('seed'), role: 'viewer' });
     const rows = Array.from({ length: 50 }, (_, i) => ({ email: uniqueEmail(`row${i}`), role: 'viewer' }));
@@ -18,7 +20,15 @@ describe('POST /v1/organizations/{org}/invitations/bulk', () => {
     expect(res.status).toBe(200);
     expect(res.json.results.map((r: { index: number }) => r.index)).toEqual(rows.map((_, i) => i));
     expect(res.json.results.map((r: { status: number }) => r.status)).toEqual([201, 201, 201, ...Array(47).fill(409)]);
-    expect(res.json.results[3]).toMatchObject({ email: rows[3].email, status: 409, error: { code: 'pending_invitation_limit', status: 409, type: expect.stringContaining('pending-invitation-limit') } });
+    expect(res.json.results[3]).toMatchObject({
+      email: rows[3].email,
+      status: 409,
+      error: {
+        code: 'pending_invitation_limit',
+        status: 409,
+        type: expect.stringContaining('pending-invitation-limit'),
+      },
+    });
     expect(res.json.results[0].invitation).toMatchObject({ email: rows[0].email, status: 'pending', role: 'viewer' });
     expect(await pendingIn(org.id)).toBe(10);
     // Each created row is a real invitation with its email sent; the refused ones got none.
@@ -26,21 +36,35 @@ describe('POST /v1/organizations/{org}/invitations/bulk', () => {
     expect(mailsTo(rows[3].email)).toHaveLength(0);
   });
 
-  it('5 concurrent bulk requests of 10 rows and 10 single creates, against an empty organization: exactly 10 created', async ({ expect }) => {
+  it('5 concurrent bulk requests of 10 rows and 10 single creates, against an empty organization: exactly 10 created', async ({
+    expect,
+  }) => {
     const { owner, org } = await ownerWithOrg('Bulk Race');
     const requests = [
-      ...Array.from({ length: 5 }, (_, b) => bulk(owner.token, org.id, Array.from({ length: 10 }, (_, i) => ({ email: uniqueEmail(`race${b}-${i}`), role: 'developer' })))),
-      ...Array.from({ length: 10 }, (_, i) => invite(owner.token, org.id, { email: uniqueEmail(`single${i}`), role: 'developer' })),
+      ...Array.from({ length: 5 }, (_, b) =>
+        bulk(
+          owner.token,
+          org.id,
+          Array.from({ length: 10 }, (_, i) => ({ email: uniqueEmail(`race${b}-${i}`), role: 'developer' })),
+        ),
+      ),
+      ...Array.from({ length: 10 }, (_, i) =>
+        invite(owner.token, org.id, { email: uniqueEmail(`single${i}`), role: 'developer' }),
+      ),
     ];
     const answers = await Promise.all(requests);
     const created =
-      answers.slice(0, 5).reduce((n, a) => n + a.json.results.filter((r: { status: number }) => r.status === 201).length, 0) +
+      answers
+        .slice(0, 5)
+        .reduce((n, a) => n + a.json.results.filter((r: { status: number }) => r.status === 201).length, 0) +
       answers.slice(5).filter((a) => a.status === 201).length;
     expect(created).toBe(10);
     expect(await pendingIn(org.id)).toBe(10);
   });
 
-  it('each row answers what a single create would have, in order: members, pending, repeats within the request, bad rows, roles', async ({ expect }) => {
+  it('each row answers what a single create would have, in order: members, pending, repeats within the request, bad rows, roles', async ({
+    expect,
+  }) => {
     const setup = async () => {
       const { owner, org } = await ownerWithOrg('Bulk Codes');
       const admin = await addMember(owner.token, org.id, 'admin');
@@ -65,18 +89,31 @@ describe('POST /v1/organizations/{org}/invitations/bulk', () => {
     const singles = [];
     for (const row of shape(b, uniqueEmail('fresh'))) singles.push(await invite(b.admin.token, b.org.id, row));
     const codes = (r: { status: number; error?: { code: string } }) => `${r.status}:${r.error?.code ?? ''}`;
-    expect(viaBulk.json.results.map(codes)).toEqual(singles.map((s) => `${s.status}:${s.status === 201 ? '' : s.json.code}`));
+    expect(viaBulk.json.results.map(codes)).toEqual(
+      singles.map((s) => `${s.status}:${s.status === 201 ? '' : s.json.code}`),
+    );
     expect(viaBulk.json.results.map(codes)).toEqual([
-      '201:', '409:already_member', '409:invitation_already_pending', '409:invitation_already_pending',
-      '400:validation_failed', '400:validation_failed', '403:forbidden', '400:validation_failed',
+      '201:',
+      '409:already_member',
+      '409:invitation_already_pending',
+      '409:invitation_already_pending',
+      '400:validation_failed',
+      '400:validation_failed',
+      '403:forbidden',
+      '400:validation_failed',
     ]);
     expect(viaBulk.json.results[4].error.errors).toEqual([{ path: 'email', message: expect.any(String) }]);
     expect(viaBulk.json.results[1].email).toBe(a.member.email);
   });
 
-  it('Idempotency-Key covers the whole request: a replay answers the same and sends no second email; another body is 422', async ({ expect }) => {
+  it('Idempotency-Key covers the whole request: a replay answers the same and sends no second email; another body is 422', async ({
+    expect,
+  }) => {
     const { owner, org } = await ownerWithOrg('Bulk Replay');
-    const rows = [{ email: uniqueEmail('r1'), role: 'viewer' }, { email: uniqueEmail('r2'), role: 'viewer' }];
+    const rows = [
+      { email: uniqueEmail('r1'), role: 'viewer' },
+      { email: uniqueEmail('r2'), role: 'viewer' },
+    ];
     const headers = { 'Idempotency-Key': 'bulk-once' };
     const first = await bulk(owner.token, org.id, rows, headers);
     const again = await bulk(owner.token, org.id, rows, headers);
@@ -96,8 +133,19 @@ describe('POST /v1/organizations/{org}/invitations/bulk', () => {
     const before = await countRows('invitations', `organization_id = '${org.id}'`);
     const outboxBefore = await countRows('outbox', `organization_id = '${org.id}'`);
     expect((await bulk(owner.token, org.id, [])).status).toBe(400);
-    expect((await bulk(owner.token, org.id, Array.from({ length: 51 }, () => ({ email: uniqueEmail(), role: 'viewer' })))).status).toBe(400);
-    expect((await call('POST', `/v1/organizations/${org.id}/invitations/bulk`, { token: owner.token, body: { rows: [] } })).status).toBe(400);
+    expect(
+      (
+        await bulk(
+          owner.token,
+          org.id,
+          Array.from({ length: 51 }, () => ({ email: uniqueEmail(), role: 'viewer' })),
+        )
+      ).status,
+    ).toBe(400);
+    expect(
+      (await call('POST', `/v1/organizations/${org.id}/invitations/bulk`, { token: owner.token, body: { rows: [] } }))
+        .status,
+    ).toBe(400);
     expect((await bulk(viewer.token, org.id, [{ email: uniqueEmail(), role: 'viewer' }])).status).toBe(403);
     const { owner: stranger } = await ownerWithOrg('Elsewhere');
     expect((await bulk(stranger.token, org.id, [{ email: uniqueEmail(), role: 'viewer' }])).status).toBe(404);
@@ -105,18 +153,44 @@ describe('POST /v1/organizations/{org}/invitations/bulk', () => {
     expect(await countRows('outbox', `organization_id = '${org.id}'`)).toBe(outboxBefore);
   });
 
-  it('rows refused by an email limit take their repeats with them, and such an answer is not kept for a replay', async ({ expect }) => {
+  it('rows refused by an email limit take their repeats with them, and such an answer is not kept for a replay', async ({
+    expect,
+  }) => {
     const { owner, org } = await ownerWithOrg('Bulk Limited');
     const window = Date.now() - (Date.now() % LIMITS.invitationEmailsPerAccount.windowMs);
-    await env.DB.prepare('INSERT INTO rate_limits VALUES (?, ?, 99)').bind(`invitation-emails:account:${owner.user.id}`, window).run();
+    await env.DB.prepare('INSERT INTO rate_limits VALUES (?, ?, 99)')
+      .bind(`invitation-emails:account:${owner.user.id}`, window)
+      .run();
     const [x, y] = [uniqueEmail('x'), uniqueEmail('y')];
     const headers = { 'Idempotency-Key': 'limited-once' };
-    const res = await bulk(owner.token, org.id, [{ email: x, role: 'viewer' }, { email: x, role: 'viewer' }, { email: y, role: 'viewer' }], headers);
-    expect(res.json.results.map((r: { status: number; error?: { code: string } }) => `${r.status}:${r.error?.code}`)).toEqual(['429:rate_limited', '429:rate_limited', '429:rate_limited']);
+    const res = await bulk(
+      owner.token,
+      org.id,
+      [
+        { email: x, role: 'viewer' },
+        { email: x, role: 'viewer' },
+        { email: y, role: 'viewer' },
+      ],
+      headers,
+    );
+    expect(
+      res.json.results.map((r: { status: number; error?: { code: string } }) => `${r.status}:${r.error?.code}`),
+    ).toEqual(['429:rate_limited', '429:rate_limited', '429:rate_limited']);
     expect(await pendingIn(org.id)).toBe(0);
     // Once the window passes, the same key runs again (nothing was remembered).
-    await env.DB.prepare('DELETE FROM rate_limits WHERE bucket = ?').bind(`invitation-emails:account:${owner.user.id}`).run();
-    const again = await bulk(owner.token, org.id, [{ email: x, role: 'viewer' }, { email: x, role: 'viewer' }, { email: y, role: 'viewer' }], headers);
+    await env.DB.prepare('DELETE FROM rate_limits WHERE bucket = ?')
+      .bind(`invitation-emails:account:${owner.user.id}`)
+      .run();
+    const again = await bulk(
+      owner.token,
+      org.id,
+      [
+        { email: x, role: 'viewer' },
+        { email: x, role: 'viewer' },
+        { email: y, role: 'viewer' },
+      ],
+      headers,
+    );
     expect(again.headers.get('Idempotent-Replayed')).toBeNull();
     expect(again.json.results.map((r: { status: number }) => r.status)).toEqual([201, 409, 201]);
   });

@@ -3,11 +3,13 @@ import { vi } from 'vitest';
 /** Every console line written while `fn` runs (log, error, warn, info), as the runtime would print it. */
 export async function logged(fn: () => Promise<void>): Promise<string[]> {
   const lines: string[] = [];
-  const spies = (['log', 'error', 'warn', 'info'] as const).map((m) => vi.spyOn(console, m).mockImplementation((...args) => void lines.push(args.map(String).join(' '))));
+  const spies = (['log', 'error', 'warn', 'info'] as const).map((m) =>
+    vi.spyOn(console, m).mockImplementation((...args) => void lines.push(args.map(String).join(' '))),
+  );
   try {
     await fn();
   } finally {
-    spies.forEach((s) => s.mockRestore());
+    for (const s of spies) s.mockRestore();
   }
   return lines;
 }

@@ -25,7 +25,9 @@ async function seed(orgId: string, userId: string, n: number, expiresAt: number,
 }
 
 describe('the cron trigger persists expiry', () => {
-  it('expires more than one batch of stale rows in bounded batches, leaves live ones, records one event each', async ({ expect }) => {
+  it('expires more than one batch of stale rows in bounded batches, leaves live ones, records one event each', async ({
+    expect,
+  }) => {
     const { owner, org } = await ownerWithOrg('Sweep Co');
     const now = Date.now();
     await seed(org.id, owner.user.id, SWEEP_BATCH_SIZE * 2 + 150, now - 1000, 'stale');
@@ -34,7 +36,12 @@ describe('the cron trigger persists expiry', () => {
     expect(result).toMatchObject({ expired: SWEEP_BATCH_SIZE * 2 + 150, batches: 3, truncated: false });
     expect(await countRows('invitations', `organization_id = '${org.id}' AND status = 'expired'`)).toBe(1150);
     expect(await countRows('invitations', `organization_id = '${org.id}' AND status = 'pending'`)).toBe(5);
-    expect(await countRows('audit_events', `organization_id = '${org.id}' AND action = 'invitation.expired' AND actor_type = 'system'`)).toBe(1150);
+    expect(
+      await countRows(
+        'audit_events',
+        `organization_id = '${org.id}' AND action = 'invitation.expired' AND actor_type = 'system'`,
+      ),
+    ).toBe(1150);
   });
 
   it('is idempotent and safe to run concurrently', async ({ expect }) => {
@@ -43,7 +50,9 @@ describe('the cron trigger persists expiry', () => {
     await seed(org.id, owner.user.id, 700, now - 1000, 'idem');
     const runs = await Promise.all([runExpirySweep(db, now), runExpirySweep(db, now), runExpirySweep(db, now)]);
     expect(runs.reduce((sum, r) => sum + r.expired, 0)).toBe(700);
-    expect(await countRows('audit_events', `organization_id = '${org.id}' AND action = 'invitation.expired'`)).toBe(700);
+    expect(await countRows('audit_events', `organization_id = '${org.id}' AND action = 'invitation.expired'`)).toBe(
+      700,
+    );
     const again = await runExpirySweep(db, now);
     expect(again).toMatchObject({ expired: 0, batches: 0, truncated: false });
   });
@@ -69,16 +78,25 @@ describe('the cron trigger persists expiry', () => {
     expect(await countRows('invitations', `organization_id = '${org.id}' AND status = 'expired'`)).toBe(3);
   });
 
-  it('housekeeping deletes old rate-limit windows, idempotency keys, expired sessions and links, month-old outbox rows, keeping current ones', async ({ expect }) => {
+  it('housekeeping deletes old rate-limit windows, idempotency keys, expired sessions and links, month-old outbox rows, keeping current ones', async ({
+    expect,
+  }) => {
     const { owner } = await ownerWithOrg('Housekeeping Co');
     const now = Date.now();
     await env.DB.batch([
-      env.DB.prepare("INSERT INTO rate_limits VALUES ('old', ?, 3), ('current', ?, 1)").bind(now - 26 * 3_600_000, now - 23 * 3_600_000),
+      env.DB.prepare("INSERT INTO rate_limits VALUES ('old', ?, 3), ('current', ?, 1)").bind(
+        now - 26 * 3_600_000,
+        now - 23 * 3_600_000,
+      ),
       env.DB.prepare(
         "INSERT INTO idempotency_keys (organization_id, user_id, key, request_hash, invitation_id, created_at) VALUES ('org_a', 'usr_a', 'old', 'h', 'inv_a', ?), ('org_a', 'usr_a', 'new', 'h', 'inv_b', ?)",
       ).bind(now - 25 * 3_600_000, now),
-      env.DB.prepare("INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at) VALUES ('ses_old', ?, 'hash-old', 0, ?)").bind(owner.user.id, now - 1),
-      env.DB.prepare("INSERT INTO sign_in_links VALUES ('jti_old', 'x@example.com', ?, NULL, 0)").bind(now - 25 * 3_600_000),
+      env.DB.prepare(
+        "INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at) VALUES ('ses_old', ?, 'hash-old', 0, ?)",
+      ).bind(owner.user.id, now - 1),
+      env.DB.prepare("INSERT INTO sign_in_links VALUES ('jti_old', 'x@example.com', ?, NULL, 0)").bind(
+        now - 25 * 3_600_000,
+      ),
       env.DB.prepare(
         "INSERT INTO outbox (id, kind, subject_id, status, next_attempt_at, created_at, updated_at) VALUES ('obx_old', 'sign_in_email', 'jti_old', 'sent', 0, ?, 0), ('obx_new', 'sign_in_email', 'jti_new', 'sent', 0, ?, 0)",
       ).bind(now - 31 * 86_400_000, now - 29 * 86_400_000),
@@ -96,7 +114,9 @@ describe('the cron trigger persists expiry', () => {
 });
 
 describe('retention (SPEC §13)', () => {
-  it('deletes finished invitations after RETENTION_DAYS and audit events after AUDIT_RETENTION_DAYS, in bounded batches; keeps the rest', async ({ expect }) => {
+  it('deletes finished invitations after RETENTION_DAYS and audit events after AUDIT_RETENTION_DAYS, in bounded batches; keeps the rest', async ({
+    expect,
+  }) => {
     const { owner, org } = await ownerWithOrg('Retention Co');
     const now = Date.now();
     const day = 86_400_000;
@@ -104,19 +124,33 @@ describe('retention (SPEC §13)', () => {
       env.DB.prepare(
         `INSERT INTO invitations (id, organization_id, email, role, status, expires_in_days, expires_at, invited_by, last_sent_at, send_count, email_delivery, created_at, updated_at)
          VALUES (?, ?, ?, 'viewer', ?, 7, ?, ?, ?, 1, 'sent', ?, ?)`,
-      ).bind(id, org.id, `${id}@example.com`, status, status === 'pending' ? now + day : updatedAt, owner.user.id, updatedAt, updatedAt, updatedAt);
+      ).bind(
+        id,
+        org.id,
+        `${id}@example.com`,
+        status,
+        status === 'pending' ? now + day : updatedAt,
+        owner.user.id,
+        updatedAt,
+        updatedAt,
+        updatedAt,
+      );
     await env.DB.batch([
       make('inv_ret_old_accepted', 'accepted', now - 181 * day),
       make('inv_ret_old_revoked', 'revoked', now - 200 * day),
       make('inv_ret_old_expired', 'expired', now - 365 * day),
       make('inv_ret_new_accepted', 'accepted', now - 179 * day),
       make('inv_ret_old_pending', 'pending', now - 400 * day),
-      env.DB.prepare("INSERT INTO audit_events (id, organization_id, actor_type, action, target_type, target_id, created_at) VALUES ('aud_ret_old', ?, 'system', 'x', 'invitation', 'y', ?), ('aud_ret_new', ?, 'system', 'x', 'invitation', 'y', ?)")
-        .bind(org.id, now - 401 * day, org.id, now - 399 * day),
+      env.DB.prepare(
+        "INSERT INTO audit_events (id, organization_id, actor_type, action, target_type, target_id, created_at) VALUES ('aud_ret_old', ?, 'system', 'x', 'invitation', 'y', ?), ('aud_ret_new', ?, 'system', 'x', 'invitation', 'y', ?)",
+      ).bind(org.id, now - 401 * day, org.id, now - 399 * day),
     ]);
     const result = await runHousekeeping(db, now, 1, { invitationDays: 180, auditDays: 400 });
     expect(result.truncated).toBeUndefined();
-    const left = async (like: string, table = 'invitations') => (await env.DB.prepare(`SELECT id FROM ${table} WHERE id LIKE ? ORDER BY id`).bind(like).all<{ id: string }>()).results.map((r) => r.id);
+    const left = async (like: string, table = 'invitations') =>
+      (
+        await env.DB.prepare(`SELECT id FROM ${table} WHERE id LIKE ? ORDER BY id`).bind(like).all<{ id: string }>()
+      ).results.map((r) => r.id);
     expect(await left('inv_ret_%')).toEqual(['inv_ret_new_accepted', 'inv_ret_old_pending']);
     expect(await left('aud_ret_%', 'audit_events')).toEqual(['aud_ret_new']);
     // The vars: a bad value means the default.

@@ -5,7 +5,18 @@ import worker from '../src/index';
 import { D1_LIMITS, limitProblems, measure, preview } from './sql-limits';
 import { createWith, silentQueue } from './delivery-fakes';
 import {
-  addMember, call, drainOutbox, drainWebhooks, fetchWithEnv, invite, lastToken, ownerWithOrg, runQueue, setExpiresAt, setLastSentAt, uniqueEmail,
+  addMember,
+  call,
+  drainOutbox,
+  drainWebhooks,
+  fetchWithEnv,
+  invite,
+  lastToken,
+  ownerWithOrg,
+  runQueue,
+  setExpiresAt,
+  setLastSentAt,
+  uniqueEmail,
 } from './helpers';
 
 /*
@@ -22,14 +33,21 @@ describe('the checker (test/sql-limits.ts)', () => {
     expect(limitProblems(`SELECT json_array(${args(32)})`)).toEqual([]);
     const problems = limitProblems(`SELECT json_array(${args(33)})`);
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(/^json_array\(\) takes 33 arguments, over D1's 32 per SQL function: SELECT json_array\('k0'/);
+    expect(problems[0]).toMatch(
+      /^json_array\(\) takes 33 arguments, over D1's 32 per SQL function: SELECT json_array\('k0'/,
+    );
     // Nested: the inner call is counted on its own, and the outer one sees one argument for it.
-    expect(measure(`SELECT json_set(json_object(${args(32)}), '$.a', 1)`).calls).toEqual([{ name: 'json_object', args: 32 }, { name: 'json_set', args: 3 }]);
+    expect(measure(`SELECT json_set(json_object(${args(32)}), '$.a', 1)`).calls).toEqual([
+      { name: 'json_object', args: 32 },
+      { name: 'json_set', args: 3 },
+    ]);
   });
 
   it('reports 101 parameters and passes 100, however they are written or bound', ({ expect }) => {
     expect(limitProblems(`SELECT 1 WHERE x IN (${marks(100)})`)).toEqual([]);
-    expect(limitProblems(`SELECT 1 WHERE x IN (${marks(101)})`)).toEqual([expect.stringMatching(/^101 bound parameters, over D1's 100 per query: SELECT 1 WHERE x IN \(\?, \?/)]);
+    expect(limitProblems(`SELECT 1 WHERE x IN (${marks(101)})`)).toEqual([
+      expect.stringMatching(/^101 bound parameters, over D1's 100 per query: SELECT 1 WHERE x IN \(\?, \?/),
+    ]);
     expect(limitProblems('SELECT ?101')).toHaveLength(1);
     expect(measure('SELECT ?1, ?1, :a, @b, $c, :a, ?').parameters).toBe(5);
     expect(limitProblems('SELECT 1', 100)).toEqual([]);
@@ -52,27 +70,51 @@ describe('the checker (test/sql-limits.ts)', () => {
 
 describe('migrations', () => {
   /** Every statement of every migration, in the order they apply. */
-  const statements = env.TEST_MIGRATIONS.flatMap((m) => m.queries.map((sql, i) => ({ where: `${m.name} #${i + 1}`, sql })));
+  const statements = env.TEST_MIGRATIONS.flatMap((m) =>
+    m.queries.map((sql, i) => ({ where: `${m.name} #${i + 1}`, sql })),
+  );
   it('every statement keeps to the limits', ({ expect }) => {
     // Fresh databases run every migration, 0005 and 0006 included, before 0008 replaces their trigger.
     expect(statements.flatMap((s) => limitProblems(s.sql).map((problem) => `${s.where}: ${problem}`))).toEqual([]);
   });
 
   it('the schema they leave behind (every table, index, view and trigger) keeps to the limits', async ({ expect }) => {
-    const { results } = await env.DB.prepare('SELECT type, name, sql FROM sqlite_schema WHERE sql IS NOT NULL').all<{ type: string; name: string; sql: string }>();
-    expect(results.map((r) => r.name)).toEqual(expect.arrayContaining(['invitation_resources', 'webhook_events_from_audit']));
+    const { results } = await env.DB.prepare('SELECT type, name, sql FROM sqlite_schema WHERE sql IS NOT NULL').all<{
+      type: string;
+      name: string;
+      sql: string;
+    }>();
+    expect(results.map((r) => r.name)).toEqual(
+      expect.arrayContaining(['invitation_resources', 'webhook_events_from_audit']),
+    );
     expect(results.flatMap((r) => limitProblems(r.sql).map((p) => `${r.type} ${r.name}: ${p}`))).toEqual([]);
   });
 
-  it('the invitation resource is written once, in the view, and is the API resource byte for byte', async ({ expect }) => {
+  it('the invitation resource is written once, in the view, and is the API resource byte for byte', async ({
+    expect,
+  }) => {
     const { owner, org } = await ownerWithOrg('Résumé "Quoted" Inc');
-    const id = (await invite(owner.token, org.id, { email: uniqueEmail('view'), role: 'developer', message: 'Bienvenue "à bord" \\ 🎉\nLine two' })).json.id;
-    const resource = async () => (await env.DB.prepare('SELECT resource FROM invitation_resources WHERE id = ?').bind(id).first<{ resource: string }>())!.resource;
-    const api = async () => (await call('GET', `/v1/organizations/${org.id}/invitations/${id}`, { token: owner.token })).text;
+    const id = (
+      await invite(owner.token, org.id, {
+        email: uniqueEmail('view'),
+        role: 'developer',
+        message: 'Bienvenue "à bord" \\ 🎉\nLine two',
+      })
+    ).json.id;
+    const resource = async () =>
+      (await env.DB.prepare('SELECT resource FROM invitation_resources WHERE id = ?')
+        .bind(id)
+        .first<{ resource: string }>())!.resource;
+    const api = async () =>
+      (await call('GET', `/v1/organizations/${org.id}/invitations/${id}`, { token: owner.token })).text;
     expect(await resource()).toBe(await api());
-    expect((await call('POST', `/v1/organizations/${org.id}/invitations/${id}/revoke`, { token: owner.token })).status).toBe(200);
+    expect(
+      (await call('POST', `/v1/organizations/${org.id}/invitations/${id}/revoke`, { token: owner.token })).status,
+    ).toBe(200);
     expect(await resource()).toBe(await api());
-    const trigger = statements.filter(({ sql }) => /CREATE\s+TRIGGER\s+`webhook_events_from_audit`/i.test(sql)).at(-1)!.sql;
+    const trigger = statements
+      .filter(({ sql }) => /CREATE\s+TRIGGER\s+`webhook_events_from_audit`/i.test(sql))
+      .at(-1)!.sql;
     expect(trigger.match(/'expires_in_days'/g)).toBeNull();
   });
 });
@@ -94,12 +136,17 @@ function recordStatements(seen: Seen[]): () => void {
   const statement = (sql: string, stmt: D1PreparedStatement): D1PreparedStatement =>
     new Proxy(stmt, {
       get(target, prop) {
-        if (prop === 'bind') return (...values: unknown[]) => (seen.push({ sql, values: values.length }), statement(sql, target.bind(...values)));
+        if (prop === 'bind')
+          return (...values: unknown[]) => (
+            seen.push({ sql, values: values.length }), statement(sql, target.bind(...values))
+          );
         const value = Reflect.get(target, prop);
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-  const preparing = (prepare: (sql: string) => D1PreparedStatement) => (sql: string) => (seen.push({ sql, values: 0 }), statement(sql, prepare(sql)));
+  const preparing = (prepare: (sql: string) => D1PreparedStatement) => (sql: string) => (
+    seen.push({ sql, values: 0 }), statement(sql, prepare(sql))
+  );
   const session = (s: D1DatabaseSession): D1DatabaseSession =>
     new Proxy(s, {
       get(target, prop) {
@@ -138,7 +185,13 @@ async function tour(expect: ExpectStatic) {
   await ok(call('GET', base, { token: apiToken.token }));
   await ok(call('PATCH', base, { ...auth, body: { allowed_email_domains: ['example.com'], default_locale: 'fr' } }));
   // A webhook endpoint first: every change below is then also an event and a delivery.
-  const hook = await ok(call('POST', `${base}/webhooks`, { ...auth, body: { url: `${env.TEST_WEBHOOK_RECEIVER}/hooks/ok/limits-${Date.now()}` } }), 201);
+  const hook = await ok(
+    call('POST', `${base}/webhooks`, {
+      ...auth,
+      body: { url: `${env.TEST_WEBHOOK_RECEIVER}/hooks/ok/limits-${Date.now()}` },
+    }),
+    201,
+  );
   await ok(call('GET', `${base}/webhooks`, auth));
   await ok(call('PATCH', `${base}/webhooks/${hook.id}`, { ...auth, body: { description: 'tour' } }));
   await ok(call('POST', `${base}/webhooks/${hook.id}/test`, auth), 202);
@@ -153,16 +206,24 @@ async function tour(expect: ExpectStatic) {
   await ok(call('POST', `${base}/invitations/${single.id}/resend`, { ...auth, body: {} }));
   await ok(call('GET', `/v1/invitations/preview?token=${encodeURIComponent(await lastToken(email))}`));
   await ok(call('GET', `/invitations/accept?token=${encodeURIComponent(await lastToken(email))}`));
-  const joined = await ok(call('POST', '/v1/invitations/accept', { body: { token: await lastToken(email), name: 'Joiner' } }));
+  const joined = await ok(
+    call('POST', '/v1/invitations/accept', { body: { token: await lastToken(email), name: 'Joiner' } }),
+  );
   const doomed = await ok(invite(owner.token, org.id, { email: uniqueEmail('revoked'), role: 'viewer' }), 201);
   await ok(call('POST', `${base}/invitations/${doomed.id}/revoke`, auth));
   const leaver = await addMember(owner.token, org.id, 'admin');
   // An email the queue gave up on: the dead-letter consumer marks it failed.
   const stuck = (await createWith(owner.token, org.id, uniqueEmail('dlq'), { DELIVERY_QUEUE: silentQueue })).json;
-  const [{ id: outboxId }] = (await env.DB.prepare('SELECT id FROM outbox WHERE subject_id = ?').bind(stuck.id).all<{ id: string }>()).results;
+  const [{ id: outboxId }] = (
+    await env.DB.prepare('SELECT id FROM outbox WHERE subject_id = ?').bind(stuck.id).all<{ id: string }>()
+  ).results;
   await runQueue([{ outboxId }], {}, 'invitations-delivery-dlq');
   // 50 rows at once (the pending limit takes the first ones), then the same request replayed.
-  const rows = Array.from({ length: 50 }, (_, i) => ({ email: uniqueEmail(`bulk${i}`), role: 'viewer', message: `Row ${i}` }));
+  const rows = Array.from({ length: 50 }, (_, i) => ({
+    email: uniqueEmail(`bulk${i}`),
+    role: 'viewer',
+    message: `Row ${i}`,
+  }));
   const headers = { 'Idempotency-Key': `limits-${Date.now()}` };
   const bulk = await ok(call('POST', `${base}/invitations/bulk`, { ...auth, headers, body: { invitations: rows } }));
   expect(bulk.results.length).toBe(50);
@@ -174,28 +235,69 @@ async function tour(expect: ExpectStatic) {
   await ok(call('DELETE', `${base}/members/${leaver.user.id}`, { token: leaver.token }), 204);
   await ok(call('GET', `${base}/audit-log?limit=5`, auth));
   // Pages read what the API reads, through their own queries.
-  for (const path of ['/', '/account', `/orgs/${org.slug}/settings/team`, `/orgs/${org.slug}/settings/webhooks`]) await ok(call('GET', path, cookie));
+  for (const path of ['/', '/account', `/orgs/${org.slug}/settings/team`, `/orgs/${org.slug}/settings/webhooks`])
+    await ok(call('GET', path, cookie));
   // The delivery consumer, the provider's events (webhook and queue), the webhook consumer, the cron.
   await drainOutbox();
   // A provider's delivery event (Postmark, HTTP Basic) about a sent invitation email.
   const messageId = `pm-${Date.now()}`;
-  await env.DB.prepare('UPDATE outbox SET provider_message_id = ? WHERE subject_id = ?').bind(messageId, bulk.results[1].invitation.id).run();
+  await env.DB.prepare('UPDATE outbox SET provider_message_id = ? WHERE subject_id = ?')
+    .bind(messageId, bulk.results[1].invitation.id)
+    .run();
   const secret = 'events:tour-secret';
-  const bounce = JSON.stringify({ RecordType: 'Bounce', Type: 'HardBounce', MessageID: messageId, Description: 'Mailbox not found', BouncedAt: new Date().toISOString() });
-  const event = await fetchWithEnv('/v1/email-events/postmark', {
-    method: 'POST', headers: { 'content-type': 'application/json', Authorization: `Basic ${btoa(secret)}` }, body: bounce,
-  }, { ...env, EMAIL_TRANSPORT: 'postmark', EMAIL_EVENTS_SECRET: secret });
+  const bounce = JSON.stringify({
+    RecordType: 'Bounce',
+    Type: 'HardBounce',
+    MessageID: messageId,
+    Description: 'Mailbox not found',
+    BouncedAt: new Date().toISOString(),
+  });
+  const event = await fetchWithEnv(
+    '/v1/email-events/postmark',
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', Authorization: `Basic ${btoa(secret)}` },
+      body: bounce,
+    },
+    { ...env, EMAIL_TRANSPORT: 'postmark', EMAIL_EVENTS_SECRET: secret },
+  );
   expect(event.status).toBe(200);
   // An Email Sending delivery event, from its queue subscription.
   const sendingId = `cf-${Date.now()}`;
-  await env.DB.prepare('UPDATE outbox SET provider_message_id = ? WHERE subject_id = ?').bind(sendingId, bulk.results[2].invitation.id).run();
-  await runQueue([{
-    type: 'cf.email.sending.message.delivered',
-    source: { type: 'email.sending', zoneId: 'zone', domain: '8bit-ai.dev' },
-    payload: { eventId: crypto.randomUUID(), messageId: sendingId, sender: 'invitations@8bit-ai.dev', recipient: 'someone@example.net', terminal: true, delivery: { status: 'delivered' } },
-    metadata: { accountId: 'account', eventSubscriptionId: 'subscription', eventSchemaVersion: 1, eventTimestamp: new Date().toISOString() },
-  }], {}, 'invitations-email-events');
-  expect((await env.DB.prepare('SELECT email_delivery FROM invitations WHERE id = ?').bind(bulk.results[2].invitation.id).first<{ email_delivery: string }>())?.email_delivery).toBe('delivered');
+  await env.DB.prepare('UPDATE outbox SET provider_message_id = ? WHERE subject_id = ?')
+    .bind(sendingId, bulk.results[2].invitation.id)
+    .run();
+  await runQueue(
+    [
+      {
+        type: 'cf.email.sending.message.delivered',
+        source: { type: 'email.sending', zoneId: 'zone', domain: '8bit-ai.dev' },
+        payload: {
+          eventId: crypto.randomUUID(),
+          messageId: sendingId,
+          sender: 'invitations@8bit-ai.dev',
+          recipient: 'someone@example.net',
+          terminal: true,
+          delivery: { status: 'delivered' },
+        },
+        metadata: {
+          accountId: 'account',
+          eventSubscriptionId: 'subscription',
+          eventSchemaVersion: 1,
+          eventTimestamp: new Date().toISOString(),
+        },
+      },
+    ],
+    {},
+    'invitations-email-events',
+  );
+  expect(
+    (
+      await env.DB.prepare('SELECT email_delivery FROM invitations WHERE id = ?')
+        .bind(bulk.results[2].invitation.id)
+        .first<{ email_delivery: string }>()
+    )?.email_delivery,
+  ).toBe('delivered');
   await drainWebhooks();
   const deliveries = await ok(call('GET', `${base}/webhooks/${hook.id}/deliveries`, auth));
   await ok(call('POST', `${base}/webhooks/${hook.id}/deliveries/${deliveries.data[0].id}/redeliver`, auth), 202);
@@ -220,20 +322,34 @@ describe('statements the Worker builds', () => {
     }
     // The tour reached the coordinator's writes, the consumers and the cron (the recording works).
     const reached = (pattern: RegExp) => seen.some((s) => pattern.test(s.sql));
-    for (const pattern of [/insert into "?invitations"?/i, /insert into "?memberships"?/i, /update "?webhook_deliveries"?/i, /provider_message_id/i, /"?outbox"?/i, /delete from "?sessions"?/i, /"?idempotency_keys"?/i]) {
+    for (const pattern of [
+      /insert into "?invitations"?/i,
+      /insert into "?memberships"?/i,
+      /update "?webhook_deliveries"?/i,
+      /provider_message_id/i,
+      /"?outbox"?/i,
+      /delete from "?sessions"?/i,
+      /"?idempotency_keys"?/i,
+    ]) {
       expect(reached(pattern), String(pattern)).toBe(true);
     }
     // One entry per distinct statement, with the most values it was bound with.
     const statements = new Map<string, number>();
     for (const s of seen) statements.set(s.sql, Math.max(statements.get(s.sql) ?? 0, s.values));
     const shapes = [...statements].map(([sql, values]) => ({ sql, values, shape: measure(sql) }));
-    console.log(JSON.stringify({
-      statements: statements.size,
-      maxFunctionArgs: Math.max(...shapes.flatMap((s) => s.shape.calls.map((c) => c.args))),
-      maxParameters: Math.max(...shapes.map((s) => Math.max(s.values, s.shape.parameters))),
-      maxBytes: Math.max(...shapes.map((s) => s.shape.bytes)),
-      widest: preview(shapes.reduce((a, b) => (Math.max(b.values, b.shape.parameters) > Math.max(a.values, a.shape.parameters) ? b : a)).sql),
-    }));
+    console.log(
+      JSON.stringify({
+        statements: statements.size,
+        maxFunctionArgs: Math.max(...shapes.flatMap((s) => s.shape.calls.map((c) => c.args))),
+        maxParameters: Math.max(...shapes.map((s) => Math.max(s.values, s.shape.parameters))),
+        maxBytes: Math.max(...shapes.map((s) => s.shape.bytes)),
+        widest: preview(
+          shapes.reduce((a, b) =>
+            Math.max(b.values, b.shape.parameters) > Math.max(a.values, a.shape.parameters) ? b : a,
+          ).sql,
+        ),
+      }),
+    );
     expect(shapes.flatMap(({ sql, values }) => limitProblems(sql, values))).toEqual([]);
   });
 });

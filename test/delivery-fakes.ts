@@ -13,12 +13,19 @@ export function recordingQueue() {
 
 /** A DELIVERY_QUEUE whose every send fails, as when the isolate dies between commit and enqueue. */
 export const brokenQueue = {
-  send: async () => { throw new Error('queue unavailable'); },
-  sendBatch: async () => { throw new Error('queue unavailable'); },
+  send: async () => {
+    throw new Error('queue unavailable');
+  },
+  sendBatch: async () => {
+    throw new Error('queue unavailable');
+  },
 } as unknown as Queue;
 
 /** The real EMAIL binding, except that sends to `failing` addresses throw `message`. */
-export function failingEmail(failing: (to: string) => boolean, message = 'send_email: upstream unavailable'): SendEmail {
+export function failingEmail(
+  failing: (to: string) => boolean,
+  message = 'send_email: upstream unavailable',
+): SendEmail {
   return {
     send: async (m: EmailMessage) => {
       if (failing(m.to)) throw new Error(message);
@@ -47,7 +54,8 @@ export function poisonedDb(poison: string): D1Database {
     new Proxy(db, {
       get(target, prop) {
         if (prop === 'prepare') return (query: string) => wrapStatement(target.prepare(query));
-        if (prop === 'withSession') return (...args: Parameters<D1Database['withSession']>) => wrap((target as D1Database).withSession(...args));
+        if (prop === 'withSession')
+          return (...args: Parameters<D1Database['withSession']>) => wrap((target as D1Database).withSession(...args));
         const value = Reflect.get(target, prop);
         return typeof value === 'function' ? value.bind(target) : value;
       },
@@ -56,25 +64,41 @@ export function poisonedDb(poison: string): D1Database {
 }
 
 export const outboxRow = (id: string) =>
-  env.DB.prepare('SELECT * FROM outbox WHERE id = ?').bind(id).first<{ status: string; attempts: number; next_attempt_at: number; last_error: string | null; provider_message_id: string | null; dead_lettered_at: number | null }>();
+  env.DB.prepare('SELECT * FROM outbox WHERE id = ?').bind(id).first<{
+    status: string;
+    attempts: number;
+    next_attempt_at: number;
+    last_error: string | null;
+    provider_message_id: string | null;
+    dead_lettered_at: number | null;
+  }>();
 
 export const outboxFor = (subjectId: string) =>
-  env.DB.prepare('SELECT * FROM outbox WHERE subject_id = ? ORDER BY created_at, rowid').bind(subjectId).all<{ id: string; status: string; token_id: string }>().then((r) => r.results);
+  env.DB.prepare('SELECT * FROM outbox WHERE subject_id = ? ORDER BY created_at, rowid')
+    .bind(subjectId)
+    .all<{ id: string; status: string; token_id: string }>()
+    .then((r) => r.results);
 
 /** Moves an outbox row's due time (the database is the clock). */
-export const setDue = (id: string, at: number) => env.DB.prepare('UPDATE outbox SET next_attempt_at = ? WHERE id = ?').bind(at, id).run();
+export const setDue = (id: string, at: number) =>
+  env.DB.prepare('UPDATE outbox SET next_attempt_at = ? WHERE id = ?').bind(at, id).run();
 
 export const invitationDelivery = (id: string) =>
-  env.DB.prepare('SELECT email_delivery, email_delivery_detail, delivery_attempts FROM invitations WHERE id = ?').bind(id)
+  env.DB.prepare('SELECT email_delivery, email_delivery_detail, delivery_attempts FROM invitations WHERE id = ?')
+    .bind(id)
     .first<{ email_delivery: string; email_delivery_detail: string | null; delivery_attempts: number }>();
 
 /** Creates an invitation through the worker with `overrides` (no drain): the row is committed, not yet delivered. */
 export async function createWith(token: string, org: string, email: string, overrides: Partial<Env>, role = 'viewer') {
-  const res = await fetchWithEnv(`/v1/organizations/${org}/invitations`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ email, role }),
-  }, { ...env, ...overrides });
+  const res = await fetchWithEnv(
+    `/v1/organizations/${org}/invitations`,
+    {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email, role }),
+    },
+    { ...env, ...overrides },
+  );
   return { status: res.status, json: (await res.json()) as { id: string; email_delivery: string } };
 }
 

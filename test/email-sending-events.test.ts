@@ -38,15 +38,36 @@ function emailSendingEvent(kind: string, messageId: string, payload: Record<stri
 }
 
 const BOUNCED = {
-  delivery: { status: 'bounced', provider: 'external_smtp', deliveryTimeMs: 2143, smtpStatusCode: '550', smtpEnhancedStatusCode: '5.1.1', smtpResponse: '550 5.1.1 User unknown' },
+  delivery: {
+    status: 'bounced',
+    provider: 'external_smtp',
+    deliveryTimeMs: 2143,
+    smtpStatusCode: '550',
+    smtpEnhancedStatusCode: '5.1.1',
+    smtpResponse: '550 5.1.1 User unknown',
+  },
   bounce: { type: 'hard', classification: 'permanent_failure', reason: '550 5.1.1 User unknown' },
 };
 const DEFERRED = {
-  delivery: { status: 'deferred', provider: 'external_smtp', deliveryTimeMs: 2143, smtpStatusCode: '451', smtpEnhancedStatusCode: '4.2.0', smtpResponse: '451 4.2.0 Temporary mailbox error' },
+  delivery: {
+    status: 'deferred',
+    provider: 'external_smtp',
+    deliveryTimeMs: 2143,
+    smtpStatusCode: '451',
+    smtpEnhancedStatusCode: '4.2.0',
+    smtpResponse: '451 4.2.0 Temporary mailbox error',
+  },
   bounce: { type: 'soft', classification: 'temporary_failure', reason: '451 4.2.0 Temporary mailbox error' },
 };
 const DELIVERED = {
-  delivery: { status: 'delivered', provider: 'gmail', deliveryTimeMs: 1234, smtpStatusCode: '250', smtpEnhancedStatusCode: '2.0.0', smtpResponse: '250 2.0.0 OK 1714820445 a1b2c3 - gsmtp' },
+  delivery: {
+    status: 'delivered',
+    provider: 'gmail',
+    deliveryTimeMs: 1234,
+    smtpStatusCode: '250',
+    smtpEnhancedStatusCode: '2.0.0',
+    smtpResponse: '250 2.0.0 OK 1714820445 a1b2c3 - gsmtp',
+  },
 };
 
 /** An invitation sent through the real `EMAIL` binding (the default transport); its provider message id. */
@@ -56,12 +77,17 @@ async function sentThroughCloudflare(label = 'es') {
   const { id } = (await createWith(owner.token, org.id, to, { DELIVERY_QUEUE: silentQueue })).json;
   await drainOutbox();
   const [row] = await outboxFor(id);
-  const { provider_message_id: messageId } = (await env.DB.prepare('SELECT provider_message_id FROM outbox WHERE id = ?').bind(row.id).first<{ provider_message_id: string }>())!;
+  const { provider_message_id: messageId } = (await env.DB.prepare(
+    'SELECT provider_message_id FROM outbox WHERE id = ?',
+  )
+    .bind(row.id)
+    .first<{ provider_message_id: string }>())!;
   return { id, org, messageId };
 }
 
 const events = (...bodies: unknown[]) => runQueue(bodies, {}, QUEUE);
-const audits = (id: string, action: string) => countRows('audit_events', `target_id = '${id}' AND action = '${action}' AND actor_type = 'system'`);
+const audits = (id: string, action: string) =>
+  countRows('audit_events', `target_id = '${id}' AND action = '${action}' AND actor_type = 'system'`);
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -79,16 +105,26 @@ describe('SPEC §15: Email Sending delivery events on the queue move email_deliv
     const delivered = await events(emailSendingEvent('delivered', messageId, DELIVERED));
     expect(delivered.explicitAcks).toHaveLength(1);
     expect(await invitationDelivery(id)).toMatchObject({ email_delivery: 'delivered', email_delivery_detail: null });
-    const complained = await events(emailSendingEvent('complained', messageId, { delivery: { status: 'complained' }, complaint: { type: 'abuse' } }));
+    const complained = await events(
+      emailSendingEvent('complained', messageId, { delivery: { status: 'complained' }, complaint: { type: 'abuse' } }),
+    );
     expect(complained.explicitAcks).toHaveLength(1);
-    expect(await invitationDelivery(id)).toMatchObject({ email_delivery: 'complained', email_delivery_detail: 'Marked as spam by the recipient' });
+    expect(await invitationDelivery(id)).toMatchObject({
+      email_delivery: 'complained',
+      email_delivery_detail: 'Marked as spam by the recipient',
+    });
     expect(await audits(id, 'invitation.complained')).toBe(1);
   });
 
-  it('message.bounced → bounced with the bounce reason, audited; a late delivered does not hide it', async ({ expect }) => {
+  it('message.bounced → bounced with the bounce reason, audited; a late delivered does not hide it', async ({
+    expect,
+  }) => {
     const { id, messageId } = await sentThroughCloudflare();
     await events(emailSendingEvent('bounced', messageId, BOUNCED));
-    expect(await invitationDelivery(id)).toMatchObject({ email_delivery: 'bounced', email_delivery_detail: 'hard bounce: 550 5.1.1 User unknown' });
+    expect(await invitationDelivery(id)).toMatchObject({
+      email_delivery: 'bounced',
+      email_delivery_detail: 'hard bounce: 550 5.1.1 User unknown',
+    });
     expect(await audits(id, 'invitation.bounced')).toBe(1);
     const late = await events(emailSendingEvent('delivered', messageId, DELIVERED));
     expect(late.explicitAcks).toHaveLength(1);
@@ -105,23 +141,48 @@ describe('SPEC §15: Email Sending delivery events on the queue move email_deliv
     expect(await invitationDelivery(id)).toMatchObject({ email_delivery: 'delivered' });
   });
 
-  it('message.failed → failed with its reason and an invitation.delivery_failed audit event; never after delivered', async ({ expect }) => {
+  it('message.failed → failed with its reason and an invitation.delivery_failed audit event; never after delivered', async ({
+    expect,
+  }) => {
     const { id, messageId } = await sentThroughCloudflare();
-    await events(emailSendingEvent('failed', messageId, { delivery: { status: 'failed' }, failure: { reason: 'delivery_failed' } }));
-    expect(await invitationDelivery(id)).toMatchObject({ email_delivery: 'failed', email_delivery_detail: 'cloudflare: delivery failed (delivery_failed)' });
+    await events(
+      emailSendingEvent('failed', messageId, {
+        delivery: { status: 'failed' },
+        failure: { reason: 'delivery_failed' },
+      }),
+    );
+    expect(await invitationDelivery(id)).toMatchObject({
+      email_delivery: 'failed',
+      email_delivery_detail: 'cloudflare: delivery failed (delivery_failed)',
+    });
     expect(await audits(id, 'invitation.delivery_failed')).toBe(1);
 
     const other = await sentThroughCloudflare('es-delivered');
     await events(emailSendingEvent('delivered', other.messageId, DELIVERED));
-    await events(emailSendingEvent('failed', other.messageId, { delivery: { status: 'failed' }, failure: { reason: 'delivery_failed' } }));
+    await events(
+      emailSendingEvent('failed', other.messageId, {
+        delivery: { status: 'failed' },
+        failure: { reason: 'delivery_failed' },
+      }),
+    );
     expect(await invitationDelivery(other.id)).toMatchObject({ email_delivery: 'delivered' });
     expect(await audits(other.id, 'invitation.delivery_failed')).toBe(0);
   });
 
-  it('message.rejected (suppressed before delivery) → failed, as a suppressed recipient refused at send time is', async ({ expect }) => {
+  it('message.rejected (suppressed before delivery) → failed, as a suppressed recipient refused at send time is', async ({
+    expect,
+  }) => {
     const { id, messageId } = await sentThroughCloudflare();
-    await events(emailSendingEvent('rejected', messageId, { delivery: { status: 'rejected' }, rejection: { reason: 'suppressed', party: 'recipient', detail: 'Recipient is suppressed' } }));
-    expect(await invitationDelivery(id)).toMatchObject({ email_delivery: 'failed', email_delivery_detail: 'cloudflare: rejected (suppressed): Recipient is suppressed' });
+    await events(
+      emailSendingEvent('rejected', messageId, {
+        delivery: { status: 'rejected' },
+        rejection: { reason: 'suppressed', party: 'recipient', detail: 'Recipient is suppressed' },
+      }),
+    );
+    expect(await invitationDelivery(id)).toMatchObject({
+      email_delivery: 'failed',
+      email_delivery_detail: 'cloudflare: rejected (suppressed): Recipient is suppressed',
+    });
     expect(await audits(id, 'invitation.delivery_failed')).toBe(1);
   });
 
@@ -165,15 +226,21 @@ describe('SPEC §15: Email Sending delivery events on the queue move email_deliv
     expect(result.retryMessages).toEqual([]);
     expect(result.retryBatch.retry).toBe(false);
     expect(result.explicitAcks).toHaveLength(malformed.length + 1);
-    const lines = (spy: typeof errors) => spy.mock.calls.map((c) => JSON.parse(String(c[0])) as Record<string, unknown>);
+    const lines = (spy: typeof errors) =>
+      spy.mock.calls.map((c) => JSON.parse(String(c[0])) as Record<string, unknown>);
     const unreadable = lines(errors).filter((l) => l.event === 'email_event_unreadable');
     expect(unreadable).toHaveLength(malformed.length);
-    for (const line of unreadable) expect(line).toMatchObject({ queue: QUEUE, message_id: expect.any(String), reason: expect.any(String) });
-    expect(lines(logs).filter((l) => l.event === 'email_event')).toEqual([{ event: 'email_event', type: 'opened', outcome: 'ignored', provider_message_id: messageId }]);
+    for (const line of unreadable)
+      expect(line).toMatchObject({ queue: QUEUE, message_id: expect.any(String), reason: expect.any(String) });
+    expect(lines(logs).filter((l) => l.event === 'email_event')).toEqual([
+      { event: 'email_event', type: 'opened', outcome: 'ignored', provider_message_id: messageId },
+    ]);
     expect(await invitationDelivery(id)).toMatchObject({ email_delivery: 'sent' });
   });
 
-  it('a message whose event cannot be written (D1 down) comes back later; the others are acknowledged', async ({ expect }) => {
+  it('a message whose event cannot be written (D1 down) comes back later; the others are acknowledged', async ({
+    expect,
+  }) => {
     const a = await sentThroughCloudflare('es-db-a');
     const b = await sentThroughCloudflare('es-db-b');
     const result = await runQueue(

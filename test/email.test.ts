@@ -4,7 +4,9 @@ import { call, createOrg, invite, mailsTo, parseMail, signUp, uniqueEmail } from
 const headerBlock = (raw: string) => raw.split(/\r?\n\r?\n/)[0];
 
 describe('SPEC §6: the invitation email', () => {
-  it('is multipart/alternative with recipient, subject, link, role, expiry and the escaped message', async ({ expect }) => {
+  it('is multipart/alternative with recipient, subject, link, role, expiry and the escaped message', async ({
+    expect,
+  }) => {
     const owner = await signUp(uniqueEmail('mailer'), 'Olivia Owner');
     const org = await createOrg(owner.token, 'Rocket Labs');
     const email = uniqueEmail('Invitee');
@@ -18,7 +20,11 @@ describe('SPEC §6: the invitation email', () => {
     expect(mail.to?.[0]?.address).toBe(email.toLowerCase());
     expect(mail.from?.address).toBe('invitations@8bit-ai.dev');
     expect(mail.subject).toBe('Olivia Owner invited you to join Rocket Labs on 8bit-ai');
-    const expiry = new Date(inv.expires_at).toLocaleString('en-US', { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' });
+    const expiry = new Date(inv.expires_at).toLocaleString('en-US', {
+      dateStyle: 'long',
+      timeStyle: 'short',
+      timeZone: 'UTC',
+    });
     for (const body of [mail.text!, mail.html!]) {
       expect(body).toMatch(/http:\/\/127\.0\.0\.1:8787\/invitations\/accept\?token=[\w.-]+/);
       expect(body).toContain('Developer');
@@ -35,7 +41,11 @@ describe('SPEC §6: the invitation email', () => {
     const owner = await signUp(uniqueEmail('crlf'), 'Eve\r\nBcc: victim@evil.example');
     const org = await createOrg(owner.token, 'Acme\r\nX-Injected: yes\nReply-To: evil@evil.example');
     const email = uniqueEmail('target');
-    const res = await invite(owner.token, org.id, { email, role: 'viewer', message: 'hi\r\nBcc: other@evil.example\r\n\r\nbody' });
+    const res = await invite(owner.token, org.id, {
+      email,
+      role: 'viewer',
+      message: 'hi\r\nBcc: other@evil.example\r\n\r\nbody',
+    });
     expect(res.status).toBe(201);
     const [sent] = mailsTo(email);
     const headers = headerBlock(sent.raw);
@@ -44,7 +54,9 @@ describe('SPEC §6: the invitation email', () => {
     expect(headers).not.toMatch(/^reply-to:/im);
     const mail = await parseMail(sent.raw);
     expect(mail.headers.map((h) => h.key)).not.toContain('bcc');
-    expect(mail.subject).toBe('Eve Bcc: victim@evil.example invited you to join Acme X-Injected: yes Reply-To: evil@evil.example on 8bit-ai');
+    expect(mail.subject).toBe(
+      'Eve Bcc: victim@evil.example invited you to join Acme X-Injected: yes Reply-To: evil@evil.example on 8bit-ai',
+    );
   });
 
   it('non-ASCII names and long messages are base64-encoded, never mislabelled 7bit', async ({ expect }) => {
@@ -63,7 +75,9 @@ describe('SPEC §6: the invitation email', () => {
 
   it('the sign-in link email goes to the normalized address and carries a /auth/verify link', async ({ expect }) => {
     const email = uniqueEmail('Login');
-    expect((await call('POST', '/v1/auth/email-link', { body: { email: `  ${email.toUpperCase()} ` } })).status).toBe(202);
+    expect((await call('POST', '/v1/auth/email-link', { body: { email: `  ${email.toUpperCase()} ` } })).status).toBe(
+      202,
+    );
     const [sent] = mailsTo(email);
     const mail = await parseMail(sent.raw);
     expect(mail.to?.[0]?.address).toBe(email.toLowerCase());

@@ -53,16 +53,26 @@ describe('rule 5: expired at once, everywhere, without any job', () => {
     const stale = await invite(owner.token, org.id, { email: uniqueEmail(), role: 'viewer' });
     await setExpiresAt(stale.json.id, Date.now() - 1);
     await setLastSentAt(stale.json.id, Date.now() - 120_000);
-    for (let i = 0; i < 10; i++) expect((await invite(owner.token, org.id, { email: uniqueEmail(), role: 'viewer' })).status).toBe(201);
-    const refused = await call('POST', `/v1/organizations/${org.id}/invitations/${stale.json.id}/resend`, { token: owner.token });
+    for (let i = 0; i < 10; i++)
+      expect((await invite(owner.token, org.id, { email: uniqueEmail(), role: 'viewer' })).status).toBe(201);
+    const refused = await call('POST', `/v1/organizations/${org.id}/invitations/${stale.json.id}/resend`, {
+      token: owner.token,
+    });
     expect(refused.status).toBe(409);
     expect(refused.json.code).toBe('pending_invitation_limit');
 
-    const victim = (await call('GET', `/v1/organizations/${org.id}/invitations?status=pending&limit=1`, { token: owner.token })).json.data[0];
+    const victim = (
+      await call('GET', `/v1/organizations/${org.id}/invitations?status=pending&limit=1`, { token: owner.token })
+    ).json.data[0];
     await call('POST', `/v1/organizations/${org.id}/invitations/${victim.id}/revoke`, { token: owner.token });
-    const revived = await call('POST', `/v1/organizations/${org.id}/invitations/${stale.json.id}/resend`, { token: owner.token, body: { expires_in_days: 3 } });
+    const revived = await call('POST', `/v1/organizations/${org.id}/invitations/${stale.json.id}/resend`, {
+      token: owner.token,
+      body: { expires_in_days: 3 },
+    });
     expect(revived.status).toBe(200);
     expect(revived.json).toMatchObject({ status: 'pending', expires_in_days: 3, send_count: 2 });
-    expect((await call('GET', `/v1/organizations/${org.id}`, { token: owner.token })).json.pending_invitations).toBe(10);
+    expect((await call('GET', `/v1/organizations/${org.id}`, { token: owner.token })).json.pending_invitations).toBe(
+      10,
+    );
   });
 });

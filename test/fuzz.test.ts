@@ -10,7 +10,21 @@ import { BASE, call, invite, ownerWithOrg, uniqueEmail } from './helpers';
  * design, so they are left out of the comparison.)
  */
 
-const TABLES = ['users', 'organizations', 'memberships', 'invitations', 'sessions', 'api_tokens', 'sign_in_links', 'audit_events', 'idempotency_keys', 'webhook_endpoints', 'webhook_events', 'webhook_deliveries', 'webhook_attempts'];
+const TABLES = [
+  'users',
+  'organizations',
+  'memberships',
+  'invitations',
+  'sessions',
+  'api_tokens',
+  'sign_in_links',
+  'audit_events',
+  'idempotency_keys',
+  'webhook_endpoints',
+  'webhook_events',
+  'webhook_deliveries',
+  'webhook_attempts',
+];
 async function snapshot() {
   const all = await env.DB.batch(TABLES.map((t) => env.DB.prepare(`SELECT * FROM ${t} ORDER BY rowid`)));
   return JSON.stringify(all.map((r) => r.results.map((row) => ({ ...(row as object), last_used_at: undefined }))));
@@ -24,6 +38,7 @@ const ADVERSARIAL = [
   '\r\nBcc: evil@example.com',
   '../../etc/passwd',
   '%00',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a template-injection probe, sent as is
   '${7*7}',
   '{{constructor.constructor("return 1")()}}',
   '\u202e\u0000\ud83d\ude00',
@@ -37,31 +52,73 @@ const ADVERSARIAL = [
   '__proto__',
 ];
 
-const text = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 20 }), fc.constantFrom(...ADVERSARIAL));
+const text = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: 'grapheme', maxLength: 20 }),
+  fc.constantFrom(...ADVERSARIAL),
+);
 /** Header values: visible ASCII and the adversarial ASCII strings (fetch refuses CR/LF itself). */
 const headerText = fc.oneof(
   fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 60 }),
   fc.constantFrom(...ADVERSARIAL.filter((a) => /^[\x20-\x7e]*$/.test(a))),
 );
 const value = fc.letrec((tie) => ({
-  v: fc.oneof({ depthSize: 'small' }, text, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(tie('v'), { maxLength: 4 }), fc.dictionary(text, tie('v'), { maxKeys: 4 })),
+  v: fc.oneof(
+    { depthSize: 'small' },
+    text,
+    fc.integer(),
+    fc.double(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(tie('v'), { maxLength: 4 }),
+    fc.dictionary(text, tie('v'), { maxKeys: 4 }),
+  ),
 })).v;
-const fieldNames = fc.constantFrom('email', 'role', 'message', 'expires_in_days', 'name', 'slug', 'token', 'status', '__proto__', 'constructor');
+const fieldNames = fc.constantFrom(
+  'email',
+  'role',
+  'message',
+  'expires_in_days',
+  'name',
+  'slug',
+  'token',
+  'status',
+  '__proto__',
+  'constructor',
+);
 const body = fc.oneof(
   fc.dictionary(fieldNames, value, { maxKeys: 5 }).map((o) => JSON.stringify(o)),
   value.map((v) => JSON.stringify(v)),
   text,
-  fc.constantFrom('[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[', '{"a":'.repeat(3000), '{"email":"a@b.co","role":"viewer","message":"' + 'm'.repeat(17_000) + '"}'),
+  fc.constantFrom(
+    '[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[',
+    '{"a":'.repeat(3000),
+    `{"email":"a@b.co","role":"viewer","message":"${'m'.repeat(17_000)}"}`,
+  ),
 );
-const query = fc.array(fc.tuple(fc.constantFrom('status', 'limit', 'cursor', 'token', 'x', 'limit'), text), { maxLength: 3 });
-const contentType = fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', '', 'application/problem+json');
+const query = fc.array(fc.tuple(fc.constantFrom('status', 'limit', 'cursor', 'token', 'x', 'limit'), text), {
+  maxLength: 3,
+});
+const contentType = fc.constantFrom(
+  'application/json',
+  'application/json; charset=utf-8',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  '',
+  'application/problem+json',
+);
 
 describe('fuzz: every API endpoint', async () => {
   const { owner, org } = await ownerWithOrg('Fuzz Co');
   const inv = (await invite(owner.token, org.id, { email: uniqueEmail(), role: 'viewer' })).json;
   // A personal API token: a fuzzed sign-out cannot end it, so most requests get past authentication.
-  const pat = (await call('POST', '/v1/me/api-tokens', { token: owner.token, body: { name: 'fuzz' } })).json.token as string;
-  const segment = fc.oneof(fc.constantFrom(org.id, org.slug, inv.id, owner.user.id), text.map((t) => encodeURIComponent(t).slice(0, 200)));
+  const pat = (await call('POST', '/v1/me/api-tokens', { token: owner.token, body: { name: 'fuzz' } })).json
+    .token as string;
+  const segment = fc.oneof(
+    fc.constantFrom(org.id, org.slug, inv.id, owner.user.id),
+    text.map((t) => encodeURIComponent(t).slice(0, 200)),
+  );
   const endpoints: [string, (a: string, b: string) => string][] = [
     ['POST', () => '/v1/auth/email-link'],
     ['POST', () => '/v1/auth/verify'],
@@ -115,7 +172,9 @@ describe('fuzz: every API endpoint', async () => {
     requestId: fc.option(headerText, { nil: undefined }),
   });
 
-  it('2,500 requests: no 5xx, valid problems, and no write by a rejected request', { timeout: 600_000 }, async ({ expect }) => {
+  it('2,500 requests: no 5xx, valid problems, and no write by a rejected request', { timeout: 600_000 }, async ({
+    expect,
+  }) => {
     const statuses = new Map<number, number>();
     let sent = 0;
     await fc.assert(
@@ -133,7 +192,9 @@ describe('fuzz: every API endpoint', async () => {
           // Not a legal header value (fetch itself refuses CR/LF and non-Latin-1): nothing to send.
         }
         const before = await snapshot();
-        const res = await exports.default.fetch(new Request(url, { method, headers, body: method === 'GET' ? undefined : r.body }));
+        const res = await exports.default.fetch(
+          new Request(url, { method, headers, body: method === 'GET' ? undefined : r.body }),
+        );
         const raw = await res.text();
         sent++;
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
@@ -141,7 +202,13 @@ describe('fuzz: every API endpoint', async () => {
         if (res.status >= 400) {
           expect(res.headers.get('content-type')).toBe('application/problem+json');
           const problem = JSON.parse(raw);
-          expect(problem).toMatchObject({ type: expect.any(String), title: expect.any(String), detail: expect.any(String), code: expect.stringMatching(/^[a-z_]+$/), status: res.status });
+          expect(problem).toMatchObject({
+            type: expect.any(String),
+            title: expect.any(String),
+            detail: expect.any(String),
+            code: expect.stringMatching(/^[a-z_]+$/),
+            status: res.status,
+          });
           expect(await snapshot(), `${method} ${url.pathname} wrote despite ${res.status}`).toBe(before);
         }
       }),

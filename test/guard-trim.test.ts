@@ -9,8 +9,15 @@ const PRODUCTION: Partial<Env> = { APP_URL: 'https://invitations.example', TOKEN
 const served = (key: string) => fetchWithEnv('/v1/me', {}, { ...env, ...PRODUCTION, TOKEN_SIGNING_KEY: key });
 
 describe('SPEC §18: the deployment guard trims the signing key before comparing', () => {
-  it('the development key with a trailing space, a leading space or a newline is refused (503 misconfigured), never echoed', async ({ expect }) => {
-    for (const key of [`${DEV_SIGNING_KEY} `, ` ${DEV_SIGNING_KEY}`, `${DEV_SIGNING_KEY}\n`, `\t${DEV_SIGNING_KEY}\r\n`]) {
+  it('the development key with a trailing space, a leading space or a newline is refused (503 misconfigured), never echoed', async ({
+    expect,
+  }) => {
+    for (const key of [
+      `${DEV_SIGNING_KEY} `,
+      ` ${DEV_SIGNING_KEY}`,
+      `${DEV_SIGNING_KEY}\n`,
+      `\t${DEV_SIGNING_KEY}\r\n`,
+    ]) {
       const res = await served(key);
       expect(res.status, JSON.stringify(key)).toBe(503);
       const body = (await res.json()) as { code: string; detail: string };
@@ -21,7 +28,11 @@ describe('SPEC §18: the deployment guard trims the signing key before comparing
   });
 
   it('deep health names the signing key for the padded development key', async ({ expect }) => {
-    const res = await fetchWithEnv('/healthz?deep=1', {}, { ...env, ...PRODUCTION, TOKEN_SIGNING_KEY: `${DEV_SIGNING_KEY} ` });
+    const res = await fetchWithEnv(
+      '/healthz?deep=1',
+      {},
+      { ...env, ...PRODUCTION, TOKEN_SIGNING_KEY: `${DEV_SIGNING_KEY} ` },
+    );
     expect(res.status).toBe(503);
     const body = (await res.json()) as { checks: Record<string, { ok: boolean; problem?: string }> };
     expect(body.checks.signing_key).toMatchObject({ ok: false, problem: expect.stringContaining('development key') });

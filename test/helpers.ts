@@ -1,4 +1,10 @@
-import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext, type QueueResult } from 'cloudflare:test';
+import {
+  createExecutionContext,
+  createMessageBatch,
+  getQueueResult,
+  waitOnExecutionContext,
+  type QueueResult,
+} from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 import worker from '../src/index';
 import PostalMime from 'postal-mime';
@@ -32,7 +38,7 @@ export async function call(method: string, path: string, opts: CallOptions = {})
   const res = await exports.default.fetch(new Request(`${BASE}${path}`, { method, headers, body }));
   const text = await res.text();
   await settleEmails(method);
-  let json: any = undefined;
+  let json: any;
   try {
     json = text ? JSON.parse(text) : undefined;
   } catch {
@@ -55,17 +61,35 @@ export async function settleEmails(method: string) {
  * environment: a failing EMAIL binding, another transport), until none is due. Returns the
  * queue's verdicts.
  */
-export async function drainOutbox(overrides: Partial<Env> = {}, opts: { rounds?: number } = {}): Promise<QueueResult[]> {
-  return drainDue("SELECT id FROM outbox WHERE status IN ('pending', 'sending') AND next_attempt_at <= ? ORDER BY created_at LIMIT 100", (id) => ({ outboxId: id }), overrides, opts.rounds);
+export async function drainOutbox(
+  overrides: Partial<Env> = {},
+  opts: { rounds?: number } = {},
+): Promise<QueueResult[]> {
+  return drainDue(
+    "SELECT id FROM outbox WHERE status IN ('pending', 'sending') AND next_attempt_at <= ? ORDER BY created_at LIMIT 100",
+    (id) => ({ outboxId: id }),
+    overrides,
+    opts.rounds,
+  );
 }
 
 /** Rounds of the real queue handler over the due rows `query` selects, as messages `toBody` makes. */
-async function drainDue(query: string, toBody: (id: string) => unknown, overrides: Partial<Env>, rounds = 3): Promise<QueueResult[]> {
+async function drainDue(
+  query: string,
+  toBody: (id: string) => unknown,
+  overrides: Partial<Env>,
+  rounds = 3,
+): Promise<QueueResult[]> {
   const results: QueueResult[] = [];
   for (let round = 0; round < rounds; round++) {
     const { results: due } = await env.DB.prepare(query).bind(Date.now()).all<{ id: string }>();
     if (due.length === 0) break;
-    results.push(await runQueue(due.map((r) => toBody(r.id)), overrides));
+    results.push(
+      await runQueue(
+        due.map((r) => toBody(r.id)),
+        overrides,
+      ),
+    );
   }
   return results;
 }
@@ -74,14 +98,30 @@ async function drainDue(query: string, toBody: (id: string) => unknown, override
  * Runs the worker's real queue handler on every due webhook message (as the delivery queue would),
  * until none is due. Retries come due later; tests move `next_attempt_at` to bring them forward.
  */
-export async function drainWebhooks(overrides: Partial<Env> = {}, opts: { rounds?: number } = {}): Promise<QueueResult[]> {
-  return drainDue("SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY created_at LIMIT 100", (id) => ({ webhook: id }), overrides, opts.rounds);
+export async function drainWebhooks(
+  overrides: Partial<Env> = {},
+  opts: { rounds?: number } = {},
+): Promise<QueueResult[]> {
+  return drainDue(
+    "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY created_at LIMIT 100",
+    (id) => ({ webhook: id }),
+    overrides,
+    opts.rounds,
+  );
 }
 
 let messageSeq = 0;
 /** Delivers these message bodies to the worker's queue handler, as one batch of `queue`. */
-export async function runQueue(bodies: unknown[], overrides: Partial<Env> = {}, queue = 'invitations-delivery', attempts = 1): Promise<QueueResult> {
-  const batch = createMessageBatch(queue, bodies.map((body) => ({ id: `msg-${++messageSeq}`, timestamp: new Date(), attempts, body })));
+export async function runQueue(
+  bodies: unknown[],
+  overrides: Partial<Env> = {},
+  queue = 'invitations-delivery',
+  attempts = 1,
+): Promise<QueueResult> {
+  const batch = createMessageBatch(
+    queue,
+    bodies.map((body) => ({ id: `msg-${++messageSeq}`, timestamp: new Date(), attempts, body })),
+  );
   const ctx = createExecutionContext();
   await worker.queue!(batch, { ...env, ...overrides }, ctx);
   return getQueueResult(batch, ctx);
@@ -99,7 +139,8 @@ export async function lastToken(to: string, kind: 'invitation' | 'sign-in' = 'in
   const mails = mailsTo(to);
   if (mails.length === 0) throw new Error(`no mail to ${to}`);
   const parsed = await parseMail(mails.at(-1)!.raw);
-  const pattern = kind === 'invitation' ? /\/invitations\/accept\?token=([\w.%-]+)/ : /\/auth\/verify\?token=([\w.%-]+)/;
+  const pattern =
+    kind === 'invitation' ? /\/invitations\/accept\?token=([\w.%-]+)/ : /\/auth\/verify\?token=([\w.%-]+)/;
   const match = pattern.exec(parsed.text ?? '');
   if (!match) throw new Error(`no ${kind} link in mail to ${to}`);
   return decodeURIComponent(match[1]);
@@ -123,7 +164,11 @@ export async function signUp(email = uniqueEmail(), name = 'Test User') {
   const token = await lastToken(email, 'sign-in');
   const verified = await call('POST', '/v1/auth/verify', { body: { token, name } });
   if (verified.status !== 200) throw new Error(`verify: ${verified.status} ${verified.text}`);
-  return { email: email.toLowerCase(), token: verified.json.session_token as string, user: verified.json.user as { id: string; email: string; name: string } };
+  return {
+    email: email.toLowerCase(),
+    token: verified.json.session_token as string,
+    user: verified.json.user as { id: string; email: string; name: string },
+  };
 }
 
 export async function createOrg(token: string, name = 'Acme Inc') {
@@ -141,7 +186,9 @@ export async function addMember(ownerToken: string, org: string, role: string) {
   const email = uniqueEmail(role);
   const created = await invite(ownerToken, org, { email, role });
   if (created.status !== 201) throw new Error(`invite: ${created.status} ${created.text}`);
-  const accepted = await call('POST', '/v1/invitations/accept', { body: { token: await lastToken(email), name: `${role} person` } });
+  const accepted = await call('POST', '/v1/invitations/accept', {
+    body: { token: await lastToken(email), name: `${role} person` },
+  });
   if (accepted.status !== 200) throw new Error(`accept: ${accepted.status} ${accepted.text}`);
   return { email, token: accepted.json.session_token as string, user: accepted.json.user as { id: string } };
 }

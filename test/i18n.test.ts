@@ -6,10 +6,13 @@ import { call, invite, lastToken, mailsTo, ownerWithOrg, parseMail, setExpiresAt
 
 /* SPEC §12: invitations in the invitee's language. */
 
-const monthName = (locale: string, ms: number) => new Intl.DateTimeFormat(locale, { month: 'long', timeZone: 'UTC' }).format(new Date(ms));
+const monthName = (locale: string, ms: number) =>
+  new Intl.DateTimeFormat(locale, { month: 'long', timeZone: 'UTC' }).format(new Date(ms));
 
 describe('the message catalogues', () => {
-  it('every locale has every key, no empty message, the same placeholders as English; and every key is used', ({ expect }) => {
+  it('every locale has every key, no empty message, the same placeholders as English; and every key is used', ({
+    expect,
+  }) => {
     const keys = Object.keys(CATALOGUES.en).sort();
     for (const locale of LOCALES) {
       expect(Object.keys(CATALOGUES[locale]).sort(), locale).toEqual(keys);
@@ -21,7 +24,10 @@ describe('the message catalogues', () => {
       }
     }
     // Role names are looked up by role (`roleName`), one key per role; every other key by name.
-    const used = (k: string) => (k.startsWith('role.') ? (ROLES as readonly string[]).includes(k.slice(5)) : env.TEST_SOURCE.includes(`'${k}'`) || env.TEST_SOURCE.includes(`"${k}"`));
+    const used = (k: string) =>
+      k.startsWith('role.')
+        ? (ROLES as readonly string[]).includes(k.slice(5))
+        : env.TEST_SOURCE.includes(`'${k}'`) || env.TEST_SOURCE.includes(`"${k}"`);
     expect(ROLES.map((r) => `role.${r}`).every((k) => keys.includes(k))).toBe(true);
     const unused = keys.filter((k) => !used(k));
     expect(unused).toEqual([]);
@@ -38,7 +44,9 @@ describe('the message catalogues', () => {
 });
 
 describe('invitations in the invitee language', () => {
-  it('the email of each locale: translated subject (RFC 2047, parsed back), body, role, and a date in that locale', async ({ expect }) => {
+  it('the email of each locale: translated subject (RFC 2047, parsed back), body, role, and a date in that locale', async ({
+    expect,
+  }) => {
     const { owner, org } = await ownerWithOrg('Ünïcode Größe');
     for (const locale of LOCALES) {
       const email = uniqueEmail(`mail-${locale}`);
@@ -59,7 +67,9 @@ describe('invitations in the invitee language', () => {
     }
   });
 
-  it('the acceptance page speaks the invitation language, including the expired page; an unusable link follows Accept-Language', async ({ expect }) => {
+  it('the acceptance page speaks the invitation language, including the expired page; an unusable link follows Accept-Language', async ({
+    expect,
+  }) => {
     const { owner, org } = await ownerWithOrg('Sprachen');
     for (const locale of LOCALES) {
       const email = uniqueEmail(`page-${locale}`);
@@ -75,18 +85,28 @@ describe('invitations in the invitee language', () => {
       expect(expired.status).toBe(410);
       expect(expired.text, locale).toContain(t(locale, 'page.expired_body'));
     }
-    const unknown = await call('GET', '/invitations/accept?token=not-a-token', { headers: { 'Accept-Language': 'ja,en;q=0.5' } });
+    const unknown = await call('GET', '/invitations/accept?token=not-a-token', {
+      headers: { 'Accept-Language': 'ja,en;q=0.5' },
+    });
     expect(unknown.status).toBe(410);
     expect(unknown.text).toContain(t('ja', 'page.invalid_title'));
   });
 
-  it("the organization's default locale applies when none is given; resend can change it; an unknown locale is 400", async ({ expect }) => {
+  it("the organization's default locale applies when none is given; resend can change it; an unknown locale is 400", async ({
+    expect,
+  }) => {
     const { owner, org } = await ownerWithOrg();
-    expect((await call('PATCH', `/v1/organizations/${org.id}`, { token: owner.token, body: { default_locale: 'fr' } })).json.default_locale).toBe('fr');
+    expect(
+      (await call('PATCH', `/v1/organizations/${org.id}`, { token: owner.token, body: { default_locale: 'fr' } })).json
+        .default_locale,
+    ).toBe('fr');
     const inv = (await invite(owner.token, org.id, { email: uniqueEmail('default'), role: 'viewer' })).json;
     expect(inv.locale).toBe('fr');
     await env.DB.prepare('UPDATE invitations SET last_sent_at = last_sent_at - 120000 WHERE id = ?').bind(inv.id).run();
-    const resent = await call('POST', `/v1/organizations/${org.id}/invitations/${inv.id}/resend`, { token: owner.token, body: { locale: 'es' } });
+    const resent = await call('POST', `/v1/organizations/${org.id}/invitations/${inv.id}/resend`, {
+      token: owner.token,
+      body: { locale: 'es' },
+    });
     expect(resent.json.locale).toBe('es');
     expect((await parseMail(mailsTo(inv.email).at(-1)!.raw)).subject).toContain('te ha invitado');
     for (const locale of ['xx', 'pt', 'EN', 'de-DE']) {

@@ -31,7 +31,9 @@ describe('Idempotency-Key on invitation create', () => {
   it('10 concurrent requests with one key make one invitation and one email', async ({ expect }) => {
     const { owner, org } = await ownerWithOrg();
     const email = uniqueEmail();
-    const results = await Promise.all(Array.from({ length: 10 }, () => create(owner.token, org.id, { email, role: 'developer' }, 'burst-key')));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => create(owner.token, org.id, { email, role: 'developer' }, 'burst-key')),
+    );
     expect(results.map((r) => r.status)).toEqual(Array(10).fill(201));
     expect(new Set(results.map((r) => r.json.id)).size).toBe(1);
     expect(await countRows('invitations', `organization_id = '${org.id}'`)).toBe(1);
@@ -45,7 +47,9 @@ describe('Idempotency-Key on invitation create', () => {
     const b = await create(admin.token, org.id, { email: uniqueEmail(), role: 'viewer' }, 'shared-key');
     expect(b.status).toBe(201);
     expect(b.json.id).not.toBe(a.json.id);
-    await env.DB.prepare('UPDATE idempotency_keys SET created_at = created_at - 86400001 WHERE key = ?').bind('shared-key').run();
+    await env.DB.prepare('UPDATE idempotency_keys SET created_at = created_at - 86400001 WHERE key = ?')
+      .bind('shared-key')
+      .run();
     const fresh = await create(owner.token, org.id, { email: uniqueEmail(), role: 'viewer' }, 'shared-key');
     expect(fresh.status).toBe(201);
     expect(fresh.headers.get('Idempotent-Replayed')).toBeNull();

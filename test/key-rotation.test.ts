@@ -7,7 +7,9 @@ const NEW_KEY = 'the-next-signing-key-after-rotation-0123456789abcdef';
 const send = fetchWithEnv;
 
 describe('signing key rotation', () => {
-  it('a link sent before the rotation keeps working while the old key is listed as previous, and only then', async ({ expect }) => {
+  it('a link sent before the rotation keeps working while the old key is listed as previous, and only then', async ({
+    expect,
+  }) => {
     const { owner, org } = await ownerWithOrg('Rotation Co');
     const email = uniqueEmail('rot');
     await invite(owner.token, org.id, { email, role: 'viewer' });
@@ -19,7 +21,11 @@ describe('signing key rotation', () => {
     expect((await send(`/v1/invitations/preview?token=${token}`, {}, rotated)).status).toBe(200);
     const accepted = await send(
       '/v1/invitations/accept',
-      { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token, name: 'Rota Tion' }) },
+      {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ token, name: 'Rota Tion' }),
+      },
       rotated,
     );
     expect(accepted.status).toBe(200);

@@ -9,7 +9,9 @@ describe('rule 3: at most 10 pending invitations, under any concurrency', () => 
   it('50 simultaneous creates against one organization with 0 pending produce exactly 10', async ({ expect }) => {
     const { owner, org } = await ownerWithOrg('Concurrent Co');
     const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => invite(owner.token, org.id, { email: `burst${i}@example.com`, role: 'viewer' })),
+      Array.from({ length: 50 }, (_, i) =>
+        invite(owner.token, org.id, { email: `burst${i}@example.com`, role: 'viewer' }),
+      ),
     );
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(10);
@@ -22,14 +24,17 @@ describe('rule 3: at most 10 pending invitations, under any concurrency', () => 
 
   it('the 11th sequential invitation gets 409 pending_invitation_limit', async ({ expect }) => {
     const { owner, org } = await ownerWithOrg('Sequential Co');
-    for (let i = 0; i < 10; i++) expect((await invite(owner.token, org.id, { email: uniqueEmail(), role: 'viewer' })).status).toBe(201);
+    for (let i = 0; i < 10; i++)
+      expect((await invite(owner.token, org.id, { email: uniqueEmail(), role: 'viewer' })).status).toBe(201);
     const eleventh = await invite(owner.token, org.id, { email: uniqueEmail(), role: 'viewer' });
     expect(eleventh.status).toBe(409);
     expect(eleventh.json.code).toBe('pending_invitation_limit');
     expect(eleventh.headers.get('content-type')).toBe('application/problem+json');
   });
 
-  it('the guarded INSERT alone (no Durable Object queue) still admits exactly 10 of 30 concurrent creates', async ({ expect }) => {
+  it('the guarded INSERT alone (no Durable Object queue) still admits exactly 10 of 30 concurrent creates', async ({
+    expect,
+  }) => {
     const { owner, org } = await ownerWithOrg('No Queue Co');
     const db = drizzle(env.DB, { schema });
     const outcomes = await Promise.all(
@@ -47,9 +52,14 @@ describe('rule 3: at most 10 pending invitations, under any concurrency', () => 
   it('accepted and revoked invitations free their slot', async ({ expect }) => {
     const { owner, org } = await ownerWithOrg('Slots Co');
     const ids: string[] = [];
-    for (let i = 0; i < 10; i++) ids.push((await invite(owner.token, org.id, { email: uniqueEmail(), role: 'viewer' })).json.id);
-    expect((await call('POST', `/v1/organizations/${org.id}/invitations/${ids[0]}/revoke`, { token: owner.token })).status).toBe(200);
+    for (let i = 0; i < 10; i++)
+      ids.push((await invite(owner.token, org.id, { email: uniqueEmail(), role: 'viewer' })).json.id);
+    expect(
+      (await call('POST', `/v1/organizations/${org.id}/invitations/${ids[0]}/revoke`, { token: owner.token })).status,
+    ).toBe(200);
     expect((await invite(owner.token, org.id, { email: uniqueEmail(), role: 'viewer' })).status).toBe(201);
-    expect((await invite(owner.token, org.id, { email: uniqueEmail(), role: 'viewer' })).json.code).toBe('pending_invitation_limit');
+    expect((await invite(owner.token, org.id, { email: uniqueEmail(), role: 'viewer' })).json.code).toBe(
+      'pending_invitation_limit',
+    );
   });
 });

@@ -37,7 +37,8 @@ describe('GET /openapi.json', () => {
     );
     for (const route of SPEC_ROUTES) expect(documented, route).toContain(route);
     // The request schema is the one that validates: the 1000-char message limit and day range show.
-    const create = res.json.paths['/v1/organizations/{org}/invitations'].post.requestBody.content['application/json'].schema;
+    const create =
+      res.json.paths['/v1/organizations/{org}/invitations'].post.requestBody.content['application/json'].schema;
     const schema = create.$ref ? res.json.components.schemas[create.$ref.split('/').pop()] : create;
     expect(schema.properties.message).toMatchObject({ maxLength: 1000 });
     expect(schema.properties.expires_in_days).toMatchObject({ minimum: 1, maximum: 30, default: 7 });

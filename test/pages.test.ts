@@ -1,6 +1,20 @@
 import { env, exports } from 'cloudflare:workers';
 import { describe, it } from 'vitest';
-import { BASE, addMember, anyIp, call, setLastSentAt, signInMailCount, createOrg, invite, lastToken, ownerWithOrg, settleEmails, signUp, uniqueEmail } from './helpers';
+import {
+  BASE,
+  addMember,
+  anyIp,
+  call,
+  setLastSentAt,
+  signInMailCount,
+  createOrg,
+  invite,
+  lastToken,
+  ownerWithOrg,
+  settleEmails,
+  signUp,
+  uniqueEmail,
+} from './helpers';
 
 /** A browser-like client: keeps cookies, reads the CSRF field from pages, posts forms. */
 class Browser {
@@ -40,7 +54,8 @@ class Browser {
   }
 }
 
-const invStatus = async (id: string) => (await env.DB.prepare('SELECT status FROM invitations WHERE id = ?').bind(id).first<{ status: string }>())!.status;
+const invStatus = async (id: string) =>
+  (await env.DB.prepare('SELECT status FROM invitations WHERE id = ?').bind(id).first<{ status: string }>())!.status;
 
 describe('pages: security headers', () => {
   it('send a strict CSP, nosniff, no framing and no referrer', async ({ expect }) => {
@@ -64,11 +79,15 @@ describe('pages: CSRF', () => {
     const b = new Browser().signInAs(owner.token);
     await b.get(`/orgs/${org.slug}/settings/team`);
     const fields = { email: uniqueEmail(), role: 'viewer', message: '', expires_in_days: '7' };
-    const crossOrigin = await b.post(`/orgs/${org.slug}/settings/team/invitations`, fields, { Origin: 'https://evil.example' });
+    const crossOrigin = await b.post(`/orgs/${org.slug}/settings/team/invitations`, fields, {
+      Origin: 'https://evil.example',
+    });
     expect(crossOrigin.status).toBe(403);
     const noToken = await b.post(`/orgs/${org.slug}/settings/team/invitations`, { ...fields, _csrf: 'x'.repeat(43) });
     expect(noToken.status).toBe(403);
-    expect(await env.DB.prepare('SELECT count(*) AS n FROM invitations WHERE organization_id = ?').bind(org.id).first('n')).toBe(0);
+    expect(
+      await env.DB.prepare('SELECT count(*) AS n FROM invitations WHERE organization_id = ?').bind(org.id).first('n'),
+    ).toBe(0);
     const ok = await b.post(`/orgs/${org.slug}/settings/team/invitations`, fields);
     expect(ok.status).toBe(303);
     expect(ok.location).toBe(`/orgs/${org.slug}/settings/team?notice=invited`);
@@ -87,7 +106,8 @@ describe('pages: SPEC §5 acceptance, the five visitor cases', () => {
     const email = uniqueEmail('scanned');
     const inv = (await invite(owner.token, org.id, { email, role: 'viewer' })).json;
     const token = await lastToken(email);
-    for (let i = 0; i < 3; i++) expect((await new Browser().get(`/invitations/accept?token=${token}`)).status).toBe(200);
+    for (let i = 0; i < 3; i++)
+      expect((await new Browser().get(`/invitations/accept?token=${token}`)).status).toBe(200);
     expect(await invStatus(inv.id)).toBe('pending');
   });
 
@@ -95,7 +115,9 @@ describe('pages: SPEC §5 acceptance, the five visitor cases', () => {
     const { owner, org } = await ownerWithOrg();
     const invitee = await signUp(uniqueEmail('direct'));
     const inv = (await invite(owner.token, org.id, { email: invitee.email, role: 'developer' })).json;
-    const res = await new Browser().signInAs(invitee.token).get(`/invitations/accept?token=${await lastToken(invitee.email)}`);
+    const res = await new Browser()
+      .signInAs(invitee.token)
+      .get(`/invitations/accept?token=${await lastToken(invitee.email)}`);
     expect(res.status).toBe(303);
     expect(res.location).toBe(`/orgs/${org.slug}`);
     expect(await invStatus(inv.id)).toBe('accepted');
@@ -133,7 +155,9 @@ describe('pages: SPEC §5 acceptance, the five visitor cases', () => {
     expect((await b.get(`/orgs/${org.slug}/settings/team`)).html).toContain('Ex Isting');
   });
 
-  it('not signed in, account exists, link sent over 15 minutes ago: joins, no session, a sign-in link by email', async ({ expect }) => {
+  it('not signed in, account exists, link sent over 15 minutes ago: joins, no session, a sign-in link by email', async ({
+    expect,
+  }) => {
     const { owner, org } = await ownerWithOrg('Old Link Co');
     const existing = await signUp(uniqueEmail('oldlink'), 'Old Link');
     const inv = (await invite(owner.token, org.id, { email: existing.email, role: 'viewer' })).json;
@@ -182,7 +206,9 @@ describe('pages: escaping and roles', () => {
     const { owner, org } = await ownerWithOrg('Readonly Co');
     const email = uniqueEmail('ro');
     await invite(owner.token, org.id, { email, role: 'viewer' });
-    const viewer = await call('POST', '/v1/invitations/accept', { body: { token: await lastToken(email), name: 'Vi Ewer' } });
+    const viewer = await call('POST', '/v1/invitations/accept', {
+      body: { token: await lastToken(email), name: 'Vi Ewer' },
+    });
     const page = await new Browser().signInAs(viewer.json.session_token).get(`/orgs/${org.slug}/settings/team`);
     expect(page.status).toBe(200);
     expect(page.html).toContain('Olivia Owner');
@@ -198,7 +224,12 @@ describe('pages: escaping and roles', () => {
     const { owner, org } = await ownerWithOrg('Form Co');
     const b = new Browser().signInAs(owner.token);
     await b.get(`/orgs/${org.slug}/settings/team`);
-    const res = await b.post(`/orgs/${org.slug}/settings/team/invitations`, { email: 'not-an-email', role: 'viewer', message: 'Hello there', expires_in_days: '45' });
+    const res = await b.post(`/orgs/${org.slug}/settings/team/invitations`, {
+      email: 'not-an-email',
+      role: 'viewer',
+      message: 'Hello there',
+      expires_in_days: '45',
+    });
     expect(res.status).toBe(400);
     expect(res.html).toContain('Enter a valid email address');
     expect(res.html).toContain('Enter a whole number of days from 1 to 30.');
@@ -212,7 +243,9 @@ describe('pages: escaping and roles', () => {
     const target = (await invite(owner.token, org.id, { email: uniqueEmail('t'), role: 'viewer' })).json;
     const email = uniqueEmail('v');
     await invite(owner.token, org.id, { email, role: 'viewer' });
-    const viewer = await call('POST', '/v1/invitations/accept', { body: { token: await lastToken(email), name: 'Vi' } });
+    const viewer = await call('POST', '/v1/invitations/accept', {
+      body: { token: await lastToken(email), name: 'Vi' },
+    });
     const b = new Browser().signInAs(viewer.json.session_token);
     await b.get(`/orgs/${org.slug}/settings/team`);
     const revoke = await b.post(`/orgs/${org.slug}/settings/team/invitations/${target.id}/revoke`, {});
@@ -225,7 +258,9 @@ describe('pages: escaping and roles', () => {
 });
 
 describe('pages: the API reference', () => {
-  it('/docs has its own CSP (script from this origin only, no eval, no framing) and every page links to it', async ({ expect }) => {
+  it('/docs has its own CSP (script from this origin only, no eval, no framing) and every page links to it', async ({
+    expect,
+  }) => {
     const res = await new Browser().get('/docs');
     expect(res.status).toBe(200);
     const csp = res.headers.get('content-security-policy')!;
@@ -241,7 +276,9 @@ describe('pages: the API reference', () => {
 });
 
 describe('pages: inviting several addresses at once', () => {
-  it('sends to each valid address, explains the others in plain words, and keeps only those in the field', async ({ expect }) => {
+  it('sends to each valid address, explains the others in plain words, and keeps only those in the field', async ({
+    expect,
+  }) => {
     const { owner, org } = await ownerWithOrg('Many At Once');
     const pending = uniqueEmail('already');
     await invite(owner.token, org.id, { email: pending, role: 'viewer' });
@@ -249,12 +286,17 @@ describe('pages: inviting several addresses at once', () => {
     const browser = new Browser().signInAs(owner.token);
     await browser.get(`/orgs/${org.slug}/settings/team`);
     const res = await browser.post(`/orgs/${org.slug}/settings/team/invitations`, {
-      email: `${a}, ${pending}\n${b} not-an-address`, role: 'developer', message: '', expires_in_days: '7',
+      email: `${a}, ${pending}\n${b} not-an-address`,
+      role: 'developer',
+      message: '',
+      expires_in_days: '7',
     });
     expect(res.status).toBe(200);
     expect(res.html).toContain(`<strong>${a}</strong>: invitation sent.`);
     expect(res.html).toContain(`<strong>${b}</strong>: invitation sent.`);
-    expect(res.html).toMatch(new RegExp(`<strong>${pending}</strong>: not sent\\. This email already has a pending invitation`));
+    expect(res.html).toMatch(
+      new RegExp(`<strong>${pending}</strong>: not sent\\. This email already has a pending invitation`),
+    );
     expect(res.html).toContain('<strong>not-an-address</strong>: not sent. That is not a valid email address.');
     expect(res.html).toMatch(new RegExp(`<textarea id="invite-email"[^>]*>${pending}\\nnot-an-address</textarea>`));
     const list = await call('GET', `/v1/organizations/${org.id}/invitations?status=pending`, { token: owner.token });
@@ -263,17 +305,25 @@ describe('pages: inviting several addresses at once', () => {
 });
 
 describe('pages: organization settings (allowed domains, default language)', () => {
-  it('an owner edits them; an admin sees them read-only and cannot post; bad domains are explained, keeping what was typed', async ({ expect }) => {
+  it('an owner edits them; an admin sees them read-only and cannot post; bad domains are explained, keeping what was typed', async ({
+    expect,
+  }) => {
     const { owner, org } = await ownerWithOrg('Settings Co');
     const admin = await addMember(owner.token, org.id, 'admin');
     const ob = new Browser().signInAs(owner.token);
     await ob.get(`/orgs/${org.slug}/settings/team`);
-    const saved = await ob.post(`/orgs/${org.slug}/settings/organization`, { domains: 'example.com\n*.corp.example', default_locale: 'de' });
+    const saved = await ob.post(`/orgs/${org.slug}/settings/organization`, {
+      domains: 'example.com\n*.corp.example',
+      default_locale: 'de',
+    });
     expect(saved.status).toBe(303);
     expect(saved.location).toBe(`/orgs/${org.slug}/settings/team?notice=settings_saved`);
     const api = (await call('GET', `/v1/organizations/${org.id}`, { token: owner.token })).json;
     expect(api).toMatchObject({ allowed_email_domains: ['example.com', '*.corp.example'], default_locale: 'de' });
-    const bad = await ob.post(`/orgs/${org.slug}/settings/organization`, { domains: 'example.com\nnot a domain', default_locale: 'de' });
+    const bad = await ob.post(`/orgs/${org.slug}/settings/organization`, {
+      domains: 'example.com\nnot a domain',
+      default_locale: 'de',
+    });
     expect(bad.status).toBe(400);
     expect(bad.html).toContain('Enter domains like example.com');
     expect(bad.html).toContain('>example.com\nnot a domain</textarea>');
@@ -281,8 +331,12 @@ describe('pages: organization settings (allowed domains, default language)', () 
     const seen = await ab.get(`/orgs/${org.slug}/settings/team`);
     expect(seen.html).toContain('<strong>Allowed email domains:</strong> example.com, *.corp.example');
     expect(seen.html).toContain('Deutsch');
-    expect(seen.html).not.toContain('action="/orgs/' + org.slug + '/settings/organization"');
-    expect((await ab.post(`/orgs/${org.slug}/settings/organization`, { domains: '', default_locale: 'en' })).status).toBe(403);
-    expect((await call('GET', `/v1/organizations/${org.id}`, { token: owner.token })).json.allowed_email_domains).toEqual(['example.com', '*.corp.example']);
+    expect(seen.html).not.toContain(`action="/orgs/${org.slug}/settings/organization"`);
+    expect(
+      (await ab.post(`/orgs/${org.slug}/settings/organization`, { domains: '', default_locale: 'en' })).status,
+    ).toBe(403);
+    expect(
+      (await call('GET', `/v1/organizations/${org.id}`, { token: owner.token })).json.allowed_email_domains,
+    ).toEqual(['example.com', '*.corp.example']);
   });
 });

@@ -50,9 +50,11 @@ async function agree(m: Model, r: Real) {
   const list = await call('GET', `/v1/organizations/${r.org}/invitations?limit=100`, { token: r.owner });
   const real = new Map<string, string>(list.json.data.map((i: { id: string; status: string }) => [i.id, i.status]));
   if (real.size !== m.invs.length) throw new Error(`model has ${m.invs.length} invitations, API ${real.size}`);
-  for (const inv of m.invs) if (real.get(inv.id) !== inv.status) throw new Error(`${inv.id}: model ${inv.status}, API ${real.get(inv.id)}`);
+  for (const inv of m.invs)
+    if (real.get(inv.id) !== inv.status) throw new Error(`${inv.id}: model ${inv.status}, API ${real.get(inv.id)}`);
   const org = await call('GET', `/v1/organizations/${r.org}`, { token: r.owner });
-  if (org.json.pending_invitations !== pendingCount(m) || pendingCount(m) > 10) throw new Error(`pending ${org.json.pending_invitations} vs model ${pendingCount(m)}`);
+  if (org.json.pending_invitations !== pendingCount(m) || pendingCount(m) > 10)
+    throw new Error(`pending ${org.json.pending_invitations} vs model ${pendingCount(m)}`);
 }
 
 class Create implements fc.AsyncCommand<Model, Real> {
@@ -60,9 +62,13 @@ class Create implements fc.AsyncCommand<Model, Real> {
   check = () => true;
   async run(m: Model, r: Real) {
     const email = r.emails[this.e];
-    const res = await call('POST', `/v1/organizations/${r.org}/invitations`, { token: r.owner, body: { email, role: 'viewer' } });
+    const res = await call('POST', `/v1/organizations/${r.org}/invitations`, {
+      token: r.owner,
+      body: { email, role: 'viewer' },
+    });
     if (m.members.has(email)) await expectCode(res, 409, 'already_member');
-    else if (m.invs.some((i) => i.email === email && i.status === 'pending')) await expectCode(res, 409, 'invitation_already_pending');
+    else if (m.invs.some((i) => i.email === email && i.status === 'pending'))
+      await expectCode(res, 409, 'invitation_already_pending');
     else if (pendingCount(m) >= 10) await expectCode(res, 409, 'pending_invitation_limit');
     else {
       await expectCode(res, 201);
@@ -89,7 +95,10 @@ class FillUp implements fc.AsyncCommand<Model, Real> {
 }
 
 class Resend implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly i: number, readonly aged: boolean) {}
+  constructor(
+    readonly i: number,
+    readonly aged: boolean,
+  ) {}
   check = (m: Readonly<Model>) => m.invs.length > 0;
   async run(m: Model, r: Real) {
     const inv = m.invs[this.i % m.invs.length];
@@ -132,7 +141,10 @@ class Revoke implements fc.AsyncCommand<Model, Real> {
 }
 
 class Accept implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly i: number, readonly useStale: boolean) {}
+  constructor(
+    readonly i: number,
+    readonly useStale: boolean,
+  ) {}
   check = (m: Readonly<Model>) => m.invs.length > 0;
   async run(m: Model, r: Real) {
     const inv = m.invs[this.i % m.invs.length];
@@ -189,19 +201,36 @@ const commands = [
 ];
 
 describe('property: the rules hold for any sequence of operations', () => {
-  it('a model of SPEC §2 predicts every response, and the state always agrees', { timeout: 300_000 }, async ({ expect }) => {
+  it('a model of SPEC §2 predicts every response, and the state always agrees', { timeout: 300_000 }, async ({
+    expect,
+  }) => {
     let run = 0;
     await fc.assert(
       fc.asyncProperty(fc.commands(commands, { maxCommands: 40, size: 'max' }), async (cmds) => {
         const { owner, org } = await ownerWithOrg(`Prop ${++run}`);
         const emails = Array.from({ length: EMAILS }, (_, i) => `p${run}.e${i}.${Date.now().toString(36)}@example.com`);
         seen.runs++;
-        await fc.asyncModelRun(() => ({ model: { invs: [], members: new Set<string>() }, real: { org: org.id, owner: owner.token, emails } }), cmds);
+        await fc.asyncModelRun(
+          () => ({
+            model: { invs: [], members: new Set<string>() },
+            real: { org: org.id, owner: owner.token, emails },
+          }),
+          cmds,
+        );
       }),
       { numRuns: 30, endOnFailure: true },
     );
-    console.info(`property runs: ${seen.runs}, commands: ${seen.commands}, codes seen: ${JSON.stringify(Object.fromEntries(seen.codes))}`);
-    for (const code of ['201', '200', '409 invalid_state', '429 resend_cooldown', '410 invitation_invalid', '409 pending_invitation_limit']) {
+    console.info(
+      `property runs: ${seen.runs}, commands: ${seen.commands}, codes seen: ${JSON.stringify(Object.fromEntries(seen.codes))}`,
+    );
+    for (const code of [
+      '201',
+      '200',
+      '409 invalid_state',
+      '429 resend_cooldown',
+      '410 invitation_invalid',
+      '409 pending_invitation_limit',
+    ]) {
       expect(seen.codes.get(code) ?? 0, code).toBeGreaterThan(0);
     }
   });

@@ -61,10 +61,16 @@ describe('rule 8: revoke', () => {
     expect(revoked.json.status).toBe('revoked');
     expect(revoked.json.revoked_at).not.toBeNull();
     expect((await call('GET', `/v1/invitations/preview?token=${token}`)).status).toBe(410);
-    expect((await call('POST', path(org.id, inv.id, '/revoke'), { token: owner.token })).json.code).toBe('invalid_state');
+    expect((await call('POST', path(org.id, inv.id, '/revoke'), { token: owner.token })).json.code).toBe(
+      'invalid_state',
+    );
     await setLastSentAt(inv.id, Date.now() - 120_000);
-    expect((await call('POST', path(org.id, inv.id, '/resend'), { token: owner.token })).json.code).toBe('invalid_state');
-    expect((await call('PATCH', path(org.id, inv.id), { token: owner.token, body: { role: 'admin' } })).json.code).toBe('invalid_state');
+    expect((await call('POST', path(org.id, inv.id, '/resend'), { token: owner.token })).json.code).toBe(
+      'invalid_state',
+    );
+    expect((await call('PATCH', path(org.id, inv.id), { token: owner.token, body: { role: 'admin' } })).json.code).toBe(
+      'invalid_state',
+    );
     expect((await call('POST', '/v1/invitations/accept', { body: { token, name: 'X' } })).status).toBe(410);
   });
 
@@ -88,7 +94,9 @@ describe('rule 9: edit role', () => {
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({ role: 'admin', send_count: 1 });
     expect(mailsTo(email)).toHaveLength(1);
-    const accepted = await call('POST', '/v1/invitations/accept', { body: { token: await lastToken(email), name: 'E' } });
+    const accepted = await call('POST', '/v1/invitations/accept', {
+      body: { token: await lastToken(email), name: 'E' },
+    });
     expect(accepted.json.role).toBe('admin');
   });
 });

@@ -38,7 +38,12 @@ function countingDb() {
 }
 
 /** A coordinator-like context: the D1 email counters, and an organization counter with room. */
-function context(db: ServiceContext['db'], organizationId: string, userId: string, charged: number[] = []): ServiceContext {
+function context(
+  db: ServiceContext['db'],
+  organizationId: string,
+  userId: string,
+  charged: number[] = [],
+): ServiceContext {
   const now = Date.now();
   return {
     db,
@@ -59,23 +64,35 @@ describe('D1 round trips of the hot paths', () => {
     const { db, counts } = countingDb();
     const charged: number[] = [];
     const email = uniqueEmail('rt');
-    const outcome = await createInvitation(context(db, org.id, owner.user.id, charged), { email, role: 'viewer', expiresInDays: 7 });
+    const outcome = await createInvitation(context(db, org.id, owner.user.id, charged), {
+      email,
+      role: 'viewer',
+      expiresInDays: 7,
+    });
     expect(outcome.ok).toBe(true);
     expect(counts).toEqual({ batches: 1, single: 0 });
     expect(charged).toEqual([1]);
-    expect(await countRows('invitations', `organization_id = '${org.id}' AND email = '${email}' AND status = 'pending'`)).toBe(1);
+    expect(
+      await countRows('invitations', `organization_id = '${org.id}' AND email = '${email}' AND status = 'pending'`),
+    ).toBe(1);
     expect(await countRows('outbox', `subject_id = '${outcome.ok ? outcome.value.id : ''}'`)).toBe(1);
     expect(await countRows('rate_limits', `bucket = 'invitation-emails:account:${owner.user.id}'`)).toBe(1);
   });
 
-  it('a refused create writes nothing, charges nothing, and names the rule (the checks run one by one after the batch)', async ({ expect }) => {
+  it('a refused create writes nothing, charges nothing, and names the rule (the checks run one by one after the batch)', async ({
+    expect,
+  }) => {
     const { owner, org } = await ownerWithOrg('Refusals');
     const email = uniqueEmail('dup');
     expect((await invite(owner.token, org.id, { email, role: 'viewer' })).status).toBe(201);
     const { db, counts } = countingDb();
     const charged: number[] = [];
     const before = await countRows('invitations', `organization_id = '${org.id}'`);
-    const outcome = await createInvitation(context(db, org.id, owner.user.id, charged), { email, role: 'viewer', expiresInDays: 7 });
+    const outcome = await createInvitation(context(db, org.id, owner.user.id, charged), {
+      email,
+      role: 'viewer',
+      expiresInDays: 7,
+    });
     expect(outcome).toMatchObject({ ok: false, code: 'invitation_already_pending' });
     expect(counts.batches).toBe(1);
     expect(charged).toEqual([]);
@@ -85,7 +102,9 @@ describe('D1 round trips of the hot paths', () => {
   it('an accept is one read and one batch', async ({ expect }) => {
     const { owner, org } = await ownerWithOrg('Accept Trips');
     const inv = (await invite(owner.token, org.id, { email: uniqueEmail('acc'), role: 'viewer' })).json;
-    const { token_id: jti } = (await env.DB.prepare('SELECT token_id FROM invitations WHERE id = ?').bind(inv.id).first<{ token_id: string }>())!;
+    const { token_id: jti } = (await env.DB.prepare('SELECT token_id FROM invitations WHERE id = ?')
+      .bind(inv.id)
+      .first<{ token_id: string }>())!;
     const { db, counts } = countingDb();
     const outcome = await acceptInvitation(
       { db, organizationId: org.id, actor: { userId: null, ip: null, userAgent: null }, now: Date.now() },

@@ -44,11 +44,15 @@ async function pendingSignInEmails(n: number): Promise<{ ids: string[]; emails: 
   const handed = recordingQueue();
   const emails = Array.from({ length: n }, () => uniqueEmail('paced'));
   for (const email of emails) {
-    const res = await fetchWithEnv('/v1/auth/email-link', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'CF-Connecting-IP': anyIp() },
-      body: JSON.stringify({ email }),
-    }, { ...env, DELIVERY_QUEUE: handed.queue });
+    const res = await fetchWithEnv(
+      '/v1/auth/email-link',
+      {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'CF-Connecting-IP': anyIp() },
+        body: JSON.stringify({ email }),
+      },
+      { ...env, DELIVERY_QUEUE: handed.queue },
+    );
     if (res.status !== 202) throw new Error(`email-link: ${res.status}`);
   }
   const ids = handed.bodies.map((b) => (b as { outboxId: string }).outboxId);
@@ -102,7 +106,9 @@ async function deliverAllAtOnce(rows: { ids: string[]; emails: string[] }, start
 }
 
 describe('SPEC §15: the send rate per transport', () => {
-  it('EMAIL_SEND_RATE_PER_SECOND: empty is the transport’s default (Resend 4/s; Cloudflare and Postmark unpaced), 0 is off, a number wins', ({ expect }) => {
+  it('EMAIL_SEND_RATE_PER_SECOND: empty is the transport’s default (Resend 4/s; Cloudflare and Postmark unpaced), 0 is off, a number wins', ({
+    expect,
+  }) => {
     const resend = resendTransport({ apiKey: 're_x' });
     const cloudflare = cloudflareTransport(env.EMAIL);
     const postmark = postmarkTransport({ apiKey: 'pm' });
@@ -122,14 +128,20 @@ describe('SPEC §15: the send rate per transport', () => {
     expect(paceWindow(0.5)).toEqual({ count: 1, windowMs: 2000 });
   });
 
-  it('the pacer: 300 concurrent asks (rate 7) get slots no earlier than asked, at most 7 in any second, none beyond the wait; the rest are told when to come back, spread at the rate', async ({ expect }) => {
+  it('the pacer: 300 concurrent asks (rate 7) get slots no earlier than asked, at most 7 in any second, none beyond the wait; the rest are told when to come back, spread at the rate', async ({
+    expect,
+  }) => {
     const pacers = isolatedPacers();
     const pacer = pacers.get(pacers.idFromName('resend'));
     const t0 = 1_000_000;
     const asks = Array.from({ length: 300 }, (_, i) => t0 + ((i * 37) % 5000));
     const answers = await Promise.all(asks.map(async (now) => ({ now, slot: await pacer.reserve(now, 7, 3000) })));
-    const granted = answers.filter((a) => 'at' in a.slot).map((a) => ({ now: a.now, at: (a.slot as { at: number }).at }));
-    const deferred = answers.filter((a) => 'retryAt' in a.slot).map((a) => ({ now: a.now, retryAt: (a.slot as { retryAt: number }).retryAt }));
+    const granted = answers
+      .filter((a) => 'at' in a.slot)
+      .map((a) => ({ now: a.now, at: (a.slot as { at: number }).at }));
+    const deferred = answers
+      .filter((a) => 'retryAt' in a.slot)
+      .map((a) => ({ now: a.now, retryAt: (a.slot as { retryAt: number }).retryAt }));
     expect(granted.length).toBeGreaterThan(7 * 3);
     expect(deferred.length).toBeGreaterThan(0);
     for (const g of granted) {
@@ -149,10 +161,15 @@ describe('SPEC §15: the send rate per transport', () => {
     expect(slots.map((s) => (s as { at: number }).at).sort((a, b) => a - b)).toEqual([0, 2000, 4000, 6000, 8000]);
   });
 
-  it('60 deliveries at once at 2 per second: every email sent once, never 3 in one second, the ones too far off put back without using an attempt', async ({ expect }) => {
+  it('60 deliveries at once at 2 per second: every email sent once, never 3 in one second, the ones too far off put back without using an attempt', async ({
+    expect,
+  }) => {
     const rows = await pendingSignInEmails(60);
     const { ids } = rows;
-    const { sends, putBack } = await deliverAllAtOnce(rows, Date.now(), { EMAIL_SEND_RATE_PER_SECOND: '2', SEND_PACER: isolatedPacers() });
+    const { sends, putBack } = await deliverAllAtOnce(rows, Date.now(), {
+      EMAIL_SEND_RATE_PER_SECOND: '2',
+      SEND_PACER: isolatedPacers(),
+    });
     expect(sends).toHaveLength(60);
     expect(new Set(sends.map((s) => s.to)).size).toBe(60);
     expect(mostInAnyWindow(sends.map((s) => s.at))).toBe(2);
@@ -165,9 +182,14 @@ describe('SPEC §15: the send rate per transport', () => {
     for (const id of ids) expect(await outboxRow(id)).toMatchObject({ status: 'sent', attempts: 1 });
   });
 
-  it('the same deliveries unpaced (rate 0) all go out in the same instant: the measure above can fail', async ({ expect }) => {
+  it('the same deliveries unpaced (rate 0) all go out in the same instant: the measure above can fail', async ({
+    expect,
+  }) => {
     const rows = await pendingSignInEmails(10);
-    const { sends, putBack } = await deliverAllAtOnce(rows, Date.now(), { EMAIL_SEND_RATE_PER_SECOND: '0', SEND_PACER: isolatedPacers() });
+    const { sends, putBack } = await deliverAllAtOnce(rows, Date.now(), {
+      EMAIL_SEND_RATE_PER_SECOND: '0',
+      SEND_PACER: isolatedPacers(),
+    });
     expect(putBack).toBe(0);
     expect(mostInAnyWindow(sends.map((s) => s.at))).toBe(10);
   });
@@ -186,7 +208,9 @@ describe('SPEC §15: the send rate per transport', () => {
     for (const id of rows.ids) expect(await outboxRow(id)).toMatchObject({ status: 'sent', attempts: 1 });
   });
 
-  it('the queue handler asks the pacer: with the transport’s slots taken for the next 20 s, a message is put back (no attempt used, nothing sent)', async ({ expect }) => {
+  it('the queue handler asks the pacer: with the transport’s slots taken for the next 20 s, a message is put back (no attempt used, nothing sent)', async ({
+    expect,
+  }) => {
     const { ids, emails } = await pendingSignInEmails(1);
     const pacers = isolatedPacers();
     const pacer = pacers.get(pacers.idFromName('cloudflare'));

@@ -6,36 +6,63 @@ import { endAllSessions } from '../src/auth/auth.store';
 import * as schema from '../src/db/schema';
 import { ApiError } from '../src/errors';
 import { t } from '../src/i18n/messages';
-import { BASE, call, countRows, createOrg, drainOutbox, invite, lastToken, mailsTo, ownerWithOrg, parseMail, signInMailCount, signUp, uniqueEmail } from './helpers';
+import {
+  BASE,
+  call,
+  countRows,
+  createOrg,
+  drainOutbox,
+  invite,
+  lastToken,
+  mailsTo,
+  ownerWithOrg,
+  parseMail,
+  signInMailCount,
+  signUp,
+  uniqueEmail,
+} from './helpers';
 
 /*
  * SPEC §18, ending a compromise from the dashboard: "Sign out everywhere" ends every session,
  * revokes every API token and kills every sign-in link issued before it.
  */
 
-const newToken = async (session: string, name: string) => (await call('POST', '/v1/me/api-tokens', { token: session, body: { name } })).json as { id: string; token: string };
+const newToken = async (session: string, name: string) =>
+  (await call('POST', '/v1/me/api-tokens', { token: session, body: { name } })).json as { id: string; token: string };
 
 /** A second session of the same account, through a sign-in link, as another browser would get. */
 async function anotherSession(email: string) {
   await call('POST', '/v1/auth/email-link', { body: { email } });
-  return (await call('POST', '/v1/auth/verify', { body: { token: await lastToken(email, 'sign-in') } })).json.session_token as string;
+  return (await call('POST', '/v1/auth/verify', { body: { token: await lastToken(email, 'sign-in') } })).json
+    .session_token as string;
 }
 
 /** A form post from the Account page of a browser holding `session` (CSRF cookie and field). */
-async function postForm(path: string, session: string, fields: Record<string, string> = {}, csrfField = 'c'.repeat(43)) {
+async function postForm(
+  path: string,
+  session: string,
+  fields: Record<string, string> = {},
+  csrfField = 'c'.repeat(43),
+) {
   const csrf = 'c'.repeat(43);
   return exports.default.fetch(
     new Request(`${BASE}${path}`, {
       method: 'POST',
       redirect: 'manual',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: `8b_csrf=${csrf}; 8b_session=${session}`, Origin: BASE },
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        Cookie: `8b_csrf=${csrf}; 8b_session=${session}`,
+        Origin: BASE,
+      },
       body: new URLSearchParams({ _csrf: csrfField, ...fields }),
     }),
   );
 }
 
 describe('§18 sign out everywhere ends everything', () => {
-  it('after sign-out-all, every session, every API token and every earlier sign-in link gets 401 or 410', async ({ expect }) => {
+  it('after sign-out-all, every session, every API token and every earlier sign-in link gets 401 or 410', async ({
+    expect,
+  }) => {
     const user = await signUp(uniqueEmail('compromised'));
     const org = await createOrg(user.token, 'Compromised Co');
     const other = await anotherSession(user.email);
@@ -96,7 +123,9 @@ describe('§18 sign out everywhere ends everything', () => {
     const token = await newToken(user.token, 'kept for the record');
     const before = Date.now();
     await call('POST', '/v1/auth/sign-out', { token: user.token, body: { all: true } });
-    const row = await env.DB.prepare('SELECT revoked_at FROM api_tokens WHERE id = ?').bind(token.id).first<{ revoked_at: number }>();
+    const row = await env.DB.prepare('SELECT revoked_at FROM api_tokens WHERE id = ?')
+      .bind(token.id)
+      .first<{ revoked_at: number }>();
     expect(row!.revoked_at).toBeGreaterThanOrEqual(before);
     const back = await anotherSession(user.email);
     expect((await call('GET', '/v1/me/api-tokens', { token: back })).json.data).toEqual([]);
@@ -127,7 +156,9 @@ describe('§18 the Account page lists API tokens, each with Revoke', () => {
     expect(page.text).not.toContain(user.token);
   });
 
-  it('Revoke ends that token at once; another account\'s token id, or a post without the CSRF token, revokes nothing', async ({ expect }) => {
+  it("Revoke ends that token at once; another account's token id, or a post without the CSRF token, revokes nothing", async ({
+    expect,
+  }) => {
     const user = await signUp(uniqueEmail('revoker'));
     const mine = await newToken(user.token, 'mine');
     const kept = await newToken(user.token, 'kept');
@@ -161,7 +192,9 @@ describe('§18 the Account page lists API tokens, each with Revoke', () => {
     const user = await signUp(uniqueEmail('twice'));
     const once = await newToken(user.token, 'revoked once');
     expect((await postForm(`/account/api-tokens/${once.id}/revoke`, user.token)).status).toBe(303);
-    const { revoked_at: first } = (await env.DB.prepare('SELECT revoked_at FROM api_tokens WHERE id = ?').bind(once.id).first<{ revoked_at: number }>())!;
+    const { revoked_at: first } = (await env.DB.prepare('SELECT revoked_at FROM api_tokens WHERE id = ?')
+      .bind(once.id)
+      .first<{ revoked_at: number }>())!;
     const again = await postForm(`/account/api-tokens/${once.id}/revoke`, user.token);
     expect(again.status).toBe(404);
     expect(again.headers.get('content-type')).toMatch(/^text\/html/);
@@ -170,7 +203,9 @@ describe('§18 the Account page lists API tokens, each with Revoke', () => {
     expect(text).toContain('No API token was revoked: this account has no such token, or it was revoked already.');
     // Still the Account page, signed in, with its tables.
     expect(text).toContain('<h1>Account</h1>');
-    const row = await env.DB.prepare('SELECT revoked_at FROM api_tokens WHERE id = ?').bind(once.id).first<{ revoked_at: number }>();
+    const row = await env.DB.prepare('SELECT revoked_at FROM api_tokens WHERE id = ?')
+      .bind(once.id)
+      .first<{ revoked_at: number }>();
     expect(row!.revoked_at).toBe(first);
     // An id that never existed reads the same.
     const unknown = await postForm('/account/api-tokens/tok_doesnotexist/revoke', user.token);
@@ -192,42 +227,81 @@ describe('§18 the Account page lists API tokens, each with Revoke', () => {
 describe('§18 a token created while its session is being signed out everywhere does not survive', () => {
   const db = drizzle(env.DB, { schema });
   const tokenMails = async (email: string) =>
-    (await Promise.all(mailsTo(email).map((m) => parseMail(m.raw)))).filter((m) => m.subject?.includes(t('en', 'token_email.subject')));
+    (await Promise.all(mailsTo(email).map((m) => parseMail(m.raw)))).filter((m) =>
+      m.subject?.includes(t('en', 'token_email.subject')),
+    );
 
-  it('the creation path, with the session the middleware saw ended just before the INSERT: 401, no token, no email', async ({ expect }) => {
+  it('the creation path, with the session the middleware saw ended just before the INSERT: 401, no token, no email', async ({
+    expect,
+  }) => {
     const user = await signUp(uniqueEmail('race'));
-    const { id: sessionId } = (await env.DB.prepare('SELECT id FROM sessions WHERE user_id = ?').bind(user.user.id).first<{ id: string }>())!;
+    const { id: sessionId } = (await env.DB.prepare('SELECT id FROM sessions WHERE user_id = ?')
+      .bind(user.user.id)
+      .first<{ id: string }>())!;
     // What the middleware resolved a moment ago: this session, live.
-    const caller = { id: user.user.id, email: user.email, name: user.user.name, via: 'session' as const, credentialId: sessionId };
+    const caller = {
+      id: user.user.id,
+      email: user.email,
+      name: user.user.name,
+      via: 'session' as const,
+      credentialId: sessionId,
+    };
     // Sign out everywhere lands between the authentication and the write.
     await endAllSessions(db, user.user.id, Date.now());
 
-    const refused = await createApiToken(env, db, caller, { name: 'minted during sign-out', locale: 'en' }, Date.now()).then(
+    const refused = await createApiToken(
+      env,
+      db,
+      caller,
+      { name: 'minted during sign-out', locale: 'en' },
+      Date.now(),
+    ).then(
       () => null,
       (err: unknown) => err,
     );
     expect(refused).toBeInstanceOf(ApiError);
     expect(refused).toMatchObject({ status: 401, code: 'unauthorized' });
     expect(await countRows('api_tokens', `user_id = '${user.user.id}'`)).toBe(0);
-    expect(await countRows('outbox', "kind = 'api_token_email' AND subject_id NOT IN (SELECT id FROM api_tokens)")).toBe(0);
+    expect(
+      await countRows('outbox', "kind = 'api_token_email' AND subject_id NOT IN (SELECT id FROM api_tokens)"),
+    ).toBe(0);
     await drainOutbox();
     expect(await tokenMails(user.email)).toEqual([]);
   });
 
   it('likewise for a caller whose personal API token was revoked in between', async ({ expect }) => {
     const user = await signUp(uniqueEmail('race-pat'));
-    const pat = (await call('POST', '/v1/me/api-tokens', { token: user.token, body: { name: 'soon revoked' } })).json as { id: string };
-    const caller = { id: user.user.id, email: user.email, name: user.user.name, via: 'api_token' as const, credentialId: pat.id };
+    const pat = (await call('POST', '/v1/me/api-tokens', { token: user.token, body: { name: 'soon revoked' } }))
+      .json as { id: string };
+    const caller = {
+      id: user.user.id,
+      email: user.email,
+      name: user.user.name,
+      via: 'api_token' as const,
+      credentialId: pat.id,
+    };
     expect((await call('DELETE', `/v1/me/api-tokens/${pat.id}`, { token: user.token })).status).toBe(204);
-    const refused = await createApiToken(env, db, caller, { name: 'late', locale: 'en' }, Date.now()).catch((err: unknown) => err);
+    const refused = await createApiToken(env, db, caller, { name: 'late', locale: 'en' }, Date.now()).catch(
+      (err: unknown) => err,
+    );
     expect(refused).toMatchObject({ status: 401, code: 'unauthorized' });
     expect(await countRows('api_tokens', `user_id = '${user.user.id}'`)).toBe(1);
   });
 
-  it('the same path with the session still live creates the token (the guard refuses only an ended credential)', async ({ expect }) => {
+  it('the same path with the session still live creates the token (the guard refuses only an ended credential)', async ({
+    expect,
+  }) => {
     const user = await signUp(uniqueEmail('no-race'));
-    const { id: sessionId } = (await env.DB.prepare('SELECT id FROM sessions WHERE user_id = ?').bind(user.user.id).first<{ id: string }>())!;
-    const caller = { id: user.user.id, email: user.email, name: user.user.name, via: 'session' as const, credentialId: sessionId };
+    const { id: sessionId } = (await env.DB.prepare('SELECT id FROM sessions WHERE user_id = ?')
+      .bind(user.user.id)
+      .first<{ id: string }>())!;
+    const caller = {
+      id: user.user.id,
+      email: user.email,
+      name: user.user.name,
+      via: 'session' as const,
+      credentialId: sessionId,
+    };
     const created = await createApiToken(env, db, caller, { name: 'fine', locale: 'en' }, Date.now());
     expect(created.token).toMatch(/^8b_pat_/);
     expect(await countRows('api_tokens', `user_id = '${user.user.id}'`)).toBe(1);
@@ -235,7 +309,9 @@ describe('§18 a token created while its session is being signed out everywhere 
 });
 
 describe('§18 with §14: sign out everywhere also ends the fresh invitation link as a way to sign in', () => {
-  it('invite, sign out everywhere, anonymous accept: the invitee joins, gets no session, and is emailed a sign-in link instead', async ({ expect }) => {
+  it('invite, sign out everywhere, anonymous accept: the invitee joins, gets no session, and is emailed a sign-in link instead', async ({
+    expect,
+  }) => {
     const { owner, org } = await ownerWithOrg('Fresh Link Co');
     const invitee = await signUp(uniqueEmail('invitee'));
     const created = await invite(owner.token, org.id, { email: invitee.email, role: 'developer' });
@@ -253,7 +329,9 @@ describe('§18 with §14: sign out everywhere also ends the fresh invitation lin
     expect(await countRows('sessions', `user_id = '${invitee.user.id}'`)).toBe(0);
     expect((await call('GET', '/v1/me')).status).toBe(401);
     // It still joins: the invitation is accepted and the invitee is a member.
-    const inv = await env.DB.prepare('SELECT status FROM invitations WHERE id = ?').bind(created.json.id).first<{ status: string }>();
+    const inv = await env.DB.prepare('SELECT status FROM invitations WHERE id = ?')
+      .bind(created.json.id)
+      .first<{ status: string }>();
     expect(inv?.status).toBe('accepted');
     expect(await countRows('memberships', `organization_id = '${org.id}' AND user_id = '${invitee.user.id}'`)).toBe(1);
     // The sign-in link went to the invitee's inbox, and it signs in.
@@ -262,7 +340,9 @@ describe('§18 with §14: sign out everywhere also ends the fresh invitation lin
     expect(back.status).toBe(200);
   });
 
-  it('the invitation page says "Check your email to sign in" rather than signing the browser in', async ({ expect }) => {
+  it('the invitation page says "Check your email to sign in" rather than signing the browser in', async ({
+    expect,
+  }) => {
     const { owner, org } = await ownerWithOrg('Fresh Page Co');
     const invitee = await signUp(uniqueEmail('page-invitee'));
     expect((await invite(owner.token, org.id, { email: invitee.email, role: 'viewer' })).status).toBe(201);
@@ -273,7 +353,12 @@ describe('§18 with §14: sign out everywhere also ends the fresh invitation lin
       new Request(`${BASE}/invitations/accept`, {
         method: 'POST',
         redirect: 'manual',
-        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: `8b_csrf=${csrf}`, Origin: BASE, 'CF-Connecting-IP': '192.0.2.77' },
+        headers: {
+          'Content-Type': 'application/x-www-form-urlencoded',
+          Cookie: `8b_csrf=${csrf}`,
+          Origin: BASE,
+          'CF-Connecting-IP': '192.0.2.77',
+        },
         body: new URLSearchParams({ _csrf: csrf, token: link }),
       }),
     );

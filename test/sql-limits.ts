@@ -76,9 +76,20 @@ export function measure(sql: string): SqlShape {
   let i = 0;
   while (i < sql.length) {
     const c = sql[i];
-    if (/\s/.test(c)) { i++; continue; }
-    if (c === '-' && sql[i + 1] === '-') { const end = sql.indexOf('\n', i); i = end < 0 ? sql.length : end + 1; continue; }
-    if (c === '/' && sql[i + 1] === '*') { const end = sql.indexOf('*/', i + 2); i = end < 0 ? sql.length : end + 2; continue; }
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
+    if (c === '-' && sql[i + 1] === '-') {
+      const end = sql.indexOf('\n', i);
+      i = end < 0 ? sql.length : end + 1;
+      continue;
+    }
+    if (c === '/' && sql[i + 1] === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      i = end < 0 ? sql.length : end + 2;
+      continue;
+    }
     let word: string | null = null;
     if (c === "'" || c === '"' || c === '`' || c === '[') {
       i = skipQuoted(i, c === '[' ? ']' : c);
@@ -93,7 +104,7 @@ export function measure(sql: string): SqlShape {
       let j = i + 1;
       while (j < sql.length && IDENT_PART.test(sql[j])) j++;
       const name = sql.slice(i + 1, j);
-      if (!named.has(name)) (named.add(name), parameters++);
+      if (!named.has(name)) named.add(name), parameters++;
       i = j;
       fill();
     } else if (IDENT_START.test(c)) {
@@ -104,7 +115,11 @@ export function measure(sql: string): SqlShape {
       fill();
     } else if (c === '(') {
       fill();
-      frames.push({ name: previousWord !== null && FUNCTIONS.has(previousWord) ? previousWord : null, commas: 0, filled: false });
+      frames.push({
+        name: previousWord !== null && FUNCTIONS.has(previousWord) ? previousWord : null,
+        commas: 0,
+        filled: false,
+      });
       i++;
     } else if (c === ')') {
       const frame = frames.pop();
@@ -134,11 +149,15 @@ export function limitProblems(sql: string, boundValues = 0): string[] {
   const problems: string[] = [];
   for (const call of shape.calls) {
     if (call.args > D1_LIMITS.functionArguments) {
-      problems.push(`${call.name}() takes ${call.args} arguments, over D1's ${D1_LIMITS.functionArguments} per SQL function`);
+      problems.push(
+        `${call.name}() takes ${call.args} arguments, over D1's ${D1_LIMITS.functionArguments} per SQL function`,
+      );
     }
   }
   const parameters = Math.max(shape.parameters, boundValues);
-  if (parameters > D1_LIMITS.boundParameters) problems.push(`${parameters} bound parameters, over D1's ${D1_LIMITS.boundParameters} per query`);
-  if (shape.bytes > D1_LIMITS.statementBytes) problems.push(`${shape.bytes} bytes, over D1's ${D1_LIMITS.statementBytes} per statement`);
+  if (parameters > D1_LIMITS.boundParameters)
+    problems.push(`${parameters} bound parameters, over D1's ${D1_LIMITS.boundParameters} per query`);
+  if (shape.bytes > D1_LIMITS.statementBytes)
+    problems.push(`${shape.bytes} bytes, over D1's ${D1_LIMITS.statementBytes} per statement`);
   return problems.map((p) => `${p}: ${preview(sql)}`);
 }

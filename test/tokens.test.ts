@@ -7,7 +7,8 @@ import { call, invite, lastToken, mailsTo, ownerWithOrg, setLastSentAt, uniqueEm
 const OTHER_KEY = 'another-signing-key-that-is-long-enough-0123456789';
 
 async function currentJti(id: string) {
-  return (await env.DB.prepare('SELECT token_id FROM invitations WHERE id = ?').bind(id).first<{ token_id: string }>())!.token_id;
+  return (await env.DB.prepare('SELECT token_id FROM invitations WHERE id = ?').bind(id).first<{ token_id: string }>())!
+    .token_id;
 }
 
 describe('SPEC §3: invitation tokens', () => {
@@ -20,7 +21,12 @@ describe('SPEC §3: invitation tokens', () => {
     expect(header).toMatchObject({ alg: 'HS256', typ: 'JWT' });
     expect(header.kid).toMatch(/^[0-9a-f]{16}$/);
     const payload = JSON.parse(atob(token.split('.')[1].replaceAll('-', '+').replaceAll('_', '/')));
-    expect(payload).toMatchObject({ aud: AUDIENCE.invitation, sub: inv.id, org: org.id, exp: Math.ceil(Date.parse(inv.expires_at) / 1000) });
+    expect(payload).toMatchObject({
+      aud: AUDIENCE.invitation,
+      sub: inv.id,
+      org: org.id,
+      exp: Math.ceil(Date.parse(inv.expires_at) / 1000),
+    });
   });
 
   it('every kind of invalid token is 410 invitation_invalid at preview and accept', async ({ expect }) => {
@@ -33,8 +39,12 @@ describe('SPEC §3: invitation tokens', () => {
     const base = await mk();
     const [h, p, s] = base.token.split('.');
     const flip = (x: string) => (x[5] === 'A' ? 'B' : 'A');
-    const tamperedPayload = btoa(JSON.stringify({ ...JSON.parse(atob(p.replaceAll('-', '+').replaceAll('_', '/'))), sub: 'inv_other' }))
-      .replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+    const tamperedPayload = btoa(
+      JSON.stringify({ ...JSON.parse(atob(p.replaceAll('-', '+').replaceAll('_', '/'))), sub: 'inv_other' }),
+    )
+      .replaceAll('+', '-')
+      .replaceAll('/', '_')
+      .replace(/=+$/, '');
     const jti = await currentJti(base.inv.id);
     const realKid = decodeProtectedHeader(base.token).kid!;
     const claims = { sub: base.inv.id, jti, org: org.id };
@@ -55,11 +65,27 @@ describe('SPEC §3: invitation tokens', () => {
       tampered_signature: `${h}.${p}.${s.slice(0, 5)}${flip(s)}${s.slice(6)}`,
       tampered_payload: `${h}.${tamperedPayload}.${s}`,
       alg_none: `${btoa(JSON.stringify({ alg: 'none', kid: realKid })).replace(/=+$/, '')}.${p}.`,
-      wrong_key_same_kid: await new SignJWT({ org: org.id }).setProtectedHeader({ alg: 'HS256', kid: realKid }).setSubject(base.inv.id).setJti(jti)
-        .setAudience(AUDIENCE.invitation).setIssuer('8bit-ai-invitations').setExpirationTime('1d').sign(new TextEncoder().encode(OTHER_KEY)),
-      wrong_key: await signToken({ TOKEN_SIGNING_KEY: OTHER_KEY }, AUDIENCE.invitation, { ...claims, expiresAt: Date.now() + 86_400_000 }, Date.now()),
+      wrong_key_same_kid: await new SignJWT({ org: org.id })
+        .setProtectedHeader({ alg: 'HS256', kid: realKid })
+        .setSubject(base.inv.id)
+        .setJti(jti)
+        .setAudience(AUDIENCE.invitation)
+        .setIssuer('8bit-ai-invitations')
+        .setExpirationTime('1d')
+        .sign(new TextEncoder().encode(OTHER_KEY)),
+      wrong_key: await signToken(
+        { TOKEN_SIGNING_KEY: OTHER_KEY },
+        AUDIENCE.invitation,
+        { ...claims, expiresAt: Date.now() + 86_400_000 },
+        Date.now(),
+      ),
       wrong_audience: await lastToken(signIn, 'sign-in'),
-      expired_exp: await signToken(env, AUDIENCE.invitation, { ...claims, expiresAt: Date.now() - 5_000 }, Date.now() - 60_000),
+      expired_exp: await signToken(
+        env,
+        AUDIENCE.invitation,
+        { ...claims, expiresAt: Date.now() - 5_000 },
+        Date.now() - 60_000,
+      ),
       superseded: superseded.token,
       revoked: revoked.token,
       accepted: accepted.token,
@@ -77,9 +103,18 @@ describe('SPEC §3: invitation tokens', () => {
 
   it('rotation: a link signed with a previous key verifies while that key is listed', async ({ expect }) => {
     const now = Date.now();
-    const old = await signToken({ TOKEN_SIGNING_KEY: OTHER_KEY }, AUDIENCE.invitation, { sub: 'inv_1', jti: 'jti_1', org: 'org_1', expiresAt: now + 60_000 }, now);
+    const old = await signToken(
+      { TOKEN_SIGNING_KEY: OTHER_KEY },
+      AUDIENCE.invitation,
+      { sub: 'inv_1', jti: 'jti_1', org: 'org_1', expiresAt: now + 60_000 },
+      now,
+    );
     const rotated = { TOKEN_SIGNING_KEY: env.TOKEN_SIGNING_KEY, TOKEN_SIGNING_KEYS_PREVIOUS: ` ${OTHER_KEY} ` };
-    expect(await verifyToken(rotated, AUDIENCE.invitation, old, now)).toMatchObject({ sub: 'inv_1', jti: 'jti_1', org: 'org_1' });
+    expect(await verifyToken(rotated, AUDIENCE.invitation, old, now)).toMatchObject({
+      sub: 'inv_1',
+      jti: 'jti_1',
+      org: 'org_1',
+    });
     expect(await verifyToken({ TOKEN_SIGNING_KEY: env.TOKEN_SIGNING_KEY }, AUDIENCE.invitation, old, now)).toBeNull();
   });
 
@@ -96,8 +131,17 @@ describe('SPEC §3: invitation tokens', () => {
     const token = await lastToken(email);
     const jti = await currentJti(created.json.id);
     bodies.push((await call('GET', `/v1/organizations/${org.id}/invitations`, { token: owner.token })).text);
-    bodies.push((await call('GET', `/v1/organizations/${org.id}/invitations/${created.json.id}`, { token: owner.token })).text);
-    bodies.push((await call('PATCH', `/v1/organizations/${org.id}/invitations/${created.json.id}`, { token: owner.token, body: { role: 'developer' } })).text);
+    bodies.push(
+      (await call('GET', `/v1/organizations/${org.id}/invitations/${created.json.id}`, { token: owner.token })).text,
+    );
+    bodies.push(
+      (
+        await call('PATCH', `/v1/organizations/${org.id}/invitations/${created.json.id}`, {
+          token: owner.token,
+          body: { role: 'developer' },
+        })
+      ).text,
+    );
     bodies.push((await call('GET', `/v1/invitations/preview?token=${token}`)).text);
     bodies.push((await call('POST', '/v1/invitations/accept', { body: { token, name: 'Quiet' } })).text);
     bodies.push((await call('POST', '/v1/invitations/accept', { body: { token, name: 'Again' } })).text);

@@ -16,9 +16,13 @@ export default {
     if (url.pathname === '/baseline') {
       // One authenticated D1 read and one D1 insert: the floor any real endpoint stands on.
       const token = request.headers.get('Authorization')?.replace(/^Bearer /, '') ?? '';
-      const row = await env.DB.prepare('SELECT user_id FROM tokens WHERE token_hash = ?').bind(await sha256Hex(token)).first<{ user_id: string }>();
+      const row = await env.DB.prepare('SELECT user_id FROM tokens WHERE token_hash = ?')
+        .bind(await sha256Hex(token))
+        .first<{ user_id: string }>();
       if (!row) return new Response('unauthorized', { status: 401 });
-      await env.DB.prepare('INSERT INTO events (id, user_id, created_at) VALUES (?, ?, ?)').bind(crypto.randomUUID(), row.user_id, Date.now()).run();
+      await env.DB.prepare('INSERT INTO events (id, user_id, created_at) VALUES (?, ?, ?)')
+        .bind(crypto.randomUUID(), row.user_id, Date.now())
+        .run();
       return Response.json({ ok: true }, { status: 201 });
     }
     if (url.pathname === '/crypto') {
@@ -28,7 +32,12 @@ export default {
       const now = Date.now();
       let ok = 0;
       for (let i = 0; i < n; i++) {
-        const t = await signToken(env, AUDIENCE.invitation, { sub: `inv_${i}`, jti: `jti_${i}`, org: 'org_bench', expiresAt: now + 86_400_000 }, now);
+        const t = await signToken(
+          env,
+          AUDIENCE.invitation,
+          { sub: `inv_${i}`, jti: `jti_${i}`, org: 'org_bench', expiresAt: now + 86_400_000 },
+          now,
+        );
         if (await verifyToken(env, AUDIENCE.invitation, t, now)) ok++;
       }
       return Response.json({ n, ok });

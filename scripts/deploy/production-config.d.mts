@@ -11,4 +11,8 @@ export interface ProductionSettings {
 }
 export function previousSettings(file: string): Partial<ProductionSettings>;
 export function localConfig(): Record<string, any>;
-export function writeProductionConfig(file: string, settings: ProductionSettings, target: { origin: string; databaseId: string }): { file: string; config: Record<string, any> };
+export function writeProductionConfig(
+  file: string,
+  settings: ProductionSettings,
+  target: { origin: string; databaseId: string },
+): { file: string; config: Record<string, any> };

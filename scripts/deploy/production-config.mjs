@@ -66,8 +66,18 @@ export function writeProductionConfig(file, settings, { origin, databaseId }) {
       EMAIL_FROM: settings.from,
       EMAIL_TRANSPORT: settings.transport,
     },
-    d1_databases: [{ ...db, database_name: settings.database, database_id: databaseId, migrations_dir: rel(db.migrations_dir ?? 'migrations') }],
-    ratelimits: (base.ratelimits ?? []).map((r, i) => ({ ...r, namespace_id: settings.namespaces?.[i] ?? String(PRODUCTION_NAMESPACE_BASE + i + 1) })),
+    d1_databases: [
+      {
+        ...db,
+        database_name: settings.database,
+        database_id: databaseId,
+        migrations_dir: rel(db.migrations_dir ?? 'migrations'),
+      },
+    ],
+    ratelimits: (base.ratelimits ?? []).map((r, i) => ({
+      ...r,
+      namespace_id: settings.namespaces?.[i] ?? String(PRODUCTION_NAMESPACE_BASE + i + 1),
+    })),
     ...(base.assets ? { assets: { ...base.assets, directory: rel(base.assets.directory) } } : {}),
     workers_dev: settings.workersDev,
     routes: settings.workersDev ? [] : [{ pattern: settings.hostname, custom_domain: true }],

@@ -22,7 +22,14 @@ export function wrangler(args, { echo = false, allowFailure = false } = {}) {
     const child = spawn(process.execPath, [WRANGLER, ...args], {
       cwd: root,
       // WRANGLER_LOG_SANITIZE: wrangler's debug log never holds a request body (a secret's value).
-      env: { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false', WRANGLER_LOG_SANITIZE: 'true', FORCE_COLOR: '0', NO_COLOR: '1' },
+      env: {
+        ...process.env,
+        CI: 'true',
+        WRANGLER_SEND_METRICS: 'false',
+        WRANGLER_LOG_SANITIZE: 'true',
+        FORCE_COLOR: '0',
+        NO_COLOR: '1',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -64,13 +71,16 @@ function lastLines(text) {
 export async function cloudflareApi(method, route, body) {
   const base = process.env.CLOUDFLARE_API_BASE_URL || 'https://api.cloudflare.com/client/v4';
   const token = process.env.CLOUDFLARE_API_TOKEN;
-  if (!token) throw new StepError('CLOUDFLARE_API_TOKEN is needed for this step (see "Before you start" in the README).');
+  if (!token)
+    throw new StepError('CLOUDFLARE_API_TOKEN is needed for this step (see "Before you start" in the README).');
   const response = await fetch(`${base}${route}`, {
     method,
     headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
   });
-  const data = await response.json().catch(() => ({ success: false, errors: [{ code: 0, message: `HTTP ${response.status}` }] }));
+  const data = await response
+    .json()
+    .catch(() => ({ success: false, errors: [{ code: 0, message: `HTTP ${response.status}` }] }));
   return { status: response.status, ...data };
 }
 

@@ -21,7 +21,12 @@ const AuditEventSchema = z
 
 const Query = z
   .object({
-    limit: z.string().regex(/^\d{1,3}$/, 'an integer from 1 to 100').transform(Number).pipe(z.number().int().min(1).max(100)).optional(),
+    limit: z
+      .string()
+      .regex(/^\d{1,3}$/, 'an integer from 1 to 100')
+      .transform(Number)
+      .pipe(z.number().int().min(1).max(100))
+      .optional(),
     cursor: z.string().min(1).max(200).optional(),
   })
   .strict();
@@ -36,7 +41,10 @@ const list = createRoute({
   middleware: [requireOrgMember],
   request: { params: OrgParams, query: Query },
   responses: {
-    200: jsonResponse(z.object({ data: z.array(AuditEventSchema), next_cursor: z.string().nullable() }), 'A page of events'),
+    200: jsonResponse(
+      z.object({ data: z.array(AuditEventSchema), next_cursor: z.string().nullable() }),
+      'A page of events',
+    ),
     ...problems(400, 401, 403, 404),
   },
 });

@@ -85,22 +85,42 @@ export async function createApiToken(
       `This account already has ${LIVE_API_TOKENS_PER_ACCOUNT} live API tokens, the most it can hold. Revoke one you no longer use first.`,
     );
   }
-  const view: ApiTokenView = { id, name: input.name, created_at: iso(now)!, last_used_at: null, expires_at: iso(expiresAt) };
+  const view: ApiTokenView = {
+    id,
+    name: input.name,
+    created_at: iso(now)!,
+    last_used_at: null,
+    expires_at: iso(expiresAt),
+  };
   return { token, view, outboxId };
 }
 
 /** The user's tokens that are not revoked, newest first (expired ones included). */
 export async function apiTokensOf(db: Db, userId: string): Promise<ApiTokenView[]> {
-  const rows = await db.all<{ id: string; name: string; created_at: number; last_used_at: number | null; expires_at: number | null }>(
+  const rows = await db.all<{
+    id: string;
+    name: string;
+    created_at: number;
+    last_used_at: number | null;
+    expires_at: number | null;
+  }>(
     sql`SELECT id, name, created_at, last_used_at, expires_at FROM api_tokens
       WHERE user_id = ${userId} AND ${NOT_REVOKED} ORDER BY created_at DESC, id DESC`,
   );
-  return rows.map((r) => ({ id: r.id, name: r.name, created_at: iso(r.created_at)!, last_used_at: iso(r.last_used_at), expires_at: iso(r.expires_at) }));
+  return rows.map((r) => ({
+    id: r.id,
+    name: r.name,
+    created_at: iso(r.created_at)!,
+    last_used_at: iso(r.last_used_at),
+    expires_at: iso(r.expires_at),
+  }));
 }
 
 /** Revokes one of the user's tokens; false when it is not theirs or already revoked. */
 export async function revokeApiToken(db: Db, userId: string, id: string, now: number): Promise<boolean> {
-  const res = await db.run(sql`UPDATE api_tokens SET revoked_at = ${now} WHERE id = ${id} AND user_id = ${userId} AND ${NOT_REVOKED}`);
+  const res = await db.run(
+    sql`UPDATE api_tokens SET revoked_at = ${now} WHERE id = ${id} AND user_id = ${userId} AND ${NOT_REVOKED}`,
+  );
   return res.meta.changes === 1;
 }
 

@@ -92,7 +92,10 @@ export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
  */
 export const requireSession = createMiddleware<AppEnv>(async (c, next) => {
   if (c.get('user')?.via !== 'session') {
-    throw new ApiError('forbidden', 'Personal API tokens cannot manage API tokens or sessions. Sign in (a session) to do that.');
+    throw new ApiError(
+      'forbidden',
+      'Personal API tokens cannot manage API tokens or sessions. Sign in (a session) to do that.',
+    );
   }
   await next();
 });

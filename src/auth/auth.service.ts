@@ -5,7 +5,14 @@ import type { Db } from '../env';
 import { ApiError } from '../errors';
 import { newId } from '../lib/ids';
 import { newOutboxId, outboxInsert } from '../delivery/outbox';
-import { findUserByEmail, insertSessionSql, knownNetworkSql, newSession, rememberNetworkSql, type ClientInfo } from './auth.store';
+import {
+  findUserByEmail,
+  insertSessionSql,
+  knownNetworkSql,
+  newSession,
+  rememberNetworkSql,
+  type ClientInfo,
+} from './auth.store';
 import { AUDIENCE, verifyToken } from './tokens';
 import { enforce, enforceAtEdge, hitSql, ipBucket, limitFor } from '../rate-limit/rate-limit';
 
@@ -24,7 +31,13 @@ export const SIGN_IN_LINK_TTL_MS = 15 * 60 * 1000;
  * that ceiling, only by its own network's budget: strangers who use up the day from elsewhere
  * cannot keep the owner from a link at home or at work.
  */
-export async function sendSignInLink(env: Env, db: Db, email: string, now: number, ip: string | null): Promise<{ outboxIds: string[] }> {
+export async function sendSignInLink(
+  env: Env,
+  db: Db,
+  email: string,
+  now: number,
+  ip: string | null,
+): Promise<{ outboxIds: string[] }> {
   await enforceAtEdge(env, 'signInPerIp', ip);
   await enforce(db, `sign-in:email:${email}:net:${ipBucket(ip)}`, limitFor(env, 'signInPerEmail'), now);
   // Counted only once the network's own budget allowed the request, in the batch that writes the
@@ -46,7 +59,11 @@ export function signInLinkStatements(email: string, now: number, onlyIf: SQL = s
     outboxId,
     statements: [
       sql`INSERT INTO sign_in_links (jti, email, expires_at, created_at) SELECT ${jti}, ${email}, ${now + SIGN_IN_LINK_TTL_MS}, ${now} WHERE ${onlyIf}`,
-      outboxInsert({ id: outboxId, kind: 'sign_in_email', organizationId: null, subjectId: jti, tokenId: jti }, now, onlyIf),
+      outboxInsert(
+        { id: outboxId, kind: 'sign_in_email', organizationId: null, subjectId: jti, tokenId: jti },
+        now,
+        onlyIf,
+      ),
     ] as [SQL, SQL],
   };
 }
@@ -66,10 +83,18 @@ export async function inspectSignInLink(env: Env, db: Db, token: string, now: nu
 }
 
 /** Uses a sign-in link once: creates the account if needed (name required), returns a new session. */
-export async function redeemSignInLink(env: Env, db: Db, token: string, name: string | undefined, now: number, client?: ClientInfo) {
+export async function redeemSignInLink(
+  env: Env,
+  db: Db,
+  token: string,
+  name: string | undefined,
+  now: number,
+  client?: ClientInfo,
+) {
   const { link, account } = await inspectSignInLink(env, db, token, now);
   const trimmed = name?.trim();
-  if (!account && !trimmed) throw new ApiError('name_required', 'No account exists for this email yet: give a name to create it.');
+  if (!account && !trimmed)
+    throw new ApiError('name_required', 'No account exists for this email yet: give a name to create it.');
   const user = account ?? { id: newId('usr'), email: link.email, name: trimmed! };
   const session = await newSession(user.id, now, client);
   const network = rememberNetworkSql(session.row);

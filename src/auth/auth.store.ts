@@ -162,7 +162,9 @@ export async function endAllSessions(db: Db, userId: string, now = Date.now()) {
  * once: it runs on every authenticated request, and building it with drizzle each time showed in
  * the profile. ?1 is the secret's hash, ?2 now, ?3 the organization's id or slug (or NULL).
  */
-const accessSql = (credentials: string) => `SELECT u.id AS user_id, u.email, u.name, c.id AS credential_id, c.last_used_at,
+const accessSql = (
+  credentials: string,
+) => `SELECT u.id AS user_id, u.email, u.name, c.id AS credential_id, c.last_used_at,
     o.id AS org_id, o.name AS org_name, o.slug, o.created_at, o.updated_at, o.allowed_email_domains, o.default_locale, m.role
   FROM (${credentials}) c
   JOIN users u ON u.id = c.user_id
@@ -171,7 +173,9 @@ const accessSql = (credentials: string) => `SELECT u.id AS user_id, u.email, u.n
   LIMIT 1`;
 const ACCESS_SQL: Record<AuthUser['via'], string> = {
   session: accessSql('SELECT id, user_id, last_used_at FROM sessions WHERE token_hash = ?1 AND expires_at > ?2'),
-  api_token: accessSql('SELECT id, user_id, last_used_at FROM api_tokens WHERE token_hash = ?1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?2)'),
+  api_token: accessSql(
+    'SELECT id, user_id, last_used_at FROM api_tokens WHERE token_hash = ?1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?2)',
+  ),
 };
 
 /**
@@ -184,9 +188,19 @@ export async function resolveOrgAccess(db: Db, secret: string, orgRef: string | 
   if (!via || (orgRef !== null && orgRef.length > 64)) return null;
   const hash = await sha256Hex(secret);
   const row = await db.$client.prepare(ACCESS_SQL[via]).bind(hash, now, orgRef).first<{
-    user_id: string; email: string; name: string; credential_id: string; last_used_at: number | null;
-    org_id: string | null; org_name: string; slug: string; created_at: number; updated_at: number; role: Role | null;
-    allowed_email_domains: string | null; default_locale: string | null;
+    user_id: string;
+    email: string;
+    name: string;
+    credential_id: string;
+    last_used_at: number | null;
+    org_id: string | null;
+    org_name: string;
+    slug: string;
+    created_at: number;
+    updated_at: number;
+    role: Role | null;
+    allowed_email_domains: string | null;
+    default_locale: string | null;
   }>();
   if (!row) return null;
   await touch(db, via, row.credential_id, row.last_used_at, now);
@@ -195,8 +209,13 @@ export async function resolveOrgAccess(db: Db, secret: string, orgRef: string | 
     row.org_id && row.role
       ? {
           org: {
-            id: row.org_id, name: row.org_name, slug: row.slug, createdAt: row.created_at, updatedAt: row.updated_at,
-            allowedEmailDomains: row.allowed_email_domains, defaultLocale: row.default_locale,
+            id: row.org_id,
+            name: row.org_name,
+            slug: row.slug,
+            createdAt: row.created_at,
+            updatedAt: row.updated_at,
+            allowedEmailDomains: row.allowed_email_domains,
+            defaultLocale: row.default_locale,
           },
           role: row.role,
         }

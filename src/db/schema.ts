@@ -46,8 +46,12 @@ export const organizations = sqliteTable('organizations', {
 export const memberships = sqliteTable(
   'memberships',
   {
-    organizationId: text('organization_id').notNull().references(() => organizations.id),
-    userId: text('user_id').notNull().references(() => users.id),
+    organizationId: text('organization_id')
+      .notNull()
+      .references(() => organizations.id),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id),
     role: text('role', { enum: ROLES }).notNull(),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
@@ -63,7 +67,9 @@ export const invitations = sqliteTable(
   'invitations',
   {
     id: text('id').primaryKey(),
-    organizationId: text('organization_id').notNull().references(() => organizations.id),
+    organizationId: text('organization_id')
+      .notNull()
+      .references(() => organizations.id),
     email: text('email').notNull(),
     role: text('role', { enum: ROLES }).notNull(),
     status: text('status', { enum: INVITATION_STATUSES }).notNull(),
@@ -72,7 +78,9 @@ export const invitations = sqliteTable(
     expiresAt: integer('expires_at').notNull(),
     /** The `jti` of the only token that is currently valid; NULL once accepted or revoked. */
     tokenId: text('token_id'),
-    invitedBy: text('invited_by').notNull().references(() => users.id),
+    invitedBy: text('invited_by')
+      .notNull()
+      .references(() => users.id),
     lastSentAt: integer('last_sent_at').notNull(),
     sendCount: integer('send_count').notNull(),
     emailDelivery: text('email_delivery', { enum: DELIVERY_STATES }).notNull(),
@@ -98,9 +106,7 @@ export const invitations = sqliteTable(
     // Retention (SPEC §13): finished invitations by the time of their last change.
     index('invitations_status_updated_idx').on(t.status, t.updatedAt),
     // Rule 6 enforced by the database itself: one pending row per (org, email).
-    uniqueIndex('invitations_one_pending_per_email')
-      .on(t.organizationId, t.email)
-      .where(sql`status = 'pending'`),
+    uniqueIndex('invitations_one_pending_per_email').on(t.organizationId, t.email).where(sql`status = 'pending'`),
   ],
 );
 
@@ -108,7 +114,9 @@ export const sessions = sqliteTable(
   'sessions',
   {
     id: text('id').primaryKey(),
-    userId: text('user_id').notNull().references(() => users.id),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id),
     tokenHash: text('token_hash').notNull().unique(),
     createdAt: integer('created_at').notNull(),
     expiresAt: integer('expires_at').notNull(),
@@ -125,7 +133,9 @@ export const apiTokens = sqliteTable(
   'api_tokens',
   {
     id: text('id').primaryKey(),
-    userId: text('user_id').notNull().references(() => users.id),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id),
     name: text('name').notNull(),
     tokenHash: text('token_hash').notNull().unique(),
     createdAt: integer('created_at').notNull(),
@@ -149,7 +159,9 @@ export const apiTokens = sqliteTable(
 export const signInNetworks = sqliteTable(
   'sign_in_networks',
   {
-    userId: text('user_id').notNull().references(() => users.id),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id),
     network: text('network').notNull(),
     lastSignedInAt: integer('last_signed_in_at').notNull(),
   },
@@ -205,7 +217,10 @@ export const idempotencyKeys = sqliteTable(
     response: text('response'),
     createdAt: integer('created_at').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.organizationId, t.userId, t.key] }), index('idempotency_keys_created_idx').on(t.createdAt)],
+  (t) => [
+    primaryKey({ columns: [t.organizationId, t.userId, t.key] }),
+    index('idempotency_keys_created_idx').on(t.createdAt),
+  ],
 );
 
 /** Fixed-window counters for rate limits: one row per (bucket, window). */

@@ -1,6 +1,11 @@
 import { DrizzleD1Database } from 'drizzle-orm/d1';
 import { SQLiteD1Session } from 'drizzle-orm/d1/session';
-import { createTableRelationsHelpers, extractTablesRelationalConfig, type ExtractTablesWithRelations, type RelationalSchemaConfig } from 'drizzle-orm/relations';
+import {
+  createTableRelationsHelpers,
+  extractTablesRelationalConfig,
+  type ExtractTablesWithRelations,
+  type RelationalSchemaConfig,
+} from 'drizzle-orm/relations';
 import { SQLiteAsyncDialect } from 'drizzle-orm/sqlite-core';
 import * as schema from './schema';
 import type { Db } from '../env';
@@ -19,7 +24,8 @@ export const BOOKMARK_HEADER = 'x-d1-bookmark';
  */
 const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
 
-export const isBookmark = (value: string | null | undefined): value is string => typeof value === 'string' && BOOKMARK.test(value);
+export const isBookmark = (value: string | null | undefined): value is string =>
+  typeof value === 'string' && BOOKMARK.test(value);
 
 /** The newest of some bookmarks (they sort oldest to newest), or null. */
 export const newestBookmark = (...bookmarks: (string | null | undefined)[]): string | null =>
@@ -49,12 +55,21 @@ function asDatabase(session: D1DatabaseSession): D1Database {
  */
 const tables = extractTablesRelationalConfig(schema, createTableRelationsHelpers);
 type Tables = ExtractTablesWithRelations<typeof schema>;
-const relational: RelationalSchemaConfig<Tables> = { fullSchema: schema, schema: tables.tables as Tables, tableNamesMap: tables.tableNamesMap };
+const relational: RelationalSchemaConfig<Tables> = {
+  fullSchema: schema,
+  schema: tables.tables as Tables,
+  tableNamesMap: tables.tableNamesMap,
+};
 const dialect = new SQLiteAsyncDialect();
 
 /** A drizzle database over `client` (the binding, or a session adapted by `asDatabase`). */
 export function drizzleOver(client: D1Database): Db {
-  const db = new DrizzleD1Database('async', dialect, new SQLiteD1Session<typeof schema, Tables>(client, dialect, relational, {}), relational) as Db;
+  const db = new DrizzleD1Database(
+    'async',
+    dialect,
+    new SQLiteD1Session<typeof schema, Tables>(client, dialect, relational, {}),
+    relational,
+  ) as Db;
   db.$client = client;
   return db;
 }

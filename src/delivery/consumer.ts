@@ -53,7 +53,13 @@ const ACK: Verdict = { ack: true };
  * from the current state (a stale link is dropped, never sent), sent through the configured
  * transport, and the outcome is written under the claim.
  */
-export async function deliverOne(env: Env, db: Db, outboxId: string, now: number, clock: DeliveryClock = realClock): Promise<Verdict> {
+export async function deliverOne(
+  env: Env,
+  db: Db,
+  outboxId: string,
+  now: number,
+  clock: DeliveryClock = realClock,
+): Promise<Verdict> {
   const claimEnd = now + CLAIM_MS;
   // The claim, and what rendering needs, in one round trip.
   const [claimed, ...reads] = await runBatch(db, [
@@ -67,17 +73,33 @@ export async function deliverOne(env: Env, db: Db, outboxId: string, now: number
   if (!row) {
     // Done, dropped, not due yet (another message carries its schedule), or claimed by another
     // consumer: then come back when that claim ends, in case it never finishes.
-    const [other] = await db.all<{ status: string; next_attempt_at: number }>(sql`SELECT status, next_attempt_at FROM outbox WHERE id = ${outboxId}`);
-    return other?.status === 'sending' ? { ack: false, retryAfterMs: Math.max(1000, other.next_attempt_at - now) } : ACK;
+    const [other] = await db.all<{ status: string; next_attempt_at: number }>(
+      sql`SELECT status, next_attempt_at FROM outbox WHERE id = ${outboxId}`,
+    );
+    return other?.status === 'sending'
+      ? { ack: false, retryAfterMs: Math.max(1000, other.next_attempt_at - now) }
+      : ACK;
   }
   const held = sql`EXISTS (SELECT 1 FROM outbox WHERE id = ${row.id} AND status = 'sending' AND next_attempt_at = ${claimEnd})`;
-  const finish = (status: 'sent' | 'pending' | 'failed' | 'dropped', fields: { nextAttemptAt?: number; error?: string | null; providerMessageId?: string | null }) =>
+  const finish = (
+    status: 'sent' | 'pending' | 'failed' | 'dropped',
+    fields: { nextAttemptAt?: number; error?: string | null; providerMessageId?: string | null },
+  ) =>
     sql`UPDATE outbox SET status = ${status}, next_attempt_at = ${fields.nextAttemptAt ?? now}, last_error = ${fields.error ?? null},
         provider_message_id = coalesce(${fields.providerMessageId ?? null}, provider_message_id), updated_at = ${now}
       WHERE id = ${row.id} AND status = 'sending' AND next_attempt_at = ${claimEnd}`;
   const invitation = row.kind === 'invitation_email' ? { invitationId: row.subject_id, tokenId: row.token_id } : null;
   const log = (outcome: string, extra: Record<string, unknown> = {}) =>
-    console.log(JSON.stringify({ event: 'delivery_attempt', outbox_id: row.id, kind: row.kind, attempt: row.attempts, outcome, ...extra }));
+    console.log(
+      JSON.stringify({
+        event: 'delivery_attempt',
+        outbox_id: row.id,
+        kind: row.kind,
+        attempt: row.attempts,
+        outcome,
+        ...extra,
+      }),
+    );
 
   const rendered = await renderOutboxRow(env, row, reads, now);
   if (!rendered.ok) {
@@ -90,7 +112,13 @@ export async function deliverOne(env: Env, db: Db, outboxId: string, now: number
   let result: SendResult;
   if (!choice.ok) {
     // SPEC §18: operators get the configuration problem in the log, keyed by the row; tenants a fixed phrase.
-    console.error(JSON.stringify({ event: 'email_transport_misconfigured', reason: redact(choice.reason, 300, [env.EMAIL_API_KEY]), outbox_id: row.id }));
+    console.error(
+      JSON.stringify({
+        event: 'email_transport_misconfigured',
+        reason: redact(choice.reason, 300, [env.EMAIL_API_KEY]),
+        outbox_id: row.id,
+      }),
+    );
     result = { status: 'permanent', reason: MISCONFIGURED_REASON };
   } else {
     // SPEC §15: never faster than the transport allows. The slot comes from the transport's pacer
@@ -120,7 +148,9 @@ export async function deliverOne(env: Env, db: Db, outboxId: string, now: number
 
   if (result.status === 'sent') {
     await runBatch(db, [
-      ...(invitation ? recordInvitationDelivery(invitation, 'sent', null, now, { countAttempt: true, onlyIf: held }) : []),
+      ...(invitation
+        ? recordInvitationDelivery(invitation, 'sent', null, now, { countAttempt: true, onlyIf: held })
+        : []),
       finish('sent', { providerMessageId: result.providerMessageId }),
     ]);
     log('sent', { transport: choice.ok ? choice.transport.name : null });
@@ -129,7 +159,12 @@ export async function deliverOne(env: Env, db: Db, outboxId: string, now: number
   if (result.status === 'retryable' && row.attempts < MAX_ATTEMPTS) {
     const wait = retryDelayMs(env, row.attempts);
     await runBatch(db, [
-      ...(invitation ? recordInvitationDelivery(invitation, 'queued', `Retrying: ${result.reason}`, now, { countAttempt: true, onlyIf: held }) : []),
+      ...(invitation
+        ? recordInvitationDelivery(invitation, 'queued', `Retrying: ${result.reason}`, now, {
+            countAttempt: true,
+            onlyIf: held,
+          })
+        : []),
       finish('pending', { nextAttemptAt: now + wait, error: result.reason }),
     ]);
     log('retry', { reason: result.reason, retry_in_ms: wait });
@@ -138,7 +173,9 @@ export async function deliverOne(env: Env, db: Db, outboxId: string, now: number
   const gaveUp = result.status === 'retryable';
   const reason = gaveUp ? `Gave up after ${row.attempts} attempts: ${result.reason}` : result.reason;
   await runBatch(db, [
-    ...(invitation ? recordInvitationDelivery(invitation, 'failed', reason, now, { countAttempt: true, onlyIf: held }) : []),
+    ...(invitation
+      ? recordInvitationDelivery(invitation, 'failed', reason, now, { countAttempt: true, onlyIf: held })
+      : []),
     finish('failed', { error: reason }),
   ]);
   // `invitation.delivery_failed` is a webhook event too.
@@ -174,7 +211,8 @@ export async function consumeDeliveryBatch(batch: MessageBatch<unknown>, env: En
           const verdict = await deliverWebhook(env, db, body.webhook, Date.now());
           // The next attempt is a fresh message (a queue delay is at most 12 h, retention a day or more);
           // if that send fails, the cron relay re-hands the row once it is overdue.
-          if (!verdict.done) await handOffWebhooks(env, [body.webhook], Math.min(12 * 3600, Math.ceil(verdict.retryInMs / 1000)));
+          if (!verdict.done)
+            await handOffWebhooks(env, [body.webhook], Math.min(12 * 3600, Math.ceil(verdict.retryInMs / 1000)));
           message.ack();
         } catch (err) {
           console.error(JSON.stringify({ event: 'webhook_error', webhook_id: body.webhook, error: errorMessage(err) }));

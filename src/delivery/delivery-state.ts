@@ -33,9 +33,17 @@ export function recordInvitationDelivery(
   now: number,
   opts: { countAttempt?: boolean; onlyIf?: SQL; follows?: DeliveryState[] } = {},
 ): SQL[] {
-  const follows = opts.follows ?? (state === 'delivered' || state === 'bounced' || state === 'complained' ? FOLLOWS[state] : null);
+  const follows =
+    opts.follows ?? (state === 'delivered' || state === 'bounced' || state === 'complained' ? FOLLOWS[state] : null);
   const where = sql`id = ${target.invitationId} AND token_id IS ${target.tokenId} AND token_id IS NOT NULL
-    ${follows ? sql`AND email_delivery IN (${sql.join(follows.map((s) => sql`${s}`), sql`, `)})` : sql``}
+    ${
+      follows
+        ? sql`AND email_delivery IN (${sql.join(
+            follows.map((s) => sql`${s}`),
+            sql`, `,
+          )})`
+        : sql``
+    }
     ${opts.onlyIf ? sql`AND ${opts.onlyIf}` : sql``}`;
   const action = AUDITED[state];
   return [
@@ -52,4 +60,3 @@ export function recordInvitationDelivery(
       WHERE ${where}`,
   ];
 }
-

@@ -23,25 +23,41 @@ export async function consumeEmailEventBatch(batch: MessageBatch<unknown>, env: 
   for (const message of batch.messages) {
     const reading = readQueuedEmailEvent(message.body);
     if (reading.kind === 'unreadable') {
-      console.error(JSON.stringify({ event: 'email_event_unreadable', queue: batch.queue, message_id: message.id, reason: reading.reason }));
+      console.error(
+        JSON.stringify({
+          event: 'email_event_unreadable',
+          queue: batch.queue,
+          message_id: message.id,
+          reason: reading.reason,
+        }),
+      );
       message.ack();
       continue;
     }
     if (reading.kind === 'ignored') {
-      console.log(JSON.stringify({ event: 'email_event', type: reading.type, outcome: 'ignored', provider_message_id: reading.providerMessageId }));
+      console.log(
+        JSON.stringify({
+          event: 'email_event',
+          type: reading.type,
+          outcome: 'ignored',
+          provider_message_id: reading.providerMessageId,
+        }),
+      );
       message.ack();
       continue;
     }
     try {
       const changed = await applyProviderEvent(db, reading.event, now, { apiKey: env.EMAIL_API_KEY });
       if (changed) applied += 1;
-      console.log(JSON.stringify({
-        event: 'email_event',
-        type: reading.type,
-        outcome: changed ? 'applied' : 'unchanged',
-        state: reading.event.state,
-        provider_message_id: reading.event.providerMessageId,
-      }));
+      console.log(
+        JSON.stringify({
+          event: 'email_event',
+          type: reading.type,
+          outcome: changed ? 'applied' : 'unchanged',
+          state: reading.event.state,
+          provider_message_id: reading.event.providerMessageId,
+        }),
+      );
       message.ack();
     } catch (err) {
       console.error(JSON.stringify({ event: 'email_event_error', message_id: message.id, error: errorMessage(err) }));

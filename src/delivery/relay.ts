@@ -13,7 +13,11 @@ const RELAY_MAX_BATCHES = 20;
  * row is marked due now, so it is re-handed again only if it stays stuck another 2 minutes. The
  * consumer is idempotent, so a row handed twice is still sent once.
  */
-export async function runOutboxRelay(env: Pick<Env, 'DELIVERY_QUEUE'>, db: Db, now: number): Promise<{ rehanded: number }> {
+export async function runOutboxRelay(
+  env: Pick<Env, 'DELIVERY_QUEUE'>,
+  db: Db,
+  now: number,
+): Promise<{ rehanded: number }> {
   // Emails, and webhook messages likewise (their next attempt is a delayed queue message that may be lost).
   const emails = await relay(db, 'outbox', now, (ids) => handOff(env, ids));
   const webhooks = await relay(db, 'webhook_deliveries', now, (ids) => handOffWebhooks(env, ids));
@@ -21,11 +25,18 @@ export async function runOutboxRelay(env: Pick<Env, 'DELIVERY_QUEUE'>, db: Db, n
 }
 
 /** Marks the overdue rows of one table due now, in bounded batches, and hands each batch over. */
-async function relay(db: Db, table: 'outbox' | 'webhook_deliveries', now: number, hand: (ids: string[]) => Promise<void>): Promise<number> {
+async function relay(
+  db: Db,
+  table: 'outbox' | 'webhook_deliveries',
+  now: number,
+  hand: (ids: string[]) => Promise<void>,
+): Promise<number> {
   let rehanded = 0;
   const t = sql.identifier(table);
   for (let i = 0; i < RELAY_MAX_BATCHES; i++) {
-    const rows = await db.all<{ id: string }>(sql`UPDATE ${t} SET status = 'pending', next_attempt_at = ${now}, updated_at = ${now}
+    const rows = await db.all<{
+      id: string;
+    }>(sql`UPDATE ${t} SET status = 'pending', next_attempt_at = ${now}, updated_at = ${now}
       WHERE id IN (SELECT id FROM ${t} WHERE status IN ('pending', 'sending') AND next_attempt_at <= ${now - RELAY_AFTER_MS}
                    ORDER BY next_attempt_at LIMIT ${RELAY_BATCH})
       RETURNING id`);

@@ -17,8 +17,10 @@ export interface OutboxRow {
 const base = (appUrl: string) => appUrl.replace(/\/$/, '');
 
 /** The emailed invitation link. The token exists only here and in the email. */
-export const invitationLink = (appUrl: string, token: string) => `${base(appUrl)}/invitations/accept?token=${encodeURIComponent(token)}`;
-export const signInLink = (appUrl: string, token: string) => `${base(appUrl)}/auth/verify?token=${encodeURIComponent(token)}`;
+export const invitationLink = (appUrl: string, token: string) =>
+  `${base(appUrl)}/invitations/accept?token=${encodeURIComponent(token)}`;
+export const signInLink = (appUrl: string, token: string) =>
+  `${base(appUrl)}/auth/verify?token=${encodeURIComponent(token)}`;
 
 export type Rendered = { ok: true; mail: OutgoingMail } | { ok: false; stale: string };
 
@@ -38,11 +40,32 @@ export const renderReads = (outboxId: string) => [
 ];
 
 interface InvitationRead {
-  id: string; organization_id: string; email: string; role: Role; status: string; message: string | null; expires_at: number;
-  token_id: string | null; locale: string | null; org_name: string | null; inviter_name: string | null;
+  id: string;
+  organization_id: string;
+  email: string;
+  role: Role;
+  status: string;
+  message: string | null;
+  expires_at: number;
+  token_id: string | null;
+  locale: string | null;
+  org_name: string | null;
+  inviter_name: string | null;
 }
-interface SignInRead { email: string; jti: string; expires_at: number; used_at: number | null }
-interface ApiTokenRead { email: string; name: string; created_at: number; expires_at: number | null; revoked_at: number | null; locale: string | null }
+interface SignInRead {
+  email: string;
+  jti: string;
+  expires_at: number;
+  used_at: number | null;
+}
+interface ApiTokenRead {
+  email: string;
+  name: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  locale: string | null;
+}
 
 /**
  * The email an outbox row stands for, rendered from the current state (`reads`: the results of
@@ -58,22 +81,38 @@ export async function renderOutboxRow(env: Env, row: OutboxRow, reads: D1Result[
     return {
       ok: true,
       mail: apiTokenMail({
-        to: tok.email, tokenName: tok.name, createdAt: tok.created_at, expiresAt: tok.expires_at, revoked: tok.revoked_at !== null,
-        accountLink: `${base(env.APP_URL)}/account`, locale: asLocale(tok.locale),
+        to: tok.email,
+        tokenName: tok.name,
+        createdAt: tok.created_at,
+        expiresAt: tok.expires_at,
+        revoked: tok.revoked_at !== null,
+        accountLink: `${base(env.APP_URL)}/account`,
+        locale: asLocale(tok.locale),
       }),
     };
   }
   if (row.kind === 'sign_in_email') {
     const link = reads[1].results[0] as SignInRead | undefined;
-    if (!link || link.used_at !== null || link.expires_at <= now) return { ok: false, stale: 'the sign-in link was used or expired' };
-    const token = await signToken(env, AUDIENCE.signIn, { sub: link.email, jti: link.jti, expiresAt: link.expires_at }, now);
+    if (!link || link.used_at !== null || link.expires_at <= now)
+      return { ok: false, stale: 'the sign-in link was used or expired' };
+    const token = await signToken(
+      env,
+      AUDIENCE.signIn,
+      { sub: link.email, jti: link.jti, expiresAt: link.expires_at },
+      now,
+    );
     return { ok: true, mail: signInMail(link.email, signInLink(env.APP_URL, token)) };
   }
   const inv = reads[0].results[0] as InvitationRead | undefined;
-  if (!inv || inv.status !== 'pending' || inv.expires_at <= now || !inv.token_id || inv.token_id !== row.token_id) {
+  if (inv?.status !== 'pending' || inv.expires_at <= now || !inv.token_id || inv.token_id !== row.token_id) {
     return { ok: false, stale: 'the link is no longer the current one' };
   }
-  const token = await signToken(env, AUDIENCE.invitation, { sub: inv.id, jti: inv.token_id, org: inv.organization_id, expiresAt: inv.expires_at }, now);
+  const token = await signToken(
+    env,
+    AUDIENCE.invitation,
+    { sub: inv.id, jti: inv.token_id, org: inv.organization_id, expiresAt: inv.expires_at },
+    now,
+  );
   return {
     ok: true,
     mail: invitationMail({

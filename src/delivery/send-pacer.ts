@@ -40,7 +40,10 @@ export function paceWindow(ratePerSecond: number): { count: number; windowMs: nu
  * number (at most 1000), `0` for no pacing at all, and otherwise (empty, or not a number) the
  * transport's documented default; null means unpaced.
  */
-export function sendRatePerSecond(env: { EMAIL_SEND_RATE_PER_SECOND?: string }, transport: Pick<Transport, 'defaultSendRatePerSecond'>): number | null {
+export function sendRatePerSecond(
+  env: { EMAIL_SEND_RATE_PER_SECOND?: string },
+  transport: Pick<Transport, 'defaultSendRatePerSecond'>,
+): number | null {
   const raw = env.EMAIL_SEND_RATE_PER_SECOND?.trim();
   const given = raw ? Number(raw) : Number.NaN;
   if (given === 0) return null;
@@ -53,7 +56,8 @@ export type SendSlot = { at: number } | { retryAt: number };
 export class SendPacer extends DurableObject<Env> {
   /** A slot for one send at or after `now` (ms), or when to ask again. */
   reserve(now: number, ratePerSecond: number, maxWaitMs: number): SendSlot {
-    if (![now, ratePerSecond, maxWaitMs].every(Number.isFinite) || ratePerSecond <= 0) throw new RangeError('reserve(now, rate > 0, maxWaitMs)');
+    if (![now, ratePerSecond, maxWaitMs].every(Number.isFinite) || ratePerSecond <= 0)
+      throw new RangeError('reserve(now, rate > 0, maxWaitMs)');
     const { count, windowMs } = paceWindow(ratePerSecond);
     const kv = this.ctx.storage.kv;
     const grants = kv.get<number[]>('grants') ?? [];
@@ -74,6 +78,12 @@ export class SendPacer extends DurableObject<Env> {
 }
 
 /** Asks the transport's pacer for a slot (one Durable Object per transport name). */
-export function reserveSendSlot(env: Pick<Env, 'SEND_PACER'>, transportName: string, ratePerSecond: number, now: number, maxWaitMs = PACE_MAX_WAIT_MS): Promise<SendSlot> {
+export function reserveSendSlot(
+  env: Pick<Env, 'SEND_PACER'>,
+  transportName: string,
+  ratePerSecond: number,
+  now: number,
+  maxWaitMs = PACE_MAX_WAIT_MS,
+): Promise<SendSlot> {
   return env.SEND_PACER.get(env.SEND_PACER.idFromName(transportName)).reserve(now, ratePerSecond, maxWaitMs);
 }

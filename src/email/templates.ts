@@ -89,8 +89,16 @@ export interface ApiTokenMailInput {
 /** The lines of the token email in one language, as plain text. */
 function apiTokenLines(locale: Locale, i: ApiTokenMailInput): string[] {
   return [
-    t(locale, 'token_email.intro', { name: escapeText(i.tokenName), email: i.to, date: formatDate(locale, i.createdAt) }),
-    ...(i.revoked ? [t(locale, 'token_email.revoked')] : i.expiresAt !== null ? [t(locale, 'token_email.expires', { date: formatDate(locale, i.expiresAt) })] : []),
+    t(locale, 'token_email.intro', {
+      name: escapeText(i.tokenName),
+      email: i.to,
+      date: formatDate(locale, i.createdAt),
+    }),
+    ...(i.revoked
+      ? [t(locale, 'token_email.revoked')]
+      : i.expiresAt !== null
+        ? [t(locale, 'token_email.expires', { date: formatDate(locale, i.expiresAt) })]
+        : []),
     '',
     t(locale, 'token_email.you'),
     t(locale, 'token_email.not_you', { link: i.accountLink }),

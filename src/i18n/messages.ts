@@ -22,7 +22,8 @@ const en = {
   'email.or_open': 'Or open this link: {link}',
   'email.expires': 'This link expires on {date}. If you were not expecting it, you can ignore this email.',
   'page.invalid_title': 'Invitation no longer valid',
-  'page.invalid_body': 'This link was revoked, already used, replaced by a newer invitation email, or is not one of ours.',
+  'page.invalid_body':
+    'This link was revoked, already used, replaced by a newer invitation email, or is not one of ours.',
   'page.expired_body': 'This invitation has expired. Ask the person who invited you to resend it.',
   'page.go_home': 'Go to 8bit-ai',
   'page.offer': '{inviter} invited {email} to join {org} as {role}.',
@@ -36,11 +37,13 @@ const en = {
   'page.name_required': 'Enter your name to create the account.',
   'page.name_too_long': 'Your name can be at most 100 characters.',
   'page.mismatch_title': 'This invitation is for another email address',
-  'page.mismatch_body': 'You are signed in as {user}. To accept, sign out and open the invitation again as {email}. The invitation stays open.',
+  'page.mismatch_body':
+    'You are signed in as {user}. To accept, sign out and open the invitation again as {email}. The invitation stays open.',
   'page.sign_out_continue': 'Sign out and continue',
   'page.check_email_title': 'Check your email to sign in',
   'page.joined': '{email} has joined {org} as {role}.',
-  'page.check_email_body': 'This invitation link was sent more than 15 minutes ago, so it does not sign you in. We emailed a sign-in link to {email}: it works once and expires in 15 minutes.',
+  'page.check_email_body':
+    'This invitation link was sent more than 15 minutes ago, so it does not sign you in. We emailed a sign-in link to {email}: it works once and expires in 15 minutes.',
   'page.too_many_title': 'Too many attempts',
   'page.too_many_body': 'Too many attempts from your network. Try again in a minute.',
   'token_email.subject': 'A new API token was created for your 8bit-ai account',
@@ -69,10 +72,13 @@ const de: Catalogue = {
   'email.accept_line': 'Einladung annehmen: {link}',
   'email.accept_button': 'Einladung annehmen',
   'email.or_open': 'Oder öffnen Sie diesen Link: {link}',
-  'email.expires': 'Dieser Link ist gültig bis {date}. Wenn Sie diese Einladung nicht erwartet haben, können Sie diese E-Mail ignorieren.',
+  'email.expires':
+    'Dieser Link ist gültig bis {date}. Wenn Sie diese Einladung nicht erwartet haben, können Sie diese E-Mail ignorieren.',
   'page.invalid_title': 'Einladung nicht mehr gültig',
-  'page.invalid_body': 'Dieser Link wurde widerrufen, bereits verwendet, durch eine neuere Einladung ersetzt oder stammt nicht von uns.',
-  'page.expired_body': 'Diese Einladung ist abgelaufen. Bitten Sie die Person, die Sie eingeladen hat, sie erneut zu senden.',
+  'page.invalid_body':
+    'Dieser Link wurde widerrufen, bereits verwendet, durch eine neuere Einladung ersetzt oder stammt nicht von uns.',
+  'page.expired_body':
+    'Diese Einladung ist abgelaufen. Bitten Sie die Person, die Sie eingeladen hat, sie erneut zu senden.',
   'page.go_home': 'Zu 8bit-ai',
   'page.offer': '{inviter} hat {email} eingeladen, {org} als {role} beizutreten.',
   'page.expires_on': 'Diese Einladung ist gültig bis {date}.',
@@ -85,11 +91,13 @@ const de: Catalogue = {
   'page.name_required': 'Geben Sie Ihren Namen ein, um das Konto zu erstellen.',
   'page.name_too_long': 'Ihr Name darf höchstens 100 Zeichen lang sein.',
   'page.mismatch_title': 'Diese Einladung gilt für eine andere E-Mail-Adresse',
-  'page.mismatch_body': 'Sie sind als {user} angemeldet. Um die Einladung anzunehmen, melden Sie sich ab und öffnen Sie sie erneut als {email}. Die Einladung bleibt gültig.',
+  'page.mismatch_body':
+    'Sie sind als {user} angemeldet. Um die Einladung anzunehmen, melden Sie sich ab und öffnen Sie sie erneut als {email}. Die Einladung bleibt gültig.',
   'page.sign_out_continue': 'Abmelden und fortfahren',
   'page.check_email_title': 'Prüfen Sie Ihr Postfach, um sich anzumelden',
   'page.joined': '{email} ist {org} als {role} beigetreten.',
-  'page.check_email_body': 'Dieser Einladungslink wurde vor mehr als 15 Minuten gesendet und meldet Sie deshalb nicht an. Wir haben einen Anmeldelink an {email} gesendet: Er kann nur einmal verwendet werden und läuft nach 15 Minuten ab.',
+  'page.check_email_body':
+    'Dieser Einladungslink wurde vor mehr als 15 Minuten gesendet und meldet Sie deshalb nicht an. Wir haben einen Anmeldelink an {email} gesendet: Er kann nur einmal verwendet werden und läuft nach 15 Minuten ab.',
   'page.too_many_title': 'Zu viele Versuche',
   'page.too_many_body': 'Zu viele Versuche aus Ihrem Netzwerk. Versuchen Sie es in einer Minute erneut.',
   'token_email.subject': 'Für Ihr 8bit-ai-Konto wurde ein neues API-Token erstellt',
@@ -98,7 +106,8 @@ const de: Catalogue = {
   'token_email.expires': 'Es läuft am {date} ab.',
   'token_email.revoked': 'Es wurde inzwischen widerrufen und funktioniert nicht mehr.',
   'token_email.you': 'Wenn Sie es erstellt haben, müssen Sie nichts tun.',
-  'token_email.not_you': 'Falls nicht, öffnen Sie Ihre Kontoseite, widerrufen Sie das Token und melden Sie sich überall ab: {link}',
+  'token_email.not_you':
+    'Falls nicht, öffnen Sie Ihre Kontoseite, widerrufen Sie das Token und melden Sie sich überall ab: {link}',
   'token_email.button': 'Kontoseite öffnen',
 };
 
@@ -115,9 +124,11 @@ const fr: Catalogue = {
   'email.accept_line': 'Accepter l’invitation : {link}',
   'email.accept_button': 'Accepter l’invitation',
   'email.or_open': 'Ou ouvrez ce lien : {link}',
-  'email.expires': 'Ce lien expire le {date}. Si vous ne vous attendiez pas à cette invitation, vous pouvez ignorer cet e-mail.',
+  'email.expires':
+    'Ce lien expire le {date}. Si vous ne vous attendiez pas à cette invitation, vous pouvez ignorer cet e-mail.',
   'page.invalid_title': 'Cette invitation n’est plus valide',
-  'page.invalid_body': 'Ce lien a été révoqué, déjà utilisé, remplacé par une invitation plus récente, ou ne provient pas de nous.',
+  'page.invalid_body':
+    'Ce lien a été révoqué, déjà utilisé, remplacé par une invitation plus récente, ou ne provient pas de nous.',
   'page.expired_body': 'Cette invitation a expiré. Demandez à la personne qui vous a invité de vous la renvoyer.',
   'page.go_home': 'Aller sur 8bit-ai',
   'page.offer': '{inviter} a invité {email} à rejoindre {org} en tant que {role}.',
@@ -131,11 +142,13 @@ const fr: Catalogue = {
   'page.name_required': 'Saisissez votre nom pour créer le compte.',
   'page.name_too_long': 'Votre nom ne peut pas dépasser 100 caractères.',
   'page.mismatch_title': 'Cette invitation est destinée à une autre adresse e-mail',
-  'page.mismatch_body': 'Vous êtes connecté en tant que {user}. Pour accepter, déconnectez-vous et rouvrez l’invitation avec l’adresse {email}. L’invitation reste valable.',
+  'page.mismatch_body':
+    'Vous êtes connecté en tant que {user}. Pour accepter, déconnectez-vous et rouvrez l’invitation avec l’adresse {email}. L’invitation reste valable.',
   'page.sign_out_continue': 'Se déconnecter et continuer',
   'page.check_email_title': 'Consultez vos e-mails pour vous connecter',
   'page.joined': '{email} a rejoint {org} en tant que {role}.',
-  'page.check_email_body': 'Ce lien d’invitation a été envoyé il y a plus de 15 minutes : il ne vous connecte donc pas. Nous avons envoyé un lien de connexion à {email} : il ne fonctionne qu’une fois et expire dans 15 minutes.',
+  'page.check_email_body':
+    'Ce lien d’invitation a été envoyé il y a plus de 15 minutes : il ne vous connecte donc pas. Nous avons envoyé un lien de connexion à {email} : il ne fonctionne qu’une fois et expire dans 15 minutes.',
   'page.too_many_title': 'Trop de tentatives',
   'page.too_many_body': 'Trop de tentatives depuis votre réseau. Réessayez dans une minute.',
   'token_email.subject': 'Un nouveau jeton d’API a été créé pour votre compte 8bit-ai',
@@ -144,7 +157,8 @@ const fr: Catalogue = {
   'token_email.expires': 'Il expire le {date}.',
   'token_email.revoked': 'Il a été révoqué depuis et ne fonctionne plus.',
   'token_email.you': 'Si vous l’avez créé, vous n’avez rien à faire.',
-  'token_email.not_you': 'Sinon, ouvrez la page de votre compte, révoquez le jeton et déconnectez-vous partout : {link}',
+  'token_email.not_you':
+    'Sinon, ouvrez la page de votre compte, révoquez le jeton et déconnectez-vous partout : {link}',
   'token_email.button': 'Ouvrir la page de votre compte',
 };
 
@@ -163,7 +177,8 @@ const es: Catalogue = {
   'email.or_open': 'O abre este enlace: {link}',
   'email.expires': 'Este enlace caduca el {date}. Si no esperabas esta invitación, puedes ignorar este correo.',
   'page.invalid_title': 'La invitación ya no es válida',
-  'page.invalid_body': 'Este enlace se revocó, ya se usó, se sustituyó por una invitación más reciente o no es nuestro.',
+  'page.invalid_body':
+    'Este enlace se revocó, ya se usó, se sustituyó por una invitación más reciente o no es nuestro.',
   'page.expired_body': 'Esta invitación ha caducado. Pide a la persona que te invitó que te la vuelva a enviar.',
   'page.go_home': 'Ir a 8bit-ai',
   'page.offer': '{inviter} ha invitado a {email} a unirse a {org} como {role}.',
@@ -177,11 +192,13 @@ const es: Catalogue = {
   'page.name_required': 'Escribe tu nombre para crear la cuenta.',
   'page.name_too_long': 'Tu nombre puede tener como máximo 100 caracteres.',
   'page.mismatch_title': 'Esta invitación es para otra dirección de correo',
-  'page.mismatch_body': 'Has iniciado sesión como {user}. Para aceptar, cierra sesión y vuelve a abrir la invitación como {email}. La invitación sigue siendo válida.',
+  'page.mismatch_body':
+    'Has iniciado sesión como {user}. Para aceptar, cierra sesión y vuelve a abrir la invitación como {email}. La invitación sigue siendo válida.',
   'page.sign_out_continue': 'Cerrar sesión y continuar',
   'page.check_email_title': 'Revisa tu correo para iniciar sesión',
   'page.joined': '{email} se ha unido a {org} como {role}.',
-  'page.check_email_body': 'Este enlace de invitación se envió hace más de 15 minutos, así que no sirve para iniciar sesión. Hemos enviado un enlace de inicio de sesión a {email}: funciona una sola vez y caduca en 15 minutos.',
+  'page.check_email_body':
+    'Este enlace de invitación se envió hace más de 15 minutos, así que no sirve para iniciar sesión. Hemos enviado un enlace de inicio de sesión a {email}: funciona una sola vez y caduca en 15 minutos.',
   'page.too_many_title': 'Demasiados intentos',
   'page.too_many_body': 'Demasiados intentos desde tu red. Vuelve a intentarlo dentro de un minuto.',
   'token_email.subject': 'Se ha creado un nuevo token de API para tu cuenta de 8bit-ai',
@@ -190,7 +207,8 @@ const es: Catalogue = {
   'token_email.expires': 'Caduca el {date}.',
   'token_email.revoked': 'Desde entonces se ha revocado y ya no funciona.',
   'token_email.you': 'Si lo creaste tú, no tienes que hacer nada.',
-  'token_email.not_you': 'Si no fuiste tú, abre la página de tu cuenta, revoca el token y cierra sesión en todas partes: {link}',
+  'token_email.not_you':
+    'Si no fuiste tú, abre la página de tu cuenta, revoca el token y cierra sesión en todas partes: {link}',
   'token_email.button': 'Abrir la página de tu cuenta',
 };
 
@@ -209,7 +227,8 @@ const ja: Catalogue = {
   'email.or_open': 'または次のリンクを開いてください：{link}',
   'email.expires': 'このリンクの有効期限は {date} です。心当たりがない場合は、このメールを無視してください。',
   'page.invalid_title': 'この招待は無効です',
-  'page.invalid_body': 'このリンクは取り消されたか、すでに使用されたか、新しい招待メールに置き換えられたか、当社のものではありません。',
+  'page.invalid_body':
+    'このリンクは取り消されたか、すでに使用されたか、新しい招待メールに置き換えられたか、当社のものではありません。',
   'page.expired_body': 'この招待は期限切れです。招待者に再送を依頼してください。',
   'page.go_home': '8bit-ai へ移動',
   'page.offer': '{inviter}さんが {email} を{role}として {org} に招待しました。',
@@ -223,11 +242,13 @@ const ja: Catalogue = {
   'page.name_required': 'アカウントを作成するにはお名前を入力してください。',
   'page.name_too_long': 'お名前は 100 文字以内で入力してください。',
   'page.mismatch_title': 'この招待は別のメールアドレス宛てです',
-  'page.mismatch_body': '現在 {user} としてログインしています。承諾するには、ログアウトしてから {email} として招待をもう一度開いてください。招待は引き続き有効です。',
+  'page.mismatch_body':
+    '現在 {user} としてログインしています。承諾するには、ログアウトしてから {email} として招待をもう一度開いてください。招待は引き続き有効です。',
   'page.sign_out_continue': 'ログアウトして続行',
   'page.check_email_title': 'メールを確認してログインしてください',
   'page.joined': '{email} が{role}として {org} に参加しました。',
-  'page.check_email_body': 'この招待リンクは送信から 15 分以上経過しているため、ログインには使えません。{email} 宛てにログイン用のリンクを送信しました。リンクは 1 回だけ使用でき、15 分で期限が切れます。',
+  'page.check_email_body':
+    'この招待リンクは送信から 15 分以上経過しているため、ログインには使えません。{email} 宛てにログイン用のリンクを送信しました。リンクは 1 回だけ使用でき、15 分で期限が切れます。',
   'page.too_many_title': '試行回数が多すぎます',
   'page.too_many_body': 'お使いのネットワークからの試行回数が多すぎます。1 分後にもう一度お試しください。',
   'token_email.subject': '8bit-ai アカウントで新しい API トークンが作成されました',
@@ -236,7 +257,8 @@ const ja: Catalogue = {
   'token_email.expires': 'このトークンの有効期限は {date} です。',
   'token_email.revoked': 'このトークンはその後取り消され、現在は使用できません。',
   'token_email.you': 'ご自身で作成した場合は、対応の必要はありません。',
-  'token_email.not_you': '心当たりがない場合は、アカウントページでトークンを取り消し、すべての端末からログアウトしてください: {link}',
+  'token_email.not_you':
+    '心当たりがない場合は、アカウントページでトークンを取り消し、すべての端末からログアウトしてください: {link}',
   'token_email.button': 'アカウントページを開く',
 };
 
@@ -255,7 +277,8 @@ const ptBR: Catalogue = {
   'email.or_open': 'Ou abra este link: {link}',
   'email.expires': 'Este link expira em {date}. Se você não esperava este convite, pode ignorar este e-mail.',
   'page.invalid_title': 'Este convite não é mais válido',
-  'page.invalid_body': 'Este link foi revogado, já foi usado, foi substituído por um convite mais recente ou não é nosso.',
+  'page.invalid_body':
+    'Este link foi revogado, já foi usado, foi substituído por um convite mais recente ou não é nosso.',
   'page.expired_body': 'Este convite expirou. Peça à pessoa que convidou você para reenviá-lo.',
   'page.go_home': 'Ir para o 8bit-ai',
   'page.offer': '{inviter} convidou {email} para participar de {org} como {role}.',
@@ -269,11 +292,13 @@ const ptBR: Catalogue = {
   'page.name_required': 'Digite seu nome para criar a conta.',
   'page.name_too_long': 'Seu nome pode ter no máximo 100 caracteres.',
   'page.mismatch_title': 'Este convite é para outro endereço de e-mail',
-  'page.mismatch_body': 'Você está conectado como {user}. Para aceitar, saia da conta e abra o convite novamente como {email}. O convite continua válido.',
+  'page.mismatch_body':
+    'Você está conectado como {user}. Para aceitar, saia da conta e abra o convite novamente como {email}. O convite continua válido.',
   'page.sign_out_continue': 'Sair e continuar',
   'page.check_email_title': 'Confira seu e-mail para entrar',
   'page.joined': '{email} agora participa de {org} como {role}.',
-  'page.check_email_body': 'Este link de convite foi enviado há mais de 15 minutos, por isso não serve para fazer login. Enviamos um link de acesso para {email}: ele só pode ser usado uma vez e expira em 15 minutos.',
+  'page.check_email_body':
+    'Este link de convite foi enviado há mais de 15 minutos, por isso não serve para fazer login. Enviamos um link de acesso para {email}: ele só pode ser usado uma vez e expira em 15 minutos.',
   'page.too_many_title': 'Muitas tentativas',
   'page.too_many_body': 'Muitas tentativas a partir da sua rede. Tente novamente em um minuto.',
   'token_email.subject': 'Um novo token de API foi criado para sua conta 8bit-ai',
@@ -282,7 +307,8 @@ const ptBR: Catalogue = {
   'token_email.expires': 'Ele expira em {date}.',
   'token_email.revoked': 'Desde então, ele foi revogado e não funciona mais.',
   'token_email.you': 'Se foi você quem o criou, não é preciso fazer nada.',
-  'token_email.not_you': 'Se não foi você, abra a página da sua conta, revogue o token e saia de todas as sessões: {link}',
+  'token_email.not_you':
+    'Se não foi você, abra a página da sua conta, revogue o token e saia de todas as sessões: {link}',
   'token_email.button': 'Abrir a página da sua conta',
 };
 
@@ -290,7 +316,9 @@ export const CATALOGUES: Readonly<Record<Locale, Catalogue>> = { en, de, fr, es,
 
 /** A message in `locale`, with `{name}` placeholders filled (values are not escaped here). */
 export function t(locale: Locale, key: MessageKey, vars: Record<string, string> = {}): string {
-  return CATALOGUES[locale][key].replace(/\{(\w+)\}/g, (whole, name: string) => (Object.hasOwn(vars, name) ? vars[name] : whole));
+  return CATALOGUES[locale][key].replace(/\{(\w+)\}/g, (whole, name: string) =>
+    Object.hasOwn(vars, name) ? vars[name] : whole,
+  );
 }
 
 const escapeHtml = (v: string) => v.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
@@ -299,7 +327,12 @@ const escapeHtml = (v: string) => v.replace(/[&<>"']/g, (ch) => `&#${ch.charCode
  * A message as HTML: the catalogue's text and every value escaped, the values named in `strong`
  * in bold. (Pages use JSX; this is for the email's hand-written HTML.)
  */
-export function htmlMessage(locale: Locale, key: MessageKey, vars: Record<string, string>, strong: readonly string[] = []): string {
+export function htmlMessage(
+  locale: Locale,
+  key: MessageKey,
+  vars: Record<string, string>,
+  strong: readonly string[] = [],
+): string {
   return CATALOGUES[locale][key]
     .split(/(\{\w+\})/)
     .map((part) => {
@@ -321,7 +354,10 @@ export const roleName = (locale: Locale, role: string) =>
 const dateFormats = new Map<Locale, Intl.DateTimeFormat>();
 export const formatDate = (locale: Locale, ms: number) => {
   let format = dateFormats.get(locale);
-  if (!format) dateFormats.set(locale, (format = new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' })));
+  if (!format) {
+    format = new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' });
+    dateFormats.set(locale, format);
+  }
   return `${format.format(new Date(ms))} UTC`;
 };
 
@@ -336,7 +372,12 @@ export function localeFromAcceptLanguage(header: string | undefined): Locale {
     .slice(0, 20)
     .map((part, i) => {
       const [tag, ...params] = part.trim().split(';');
-      const q = Number(params.find((p) => p.trim().startsWith('q='))?.trim().slice(2) ?? '1');
+      const q = Number(
+        params
+          .find((p) => p.trim().startsWith('q='))
+          ?.trim()
+          .slice(2) ?? '1',
+      );
       return { tag: tag.trim().toLowerCase(), q: Number.isFinite(q) ? q : 0, i };
     })
     .filter((r) => r.tag && r.q > 0)

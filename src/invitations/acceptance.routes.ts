@@ -30,7 +30,10 @@ export async function verifyInvitationToken(env: Env, token: string, now: number
 /** The 410 for an invitation that is not live: the expiry is named, and its language kept for the page. */
 export function invitationGone(inv: Pick<InvitationRow, 'status' | 'expiresAt' | 'locale'> | undefined, now: number) {
   const expired = inv !== undefined && effectiveStatus(inv, now) === 'expired';
-  const err = new ApiError('invitation_invalid', expired ? 'This invitation has expired. Ask the sender to resend it.' : INVALID);
+  const err = new ApiError(
+    'invitation_invalid',
+    expired ? 'This invitation has expired. Ask the sender to resend it.' : INVALID,
+  );
   // The 410 page speaks the invitation's language when the signed link names one.
   return Object.assign(err, { locale: inv ? inv.locale : undefined });
 }
@@ -94,7 +97,13 @@ const accept = createRoute({
 export const acceptanceRoutes = createRouter()
   .openapi(preview, async (c) => {
     const now = Date.now();
-    const offer = await resolveInvitationToken(c.env, c.var.db, c.req.valid('query').token, now, clientIp(c.req.header('CF-Connecting-IP')));
+    const offer = await resolveInvitationToken(
+      c.env,
+      c.var.db,
+      c.req.valid('query').token,
+      now,
+      clientIp(c.req.header('CF-Connecting-IP')),
+    );
     return c.json(
       {
         organization: offer.organization,
@@ -114,10 +123,19 @@ export const acceptanceRoutes = createRouter()
     const inv = await verifyInvitationToken(c.env, body.token, now, clientIp(c.req.header('CF-Connecting-IP')));
     const user = c.get('user');
     const { outboxId, ...result } = unwrap(
-      handOffAfter(c.executionCtx, c.env, await coordinator(c, inv.organizationId).acceptInvitation(
-        { organizationId: inv.organizationId, actor: actorOf(c, user?.id ?? null), now },
-        { invitationId: inv.id, jti: inv.jti, sessionUser: user ? { id: user.id, email: user.email } : undefined, name: body.name },
-      )),
+      handOffAfter(
+        c.executionCtx,
+        c.env,
+        await coordinator(c, inv.organizationId).acceptInvitation(
+          { organizationId: inv.organizationId, actor: actorOf(c, user?.id ?? null), now },
+          {
+            invitationId: inv.id,
+            jti: inv.jti,
+            sessionUser: user ? { id: user.id, email: user.email } : undefined,
+            name: body.name,
+          },
+        ),
+      ),
     );
     if (result.session_token) setSessionCookie(c, result.session_token);
     return c.json(result, 200);

@@ -43,7 +43,10 @@ export const FRESH_LINK_MS = SIGN_IN_LINK_TTL_MS;
  * decides the winner; the membership, new account and session are written in the same batch and
  * only if that update won.
  */
-export async function acceptInvitation(ctx: ServiceContext, input: AcceptInput): Promise<Outcome<AcceptResult & { outboxId?: string }>> {
+export async function acceptInvitation(
+  ctx: ServiceContext,
+  input: AcceptInput,
+): Promise<Outcome<AcceptResult & { outboxId?: string }>> {
   const { db, organizationId: org, now } = ctx;
   const ownerCap = OWNED_ORGANIZATIONS_LIMIT;
   // The invitation, its organization, the invited account and (for an owner invitation) how many
@@ -65,10 +68,16 @@ export async function acceptInvitation(ctx: ServiceContext, input: AcceptInput):
   if (!inv || effectiveStatus(inv, now) !== 'pending' || inv.tokenId !== input.jti) {
     return inv && effectiveStatus(inv, now) === 'expired'
       ? fail('invitation_invalid', 'This invitation has expired. Ask the sender to resend it.')
-      : fail('invitation_invalid', 'This invitation link is no longer valid. If it expired, ask the sender to resend it.');
+      : fail(
+          'invitation_invalid',
+          'This invitation link is no longer valid. If it expired, ask the sender to resend it.',
+        );
   }
   if (input.sessionUser && input.sessionUser.email !== inv.email) {
-    return fail('email_mismatch', 'This invitation was sent to a different email address. Sign out and open the link again.');
+    return fail(
+      'email_mismatch',
+      'This invitation was sent to a different email address. Sign out and open the link again.',
+    );
   }
   // A signed-in visitor has the invited email, so the account read by email is theirs.
   let user: { id: string; name: string } | undefined = row.account ?? undefined;
@@ -79,7 +88,10 @@ export async function acceptInvitation(ctx: ServiceContext, input: AcceptInput):
     user = { id: newId('usr'), name };
   }
   if (inv.role === 'owner' && !creating && row.owned >= ownerCap) {
-    return fail('organization_limit', `This account already owns ${ownerCap} organizations, the most an account can own.`);
+    return fail(
+      'organization_limit',
+      `This account already owns ${ownerCap} organizations, the most an account can own.`,
+    );
   }
   // Anonymous: a new account signs in (it exists only through this link); an existing one only
   // through a fresh link, otherwise it gets a sign-in link by email, in this same batch. A link
@@ -96,7 +108,9 @@ export async function acceptInvitation(ctx: ServiceContext, input: AcceptInput):
   // concurrently is an existing account, so an old link gets the emailed sign-in link instead.
   const signsIn = fresh
     ? sql`NOT EXISTS (SELECT 1 FROM users WHERE email = ${inv.email} AND signed_out_everywhere_at >= ${inv.lastSentAt})`
-    : creating ? sql`${accountId} = ${user.id}` : sql`0`;
+    : creating
+      ? sql`${accountId} = ${user.id}`
+      : sql`0`;
   const session = anonymous && (fresh || creating) ? await newSession(user.id, now, ctx.actor) : undefined;
   const network = session ? rememberNetworkSql(session.row) : null;
   const stillValid = sql`EXISTS (SELECT 1 FROM invitations WHERE id = ${inv.id} AND status = 'pending'
@@ -152,7 +166,12 @@ export async function acceptInvitation(ctx: ServiceContext, input: AcceptInput):
     return fail('invitation_invalid', 'This invitation link is no longer valid.');
   }
   const signedIn = session !== undefined && results[3].meta.changes === 1;
-  const account = results[results.length - 1].results[0] as { id: string; email: string; name: string; role: Role | null };
+  const account = results[results.length - 1].results[0] as {
+    id: string;
+    email: string;
+    name: string;
+    role: Role | null;
+  };
   return {
     ok: true,
     value: {

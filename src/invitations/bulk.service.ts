@@ -9,7 +9,15 @@ import { PENDING_LIMIT, asLocale, type InvitationResource } from './invitations.
 import { domainAllowed, parseDomains } from '../organizations/domains';
 import type { Locale } from '../db/schema';
 import {
-  DAY_MS, IDEMPOTENCY_TTL_MS, domainRefusal, expireStaleSql, expiredAuditSql, livePendingCountSql, memberSql, newInvitationResource, type ServiceContext,
+  DAY_MS,
+  IDEMPOTENCY_TTL_MS,
+  domainRefusal,
+  expireStaleSql,
+  expiredAuditSql,
+  livePendingCountSql,
+  memberSql,
+  newInvitationResource,
+  type ServiceContext,
 } from './invitations.service';
 
 /** At most this many rows per bulk request (SPEC §12). */
@@ -32,8 +40,17 @@ export type BulkResult =
   | { index: number; email: string; status: 201; invitation: InvitationResource }
   | { index: number; email: string; status: number; error: ReturnType<typeof problemBody> };
 
-export const refusal = (index: number, email: string, code: ErrorCode, detail: string, errors?: FieldError[]): BulkResult => ({
-  index, email, status: ERROR_CODES[code].status, error: problemBody(code, detail, errors),
+export const refusal = (
+  index: number,
+  email: string,
+  code: ErrorCode,
+  detail: string,
+  errors?: FieldError[],
+): BulkResult => ({
+  index,
+  email,
+  status: ERROR_CODES[code].status,
+  error: problemBody(code, detail, errors),
 });
 
 /**
@@ -54,16 +71,31 @@ export async function createInvitationsBulk(
   const { db, organizationId: org, now } = ctx;
   const replay = async (idem: { key: string; requestHash: string }, userId: string) => {
     const row = await db.query.idempotencyKeys.findFirst({
-      where: and(eq(idempotencyKeys.organizationId, org), eq(idempotencyKeys.userId, userId), eq(idempotencyKeys.key, idem.key)),
+      where: and(
+        eq(idempotencyKeys.organizationId, org),
+        eq(idempotencyKeys.userId, userId),
+        eq(idempotencyKeys.key, idem.key),
+      ),
     });
     if (row && row.createdAt > now - IDEMPOTENCY_TTL_MS) {
-      if (row.requestHash !== idem.requestHash) return fail('idempotency_key_reused', 'This Idempotency-Key was already used with a different request body.');
-      return { ok: true as const, value: { results: JSON.parse(row.response ?? '[]') as BulkResult[], outboxIds: [], replayed: true } };
+      if (row.requestHash !== idem.requestHash)
+        return fail('idempotency_key_reused', 'This Idempotency-Key was already used with a different request body.');
+      return {
+        ok: true as const,
+        value: { results: JSON.parse(row.response ?? '[]') as BulkResult[], outboxIds: [], replayed: true },
+      };
     }
     return null;
   };
   const emails = [...new Set(input.rows.flatMap((r) => ('email' in r ? [r.email] : [])))];
-  const [snap] = await db.all<{ role: Role | null; members: string; pending_emails: string; pending: number; domains: string | null; default_locale: string | null }>(sql`SELECT
+  const [snap] = await db.all<{
+    role: Role | null;
+    members: string;
+    pending_emails: string;
+    pending: number;
+    domains: string | null;
+    default_locale: string | null;
+  }>(sql`SELECT
       (SELECT allowed_email_domains FROM organizations WHERE id = ${org}) AS domains,
       (SELECT default_locale FROM organizations WHERE id = ${org}) AS default_locale,
       (SELECT role FROM memberships WHERE organization_id = ${org} AND user_id = ${ctx.actor.userId}) AS role,
@@ -73,7 +105,8 @@ export async function createInvitationsBulk(
         AND email IN (SELECT value FROM json_each(${JSON.stringify(emails)}))) AS pending_emails,
       ${livePendingCountSql(org, now)} AS pending`);
   if (!snap.role) return fail('not_found', 'No such organization.');
-  if (snap.role !== 'owner' && snap.role !== 'admin') return fail('forbidden', 'Only owners and admins can manage invitations.');
+  if (snap.role !== 'owner' && snap.role !== 'admin')
+    return fail('forbidden', 'Only owners and admins can manage invitations.');
   // A replay only for a caller who may still invite (as a single create checks the role first).
   if (input.idempotency && ctx.actor.userId) {
     const previous = await replay(input.idempotency, ctx.actor.userId);
@@ -91,17 +124,39 @@ export async function createInvitationsBulk(
   // refused in the end (a rate limit), they get its answer instead.
   const repeats = new Map<string, number[]>();
   const fromRequest = new Set<string>();
+  // biome-ignore lint/suspicious/useIterableCallbackReturn: `return void push(…)` ends a row's checks
   input.rows.forEach((r, index) => {
     if ('invalid' in r) return void results.push({ ...r.invalid, index });
-    if (r.role === 'owner' && snap.role !== 'owner') return void results.push(refusal(index, r.email, 'forbidden', 'Only an owner can grant or change the owner role.'));
-    if (!domainAllowed(domains, r.email)) return void results.push(refusal(index, r.email, 'email_domain_not_allowed', domainRefusal(domains)));
-    if (members.has(r.email)) return void results.push(refusal(index, r.email, 'already_member', `${r.email} is already a member of this organization.`));
+    if (r.role === 'owner' && snap.role !== 'owner')
+      return void results.push(
+        refusal(index, r.email, 'forbidden', 'Only an owner can grant or change the owner role.'),
+      );
+    if (!domainAllowed(domains, r.email))
+      return void results.push(refusal(index, r.email, 'email_domain_not_allowed', domainRefusal(domains)));
+    if (members.has(r.email))
+      return void results.push(
+        refusal(index, r.email, 'already_member', `${r.email} is already a member of this organization.`),
+      );
     if (pendingEmails.has(r.email)) {
       if (fromRequest.has(r.email)) repeats.set(r.email, [...(repeats.get(r.email) ?? []), index]);
-      return void results.push(refusal(index, r.email, 'invitation_already_pending', `An invitation to ${r.email} is already pending; resend it instead.`));
+      return void results.push(
+        refusal(
+          index,
+          r.email,
+          'invitation_already_pending',
+          `An invitation to ${r.email} is already pending; resend it instead.`,
+        ),
+      );
     }
     if (pending >= PENDING_LIMIT) {
-      return void results.push(refusal(index, r.email, 'pending_invitation_limit', `An organization can have at most ${PENDING_LIMIT} pending invitations.`));
+      return void results.push(
+        refusal(
+          index,
+          r.email,
+          'pending_invitation_limit',
+          `An organization can have at most ${PENDING_LIMIT} pending invitations.`,
+        ),
+      );
     }
     pending += 1;
     pendingEmails.add(r.email);
@@ -115,16 +170,20 @@ export async function createInvitationsBulk(
     const limited = await ctx.chargeEmail?.(accepted.length);
     if (limited) {
       for (const { index, row } of accepted) {
-        for (const i of [index, ...(repeats.get(row.email) ?? [])]) results[i] = refusal(i, row.email, limited.code, limited.detail ?? ERROR_CODES[limited.code].title);
+        for (const i of [index, ...(repeats.get(row.email) ?? [])])
+          results[i] = refusal(i, row.email, limited.code, limited.detail ?? ERROR_CODES[limited.code].title);
       }
       accepted.length = 0;
     }
   }
   // Remembered for a replay only when nothing was refused for a reason that passes (a rate limit).
-  const remember = input.idempotency && ctx.actor.userId && !results.some((r) => r.status === 429)
-    ? (stored: BulkResult[]) => sql`INSERT OR REPLACE INTO idempotency_keys (organization_id, user_id, key, request_hash, invitation_id, response, created_at)
+  const remember =
+    input.idempotency && ctx.actor.userId && !results.some((r) => r.status === 429)
+      ? (
+          stored: BulkResult[],
+        ) => sql`INSERT OR REPLACE INTO idempotency_keys (organization_id, user_id, key, request_hash, invitation_id, response, created_at)
         VALUES (${org}, ${ctx.actor.userId}, ${input.idempotency!.key}, ${input.idempotency!.requestHash}, 'bulk', ${JSON.stringify(stored)}, ${now})`
-    : null;
+      : null;
   if (accepted.length > 0) {
     const statements = [];
     const made: { index: number; id: string; resource: InvitationResource }[] = [];
@@ -149,22 +208,47 @@ export async function createInvitationsBulk(
         auditStatement(
           db,
           ctx.actor,
-          { organizationId: org, action: 'invitation.created', targetType: 'invitation', targetId: id, data: { email: row.email, role: row.role, expires_in_days: row.expiresInDays, bulk: true } },
+          {
+            organizationId: org,
+            action: 'invitation.created',
+            targetType: 'invitation',
+            targetId: id,
+            data: { email: row.email, role: row.role, expires_in_days: row.expiresInDays, bulk: true },
+          },
           now,
           created,
         ),
-        outboxInsert({ id: outboxId, kind: 'invitation_email', organizationId: org, subjectId: id, tokenId: jti }, now, created),
+        outboxInsert(
+          { id: outboxId, kind: 'invitation_email', organizationId: org, subjectId: id, tokenId: jti },
+          now,
+          created,
+        ),
       );
       outboxIds.push(outboxId);
-      made.push({ index, id, resource: newInvitationResource(ctx, { id, email: row.email, role: row.role, message: row.message, expiresInDays: row.expiresInDays, jti, locale }, input.inviter) });
+      made.push({
+        index,
+        id,
+        resource: newInvitationResource(
+          ctx,
+          { id, email: row.email, role: row.role, message: row.message, expiresInDays: row.expiresInDays, jti, locale },
+          input.inviter,
+        ),
+      });
     }
-    for (const { index, resource } of made) results[index] = { index, email: resource.email, status: 201, invitation: resource };
+    for (const { index, resource } of made)
+      results[index] = { index, email: resource.email, status: 201, invitation: resource };
     // The replay record in the same batch as the invitations (the coordinator serializes this
     // organization's writes, so the guarded inserts answer as decided above; checked below).
     const batch = await runBatch(db, [...statements, ...(remember ? [remember(results)] : [])]);
     made.forEach(({ index, resource }, i) => {
       // Five statements per row; the insert is the third.
-      if (batch[i * 5 + 2].meta.changes !== 1) results[index] = refusal(index, resource.email, 'pending_invitation_limit', 'The organization reached its pending limit.');
+      if (batch[i * 5 + 2].meta.changes !== 1)
+        results[index] = refusal(
+          index,
+          resource.email,
+          'pending_invitation_limit',
+          'The organization reached its pending limit.',
+        );
     });
   } else if (remember) {
     await db.run(remember(results));

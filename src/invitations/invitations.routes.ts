@@ -41,7 +41,10 @@ const create = createRoute({
   path: '/{org}/invitations',
   summary: 'Invite an email with a role; sends the email',
   request: { params: OrgParams, headers: IdempotencyHeaders, body: jsonBody(CreateInvitationBody) },
-  responses: { 201: jsonResponse(InvitationSchema, 'Created (or replayed for a repeated Idempotency-Key)'), ...problems(400, 401, 403, 404, 409, 413, 415, 422, 429) },
+  responses: {
+    201: jsonResponse(InvitationSchema, 'Created (or replayed for a repeated Idempotency-Key)'),
+    ...problems(400, 401, 403, 404, 409, 413, 415, 422, 429),
+  },
 });
 
 const bulk = createRoute({
@@ -113,7 +116,12 @@ function managerContext(c: Context<AppEnv>) {
   const { org, role } = currentMembership(c);
   requireManager(role);
   const now = Date.now();
-  return { org, now, call: { organizationId: org.id, actor: actorOf(c, user.id), now }, coordinator: coordinator(c, org.id) };
+  return {
+    org,
+    now,
+    call: { organizationId: org.id, actor: actorOf(c, user.id), now },
+    coordinator: coordinator(c, org.id),
+  };
 }
 
 export const invitationRoutes = createRouter()
@@ -121,11 +129,25 @@ export const invitationRoutes = createRouter()
     const { org, now, call, coordinator } = managerContext(c);
     const body = c.req.valid('json');
     const key = c.req.valid('header')['idempotency-key'];
-    const input = { email: normalizeEmail(body.email), role: body.role, message: body.message ?? null, expiresInDays: body.expires_in_days ?? DEFAULT_EXPIRES_IN_DAYS, locale: body.locale };
+    const input = {
+      email: normalizeEmail(body.email),
+      role: body.role,
+      message: body.message ?? null,
+      expiresInDays: body.expires_in_days ?? DEFAULT_EXPIRES_IN_DAYS,
+      locale: body.locale,
+    };
     const idempotency = key ? { key, requestHash: await sha256Hex(JSON.stringify(input)) } : undefined;
     const user = currentUser(c);
     const { id, replayed, resource } = unwrap(
-      handOffAfter(c.executionCtx, c.env, await coordinator.createInvitation(call, { ...input, idempotency, inviter: { name: user.name, email: user.email } })),
+      handOffAfter(
+        c.executionCtx,
+        c.env,
+        await coordinator.createInvitation(call, {
+          ...input,
+          idempotency,
+          inviter: { name: user.name, email: user.email },
+        }),
+      ),
     );
     if (replayed) c.header('Idempotent-Replayed', 'true');
     return c.json(resource ?? (await getInvitationResource(c.var.db, org.id, id, now)), 201);
@@ -138,15 +160,26 @@ export const invitationRoutes = createRouter()
       const parsed = CreateInvitationBody.safeParse(raw);
       if (!parsed.success) {
         const err = validationError(parsed.error);
-        const email = typeof (raw as { email?: unknown }).email === 'string' ? String((raw as { email: string }).email) : '';
+        const email =
+          typeof (raw as { email?: unknown }).email === 'string' ? String((raw as { email: string }).email) : '';
         return { invalid: refusal(index, email, 'validation_failed', err.detail, err.errors) };
       }
       const b = parsed.data;
-      return { email: normalizeEmail(b.email), role: b.role, message: b.message ?? null, expiresInDays: b.expires_in_days ?? DEFAULT_EXPIRES_IN_DAYS, locale: b.locale };
+      return {
+        email: normalizeEmail(b.email),
+        role: b.role,
+        message: b.message ?? null,
+        expiresInDays: b.expires_in_days ?? DEFAULT_EXPIRES_IN_DAYS,
+        locale: b.locale,
+      };
     });
     const idempotency = key ? { key, requestHash: await sha256Hex(JSON.stringify(['bulk', rows])) } : undefined;
     const user = currentUser(c);
-    const outcome = await coordinator.createInvitationsBulk(call, { rows, idempotency, inviter: { name: user.name, email: user.email } });
+    const outcome = await coordinator.createInvitationsBulk(call, {
+      rows,
+      idempotency,
+      inviter: { name: user.name, email: user.email },
+    });
     const { results, outboxIds, replayed } = unwrap(outcome);
     if (outboxIds.length) c.executionCtx.waitUntil(handOff(c.env, outboxIds));
     if (replayed) c.header('Idempotent-Replayed', 'true');
@@ -155,7 +188,10 @@ export const invitationRoutes = createRouter()
   .openapi(list, async (c) => {
     const { org, now } = managerContext(c);
     const q = c.req.valid('query');
-    return c.json(await listInvitations(c.var.db, org.id, { status: q.status, limit: q.limit ?? 20, cursor: q.cursor, now }), 200);
+    return c.json(
+      await listInvitations(c.var.db, org.id, { status: q.status, limit: q.limit ?? 20, cursor: q.cursor, now }),
+      200,
+    );
   })
   .openapi(get, async (c) => {
     const params = c.req.valid('param');
@@ -171,7 +207,17 @@ export const invitationRoutes = createRouter()
   .openapi(resend, async (c) => {
     const params = c.req.valid('param');
     const { org, now, call, coordinator } = managerContext(c);
-    unwrap(handOffAfter(c.executionCtx, c.env, await coordinator.resendInvitation(call, { id: params.id, expiresInDays: c.req.valid('json').expires_in_days, locale: c.req.valid('json').locale })));
+    unwrap(
+      handOffAfter(
+        c.executionCtx,
+        c.env,
+        await coordinator.resendInvitation(call, {
+          id: params.id,
+          expiresInDays: c.req.valid('json').expires_in_days,
+          locale: c.req.valid('json').locale,
+        }),
+      ),
+    );
     return c.json(await getInvitationResource(c.var.db, org.id, params.id, now), 200);
   })
   .openapi(revoke, async (c) => {

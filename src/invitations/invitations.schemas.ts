@@ -14,27 +14,46 @@ export const CreateInvitationBody = z
     email: EmailSchema,
     role: RoleSchema,
     message: MessageSchema.nullable().optional(),
-    locale: LocaleSchema.optional().openapi({ description: "The invitee's language; the organization's default_locale when omitted, else en" }),
+    locale: LocaleSchema.optional().openapi({
+      description: "The invitee's language; the organization's default_locale when omitted, else en",
+    }),
     // Optional for callers (7 when omitted, applied by the route): `.default()` would publish it as required.
     expires_in_days: ExpiresInDays.optional().openapi({ default: DEFAULT_EXPIRES_IN_DAYS }),
   })
   .strict()
-  .openapi('CreateInvitation', { example: { email: 'dev@example.com', role: 'developer', message: 'Welcome to the team!', expires_in_days: 7 } });
+  .openapi('CreateInvitation', {
+    example: { email: 'dev@example.com', role: 'developer', message: 'Welcome to the team!', expires_in_days: 7 },
+  });
 
 export const BulkInvitationsBody = z
   .object({
     invitations: z
-      .array(z.record(z.string(), z.unknown()).openapi({ description: 'A CreateInvitation body; each row is validated on its own and answered in `results`' }))
+      .array(
+        z.record(z.string(), z.unknown()).openapi({
+          description: 'A CreateInvitation body; each row is validated on its own and answered in `results`',
+        }),
+      )
       .min(1)
       .max(50),
   })
   .strict()
   .openapi('BulkInvitations', {
-    example: { invitations: [{ email: 'ada@example.com', role: 'developer' }, { email: 'grace@example.com', role: 'admin', expires_in_days: 14 }] },
+    example: {
+      invitations: [
+        { email: 'ada@example.com', role: 'developer' },
+        { email: 'grace@example.com', role: 'admin', expires_in_days: 14 },
+      ],
+    },
   });
 
-export const ResendBody = z.object({ expires_in_days: ExpiresInDays.optional(), locale: LocaleSchema.optional() }).strict().openapi({ example: { expires_in_days: 14 } });
-export const UpdateInvitationBody = z.object({ role: RoleSchema }).strict().openapi({ example: { role: 'admin' } });
+export const ResendBody = z
+  .object({ expires_in_days: ExpiresInDays.optional(), locale: LocaleSchema.optional() })
+  .strict()
+  .openapi({ example: { expires_in_days: 14 } });
+export const UpdateInvitationBody = z
+  .object({ role: RoleSchema })
+  .strict()
+  .openapi({ example: { role: 'admin' } });
 
 export const ListQuery = z
   .object({
@@ -69,7 +88,10 @@ export const InvitationSchema = z
     email_delivery: z.enum(DELIVERY_STATES).openapi({
       description: 'queued → sent → delivered | bounced | complained (from the provider), or failed',
     }),
-    email_delivery_detail: z.string().nullable().openapi({ description: 'A short reason for the delivery state (a bounce, a refusal); never a token' }),
+    email_delivery_detail: z
+      .string()
+      .nullable()
+      .openapi({ description: 'A short reason for the delivery state (a bounce, a refusal); never a token' }),
     accepted_at: z.string().nullable(),
     accepted_by: z.string().nullable(),
     revoked_at: z.string().nullable(),
@@ -102,10 +124,12 @@ export const AcceptResultSchema = z
     role: RoleSchema,
     user: z.object({ id: z.string(), email: z.string(), name: z.string() }),
     session_token: z.string().optional().openapi({
-      description: 'Only for an anonymous accept that created the account, or used a link sent less than 15 minutes ago',
+      description:
+        'Only for an anonymous accept that created the account, or used a link sent less than 15 minutes ago',
     }),
     sign_in_link_sent: z.literal(true).optional().openapi({
-      description: 'An existing account accepted anonymously through an older link: joined, and a sign-in link was emailed instead of a session',
+      description:
+        'An existing account accepted anonymously through an older link: joined, and a sign-in link was emailed instead of a session',
     }),
   })
   .openapi('AcceptResult');

@@ -7,7 +7,14 @@ import { auditStatement, type Actor } from '../audit/audit.store';
 import { newId } from '../lib/ids';
 import { DAY_MS } from '../lib/time';
 import { normalizeEmail } from '../lib/crypto';
-import { PENDING_LIMIT, asLocale, effectiveStatus, toInvitationResource, type InvitationResource, type InvitationRow } from './invitations.store';
+import {
+  PENDING_LIMIT,
+  asLocale,
+  effectiveStatus,
+  toInvitationResource,
+  type InvitationResource,
+  type InvitationRow,
+} from './invitations.store';
 import { roleOf } from '../organizations/organizations.store';
 import { newOutboxId, outboxInsert } from '../delivery/outbox';
 import { domainAllowed, parseDomains } from '../organizations/domains';
@@ -66,7 +73,9 @@ export const expiredAuditSql = (org: string, email: string, now: number, exceptI
 export const expireStaleSql = (org: string, email: string, now: number, exceptId: string | null = null) =>
   sql`UPDATE invitations SET status = 'expired', updated_at = ${now} WHERE ${staleWhere(org, email, now, exceptId)}`;
 
-const isUniqueViolation = (err: unknown) => err instanceof Error && /UNIQUE constraint failed/i.test(String(err.message) + String((err as { cause?: unknown }).cause ?? ''));
+const isUniqueViolation = (err: unknown) =>
+  err instanceof Error &&
+  /UNIQUE constraint failed/i.test(String(err.message) + String((err as { cause?: unknown }).cause ?? ''));
 
 /**
  * Rules 1 and 2, checked again inside the coordinator (the route checked before queueing, but the
@@ -75,7 +84,8 @@ const isUniqueViolation = (err: unknown) => err instanceof Error && /UNIQUE cons
 function authorizeRole(role: Role | null | undefined, touchesOwnerRole: boolean): Failure | null {
   if (!role) return fail('not_found', 'No such organization.');
   if (role !== 'owner' && role !== 'admin') return fail('forbidden', 'Only owners and admins can manage invitations.');
-  if (touchesOwnerRole && role !== 'owner') return fail('forbidden', 'Only an owner can grant or change the owner role.');
+  if (touchesOwnerRole && role !== 'owner')
+    return fail('forbidden', 'Only an owner can grant or change the owner role.');
   return null;
 }
 
@@ -100,7 +110,14 @@ interface Snapshot {
 /** Everything the create and resend checks need, in one round trip to D1. */
 async function snapshot(ctx: ServiceContext, email: string, exceptId: string | null = null): Promise<Snapshot> {
   const { db, organizationId: org, now } = ctx;
-  const [row] = await db.all<{ role: Role | null; is_member: number; other_pending: number; pending: number; domains: string | null; default_locale: string | null }>(sql`SELECT
+  const [row] = await db.all<{
+    role: Role | null;
+    is_member: number;
+    other_pending: number;
+    pending: number;
+    domains: string | null;
+    default_locale: string | null;
+  }>(sql`SELECT
       (SELECT allowed_email_domains FROM organizations WHERE id = ${org}) AS domains,
       (SELECT default_locale FROM organizations WHERE id = ${org}) AS default_locale,
       (SELECT role FROM memberships WHERE organization_id = ${org} AND user_id = ${ctx.actor.userId}) AS role,
@@ -109,8 +126,12 @@ async function snapshot(ctx: ServiceContext, email: string, exceptId: string | n
               AND status = 'pending' AND expires_at > ${now} AND id IS NOT ${exceptId}) AS other_pending,
       ${livePendingCountSql(org, now)} AS pending`);
   return {
-    role: row.role, isMember: row.is_member === 1, otherPending: row.other_pending === 1, pending: row.pending,
-    domains: parseDomains(row.domains), defaultLocale: asLocale(row.default_locale),
+    role: row.role,
+    isMember: row.is_member === 1,
+    otherPending: row.other_pending === 1,
+    pending: row.pending,
+    domains: parseDomains(row.domains),
+    defaultLocale: asLocale(row.default_locale),
   };
 }
 
@@ -162,13 +183,34 @@ export interface NewInvitation {
  * The resource of an invitation created now, exactly as its INSERT writes the row: a create
  * answers without reading it back.
  */
-export function newInvitationResource(ctx: ServiceContext, inv: NewInvitation, inviter?: { name: string; email: string }): InvitationResource {
+export function newInvitationResource(
+  ctx: ServiceContext,
+  inv: NewInvitation,
+  inviter?: { name: string; email: string },
+): InvitationResource {
   const { organizationId, now, actor } = ctx;
   const row: InvitationRow = {
-    id: inv.id, organizationId, email: inv.email, role: inv.role, status: 'pending', message: inv.message,
-    expiresInDays: inv.expiresInDays, expiresAt: now + inv.expiresInDays * DAY_MS, tokenId: inv.jti, invitedBy: actor.userId!,
-    lastSentAt: now, sendCount: 1, emailDelivery: 'queued', deliveryAttempts: 0, emailDeliveryDetail: null, acceptedAt: null,
-    acceptedBy: null, revokedAt: null, createdAt: now, updatedAt: now, locale: inv.locale,
+    id: inv.id,
+    organizationId,
+    email: inv.email,
+    role: inv.role,
+    status: 'pending',
+    message: inv.message,
+    expiresInDays: inv.expiresInDays,
+    expiresAt: now + inv.expiresInDays * DAY_MS,
+    tokenId: inv.jti,
+    invitedBy: actor.userId!,
+    lastSentAt: now,
+    sendCount: 1,
+    emailDelivery: 'queued',
+    deliveryAttempts: 0,
+    emailDeliveryDetail: null,
+    acceptedAt: null,
+    acceptedBy: null,
+    revokedAt: null,
+    createdAt: now,
+    updatedAt: now,
+    locale: inv.locale,
   };
   return toInvitationResource(row, inviter ? { id: actor.userId!, ...inviter } : null, now);
 }
@@ -223,7 +265,8 @@ async function createInOneBatch(
   const expiresAt = now + input.expiresInDays * DAY_MS;
   const created = sql`EXISTS (SELECT 1 FROM invitations WHERE id = ${id})`;
   const countersBelow = quota.counters.map(
-    (c) => sql`AND coalesce((SELECT count FROM rate_limits WHERE bucket = ${c.bucket} AND window_start = ${c.windowStart}), 0) < ${c.max}`,
+    (c) =>
+      sql`AND coalesce((SELECT count FROM rate_limits WHERE bucket = ${c.bucket} AND window_start = ${c.windowStart}), 0) < ${c.max}`,
   );
   let results: D1Result[];
   try {
@@ -243,13 +286,25 @@ async function createInOneBatch(
       auditStatement(
         db,
         actor,
-        { organizationId: org, action: 'invitation.created', targetType: 'invitation', targetId: id, data: { email, role: input.role, expires_in_days: input.expiresInDays } },
+        {
+          organizationId: org,
+          action: 'invitation.created',
+          targetType: 'invitation',
+          targetId: id,
+          data: { email, role: input.role, expires_in_days: input.expiresInDays },
+        },
         now,
         created,
       ),
-      outboxInsert({ id: outboxId, kind: 'invitation_email', organizationId: org, subjectId: id, tokenId: jti }, now, created),
+      outboxInsert(
+        { id: outboxId, kind: 'invitation_email', organizationId: org, subjectId: id, tokenId: jti },
+        now,
+        created,
+      ),
       ...quota.counters.map(
-        (c) => sql`INSERT INTO rate_limits (bucket, window_start, count) SELECT ${c.bucket}, ${c.windowStart}, 1 WHERE ${created}
+        (
+          c,
+        ) => sql`INSERT INTO rate_limits (bucket, window_start, count) SELECT ${c.bucket}, ${c.windowStart}, 1 WHERE ${created}
           ON CONFLICT (bucket, window_start) DO UPDATE SET count = count + 1`,
       ),
     ]);
@@ -262,14 +317,26 @@ async function createInOneBatch(
   await quota.chargeOrg(1);
   const resource = newInvitationResource(
     ctx,
-    { id, email, role: input.role, message: input.message ?? null, expiresInDays: input.expiresInDays, jti, locale: asLocale(inserted.locale) },
+    {
+      id,
+      email,
+      role: input.role,
+      message: input.message ?? null,
+      expiresInDays: input.expiresInDays,
+      jti,
+      locale: asLocale(inserted.locale),
+    },
     input.inviter,
   );
   return { ok: true, value: { id, outboxId, resource } };
 }
 
 /** The rules one at a time, in their order: each refusal is the first rule that applies. */
-async function createChecked(ctx: ServiceContext, input: CreateInvitationInput, email: string): Promise<Outcome<Created>> {
+async function createChecked(
+  ctx: ServiceContext,
+  input: CreateInvitationInput,
+  email: string,
+): Promise<Outcome<Created>> {
   const { db, organizationId: org, now } = ctx;
   const state = await snapshot(ctx, email);
   const refused = authorizeRole(state.role, input.role === 'owner');
@@ -284,7 +351,10 @@ async function createChecked(ctx: ServiceContext, input: CreateInvitationInput, 
     return fail('invitation_already_pending', `An invitation to ${email} is already pending; resend it instead.`);
   }
   if (state.pending >= PENDING_LIMIT) {
-    return fail('pending_invitation_limit', `An organization can have at most ${PENDING_LIMIT} pending invitations. Revoke one or wait for one to be accepted.`);
+    return fail(
+      'pending_invitation_limit',
+      `An organization can have at most ${PENDING_LIMIT} pending invitations. Revoke one or wait for one to be accepted.`,
+    );
   }
   const limited = await ctx.chargeEmail?.();
   if (limited) return limited;
@@ -314,12 +384,22 @@ async function createChecked(ctx: ServiceContext, input: CreateInvitationInput, 
       auditStatement(
         db,
         ctx.actor,
-        { organizationId: org, action: 'invitation.created', targetType: 'invitation', targetId: id, data: { email, role: input.role, expires_in_days: input.expiresInDays } },
+        {
+          organizationId: org,
+          action: 'invitation.created',
+          targetType: 'invitation',
+          targetId: id,
+          data: { email, role: input.role, expires_in_days: input.expiresInDays },
+        },
         now,
         created,
       ),
       // The email, delivered through the queue once this batch has committed.
-      outboxInsert({ id: outboxId, kind: 'invitation_email', organizationId: org, subjectId: id, tokenId: jti }, now, created),
+      outboxInsert(
+        { id: outboxId, kind: 'invitation_email', organizationId: org, subjectId: id, tokenId: jti },
+        now,
+        created,
+      ),
       ...(input.idempotency && ctx.actor.userId
         ? [
             sql`INSERT OR REPLACE INTO idempotency_keys (organization_id, user_id, key, request_hash, invitation_id, response, created_at)
@@ -370,7 +450,10 @@ export async function resendInvitation(
     if (state.isMember) return fail('already_member', `${inv.email} is already a member of this organization.`);
     if (state.otherPending) return fail('invitation_already_pending', `Another invitation to ${inv.email} is pending.`);
     if (state.pending >= PENDING_LIMIT) {
-      return fail('pending_invitation_limit', `Reviving this invitation would exceed ${PENDING_LIMIT} pending invitations.`);
+      return fail(
+        'pending_invitation_limit',
+        `Reviving this invitation would exceed ${PENDING_LIMIT} pending invitations.`,
+      );
     }
   }
   const limited = await ctx.chargeEmail?.();
@@ -396,12 +479,22 @@ export async function resendInvitation(
       auditStatement(
         db,
         ctx.actor,
-        { organizationId: org, action: 'invitation.resent', targetType: 'invitation', targetId: inv.id, data: { expires_in_days: days, revived: status === 'expired' } },
+        {
+          organizationId: org,
+          action: 'invitation.resent',
+          targetType: 'invitation',
+          targetId: inv.id,
+          data: { expires_in_days: days, revived: status === 'expired' },
+        },
         now,
         resent,
       ),
       // The new link's email; a message still queued for the old link is dropped when it arrives.
-      outboxInsert({ id: outboxId, kind: 'invitation_email', organizationId: org, subjectId: inv.id, tokenId: jti }, now, resent),
+      outboxInsert(
+        { id: outboxId, kind: 'invitation_email', organizationId: org, subjectId: inv.id, tokenId: jti },
+        now,
+        resent,
+      ),
     ]);
     if (updated.meta.changes !== 1) return fail('invalid_state', 'The invitation changed concurrently; try again.');
   } catch (err) {
@@ -420,14 +513,21 @@ export async function revokeInvitation(ctx: ServiceContext, input: { id: string 
   const refused = await authorize(ctx, false);
   if (refused) return refused;
   const status = effectiveStatus(inv, now);
-  if (status !== 'pending') return fail('invalid_state', `Only pending invitations can be revoked; this one is ${status}.`);
+  if (status !== 'pending')
+    return fail('invalid_state', `Only pending invitations can be revoked; this one is ${status}.`);
   const [updated] = await runBatch(db, [
     sql`UPDATE invitations SET status = 'revoked', revoked_at = ${now}, token_id = NULL, updated_at = ${now}
       WHERE id = ${inv.id} AND organization_id = ${org} AND status = 'pending' AND expires_at > ${now}`,
     auditStatement(
       db,
       ctx.actor,
-      { organizationId: org, action: 'invitation.revoked', targetType: 'invitation', targetId: inv.id, data: { email: inv.email } },
+      {
+        organizationId: org,
+        action: 'invitation.revoked',
+        targetType: 'invitation',
+        targetId: inv.id,
+        data: { email: inv.email },
+      },
       now,
       sql`EXISTS (SELECT 1 FROM invitations WHERE id = ${inv.id} AND status = 'revoked' AND revoked_at = ${now})`,
     ),
@@ -447,14 +547,21 @@ export async function updateInvitationRole(
   const refused = await authorize(ctx, inv.role === 'owner' || input.role === 'owner');
   if (refused) return refused;
   const status = effectiveStatus(inv, now);
-  if (status !== 'pending') return fail('invalid_state', `Only pending invitations can be edited; this one is ${status}.`);
+  if (status !== 'pending')
+    return fail('invalid_state', `Only pending invitations can be edited; this one is ${status}.`);
   const [updated] = await runBatch(db, [
     sql`UPDATE invitations SET role = ${input.role}, updated_at = ${now}
       WHERE id = ${inv.id} AND organization_id = ${org} AND status = 'pending' AND expires_at > ${now}`,
     auditStatement(
       db,
       ctx.actor,
-      { organizationId: org, action: 'invitation.role_changed', targetType: 'invitation', targetId: inv.id, data: { from: inv.role, to: input.role } },
+      {
+        organizationId: org,
+        action: 'invitation.role_changed',
+        targetType: 'invitation',
+        targetId: inv.id,
+        data: { from: inv.role, to: input.role },
+      },
       now,
       sql`EXISTS (SELECT 1 FROM invitations WHERE id = ${inv.id} AND role = ${input.role} AND updated_at = ${now})`,
     ),

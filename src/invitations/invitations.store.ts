@@ -6,7 +6,8 @@ import { LOCALES, type Locale } from '../db/schema';
 import { iso } from '../lib/time';
 
 /** A stored locale, or `en`. */
-export const asLocale = (value: string | null | undefined): Locale => ((LOCALES as readonly string[]).includes(value ?? '') ? (value as Locale) : 'en');
+export const asLocale = (value: string | null | undefined): Locale =>
+  (LOCALES as readonly string[]).includes(value ?? '') ? (value as Locale) : 'en';
 
 /** Rule 3: the most pending invitations an organization may have at any moment. */
 export const PENDING_LIMIT = 10;
@@ -146,7 +147,10 @@ export async function listInvitations(
   if (opts.status && STATUS_SQL[opts.status].now) params.push(opts.now);
   if (after) params.push(after.createdAt, after.id);
   params.push(opts.limit + 1);
-  const { results: rows } = await db.$client.prepare(listStatement(opts.status, after !== undefined)).bind(...params).all<ListedRow>();
+  const { results: rows } = await db.$client
+    .prepare(listStatement(opts.status, after !== undefined))
+    .bind(...params)
+    .all<ListedRow>();
   const page = rows.slice(0, opts.limit);
   const last = page.at(-1);
   return {

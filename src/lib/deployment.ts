@@ -22,7 +22,10 @@ export function isLocalAppUrl(appUrl: string | undefined): boolean {
  * Why this deployment must not serve, or null. `requestUrl` catches the default APP_URL deployed
  * as is: it claims local development while requests arrive at a public host.
  */
-export function deploymentProblem(env: Pick<Env, 'APP_URL' | 'TOKEN_SIGNING_KEY' | 'TOKEN_SIGNING_KEYS_PREVIOUS'>, requestUrl?: string): string | null {
+export function deploymentProblem(
+  env: Pick<Env, 'APP_URL' | 'TOKEN_SIGNING_KEY' | 'TOKEN_SIGNING_KEYS_PREVIOUS'>,
+  requestUrl?: string,
+): string | null {
   return appUrlProblem(env, requestUrl) ?? signingKeyProblem(env);
 }
 
@@ -41,7 +44,9 @@ export function appUrlProblem(env: Pick<Env, 'APP_URL'>, requestUrl?: string): s
  * The signing keys' half: outside local development, 32 bytes or more and never the published
  * development key, previous keys included (they still verify links).
  */
-export function signingKeyProblem(env: Pick<Env, 'APP_URL' | 'TOKEN_SIGNING_KEY' | 'TOKEN_SIGNING_KEYS_PREVIOUS'>): string | null {
+export function signingKeyProblem(
+  env: Pick<Env, 'APP_URL' | 'TOKEN_SIGNING_KEY' | 'TOKEN_SIGNING_KEYS_PREVIOUS'>,
+): string | null {
   if (isLocalAppUrl(env.APP_URL)) return null;
   const fix = 'Set a random one: openssl rand -base64 48 | wrangler secret put TOKEN_SIGNING_KEY';
   // Trimmed as the previous keys are: the development key with a stray space or newline (a paste,
@@ -49,7 +54,10 @@ export function signingKeyProblem(env: Pick<Env, 'APP_URL' | 'TOKEN_SIGNING_KEY'
   const key = (env.TOKEN_SIGNING_KEY ?? '').trim();
   if (key === DEV_SIGNING_KEY) return `TOKEN_SIGNING_KEY is the development key published in .dev.vars.example. ${fix}`;
   if (new TextEncoder().encode(key).length < 32) return `TOKEN_SIGNING_KEY is shorter than 32 bytes. ${fix}`;
-  const previous = (env.TOKEN_SIGNING_KEYS_PREVIOUS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+  const previous = (env.TOKEN_SIGNING_KEYS_PREVIOUS ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
   if (previous.some((k) => k === DEV_SIGNING_KEY || new TextEncoder().encode(k).length < 32)) {
     return 'TOKEN_SIGNING_KEYS_PREVIOUS holds the published development key or a key shorter than 32 bytes. Remove it: wrangler secret put TOKEN_SIGNING_KEYS_PREVIOUS';
   }

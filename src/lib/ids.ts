@@ -9,4 +9,6 @@ export function randomString(length: number): string {
 }
 
 /** Opaque prefixed identifier, e.g. `inv_…`, `org_…`, `usr_…`. */
-export const newId = (prefix: 'usr' | 'org' | 'inv' | 'ses' | 'tok' | 'aud' | 'jti' | 'obx' | 'whk' | 'evt' | 'msg' | 'wha') => `${prefix}_${randomString(20)}`;
+export const newId = (
+  prefix: 'usr' | 'org' | 'inv' | 'ses' | 'tok' | 'aud' | 'jti' | 'obx' | 'whk' | 'evt' | 'msg' | 'wha',
+) => `${prefix}_${randomString(20)}`;

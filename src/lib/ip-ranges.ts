@@ -45,7 +45,8 @@ const v6Range = (cidr: string, name: string): Range => {
 };
 const octetsToBigInt = (octets: number[]) => octets.reduce((n, o) => (n << 8n) | BigInt(o), 0n);
 const groupsToBigInt = (groups: number[]) => groups.reduce((n, g) => (n << 16n) | BigInt(g), 0n);
-const inRange = (value: bigint, width: number, [prefix, bits]: Range) => value >> BigInt(width - bits) === prefix >> BigInt(width - bits);
+const inRange = (value: bigint, width: number, [prefix, bits]: Range) =>
+  value >> BigInt(width - bits) === prefix >> BigInt(width - bits);
 
 /** IPv4 ranges a webhook may not target: §11's private, loopback and link-local, and §18's reserved. */
 const V4_REFUSED: readonly Range[] = [
@@ -84,11 +85,26 @@ const V6_EMBEDDING: readonly { range: Range; readings: readonly (readonly [start
   { range: v6Range('::ffff:0:0/96', 'IPv4-mapped'), readings: [[[96, 32]]] },
   { range: v6Range('::ffff:0:0:0/96', 'IPv4-translated'), readings: [[[96, 32]]] },
   { range: v6Range('64:ff9b::/96', 'NAT64'), readings: [[[96, 32]]] },
-  { range: v6Range('64:ff9b:1::/48', 'local-use NAT64'), readings: [[[48, 16], [72, 16]], [[56, 8], [72, 24]], [[72, 32]], [[96, 32]]] },
+  {
+    range: v6Range('64:ff9b:1::/48', 'local-use NAT64'),
+    readings: [
+      [
+        [48, 16],
+        [72, 16],
+      ],
+      [
+        [56, 8],
+        [72, 24],
+      ],
+      [[72, 32]],
+      [[96, 32]],
+    ],
+  },
   { range: v6Range('2002::/16', '6to4'), readings: [[[16, 32]]] },
 ];
 
-const bitsAt = (value: bigint, start: number, bits: number) => (value >> BigInt(128 - start - bits)) & ((1n << BigInt(bits)) - 1n);
+const bitsAt = (value: bigint, start: number, bits: number) =>
+  (value >> BigInt(128 - start - bits)) & ((1n << BigInt(bits)) - 1n);
 const dotted = (n: bigint) => [24n, 16n, 8n, 0n].map((s) => Number((n >> s) & 255n)).join('.');
 
 /**

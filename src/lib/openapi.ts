@@ -33,7 +33,10 @@ export const ProblemSchema = z
 /** Problem responses to declare on a route, by status. */
 export const problems = (...statuses: number[]) =>
   Object.fromEntries(
-    statuses.map((s) => [s, { description: 'Problem details', content: { 'application/problem+json': { schema: ProblemSchema } } }]),
+    statuses.map((s) => [
+      s,
+      { description: 'Problem details', content: { 'application/problem+json': { schema: ProblemSchema } } },
+    ]),
   );
 
 export const jsonBody = <T extends z.ZodType>(schema: T, required = true) => ({

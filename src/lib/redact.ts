@@ -48,5 +48,11 @@ export function errorMessage(err: unknown, max = 300, secrets: readonly (string 
 export function errorStack(err: unknown, frames = 5): string | undefined {
   if (!(err instanceof Error) || !err.stack) return undefined;
   const lines = err.stack.split('\n').filter((line) => /^\s+at /.test(line));
-  return redact(lines.slice(0, frames).map((l) => l.trim()).join(' | '), 1000);
+  return redact(
+    lines
+      .slice(0, frames)
+      .map((l) => l.trim())
+      .join(' | '),
+    1000,
+  );
 }

@@ -23,7 +23,12 @@ async function hmacKey(secret: string): Promise<CryptoKey | null> {
 }
 
 /** The `v1,<base64>` signature of one message. */
-export async function signStandardWebhook(secret: string, id: string, timestamp: number, body: string): Promise<string> {
+export async function signStandardWebhook(
+  secret: string,
+  id: string,
+  timestamp: number,
+  body: string,
+): Promise<string> {
   const key = await hmacKey(secret);
   if (!key) throw new Error('The webhook secret is not whsec_ + base64.');
   const mac = await crypto.subtle.sign('HMAC', key, encoder.encode(`${id}.${timestamp}.${body}`));
@@ -39,7 +44,11 @@ export const REPLAY_WINDOW_SECONDS = 5 * 60;
  */
 export async function verifyStandardWebhook(
   secret: string,
-  headers: { id: string | null | undefined; timestamp: string | null | undefined; signature: string | null | undefined },
+  headers: {
+    id: string | null | undefined;
+    timestamp: string | null | undefined;
+    signature: string | null | undefined;
+  },
   body: string,
   nowMs: number,
 ): Promise<boolean> {
@@ -59,6 +68,9 @@ export async function verifyStandardWebhook(
 
 /** Constant-time equality of two strings (compares their SHA-256 digests). */
 export async function timingSafeEqualText(a: string, b: string): Promise<boolean> {
-  const [da, db] = await Promise.all([crypto.subtle.digest('SHA-256', encoder.encode(a)), crypto.subtle.digest('SHA-256', encoder.encode(b))]);
+  const [da, db] = await Promise.all([
+    crypto.subtle.digest('SHA-256', encoder.encode(a)),
+    crypto.subtle.digest('SHA-256', encoder.encode(b)),
+  ]);
   return crypto.subtle.timingSafeEqual(da, db);
 }

@@ -27,7 +27,8 @@ const createToken = createRoute({
   ...sessionOnly,
   method: 'post',
   path: '/api-tokens',
-  summary: 'Create a personal API token (shown once; sessions only). Expires after 90 days unless `expires_in_days` says otherwise; the account is emailed.',
+  summary:
+    'Create a personal API token (shown once; sessions only). Expires after 90 days unless `expires_in_days` says otherwise; the account is emailed.',
   description:
     'At most 10 creations per hour per account (429 `rate_limited` with `Retry-After`) and 50 live (neither revoked nor expired) tokens per account (409 `api_token_limit`). A session that ended before the token was written gets 401, and no token.',
   request: { body: jsonBody(CreateApiTokenBody) },
@@ -83,7 +84,13 @@ export const meRoutes = createRouter()
     const body = c.req.valid('json');
     // The email about the new token speaks the creating browser's language (English follows it).
     const locale = localeFromAcceptLanguage(c.req.header('Accept-Language'));
-    const created = await createApiToken(c.env, c.var.db, user, { name: body.name, expiresInDays: body.expires_in_days, locale }, Date.now());
+    const created = await createApiToken(
+      c.env,
+      c.var.db,
+      user,
+      { name: body.name, expiresInDays: body.expires_in_days, locale },
+      Date.now(),
+    );
     c.executionCtx.waitUntil(handOff(c.env, [created.outboxId]));
     return c.json({ ...created.view, token: created.token }, 201);
   })
@@ -93,7 +100,8 @@ export const meRoutes = createRouter()
   })
   .openapi(deleteToken, async (c) => {
     const user = currentUser(c);
-    if (!(await revokeApiToken(c.var.db, user.id, c.req.valid('param').id, Date.now()))) throw new ApiError('not_found', 'No such API token.');
+    if (!(await revokeApiToken(c.var.db, user.id, c.req.valid('param').id, Date.now())))
+      throw new ApiError('not_found', 'No such API token.');
     return c.body(null, 204);
   })
   .openapi(listSessions, async (c) => {

@@ -16,7 +16,10 @@ export const ApiTokenSchema = z
     name: z.string(),
     created_at: z.string(),
     last_used_at: z.string().nullable(),
-    expires_at: z.string().nullable().openapi({ description: 'Null only for tokens created before tokens expired by default.' }),
+    expires_at: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Null only for tokens created before tokens expired by default.' }),
   })
   .openapi('ApiToken');
 

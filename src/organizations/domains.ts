@@ -10,7 +10,10 @@ export const DomainPatternSchema = z
   .trim()
   .toLowerCase()
   .max(253)
-  .regex(/^(\*\.)?([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'a domain like example.com, or *.example.com for its subdomains');
+  .regex(
+    /^(\*\.)?([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+    'a domain like example.com, or *.example.com for its subdomains',
+  );
 
 export const AllowedDomainsSchema = z
   .array(DomainPatternSchema)
@@ -18,7 +21,8 @@ export const AllowedDomainsSchema = z
   .refine((list) => new Set(list).size === list.length, 'lists a domain twice');
 
 /** The stored list, or null (everything allowed). */
-export const parseDomains = (stored: string | null | undefined): string[] => (stored ? (JSON.parse(stored) as string[]) : []);
+export const parseDomains = (stored: string | null | undefined): string[] =>
+  stored ? (JSON.parse(stored) as string[]) : [];
 
 /** True when `email` may be invited under `patterns` (an empty list allows all). */
 export function domainAllowed(patterns: readonly string[], email: string): boolean {

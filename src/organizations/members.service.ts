@@ -31,7 +31,14 @@ type RevokeReason = 'sender_removed' | 'sender_left' | 'sender_demoted';
  * `was` in the audit entry tells the two apart.
  * `ownerRoleOnly`: an owner demoted to admin keeps the invitations an admin may send.
  */
-function revokeSentBy(org: string, senderId: string, reason: RevokeReason, now: number, onlyIf: SQL, ownerRoleOnly = false): SQL[] {
+function revokeSentBy(
+  org: string,
+  senderId: string,
+  reason: RevokeReason,
+  now: number,
+  onlyIf: SQL,
+  ownerRoleOnly = false,
+): SQL[] {
   const sent = sql`organization_id = ${org} AND invited_by = ${senderId} AND status IN ('pending', 'expired')
     ${ownerRoleOnly ? sql`AND role = 'owner'` : sql``} AND ${onlyIf}`;
   return [
@@ -48,10 +55,14 @@ const MANAGERS: readonly Role[] = ['owner', 'admin'];
 
 const roleIn = (ctx: ServiceContext, userId: string | null) => roleOf(ctx.db, ctx.organizationId, userId);
 
-export async function changeMemberRole(ctx: ServiceContext, input: { userId: string; role: Role }): Promise<Outcome<{ role: Role }>> {
+export async function changeMemberRole(
+  ctx: ServiceContext,
+  input: { userId: string; role: Role },
+): Promise<Outcome<{ role: Role }>> {
   const { db, organizationId: org, now } = ctx;
   const actorRole = await roleIn(ctx, ctx.actor.userId);
-  if (actorRole !== 'owner' && actorRole !== 'admin') return fail('forbidden', 'Only owners and admins can change roles.');
+  if (actorRole !== 'owner' && actorRole !== 'admin')
+    return fail('forbidden', 'Only owners and admins can change roles.');
   const current = await roleIn(ctx, input.userId);
   if (!current) return fail('not_found', 'No such member in this organization.');
   if ((current === 'owner' || input.role === 'owner') && actorRole !== 'owner') {
@@ -63,13 +74,18 @@ export async function changeMemberRole(ctx: ServiceContext, input: { userId: str
   const ownedElsewhere = sql`(SELECT count(*) FROM memberships WHERE user_id = ${input.userId} AND role = 'owner' AND organization_id != ${org})`;
   if (input.role === 'owner') {
     const [{ owned }] = await db.all<{ owned: number }>(sql`SELECT ${ownedElsewhere} AS owned`);
-    if (owned >= ownerCap) return fail('organization_limit', `This member already owns ${ownerCap} organizations, the most an account can own.`);
+    if (owned >= ownerCap)
+      return fail(
+        'organization_limit',
+        `This member already owns ${ownerCap} organizations, the most an account can own.`,
+      );
   }
   // Each change is a webhook event to every endpoint: metered per organization (SPEC §18). The
   // coordinator runs one change at a time, so a D1 counter checked here is exact. (This runs only
   // inside the coordinator, whose environment `cloudflare:workers` provides.)
   const wait = await hit(db, `role-changes:org:${org}`, limitFor(workerEnv, 'roleChangesPerOrg'), now);
-  if (wait !== null) return fail('rate_limited', `This organization changed too many roles. Try again in ${wait} seconds.`, wait);
+  if (wait !== null)
+    return fail('rate_limited', `This organization changed too many roles. Try again in ${wait} seconds.`, wait);
   const changed = sql`EXISTS (SELECT 1 FROM memberships WHERE organization_id = ${org} AND user_id = ${input.userId} AND role = ${input.role} AND updated_at = ${now})`;
   // Below admin: none of their pending invitations stand. Owner to admin: their owner invitations.
   const revoked = !MANAGERS.includes(input.role)
@@ -87,28 +103,41 @@ export async function changeMemberRole(ctx: ServiceContext, input: { userId: str
     auditStatement(
       db,
       ctx.actor,
-      { organizationId: org, action: 'member.role_changed', targetType: 'membership', targetId: input.userId, data: { from: current, to: input.role } },
+      {
+        organizationId: org,
+        action: 'member.role_changed',
+        targetType: 'membership',
+        targetId: input.userId,
+        data: { from: current, to: input.role },
+      },
       now,
       changed,
     ),
     ...revoked,
   ]);
   if (updated.meta.changes !== 1) {
-    return current === 'owner' ? fail('last_owner', 'The last owner cannot be demoted. Make someone else an owner first.') : fail('conflict');
+    return current === 'owner'
+      ? fail('last_owner', 'The last owner cannot be demoted. Make someone else an owner first.')
+      : fail('conflict');
   }
   return { ok: true, value: { role: input.role } };
 }
 
-export async function removeMember(ctx: ServiceContext, input: { userId: string }): Promise<Outcome<{ removed: true }>> {
+export async function removeMember(
+  ctx: ServiceContext,
+  input: { userId: string },
+): Promise<Outcome<{ removed: true }>> {
   const { db, organizationId: org, now } = ctx;
   const actorId = ctx.actor.userId;
   const actorRole = await roleIn(ctx, actorId);
   const self = actorId === input.userId;
   const current = await roleIn(ctx, input.userId);
   if (!actorRole) return fail('not_found', 'No such organization.');
-  if (!self && actorRole !== 'owner' && actorRole !== 'admin') return fail('forbidden', 'Only owners and admins can remove members.');
+  if (!self && actorRole !== 'owner' && actorRole !== 'admin')
+    return fail('forbidden', 'Only owners and admins can remove members.');
   if (!current) return fail('not_found', 'No such member in this organization.');
-  if (!self && current === 'owner' && actorRole !== 'owner') return fail('forbidden', 'Only an owner can remove an owner.');
+  if (!self && current === 'owner' && actorRole !== 'owner')
+    return fail('forbidden', 'Only an owner can remove an owner.');
   const gone = sql`NOT EXISTS (SELECT 1 FROM memberships WHERE organization_id = ${org} AND user_id = ${input.userId})`;
   const [deleted] = await runBatch(db, [
     sql`DELETE FROM memberships WHERE organization_id = ${org} AND user_id = ${input.userId}
@@ -118,12 +147,19 @@ export async function removeMember(ctx: ServiceContext, input: { userId: string 
     auditStatement(
       db,
       ctx.actor,
-      { organizationId: org, action: self ? 'member.left' : 'member.removed', targetType: 'membership', targetId: input.userId, data: { role: current } },
+      {
+        organizationId: org,
+        action: self ? 'member.left' : 'member.removed',
+        targetType: 'membership',
+        targetId: input.userId,
+        data: { role: current },
+      },
       now,
       gone,
     ),
     ...revokeSentBy(org, input.userId, self ? 'sender_left' : 'sender_removed', now, gone),
   ]);
-  if (deleted.meta.changes !== 1) return fail('last_owner', 'The last owner cannot leave or be removed. Make someone else an owner first.');
+  if (deleted.meta.changes !== 1)
+    return fail('last_owner', 'The last owner cannot leave or be removed. Make someone else an owner first.');
   return { ok: true, value: { removed: true } };
 }

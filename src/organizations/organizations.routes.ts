@@ -6,7 +6,13 @@ import { currentMembership, currentUser, requireOrgMember, requireUser } from '.
 import { coordinator } from '../org-coordinator';
 import { PENDING_LIMIT, countPending } from '../invitations/invitations.store';
 import { createOrganization, listMembers, updateOrganizationSettings } from './organizations.store';
-import { ChangeRoleBody, CreateOrganizationBody, MemberSchema, OrganizationSchema, UpdateOrganizationBody } from './organizations.schemas';
+import {
+  ChangeRoleBody,
+  CreateOrganizationBody,
+  MemberSchema,
+  OrganizationSchema,
+  UpdateOrganizationBody,
+} from './organizations.schemas';
 import { parseDomains } from './domains';
 import { asLocale } from '../invitations/invitations.store';
 
@@ -39,7 +45,7 @@ const update = createRoute({
   ...inOrg,
   method: 'patch',
   path: '/{org}',
-  summary: "Set the allowed email domains and the default locale (owners)",
+  summary: 'Set the allowed email domains and the default locale (owners)',
   description: 'Invitations already pending are not touched by a change of the allowed domains.',
   request: { params: OrgParams, body: jsonBody(UpdateOrganizationBody) },
   responses: { 200: jsonResponse(OrganizationSchema, 'Updated'), ...problems(400, 401, 403, 404, 413, 415) },
@@ -60,7 +66,8 @@ const changeRole = createRoute({
   ...inOrg,
   method: 'patch',
   path: '/{org}/members/{user_id}',
-  summary: "Change a member's role (owners/admins; only owners touch the owner role; 60 changes an hour per organization)",
+  summary:
+    "Change a member's role (owners/admins; only owners touch the owner role; 60 changes an hour per organization)",
   request: { params: MemberParams, body: jsonBody(ChangeRoleBody) },
   responses: { 200: jsonResponse(MemberSchema, 'Updated'), ...problems(400, 401, 403, 404, 409, 413, 415, 429) },
 });
@@ -78,7 +85,14 @@ const remove = createRoute({
 export const organizationRoutes = createRouter()
   .openapi(create, async (c) => {
     const user = currentUser(c);
-    const org = await createOrganization(c.env, c.var.db, actorOf(c, user.id), user.id, c.req.valid('json'), Date.now());
+    const org = await createOrganization(
+      c.env,
+      c.var.db,
+      actorOf(c, user.id),
+      user.id,
+      c.req.valid('json'),
+      Date.now(),
+    );
     return c.json(org, 201);
   })
   .openapi(get, async (c) => {
@@ -101,17 +115,30 @@ export const organizationRoutes = createRouter()
   .openapi(update, async (c) => {
     const user = currentUser(c);
     const { org, role } = currentMembership(c);
-    if (role !== 'owner') throw new ApiError('forbidden', 'Only owners can change the allowed email domains and the default locale.');
+    if (role !== 'owner')
+      throw new ApiError('forbidden', 'Only owners can change the allowed email domains and the default locale.');
     const body = c.req.valid('json');
     const now = Date.now();
-    await updateOrganizationSettings(c.var.db, actorOf(c, user.id), org.id, { domains: body.allowed_email_domains, defaultLocale: body.default_locale }, now);
+    await updateOrganizationSettings(
+      c.var.db,
+      actorOf(c, user.id),
+      org.id,
+      { domains: body.allowed_email_domains, defaultLocale: body.default_locale },
+      now,
+    );
     const domains = body.allowed_email_domains ?? parseDomains(org.allowedEmailDomains);
     const locale = body.default_locale === undefined ? org.defaultLocale : body.default_locale;
     return c.json(
       {
-        id: org.id, name: org.name, slug: org.slug, role, created_at: new Date(org.createdAt).toISOString(),
-        pending_invitations: await countPending(c.var.db, org.id, now), pending_invitation_limit: PENDING_LIMIT,
-        allowed_email_domains: domains, default_locale: asLocale(locale),
+        id: org.id,
+        name: org.name,
+        slug: org.slug,
+        role,
+        created_at: new Date(org.createdAt).toISOString(),
+        pending_invitations: await countPending(c.var.db, org.id, now),
+        pending_invitation_limit: PENDING_LIMIT,
+        allowed_email_domains: domains,
+        default_locale: asLocale(locale),
       },
       200,
     );

@@ -23,7 +23,9 @@ export const OrganizationSchema = z
     created_at: z.string(),
     pending_invitations: z.number().int(),
     pending_invitation_limit: z.number().int(),
-    allowed_email_domains: z.array(z.string()).openapi({ description: 'Invitations only to these domains (`example.com`, `*.example.com`); empty allows all' }),
+    allowed_email_domains: z
+      .array(z.string())
+      .openapi({ description: 'Invitations only to these domains (`example.com`, `*.example.com`); empty allows all' }),
     default_locale: LocaleSchema.openapi({ description: 'The language of new invitations when none is given' }),
   })
   .openapi('Organization');
@@ -35,10 +37,15 @@ export const UpdateOrganizationBody = z
   })
   .strict()
   .refine((b) => Object.keys(b).length > 0, 'give allowed_email_domains or default_locale')
-  .openapi('UpdateOrganization', { example: { allowed_email_domains: ['example.com', '*.example.com'], default_locale: 'de' } });
+  .openapi('UpdateOrganization', {
+    example: { allowed_email_domains: ['example.com', '*.example.com'], default_locale: 'de' },
+  });
 
 export const MemberSchema = z
   .object({ user_id: z.string(), email: z.string(), name: z.string(), role: RoleSchema, joined_at: z.string() })
   .openapi('Member');
 
-export const ChangeRoleBody = z.object({ role: RoleSchema }).strict().openapi({ example: { role: 'viewer' } });
+export const ChangeRoleBody = z
+  .object({ role: RoleSchema })
+  .strict()
+  .openapi({ example: { role: 'viewer' } });

@@ -15,7 +15,11 @@ export type Organization = typeof organizations.$inferSelect;
  * Resolves `{org}` (id or slug) for a user. Non-members get 404, not 403, so that an
  * organization's existence does not leak.
  */
-export async function requireMembership(db: Db, orgRef: string, userId: string): Promise<{ org: Organization; role: Role }> {
+export async function requireMembership(
+  db: Db,
+  orgRef: string,
+  userId: string,
+): Promise<{ org: Organization; role: Role }> {
   const [row] = await db
     .select({ org: organizations, role: memberships.role })
     .from(organizations)
@@ -35,12 +39,24 @@ export function requireManager(role: Role) {
 
 export async function listMembers(db: Db, organizationId: string) {
   const rows = await db
-    .select({ userId: users.id, email: users.email, name: users.name, role: memberships.role, joinedAt: memberships.createdAt })
+    .select({
+      userId: users.id,
+      email: users.email,
+      name: users.name,
+      role: memberships.role,
+      joinedAt: memberships.createdAt,
+    })
     .from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
     .where(eq(memberships.organizationId, organizationId))
     .orderBy(memberships.createdAt, users.id);
-  return rows.map((r) => ({ user_id: r.userId, email: r.email, name: r.name, role: r.role, joined_at: new Date(r.joinedAt).toISOString() }));
+  return rows.map((r) => ({
+    user_id: r.userId,
+    email: r.email,
+    name: r.name,
+    role: r.role,
+    joined_at: new Date(r.joinedAt).toISOString(),
+  }));
 }
 
 export async function organizationsOf(db: Db, userId: string) {
@@ -72,17 +88,29 @@ export async function slugExists(db: Db, slug: string) {
 /** An account can own at most this many organizations (SPEC §14): a cap, never scaled by `RATE_LIMIT_SCALE` (SPEC §18). */
 export const OWNED_ORGANIZATIONS_LIMIT = 25;
 
-const ownedCountSql = (userId: string) => sql`(SELECT count(*) FROM memberships WHERE user_id = ${userId} AND role = 'owner')`;
+const ownedCountSql = (userId: string) =>
+  sql`(SELECT count(*) FROM memberships WHERE user_id = ${userId} AND role = 'owner')`;
 
 /**
  * Creates an organization with `userId` as its owner. A derived slug that clashes gets a suffix.
  * Limited per account and per IP (daily), and to 25 owned organizations per account: the cap is
  * checked first for a clear error, and again by the guarded insert.
  */
-export async function createOrganization(env: Env, db: Db, actor: Actor, userId: string, input: { name: string; slug?: string }, now: number) {
+export async function createOrganization(
+  env: Env,
+  db: Db,
+  actor: Actor,
+  userId: string,
+  input: { name: string; slug?: string },
+  now: number,
+) {
   const cap = OWNED_ORGANIZATIONS_LIMIT;
   const [{ owned }] = await db.all<{ owned: number }>(sql`SELECT ${ownedCountSql(userId)} AS owned`);
-  const atLimit = () => new ApiError('organization_limit', `An account can own at most ${cap} organizations. Delete one or hand its ownership to someone else first.`);
+  const atLimit = () =>
+    new ApiError(
+      'organization_limit',
+      `An account can own at most ${cap} organizations. Delete one or hand its ownership to someone else first.`,
+    );
   if (owned >= cap) throw atLimit();
   let slug = input.slug ?? slugify(input.name);
   if (await slugExists(db, slug)) {
@@ -99,7 +127,11 @@ export async function createOrganization(env: Env, db: Db, actor: Actor, userId:
     now,
   );
   if (over) {
-    throw new ApiError('rate_limited', `Too many organizations were created recently. Try again in ${over.wait} seconds.`, { headers: { 'Retry-After': String(over.wait) } });
+    throw new ApiError(
+      'rate_limited',
+      `Too many organizations were created recently. Try again in ${over.wait} seconds.`,
+      { headers: { 'Retry-After': String(over.wait) } },
+    );
   }
   const org = { id: newId('org'), name: input.name, slug, createdAt: now, updatedAt: now };
   const created = sql`EXISTS (SELECT 1 FROM organizations WHERE id = ${org.id})`;
@@ -109,11 +141,24 @@ export async function createOrganization(env: Env, db: Db, actor: Actor, userId:
         SELECT ${org.id}, ${org.name}, ${slug}, ${now}, ${now} WHERE ${ownedCountSql(userId)} < ${cap}`,
       sql`INSERT INTO memberships (organization_id, user_id, role, created_at, updated_at)
         SELECT ${org.id}, ${userId}, 'owner', ${now}, ${now} WHERE ${created}`,
-      auditStatement(db, actor, { organizationId: org.id, action: 'organization.created', targetType: 'organization', targetId: org.id, data: { name: org.name, slug } }, now, created),
+      auditStatement(
+        db,
+        actor,
+        {
+          organizationId: org.id,
+          action: 'organization.created',
+          targetType: 'organization',
+          targetId: org.id,
+          data: { name: org.name, slug },
+        },
+        now,
+        created,
+      ),
     ]);
     if (inserted.meta.changes !== 1) throw atLimit();
   } catch (err) {
-    if (/UNIQUE/i.test(String(err) + String((err as { cause?: unknown }).cause))) throw new ApiError('slug_taken', `The slug "${slug}" is taken.`);
+    if (/UNIQUE/i.test(String(err) + String((err as { cause?: unknown }).cause)))
+      throw new ApiError('slug_taken', `The slug "${slug}" is taken.`);
     throw err;
   }
   return {
@@ -133,16 +178,35 @@ export async function createOrganization(env: Env, db: Db, actor: Actor, userId:
  * Sets the allowed email domains (empty: all) and the default locale, with its audit event in the
  * same batch. Invitations already pending are not touched.
  */
-export async function updateOrganizationSettings(db: Db, actor: Actor, organizationId: string, settings: { domains?: string[]; defaultLocale?: string | null }, now: number) {
+export async function updateOrganizationSettings(
+  db: Db,
+  actor: Actor,
+  organizationId: string,
+  settings: { domains?: string[]; defaultLocale?: string | null },
+  now: number,
+) {
   // Only the fields given: two owners changing different settings at once do not undo each other.
   const sets = [
-    ...(settings.domains !== undefined ? [sql`allowed_email_domains = ${settings.domains.length ? JSON.stringify(settings.domains) : null}`] : []),
+    ...(settings.domains !== undefined
+      ? [sql`allowed_email_domains = ${settings.domains.length ? JSON.stringify(settings.domains) : null}`]
+      : []),
     ...(settings.defaultLocale !== undefined ? [sql`default_locale = ${settings.defaultLocale}`] : []),
     sql`updated_at = ${now}`,
   ];
   await runBatch(db, [
     sql`UPDATE organizations SET ${sql.join(sets, sql`, `)} WHERE id = ${organizationId}`,
-    auditStatement(db, actor, { organizationId, action: 'organization.updated', targetType: 'organization', targetId: organizationId, data: { allowed_email_domains: settings.domains, default_locale: settings.defaultLocale } }, now),
+    auditStatement(
+      db,
+      actor,
+      {
+        organizationId,
+        action: 'organization.updated',
+        targetType: 'organization',
+        targetId: organizationId,
+        data: { allowed_email_domains: settings.domains, default_locale: settings.defaultLocale },
+      },
+      now,
+    ),
   ]);
 }
 

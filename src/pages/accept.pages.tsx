@@ -19,9 +19,18 @@ import { csrfValid, formFields, pageUser } from './pages.middleware';
 type Ctx = Context<AppEnv>;
 
 const Invalid = (p: { expired: boolean; csrf?: string; locale: Locale }) => (
-  <MessagePage title={t(p.locale, 'page.invalid_title')} heading={t(p.locale, 'page.invalid_title')} csrf={p.csrf} lang={p.locale}>
+  <MessagePage
+    title={t(p.locale, 'page.invalid_title')}
+    heading={t(p.locale, 'page.invalid_title')}
+    csrf={p.csrf}
+    lang={p.locale}
+  >
     <p>{t(p.locale, p.expired ? 'page.expired_body' : 'page.invalid_body')}</p>
-    <p><a class="btn" href="/">{t(p.locale, 'page.go_home')}</a></p>
+    <p>
+      <a class="btn" href="/">
+        {t(p.locale, 'page.go_home')}
+      </a>
+    </p>
   </MessagePage>
 );
 
@@ -49,7 +58,11 @@ const Sentence = (p: { locale: Locale; k: MessageKey; vars: Record<string, strin
 const OfferHeader = ({ o }: { o: Offer }) => (
   <>
     <p class="sub">
-      <Sentence locale={o.locale} k="page.offer" vars={{ inviter: o.inviterName, email: o.inv.email, org: o.orgName, role: roleName(o.locale, o.inv.role) }} />
+      <Sentence
+        locale={o.locale}
+        k="page.offer"
+        vars={{ inviter: o.inviterName, email: o.inv.email, org: o.orgName, role: roleName(o.locale, o.inv.role) }}
+      />
     </p>
     {o.inv.message ? <blockquote>{o.inv.message}</blockquote> : null}
     <p class="muted small">{t(o.locale, 'page.expires_on', { date: formatDate(o.locale, o.inv.expiresAt) })}</p>
@@ -62,7 +75,9 @@ const JoinPage = (p: { o: Offer; csrf?: string; isNew: boolean; error?: string }
     <Layout title={t(L, 'page.join_button', { org: p.o.orgName })} csrf={p.csrf} narrow lang={L}>
       <div class="card">
         <div class="card-body">
-          <h1>{p.isNew ? t(L, 'page.create_title') : t(L, 'page.join_title', { org: p.o.orgName, email: p.o.inv.email })}</h1>
+          <h1>
+            {p.isNew ? t(L, 'page.create_title') : t(L, 'page.join_title', { org: p.o.orgName, email: p.o.inv.email })}
+          </h1>
           <OfferHeader o={p.o} />
           <form method="post" action="/invitations/accept">
             <CsrfField token={p.csrf} />
@@ -75,12 +90,29 @@ const JoinPage = (p: { o: Offer; csrf?: string; isNew: boolean; error?: string }
                 </div>
                 <div class="field">
                   <label for="accept-name">{t(L, 'page.name_label')}</label>
-                  <input id="accept-name" name="name" type="text" required maxlength={100} autocomplete="name" aria-invalid={p.error ? 'true' : undefined} aria-describedby="accept-name-error" />
-                  {p.error ? <div class="field-error" id="accept-name-error">{p.error}</div> : null}
+                  <input
+                    id="accept-name"
+                    name="name"
+                    type="text"
+                    required
+                    maxlength={100}
+                    autocomplete="name"
+                    aria-invalid={p.error ? 'true' : undefined}
+                    aria-describedby="accept-name-error"
+                  />
+                  {p.error ? (
+                    <div class="field-error" id="accept-name-error">
+                      {p.error}
+                    </div>
+                  ) : null}
                 </div>
               </>
             ) : null}
-            <button class="btn primary" type="submit">{p.isNew ? t(L, 'page.create_button', { org: p.o.orgName }) : t(L, 'page.join_button', { org: p.o.orgName })}</button>
+            <button class="btn primary" type="submit">
+              {p.isNew
+                ? t(L, 'page.create_button', { org: p.o.orgName })
+                : t(L, 'page.join_button', { org: p.o.orgName })}
+            </button>
           </form>
         </div>
       </div>
@@ -89,7 +121,13 @@ const JoinPage = (p: { o: Offer; csrf?: string; isNew: boolean; error?: string }
 };
 
 const MismatchPage = (p: { o: Offer; user: AuthUser; csrf?: string }) => (
-  <MessagePage title={t(p.o.locale, 'page.mismatch_title')} heading={t(p.o.locale, 'page.mismatch_title')} user={p.user} csrf={p.csrf} lang={p.o.locale}>
+  <MessagePage
+    title={t(p.o.locale, 'page.mismatch_title')}
+    heading={t(p.o.locale, 'page.mismatch_title')}
+    user={p.user}
+    csrf={p.csrf}
+    lang={p.o.locale}
+  >
     <OfferHeader o={p.o} />
     <p>
       <Sentence locale={p.o.locale} k="page.mismatch_body" vars={{ user: p.user.email, email: p.o.inv.email }} />
@@ -97,7 +135,9 @@ const MismatchPage = (p: { o: Offer; user: AuthUser; csrf?: string }) => (
     <form method="post" action="/sign-out">
       <CsrfField token={p.csrf} />
       <input type="hidden" name="next" value={`/invitations/accept?token=${encodeURIComponent(p.o.token)}`} />
-      <button class="btn primary" type="submit">{t(p.o.locale, 'page.sign_out_continue')}</button>
+      <button class="btn primary" type="submit">
+        {t(p.o.locale, 'page.sign_out_continue')}
+      </button>
     </form>
   </MessagePage>
 );
@@ -105,7 +145,13 @@ const MismatchPage = (p: { o: Offer; user: AuthUser; csrf?: string }) => (
 /** The offer behind a token, or the 410 page. */
 async function offerFor(c: Ctx, token: string): Promise<Offer | Response> {
   try {
-    const offer = await resolveInvitationToken(c.env, c.var.db, token, Date.now(), clientIp(c.req.header('CF-Connecting-IP')));
+    const offer = await resolveInvitationToken(
+      c.env,
+      c.var.db,
+      token,
+      Date.now(),
+      clientIp(c.req.header('CF-Connecting-IP')),
+    );
     return {
       token,
       inv: offer.inv,
@@ -120,13 +166,19 @@ async function offerFor(c: Ctx, token: string): Promise<Offer | Response> {
     if (err instanceof ApiError && err.code === 'rate_limited') {
       c.header('Retry-After', err.headers['Retry-After']);
       return c.html(
-        <MessagePage title={t(locale, 'page.too_many_title')} heading={t(locale, 'page.too_many_title')} csrf={c.var.csrf} lang={locale}>
+        <MessagePage
+          title={t(locale, 'page.too_many_title')}
+          heading={t(locale, 'page.too_many_title')}
+          csrf={c.var.csrf}
+          lang={locale}
+        >
           <p>{t(locale, 'page.too_many_body')}</p>
         </MessagePage>,
         429,
       );
     }
-    if (err instanceof ApiError) return c.html(<Invalid expired={err.detail.includes('expired')} csrf={c.var.csrf} locale={locale} />, 410);
+    if (err instanceof ApiError)
+      return c.html(<Invalid expired={err.detail.includes('expired')} csrf={c.var.csrf} locale={locale} />, 410);
     throw err;
   }
 }
@@ -141,15 +193,29 @@ async function accept(c: Ctx, o: Offer, user: AuthUser | null, name?: string) {
     c.env,
     await coordinator(c, o.inv.organizationId).acceptInvitation(
       { organizationId: o.inv.organizationId, actor: actorOf(c, user?.id ?? null), now: Date.now() },
-      { invitationId: o.inv.id, jti: o.inv.tokenId!, sessionUser: user ? { id: user.id, email: user.email } : undefined, name },
+      {
+        invitationId: o.inv.id,
+        jti: o.inv.tokenId!,
+        sessionUser: user ? { id: user.id, email: user.email } : undefined,
+        name,
+      },
     ),
   );
   if (outcome.ok) {
     if (outcome.value.sign_in_link_sent) {
       return c.html(
-        <MessagePage title={t(o.locale, 'page.check_email_title')} heading={t(o.locale, 'page.check_email_title')} csrf={c.var.csrf} lang={o.locale}>
+        <MessagePage
+          title={t(o.locale, 'page.check_email_title')}
+          heading={t(o.locale, 'page.check_email_title')}
+          csrf={c.var.csrf}
+          lang={o.locale}
+        >
           <p>
-            <Sentence locale={o.locale} k="page.joined" vars={{ email: o.inv.email, org: o.orgName, role: roleName(o.locale, outcome.value.role) }} />
+            <Sentence
+              locale={o.locale}
+              k="page.joined"
+              vars={{ email: o.inv.email, org: o.orgName, role: roleName(o.locale, outcome.value.role) }}
+            />
           </p>
           <p>{t(o.locale, 'page.check_email_body', { email: o.inv.email })}</p>
         </MessagePage>,
@@ -158,8 +224,10 @@ async function accept(c: Ctx, o: Offer, user: AuthUser | null, name?: string) {
     if (outcome.value.session_token) setSessionCookie(c, outcome.value.session_token);
     return c.redirect(`/orgs/${outcome.value.organization.slug}`, 303);
   }
-  if (outcome.code === 'name_required') return c.html(<JoinPage o={o} csrf={c.var.csrf} isNew error={t(o.locale, 'page.name_required')} />, 400);
-  if (outcome.code === 'email_mismatch' && user) return c.html(<MismatchPage o={o} user={user} csrf={c.var.csrf} />, 403);
+  if (outcome.code === 'name_required')
+    return c.html(<JoinPage o={o} csrf={c.var.csrf} isNew error={t(o.locale, 'page.name_required')} />, 400);
+  if (outcome.code === 'email_mismatch' && user)
+    return c.html(<MismatchPage o={o} user={user} csrf={c.var.csrf} />, 403);
   if (outcome.code === 'organization_limit') {
     return c.html(
       <MessagePage title="Too many organizations" heading="You own too many organizations to accept" csrf={c.var.csrf}>
@@ -197,6 +265,7 @@ export const acceptPages = new Hono<AppEnv>()
     const offer = await offerFor(c, form.token ?? '');
     if (offer instanceof Response) return offer;
     const name = form.name?.trim() ? NameSchema.safeParse(form.name) : undefined;
-    if (name && !name.success) return c.html(<JoinPage o={offer} csrf={c.var.csrf} isNew error={t(offer.locale, 'page.name_too_long')} />, 400);
+    if (name && !name.success)
+      return c.html(<JoinPage o={offer} csrf={c.var.csrf} isNew error={t(offer.locale, 'page.name_too_long')} />, 400);
     return accept(c, offer, await pageUser(c), name?.data);
   });

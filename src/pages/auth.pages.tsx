@@ -12,7 +12,6 @@ import { clientIp } from '../rate-limit/rate-limit';
 import { CsrfField, Layout, MessagePage } from './layout';
 import { csrfValid, formFields, pageUser, safeNext } from './pages.middleware';
 
-
 const SignInForm = (p: { csrf?: string; email?: string; error?: string }) => (
   <Layout title="Sign in" csrf={p.csrf} narrow>
     <div class="card">
@@ -23,8 +22,21 @@ const SignInForm = (p: { csrf?: string; email?: string; error?: string }) => (
           <CsrfField token={p.csrf} />
           <div class="field">
             <label for="email">Email</label>
-            <input id="email" name="email" type="email" required autocomplete="email" value={p.email ?? ''} aria-invalid={p.error ? 'true' : undefined} aria-describedby={p.error ? 'email-error' : undefined} />
-            {p.error ? <div class="field-error" id="email-error">{p.error}</div> : null}
+            <input
+              id="email"
+              name="email"
+              type="email"
+              required
+              autocomplete="email"
+              value={p.email ?? ''}
+              aria-invalid={p.error ? 'true' : undefined}
+              aria-describedby={p.error ? 'email-error' : undefined}
+            />
+            {p.error ? (
+              <div class="field-error" id="email-error">
+                {p.error}
+              </div>
+            ) : null}
           </div>
           <button class="btn primary" type="submit">
             Email me a sign-in link
@@ -64,22 +76,37 @@ export const authPages = new Hono<AppEnv>()
     const form = await formFields(c);
     if (!csrfValid(c, form)) return refuseCsrf(c);
     const parsed = EmailSchema.safeParse(form.email ?? '');
-    if (!parsed.success) return c.html(<SignInForm csrf={c.var.csrf} email={form.email} error="Enter a valid email address." />, 400);
+    if (!parsed.success)
+      return c.html(<SignInForm csrf={c.var.csrf} email={form.email} error="Enter a valid email address." />, 400);
     const email = normalizeEmail(parsed.data);
     try {
-      const { outboxIds } = await sendSignInLink(c.env, c.var.db, email, Date.now(), clientIp(c.req.header('CF-Connecting-IP')));
+      const { outboxIds } = await sendSignInLink(
+        c.env,
+        c.var.db,
+        email,
+        Date.now(),
+        clientIp(c.req.header('CF-Connecting-IP')),
+      );
       c.executionCtx.waitUntil(handOff(c.env, outboxIds));
     } catch (err) {
       if (err instanceof ApiError && err.code === 'rate_limited') {
         c.header('Retry-After', err.headers['Retry-After']);
-        return c.html(<SignInForm csrf={c.var.csrf} email={form.email} error={`Too many sign-in links were requested. ${err.detail}`} />, 429);
+        return c.html(
+          <SignInForm
+            csrf={c.var.csrf}
+            email={form.email}
+            error={`Too many sign-in links were requested. ${err.detail}`}
+          />,
+          429,
+        );
       }
       throw err;
     }
     return c.html(
       <MessagePage title="Check your email" heading="Check your email" csrf={c.var.csrf}>
         <p>
-          If <strong>{email}</strong> can receive email, a sign-in link is on its way. It works once and expires in 15 minutes.
+          If <strong>{email}</strong> can receive email, a sign-in link is on its way. It works once and expires in 15
+          minutes.
         </p>
       </MessagePage>,
     );
@@ -101,18 +128,45 @@ export const authPages = new Hono<AppEnv>()
     if (!csrfValid(c, form)) return refuseCsrf(c);
     const name = form.name?.trim() ? NameSchema.safeParse(form.name) : undefined;
     if (name && !name.success) {
-      const { link } = await inspectSignInLink(c.env, c.var.db, form.token ?? '', Date.now()).catch(() => ({ link: null }));
+      const { link } = await inspectSignInLink(c.env, c.var.db, form.token ?? '', Date.now()).catch(() => ({
+        link: null,
+      }));
       if (!link) return c.html(<InvalidLink csrf={c.var.csrf} />, 410);
-      return c.html(<VerifyForm csrf={c.var.csrf} token={form.token ?? ''} email={link.email} isNew error="Your name can be at most 100 characters." />, 400);
+      return c.html(
+        <VerifyForm
+          csrf={c.var.csrf}
+          token={form.token ?? ''}
+          email={link.email}
+          isNew
+          error="Your name can be at most 100 characters."
+        />,
+        400,
+      );
     }
     try {
-      const { sessionToken } = await redeemSignInLink(c.env, c.var.db, form.token ?? '', name?.data, Date.now(), clientInfo(c));
+      const { sessionToken } = await redeemSignInLink(
+        c.env,
+        c.var.db,
+        form.token ?? '',
+        name?.data,
+        Date.now(),
+        clientInfo(c),
+      );
       setSessionCookie(c, sessionToken);
       return c.redirect('/', 303);
     } catch (err) {
       if (err instanceof ApiError && err.code === 'name_required') {
         const { link } = await inspectSignInLink(c.env, c.var.db, form.token ?? '', Date.now());
-        return c.html(<VerifyForm csrf={c.var.csrf} token={form.token ?? ''} email={link.email} isNew error="Enter your name to create the account." />, 400);
+        return c.html(
+          <VerifyForm
+            csrf={c.var.csrf}
+            token={form.token ?? ''}
+            email={link.email}
+            isNew
+            error="Enter your name to create the account."
+          />,
+          400,
+        );
       }
       if (err instanceof ApiError) return c.html(<InvalidLink csrf={c.var.csrf} />, 410);
       throw err;
@@ -143,7 +197,15 @@ const VerifyForm = (p: { csrf?: string; token: string; email: string; isNew: boo
           {p.isNew ? (
             <div class="field">
               <label for="name">Your name</label>
-              <input id="name" name="name" type="text" required maxlength={100} autocomplete="name" aria-invalid={p.error ? 'true' : undefined} />
+              <input
+                id="name"
+                name="name"
+                type="text"
+                required
+                maxlength={100}
+                autocomplete="name"
+                aria-invalid={p.error ? 'true' : undefined}
+              />
               {p.error ? <div class="field-error">{p.error}</div> : null}
             </div>
           ) : null}

@@ -13,10 +13,19 @@ import { teamPages } from './team.pages';
 /** The server-rendered dashboard and the acceptance pages (Hono JSX, forms work without JavaScript). */
 export const pages = new Hono<AppEnv>();
 
-pages.get('/assets/app.css', (c) => c.body(APP_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'public, max-age=3600' }));
-pages.get('/assets/app.js', (c) => c.body(APP_JS, 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'public, max-age=3600' }));
+pages.get('/assets/app.css', (c) =>
+  c.body(APP_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'public, max-age=3600' }),
+);
+pages.get('/assets/app.js', (c) =>
+  c.body(APP_JS, 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'public, max-age=3600' }),
+);
 
-pages.use('*', pageSecurityHeaders, csrfCookie, bodyLimit({ maxSize: 16 * 1024, onError: (c) => c.text('Form too large', 413) }));
+pages.use(
+  '*',
+  pageSecurityHeaders,
+  csrfCookie,
+  bodyLimit({ maxSize: 16 * 1024, onError: (c) => c.text('Form too large', 413) }),
+);
 pages.route('/', authPages);
 pages.route('/', orgPages);
 pages.route('/', teamPages);

@@ -7,12 +7,19 @@ export interface OrgLink {
   role: string;
 }
 
-export const CsrfField: FC<{ token?: string }> = ({ token }) => <input type="hidden" name="_csrf" value={token ?? ''} />;
+export const CsrfField: FC<{ token?: string }> = ({ token }) => (
+  <input type="hidden" name="_csrf" value={token ?? ''} />
+);
 
 export const Badge: FC<{ value: string }> = ({ value }) => <span class={`badge ${value}`}>{value}</span>;
 
 /** The account menu: who is signed in, the organizations to switch between, sign out. */
-const AccountMenu: FC<{ user: AuthUser; orgs: OrgLink[]; current?: string; csrf?: string }> = ({ user, orgs, current, csrf }) => (
+const AccountMenu: FC<{ user: AuthUser; orgs: OrgLink[]; current?: string; csrf?: string }> = ({
+  user,
+  orgs,
+  current,
+  csrf,
+}) => (
   <details class="menu">
     {/* The accessible name starts with the visible text (axe: label-content-name-mismatch), so a
         voice-control user can say what they see. */}
@@ -26,7 +33,11 @@ const AccountMenu: FC<{ user: AuthUser; orgs: OrgLink[]; current?: string; csrf?
       </div>
       <div class="label">Organizations</div>
       {orgs.map((o) => (
-        <a href={`/orgs/${o.slug}/settings/team`} aria-current={o.slug === current ? 'true' : undefined} role="menuitem">
+        <a
+          href={`/orgs/${o.slug}/settings/team`}
+          aria-current={o.slug === current ? 'true' : undefined}
+          role="menuitem"
+        >
           {o.name} <span class="muted small">· {o.role}</span>
         </a>
       ))}
@@ -82,7 +93,15 @@ export const Layout: FC<{
 );
 
 /** A one-message page (errors, "check your email", invalid links). */
-export const MessagePage: FC<{ title: string; heading: string; user?: AuthUser | null; orgs?: OrgLink[]; csrf?: string; lang?: string; children?: Child }> = (p) => (
+export const MessagePage: FC<{
+  title: string;
+  heading: string;
+  user?: AuthUser | null;
+  orgs?: OrgLink[];
+  csrf?: string;
+  lang?: string;
+  children?: Child;
+}> = (p) => (
   <Layout title={p.title} user={p.user} orgs={p.orgs} csrf={p.csrf} narrow lang={p.lang}>
     <div class="card">
       <div class="card-body stack">
@@ -96,7 +115,11 @@ export const MessagePage: FC<{ title: string; heading: string; user?: AuthUser |
 /** Settings > Team | Webhooks (owners and admins). */
 export const SettingsTabs: FC<{ slug: string; current: 'team' | 'webhooks' }> = ({ slug, current }) => (
   <nav class="tabs" aria-label="Settings">
-    <a href={`/orgs/${slug}/settings/team`} aria-current={current === 'team' ? 'page' : undefined}>Team</a>
-    <a href={`/orgs/${slug}/settings/webhooks`} aria-current={current === 'webhooks' ? 'page' : undefined}>Webhooks</a>
+    <a href={`/orgs/${slug}/settings/team`} aria-current={current === 'team' ? 'page' : undefined}>
+      Team
+    </a>
+    <a href={`/orgs/${slug}/settings/webhooks`} aria-current={current === 'webhooks' ? 'page' : undefined}>
+      Webhooks
+    </a>
   </nav>
 );

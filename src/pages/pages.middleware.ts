@@ -36,7 +36,12 @@ export const csrfCookie = createMiddleware<AppEnv>(async (c, next) => {
   let token = getCookie(c, name);
   if (!token || !/^[\w-]{43}$/.test(token)) {
     token = base64url(crypto.getRandomValues(new Uint8Array(32)));
-    setCookie(c, name, token, { httpOnly: true, secure: c.env.APP_URL.startsWith('https://'), sameSite: 'Lax', path: '/' });
+    setCookie(c, name, token, {
+      httpOnly: true,
+      secure: c.env.APP_URL.startsWith('https://'),
+      sameSite: 'Lax',
+      path: '/',
+    });
   }
   c.set('csrf', token);
   await next();
@@ -69,7 +74,7 @@ export function csrfValid(c: Context<AppEnv>, form: Record<string, unknown>): bo
  * protocol-relative URL once it is used as a Location.
  */
 export function safeNext(appUrl: string, next: string | undefined): string | null {
-  if (!next || !next.startsWith('/') || /[\\\u0000-\u001f\u007f]/.test(next)) return null;
+  if (!next?.startsWith('/') || /[\\\u0000-\u001f\u007f]/.test(next)) return null;
   try {
     const base = new URL(appUrl);
     const url = new URL(next, base);

@@ -10,7 +10,12 @@ import { PENDING_LIMIT, countPending, listInvitations } from '../invitations/inv
 import { ExpiresInDays, LocaleSchema, MessageSchema } from '../invitations/invitations.schemas';
 import { AllowedDomainsSchema, parseDomains } from '../organizations/domains';
 import { asLocale } from '../invitations/invitations.store';
-import { listMembers, organizationsOf, requireMembership, updateOrganizationSettings } from '../organizations/organizations.store';
+import {
+  listMembers,
+  organizationsOf,
+  requireMembership,
+  updateOrganizationSettings,
+} from '../organizations/organizations.store';
 import { refuseCsrf } from './auth.pages';
 import { MessagePage } from './layout';
 import { csrfValid, formFields, pageUser } from './pages.middleware';
@@ -38,17 +43,25 @@ const PLAIN: Partial<Record<ErrorCode, string>> = {
   forbidden: 'Your role does not allow that.',
   not_found: 'That no longer exists.',
   organization_limit: 'This member already owns as many organizations as an account can (25).',
-  rate_limited: 'Too many invitation emails (by this organization, your account or your network) or role changes (in this organization) in the last hour. Try again later.',
+  rate_limited:
+    'Too many invitation emails (by this organization, your account or your network) or role changes (in this organization) in the last hour. Try again later.',
 };
 /** A lookup keyed by a query string: own keys only, so `__proto__` or `constructor` find nothing. */
-const lookup = <T,>(map: Partial<Record<string, T>>, key: string | undefined): T | undefined => (key !== undefined && Object.hasOwn(map, key) ? map[key] : undefined);
-const plain = (code: ErrorCode) => lookup(PLAIN, code) ?? (Object.hasOwn(ERROR_CODES, code) ? ERROR_CODES[code].title : 'Something went wrong.');
+const lookup = <T,>(map: Partial<Record<string, T>>, key: string | undefined): T | undefined =>
+  key !== undefined && Object.hasOwn(map, key) ? map[key] : undefined;
+const plain = (code: ErrorCode) =>
+  lookup(PLAIN, code) ?? (Object.hasOwn(ERROR_CODES, code) ? ERROR_CODES[code].title : 'Something went wrong.');
 
 const InviteForm = z.object({
   email: EmailSchema,
   role: RoleSchema,
   message: MessageSchema,
-  expires_in_days: z.string().trim().regex(/^\d{1,2}$/).transform(Number).pipe(ExpiresInDays),
+  expires_in_days: z
+    .string()
+    .trim()
+    .regex(/^\d{1,2}$/)
+    .transform(Number)
+    .pipe(ExpiresInDays),
 });
 const FIELD_MESSAGES: Record<string, string> = {
   email: 'Enter a valid email address, like name@company.com.',
@@ -60,14 +73,19 @@ const FIELD_MESSAGES: Record<string, string> = {
 /** The invite form's plain-words message for each field a zod check refused. */
 function fieldErrors(error: z.ZodError): InviteFormState['errors'] {
   const errors: InviteFormState['errors'] = {};
-  for (const issue of error.issues) errors[issue.path[0] as keyof typeof errors] = FIELD_MESSAGES[String(issue.path[0])];
+  for (const issue of error.issues)
+    errors[issue.path[0] as keyof typeof errors] = FIELD_MESSAGES[String(issue.path[0])];
   return errors;
 }
 
 const NotFound = (p: { user: AuthUser | null; csrf?: string }) => (
   <MessagePage title="Not found" heading="Page not found" user={p.user} csrf={p.csrf}>
     <p>This organization does not exist, or you are not a member of it.</p>
-    <p><a class="btn" href="/">Go to your organizations</a></p>
+    <p>
+      <a class="btn" href="/">
+        Go to your organizations
+      </a>
+    </p>
   </MessagePage>
 );
 
@@ -89,9 +107,18 @@ const optionalMessage = (message: string) => (message.trim() ? message : null);
  * The invite form with several addresses (SPEC §12): one bulk request, then each address with its
  * outcome in plain words; the ones not sent stay in the field to fix and send again.
  */
-async function inviteSeveral(c: Ctx, user: AuthUser, slug: string, values: InviteFormState['values'], addresses: string[]) {
+async function inviteSeveral(
+  c: Ctx,
+  user: AuthUser,
+  slug: string,
+  values: InviteFormState['values'],
+  addresses: string[],
+) {
   if (addresses.length > BULK_MAX_ROWS) {
-    return renderTeam(c, user, slug, { invite: { values, errors: { email: `At most ${BULK_MAX_ROWS} addresses at once.` } }, status: 400 });
+    return renderTeam(c, user, slug, {
+      invite: { values, errors: { email: `At most ${BULK_MAX_ROWS} addresses at once.` } },
+      status: 400,
+    });
   }
   const shared = InviteForm.omit({ email: true }).safeParse(values);
   if (!shared.success) {
@@ -103,17 +130,37 @@ async function inviteSeveral(c: Ctx, user: AuthUser, slug: string, values: Invit
   const rows = addresses.map((address, index) => {
     const email = EmailSchema.safeParse(address);
     if (!email.success) return { invalid: refusal(index, address, 'validation_failed', FIELD_MESSAGES.email) };
-    return { email: normalizeEmail(email.data), role: shared.data.role, message: optionalMessage(shared.data.message), expiresInDays: shared.data.expires_in_days };
+    return {
+      email: normalizeEmail(email.data),
+      role: shared.data.role,
+      message: optionalMessage(shared.data.message),
+      expiresInDays: shared.data.expires_in_days,
+    };
   });
-  const outcome = await coordinator(c, org.id).createInvitationsBulk(call(c, user, org.id), { rows, inviter: { name: user.name, email: user.email } });
-  if (!outcome.ok) return renderTeam(c, user, slug, { invite: { values, errors: { form: plain(outcome.code) } }, status: outcome.code === 'forbidden' ? 403 : 409 });
+  const outcome = await coordinator(c, org.id).createInvitationsBulk(call(c, user, org.id), {
+    rows,
+    inviter: { name: user.name, email: user.email },
+  });
+  if (!outcome.ok)
+    return renderTeam(c, user, slug, {
+      invite: { values, errors: { form: plain(outcome.code) } },
+      status: outcome.code === 'forbidden' ? 403 : 409,
+    });
   if (outcome.value.outboxIds.length) c.executionCtx.waitUntil(handOff(c.env, outcome.value.outboxIds));
   const bulkResults = outcome.value.results.map((r) => ({
     email: addresses[r.index],
     sent: r.status === 201,
-    reason: 'error' in r ? (r.error.code === 'validation_failed' ? 'That is not a valid email address.' : plain(r.error.code)) : undefined,
+    reason:
+      'error' in r
+        ? r.error.code === 'validation_failed'
+          ? 'That is not a valid email address.'
+          : plain(r.error.code)
+        : undefined,
   }));
-  const left = bulkResults.filter((r) => !r.sent).map((r) => r.email).join('\n');
+  const left = bulkResults
+    .filter((r) => !r.sent)
+    .map((r) => r.email)
+    .join('\n');
   return renderTeam(c, user, slug, { invite: { values: { ...values, email: left }, errors: {} }, bulkResults });
 }
 
@@ -121,9 +168,14 @@ async function renderTeam(
   c: Ctx,
   user: AuthUser,
   slug: string,
-  extra: { invite?: InviteFormState; bulkResults?: TeamViewProps['bulkResults']; settings?: { error?: string; typedDomains?: string }; status?: 200 | 400 | 403 | 409 | 429 } = {},
+  extra: {
+    invite?: InviteFormState;
+    bulkResults?: TeamViewProps['bulkResults'];
+    settings?: { error?: string; typedDomains?: string };
+    status?: 200 | 400 | 403 | 409 | 429;
+  } = {},
 ) {
-  let membership;
+  let membership: Awaited<ReturnType<typeof requireMembership>>;
   try {
     membership = await requireMembership(c.var.db, slug, user.id);
   } catch (err) {
@@ -143,14 +195,24 @@ async function renderTeam(
   return c.html(
     <TeamView
       p={{
-        user, orgs, role, csrf: c.var.csrf, members, pending, limit: PENDING_LIMIT,
+        user,
+        orgs,
+        role,
+        csrf: c.var.csrf,
+        members,
+        pending,
+        limit: PENDING_LIMIT,
         org: { id: org.id, name: org.name, slug: org.slug },
         invitations: invitations.data,
         notice: lookup(NOTICES, c.req.query('notice')),
         error: error && Object.hasOwn(ERROR_CODES, error) ? plain(error) : undefined,
         invite: extra.invite,
         bulkResults: extra.bulkResults,
-        settings: { domains: parseDomains(org.allowedEmailDomains), defaultLocale: asLocale(org.defaultLocale), ...extra.settings },
+        settings: {
+          domains: parseDomains(org.allowedEmailDomains),
+          defaultLocale: asLocale(org.defaultLocale),
+          ...extra.settings,
+        },
       }}
     />,
     extra.status ?? 200,
@@ -181,7 +243,11 @@ async function action(
   return c.redirect(outcome.ok ? `${back}?notice=${notice}` : `${back}?error=${outcome.code}`, 303);
 }
 
-const call = (c: Ctx, user: AuthUser, orgId: string) => ({ organizationId: orgId, actor: actorOf(c, user.id), now: Date.now() });
+const call = (c: Ctx, user: AuthUser, orgId: string) => ({
+  organizationId: orgId,
+  actor: actorOf(c, user.id),
+  now: Date.now(),
+});
 
 export const teamPages = new Hono<AppEnv>()
   .get('/orgs/:slug', (c) => c.redirect(`/orgs/${encodeURIComponent(c.req.param('slug'))}/settings/team`, 303))
@@ -196,7 +262,12 @@ export const teamPages = new Hono<AppEnv>()
     const form = await formFields(c);
     if (!csrfValid(c, form)) return refuseCsrf(c);
     const slug = c.req.param('slug');
-    const values = { email: form.email ?? '', role: form.role ?? '', message: form.message ?? '', expires_in_days: form.expires_in_days ?? '7' };
+    const values = {
+      email: form.email ?? '',
+      role: form.role ?? '',
+      message: form.message ?? '',
+      expires_in_days: form.expires_in_days ?? '7',
+    };
     const addresses = values.email.split(/[\s,;]+/).filter(Boolean);
     if (addresses.length > 1) return inviteSeveral(c, user, slug, values, addresses);
     const parsed = InviteForm.safeParse({ ...values, email: addresses[0] ?? '' });
@@ -206,17 +277,24 @@ export const teamPages = new Hono<AppEnv>()
     const membership = await membershipOf(c, slug, user.id);
     if (!membership) return renderTeam(c, user, slug);
     const { org } = membership;
-    const outcome = handOffAfter(c.executionCtx, c.env, await coordinator(c, org.id).createInvitation(call(c, user, org.id), {
-      email: parsed.data.email,
-      role: parsed.data.role,
-      message: optionalMessage(parsed.data.message),
-      expiresInDays: parsed.data.expires_in_days,
-    }));
+    const outcome = handOffAfter(
+      c.executionCtx,
+      c.env,
+      await coordinator(c, org.id).createInvitation(call(c, user, org.id), {
+        email: parsed.data.email,
+        role: parsed.data.role,
+        message: optionalMessage(parsed.data.message),
+        expiresInDays: parsed.data.expires_in_days,
+      }),
+    );
     if (outcome.ok) return c.redirect(`/orgs/${org.slug}/settings/team?notice=invited`, 303);
     const onEmail = outcome.code === 'invitation_already_pending' || outcome.code === 'already_member';
     const errors = onEmail ? { email: plain(outcome.code) } : { form: plain(outcome.code) };
     if (outcome.retryAfterSeconds !== undefined) c.header('Retry-After', String(outcome.retryAfterSeconds));
-    return renderTeam(c, user, slug, { invite: { values, errors }, status: outcome.code === 'forbidden' ? 403 : outcome.code === 'rate_limited' ? 429 : 409 });
+    return renderTeam(c, user, slug, {
+      invite: { values, errors },
+      status: outcome.code === 'forbidden' ? 403 : outcome.code === 'rate_limited' ? 429 : 409,
+    });
   })
   .post('/orgs/:slug/settings/organization', async (c) => {
     const user = await pageUser(c);
@@ -233,27 +311,60 @@ export const teamPages = new Hono<AppEnv>()
     const domains = AllowedDomainsSchema.safeParse(typedDomains.split(/[\s,;]+/).filter(Boolean));
     const locale = LocaleSchema.safeParse(form.default_locale);
     if (!domains.success || !locale.success) {
-      const error = !domains.success ? 'Enter domains like example.com or *.example.com, one per line, each once (at most 50).' : 'Choose one of the languages.';
+      const error = !domains.success
+        ? 'Enter domains like example.com or *.example.com, one per line, each once (at most 50).'
+        : 'Choose one of the languages.';
       return renderTeam(c, user, slug, { settings: { error, typedDomains }, status: 400 });
     }
-    await updateOrganizationSettings(c.var.db, actorOf(c, user.id), org.id, { domains: domains.data, defaultLocale: locale.data }, Date.now());
+    await updateOrganizationSettings(
+      c.var.db,
+      actorOf(c, user.id),
+      org.id,
+      { domains: domains.data, defaultLocale: locale.data },
+      Date.now(),
+    );
     return c.redirect(`/orgs/${org.slug}/settings/team?notice=settings_saved`, 303);
   })
   .post('/orgs/:slug/settings/team/invitations/:id/resend', (c) =>
-    action(c, async ({ user, orgId }) => handOffAfter(c.executionCtx, c.env, await coordinator(c, orgId).resendInvitation(call(c, user, orgId), { id: c.req.param('id') })), 'resent'),
+    action(
+      c,
+      async ({ user, orgId }) =>
+        handOffAfter(
+          c.executionCtx,
+          c.env,
+          await coordinator(c, orgId).resendInvitation(call(c, user, orgId), { id: c.req.param('id') }),
+        ),
+      'resent',
+    ),
   )
   .post('/orgs/:slug/settings/team/invitations/:id/revoke', (c) =>
-    action(c, ({ user, orgId }) => coordinator(c, orgId).revokeInvitation(call(c, user, orgId), { id: c.req.param('id') }), 'revoked'),
+    action(
+      c,
+      ({ user, orgId }) => coordinator(c, orgId).revokeInvitation(call(c, user, orgId), { id: c.req.param('id') }),
+      'revoked',
+    ),
   )
   .post('/orgs/:slug/settings/team/members/:userId/role', (c) =>
-    action(c, async ({ user, orgId, form }) => {
-      const role = RoleSchema.safeParse(form.role);
-      if (!role.success) return { ok: false, code: 'validation_failed' };
-      return coordinator(c, orgId).changeMemberRole(call(c, user, orgId), { userId: c.req.param('userId'), role: role.data });
-    }, 'role_changed'),
+    action(
+      c,
+      async ({ user, orgId, form }) => {
+        const role = RoleSchema.safeParse(form.role);
+        if (!role.success) return { ok: false, code: 'validation_failed' };
+        return coordinator(c, orgId).changeMemberRole(call(c, user, orgId), {
+          userId: c.req.param('userId'),
+          role: role.data,
+        });
+      },
+      'role_changed',
+    ),
   )
   .post('/orgs/:slug/settings/team/members/:userId/remove', async (c) => {
     const target = c.req.param('userId');
     const leaving = target === (await pageUser(c))?.id;
-    return action(c, ({ user, orgId }) => coordinator(c, orgId).removeMember(call(c, user, orgId), { userId: target }), 'removed', leaving);
+    return action(
+      c,
+      ({ user, orgId }) => coordinator(c, orgId).removeMember(call(c, user, orgId), { userId: target }),
+      'removed',
+      leaving,
+    );
   });

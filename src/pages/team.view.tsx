@@ -30,9 +30,16 @@ export interface TeamViewProps {
 }
 
 const day = (iso: string | null) =>
-  iso ? new Date(iso).toLocaleDateString('en-US', { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' }) : '—';
+  iso
+    ? new Date(iso).toLocaleDateString('en-US', { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' })
+    : '—';
 
-const FieldError: FC<{ id: string; message?: string }> = ({ id, message }) => (message ? <div class="field-error" id={id}>{message}</div> : null);
+const FieldError: FC<{ id: string; message?: string }> = ({ id, message }) =>
+  message ? (
+    <div class="field-error" id={id}>
+      {message}
+    </div>
+  ) : null;
 
 const InviteForm: FC<{ p: TeamViewProps }> = ({ p }) => {
   const state = p.invite ?? { values: { email: '', role: 'developer', message: '', expires_in_days: '7' }, errors: {} };
@@ -41,11 +48,21 @@ const InviteForm: FC<{ p: TeamViewProps }> = ({ p }) => {
   return (
     <details class="invite-panel" id="invite" open={p.invite ? true : undefined}>
       <summary class="card-body">
-        <span class="btn primary" role="button">+ Invite Member</span>
+        <span class="btn primary">+ Invite Member</span>
       </summary>
-      <form method="post" action={`/orgs/${p.org.slug}/settings/team/invitations`} class="card-body" aria-label="Invite a member" novalidate>
+      <form
+        method="post"
+        action={`/orgs/${p.org.slug}/settings/team/invitations`}
+        class="card-body"
+        aria-label="Invite a member"
+        novalidate
+      >
         <CsrfField token={p.csrf} />
-        {err.form ? <div class="alert error" role="alert">{err.form}</div> : null}
+        {err.form ? (
+          <div class="alert error" role="alert">
+            {err.form}
+          </div>
+        ) : null}
         {p.bulkResults ? (
           <div class="alert notice" role="status" aria-label="Invitation results">
             <ul class="bulk-results">
@@ -55,13 +72,30 @@ const InviteForm: FC<{ p: TeamViewProps }> = ({ p }) => {
                 </li>
               ))}
             </ul>
-            {p.bulkResults.some((r) => !r.sent) ? <p class="small">The addresses that were not sent are still in the field: fix them and press Send again.</p> : null}
+            {p.bulkResults.some((r) => !r.sent) ? (
+              <p class="small">
+                The addresses that were not sent are still in the field: fix them and press Send again.
+              </p>
+            ) : null}
           </div>
         ) : null}
         <div class="row">
           <div class="field">
-            <label for="invite-email">Email addresses <span class="hint">(one, or several separated by commas, spaces or lines)</span></label>
-            <textarea id="invite-email" name="email" required maxlength={50 * 256} rows={2} placeholder="name@company.com" aria-invalid={err.email ? 'true' : undefined} aria-describedby="invite-email-error">{state.values.email}</textarea>
+            <label for="invite-email">
+              Email addresses <span class="hint">(one, or several separated by commas, spaces or lines)</span>
+            </label>
+            <textarea
+              id="invite-email"
+              name="email"
+              required
+              maxlength={50 * 256}
+              rows={2}
+              placeholder="name@company.com"
+              aria-invalid={err.email ? 'true' : undefined}
+              aria-describedby="invite-email-error"
+            >
+              {state.values.email}
+            </textarea>
             <FieldError id="invite-email-error" message={err.email} />
           </div>
           <div class="field">
@@ -77,7 +111,18 @@ const InviteForm: FC<{ p: TeamViewProps }> = ({ p }) => {
           </div>
           <div class="field">
             <label for="invite-days">Expires in (days)</label>
-            <input id="invite-days" name="expires_in_days" type="number" min={1} max={30} step={1} required value={state.values.expires_in_days} aria-invalid={err.expires_in_days ? 'true' : undefined} aria-describedby="invite-days-error" />
+            <input
+              id="invite-days"
+              name="expires_in_days"
+              type="number"
+              min={1}
+              max={30}
+              step={1}
+              required
+              value={state.values.expires_in_days}
+              aria-invalid={err.expires_in_days ? 'true' : undefined}
+              aria-describedby="invite-days-error"
+            />
             <FieldError id="invite-days-error" message={err.expires_in_days} />
           </div>
         </div>
@@ -85,10 +130,20 @@ const InviteForm: FC<{ p: TeamViewProps }> = ({ p }) => {
           <label for="invite-message">
             Personal message <span class="hint">(optional, up to 1000 characters)</span>
           </label>
-          <textarea id="invite-message" name="message" maxlength={1000} aria-invalid={err.message ? 'true' : undefined} aria-describedby="invite-message-error">{state.values.message}</textarea>
+          <textarea
+            id="invite-message"
+            name="message"
+            maxlength={1000}
+            aria-invalid={err.message ? 'true' : undefined}
+            aria-describedby="invite-message-error"
+          >
+            {state.values.message}
+          </textarea>
           <FieldError id="invite-message-error" message={err.message} />
         </div>
-        <button class="btn primary" type="submit">Send Invitation</button>
+        <button class="btn primary" type="submit">
+          Send Invitation
+        </button>
       </form>
     </details>
   );
@@ -111,10 +166,14 @@ const MemberRow: FC<{ p: TeamViewProps; m: TeamViewProps['members'][number] }> =
             <CsrfField token={p.csrf} />
             <select id={`role-${m.user_id}`} name="role" aria-label={`Role of ${m.name}`}>
               {ROLE_OPTIONS.filter((r) => r !== 'owner' || p.role === 'owner').map((r) => (
-                <option value={r} selected={m.role === r}>{r}</option>
+                <option value={r} selected={m.role === r}>
+                  {r}
+                </option>
               ))}
             </select>
-            <button class="btn small" type="submit">Save</button>
+            <button class="btn small" type="submit">
+              Save
+            </button>
           </form>
         ) : (
           <Badge value={m.role} />
@@ -124,9 +183,15 @@ const MemberRow: FC<{ p: TeamViewProps; m: TeamViewProps['members'][number] }> =
       <td>
         {canEdit || self ? (
           <div class="actions">
-            <form method="post" action={`${base}/remove`} data-confirm={self ? 'Leave this organization?' : `Remove ${m.name}?`}>
+            <form
+              method="post"
+              action={`${base}/remove`}
+              data-confirm={self ? 'Leave this organization?' : `Remove ${m.name}?`}
+            >
               <CsrfField token={p.csrf} />
-              <button class="btn small danger" type="submit">{self ? 'Leave' : 'Remove'}</button>
+              <button class="btn small danger" type="submit">
+                {self ? 'Leave' : 'Remove'}
+              </button>
             </form>
           </div>
         ) : null}
@@ -140,8 +205,12 @@ const InvitationRow: FC<{ p: TeamViewProps; i: InvitationResource }> = ({ p, i }
   return (
     <tr data-invitation={i.email}>
       <td>{i.email}</td>
-      <td><Badge value={i.role} /></td>
-      <td><Badge value={i.status} /></td>
+      <td>
+        <Badge value={i.role} />
+      </td>
+      <td>
+        <Badge value={i.status} />
+      </td>
       <td class="muted small nowrap">{i.status === 'pending' || i.status === 'expired' ? day(i.expires_at) : '—'}</td>
       <td class="small nowrap">{i.invited_by.name ?? '—'}</td>
       <td>
@@ -155,13 +224,21 @@ const InvitationRow: FC<{ p: TeamViewProps; i: InvitationResource }> = ({ p, i }
           {i.status === 'pending' || i.status === 'expired' ? (
             <form method="post" action={`${base}/resend`}>
               <CsrfField token={p.csrf} />
-              <button class="btn small" type="submit" aria-label={`Resend invitation to ${i.email}`}>Resend</button>
+              <button class="btn small" type="submit" aria-label={`Resend invitation to ${i.email}`}>
+                Resend
+              </button>
             </form>
           ) : null}
           {i.status === 'pending' ? (
-            <form method="post" action={`${base}/revoke`} data-confirm={`Revoke the invitation to ${i.email}? Its link stops working at once.`}>
+            <form
+              method="post"
+              action={`${base}/revoke`}
+              data-confirm={`Revoke the invitation to ${i.email}? Its link stops working at once.`}
+            >
               <CsrfField token={p.csrf} />
-              <button class="btn small danger" type="submit" aria-label={`Revoke invitation to ${i.email}`}>Revoke</button>
+              <button class="btn small danger" type="submit" aria-label={`Revoke invitation to ${i.email}`}>
+                Revoke
+              </button>
             </form>
           ) : null}
         </div>
@@ -170,7 +247,14 @@ const InvitationRow: FC<{ p: TeamViewProps; i: InvitationResource }> = ({ p, i }
   );
 };
 
-const LOCALE_NAMES: Record<string, string> = { en: 'English', de: 'Deutsch', fr: 'Français', es: 'Español', ja: '日本語', 'pt-BR': 'Português (Brasil)' };
+const LOCALE_NAMES: Record<string, string> = {
+  en: 'English',
+  de: 'Deutsch',
+  fr: 'Français',
+  es: 'Español',
+  ja: '日本語',
+  'pt-BR': 'Português (Brasil)',
+};
 
 /** Allowed email domains and the default language of invitations: owners edit, admins read. */
 const OrganizationSettings: FC<{ p: TeamViewProps }> = ({ p }) => {
@@ -185,25 +269,45 @@ const OrganizationSettings: FC<{ p: TeamViewProps }> = ({ p }) => {
       {owner ? (
         <form method="post" action={`/orgs/${p.org.slug}/settings/organization`} class="card-body">
           <CsrfField token={p.csrf} />
-          {s.error ? <div class="alert error" role="alert">{s.error}</div> : null}
+          {s.error ? (
+            <div class="alert error" role="alert">
+              {s.error}
+            </div>
+          ) : null}
           <div class="field">
-            <label for="org-domains">Allowed email domains <span class="hint">(one per line, like example.com or *.example.com; empty allows every domain; pending invitations are not affected)</span></label>
-            <textarea id="org-domains" name="domains" rows={3}>{s.typedDomains ?? s.domains.join('\n')}</textarea>
+            <label for="org-domains">
+              Allowed email domains{' '}
+              <span class="hint">
+                (one per line, like example.com or *.example.com; empty allows every domain; pending invitations are not
+                affected)
+              </span>
+            </label>
+            <textarea id="org-domains" name="domains" rows={3}>
+              {s.typedDomains ?? s.domains.join('\n')}
+            </textarea>
           </div>
           <div class="field">
             <label for="org-locale">Default language of invitations</label>
             <select id="org-locale" name="default_locale">
               {Object.entries(LOCALE_NAMES).map(([code, name]) => (
-                <option value={code} selected={s.defaultLocale === code}>{name}</option>
+                <option value={code} selected={s.defaultLocale === code}>
+                  {name}
+                </option>
               ))}
             </select>
           </div>
-          <button class="btn primary" type="submit">Save settings</button>
+          <button class="btn primary" type="submit">
+            Save settings
+          </button>
         </form>
       ) : (
         <div class="card-body">
-          <p><strong>Allowed email domains:</strong> {s.domains.length ? s.domains.join(', ') : 'every domain'}</p>
-          <p><strong>Default language of invitations:</strong> {LOCALE_NAMES[s.defaultLocale] ?? s.defaultLocale}</p>
+          <p>
+            <strong>Allowed email domains:</strong> {s.domains.length ? s.domains.join(', ') : 'every domain'}
+          </p>
+          <p>
+            <strong>Default language of invitations:</strong> {LOCALE_NAMES[s.defaultLocale] ?? s.defaultLocale}
+          </p>
         </div>
       )}
     </section>
@@ -217,11 +321,20 @@ export const TeamView: FC<{ p: TeamViewProps }> = ({ p }) => {
     <Layout title={`Team · ${p.org.name}`} user={p.user} orgs={p.orgs} current={p.org.slug} csrf={p.csrf}>
       <h1>Team</h1>
       <p class="sub">
-        Settings for <strong>{p.org.name}</strong> · you are {p.role === 'admin' || p.role === 'owner' ? 'an' : 'a'} <strong>{p.role}</strong>
+        Settings for <strong>{p.org.name}</strong> · you are {p.role === 'admin' || p.role === 'owner' ? 'an' : 'a'}{' '}
+        <strong>{p.role}</strong>
       </p>
       {manager ? <SettingsTabs slug={p.org.slug} current="team" /> : null}
-      {p.notice ? <div class="alert notice" role="status">{p.notice}</div> : null}
-      {p.error ? <div class="alert error" role="alert">{p.error}</div> : null}
+      {p.notice ? (
+        <div class="alert notice" role="status">
+          {p.notice}
+        </div>
+      ) : null}
+      {p.error ? (
+        <div class="alert error" role="alert">
+          {p.error}
+        </div>
+      ) : null}
       {manager ? (
         <section class="card" aria-labelledby="invitations-title">
           <div class="card-head">
@@ -232,12 +345,28 @@ export const TeamView: FC<{ p: TeamViewProps }> = ({ p }) => {
             </span>
           </div>
           {p.invitations.length > 0 ? (
-            <div class="table-wrap"><table>
-              <thead>
-                <tr><th>Email</th><th>Role</th><th>Status</th><th>Expires</th><th>Invited by</th><th>Delivery</th><th><span class="sr-only">Actions</span></th></tr>
-              </thead>
-              <tbody>{p.invitations.map((i) => <InvitationRow p={p} i={i} />)}</tbody>
-            </table></div>
+            <div class="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th>Email</th>
+                    <th>Role</th>
+                    <th>Status</th>
+                    <th>Expires</th>
+                    <th>Invited by</th>
+                    <th>Delivery</th>
+                    <th>
+                      <span class="sr-only">Actions</span>
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {p.invitations.map((i) => (
+                    <InvitationRow p={p} i={i} />
+                  ))}
+                </tbody>
+              </table>
+            </div>
           ) : (
             <div class="card-body muted">No invitations yet.</div>
           )}
@@ -248,13 +377,26 @@ export const TeamView: FC<{ p: TeamViewProps }> = ({ p }) => {
       <section class="card" aria-labelledby="members-title">
         <div class="card-head">
           <h2 id="members-title">Members</h2>
-          <span class="capacity">{p.members.length} {p.members.length === 1 ? 'member' : 'members'}</span>
+          <span class="capacity">
+            {p.members.length} {p.members.length === 1 ? 'member' : 'members'}
+          </span>
         </div>
         <table>
           <thead>
-            <tr><th>Name</th><th>Role</th><th>Joined</th><th><span class="sr-only">Actions</span></th></tr>
+            <tr>
+              <th>Name</th>
+              <th>Role</th>
+              <th>Joined</th>
+              <th>
+                <span class="sr-only">Actions</span>
+              </th>
+            </tr>
           </thead>
-          <tbody>{p.members.map((m) => <MemberRow p={p} m={m} />)}</tbody>
+          <tbody>
+            {p.members.map((m) => (
+              <MemberRow p={p} m={m} />
+            ))}
+          </tbody>
         </table>
       </section>
     </Layout>

@@ -7,8 +7,20 @@ import { actorOf } from '../lib/request';
 import { handOffWebhooks } from '../delivery/producer';
 import { organizationsOf, requireMembership } from '../organizations/organizations.store';
 import { CreateWebhookBody } from '../webhooks/webhooks.schemas';
-import { findEndpoint, listAttempts, listEndpoints, toWebhookResource, type WebhookResource } from '../webhooks/webhooks.store';
-import { createEndpoint, deleteEndpoint, rotateSecret, sendTestEvent, updateEndpoint } from '../webhooks/webhooks.service';
+import {
+  findEndpoint,
+  listAttempts,
+  listEndpoints,
+  toWebhookResource,
+  type WebhookResource,
+} from '../webhooks/webhooks.store';
+import {
+  createEndpoint,
+  deleteEndpoint,
+  rotateSecret,
+  sendTestEvent,
+  updateEndpoint,
+} from '../webhooks/webhooks.service';
 import { refuseCsrf } from './auth.pages';
 import { CsrfField, Layout, MessagePage, SettingsTabs, type OrgLink } from './layout';
 import { csrfValid, pageUser } from './pages.middleware';
@@ -24,14 +36,18 @@ const NOTICES: Record<string, string> = {
   deleted: 'Endpoint deleted. Its queued events were dropped.',
   saved: 'Endpoint saved.',
 };
-const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString('en-US', { dateStyle: 'medium', timeStyle: 'medium', timeZone: 'UTC' }) + ' UTC' : '—');
+const when = (iso: string | null) =>
+  iso
+    ? `${new Date(iso).toLocaleString('en-US', { dateStyle: 'medium', timeStyle: 'medium', timeZone: 'UTC' })} UTC`
+    : '—';
 
 const EventChoices: FC<{ idPrefix: string; selected: readonly string[] }> = ({ idPrefix, selected }) => (
   <fieldset class="events">
     <legend class="sr-only">Events</legend>
     {SELECTABLE.map((t) => (
       <label for={`${idPrefix}-${t}`}>
-        <input type="checkbox" id={`${idPrefix}-${t}`} name="events" value={t} checked={selected.includes(t)} /> <span class="mono">{t}</span>
+        <input type="checkbox" id={`${idPrefix}-${t}`} name="events" value={t} checked={selected.includes(t)} />{' '}
+        <span class="mono">{t}</span>
       </label>
     ))}
   </fieldset>
@@ -41,16 +57,26 @@ const SecretOnce: FC<{ secret: string; url: string }> = ({ secret, url }) => (
   <section class="card" aria-labelledby="secret-title">
     <div class="card-body stack">
       <h2 id="secret-title">Signing secret for {url}</h2>
-      <p class="muted small">Copy it now: it is shown only this once. Verify each delivery's <span class="mono">webhook-signature</span> with it (any Standard Webhooks library does).</p>
+      <p class="muted small">
+        Copy it now: it is shown only this once. Verify each delivery's <span class="mono">webhook-signature</span> with
+        it (any Standard Webhooks library does).
+      </p>
       <div class="secret">
         <input id="new-secret" type="text" readonly value={secret} aria-label="Signing secret" />
-        <button class="btn" type="button" data-copy="new-secret">Copy</button>
+        <button class="btn" type="button" data-copy="new-secret">
+          Copy
+        </button>
       </div>
     </div>
   </section>
 );
 
-const EndpointCard: FC<{ slug: string; w: WebhookResource; attempts: Attempt[]; csrf?: string }> = ({ slug, w, attempts, csrf }) => {
+const EndpointCard: FC<{ slug: string; w: WebhookResource; attempts: Attempt[]; csrf?: string }> = ({
+  slug,
+  w,
+  attempts,
+  csrf,
+}) => {
   const base = `/orgs/${slug}/settings/webhooks/${w.id}`;
   const all = w.events.length === WEBHOOK_EVENT_TYPES.length;
   return (
@@ -69,25 +95,43 @@ const EndpointCard: FC<{ slug: string; w: WebhookResource; attempts: Attempt[]; 
           {w.enabled ? (
             <form method="post" action={`${base}/test`}>
               <CsrfField token={csrf} />
-              <button class="btn small" type="submit" aria-label={`Send a test event to ${w.url}`}>Send test</button>
+              <button class="btn small" type="submit" aria-label={`Send a test event to ${w.url}`}>
+                Send test
+              </button>
             </form>
           ) : null}
           <form method="post" action={`${base}/toggle`}>
             <CsrfField token={csrf} />
-            <button class="btn small" type="submit">{w.enabled ? 'Disable' : 'Enable'}</button>
+            <button class="btn small" type="submit">
+              {w.enabled ? 'Disable' : 'Enable'}
+            </button>
           </form>
-          <form method="post" action={`${base}/rotate`} data-confirm="Rotate the signing secret? The old one keeps signing for 24 hours.">
+          <form
+            method="post"
+            action={`${base}/rotate`}
+            data-confirm="Rotate the signing secret? The old one keeps signing for 24 hours."
+          >
             <CsrfField token={csrf} />
-            <button class="btn small" type="submit">Rotate secret</button>
+            <button class="btn small" type="submit">
+              Rotate secret
+            </button>
           </form>
-          <form method="post" action={`${base}/delete`} data-confirm={`Delete the endpoint ${w.url}? Its queued events are dropped.`}>
+          <form
+            method="post"
+            action={`${base}/delete`}
+            data-confirm={`Delete the endpoint ${w.url}? Its queued events are dropped.`}
+          >
             <CsrfField token={csrf} />
-            <button class="btn small danger" type="submit">Delete</button>
+            <button class="btn small danger" type="submit">
+              Delete
+            </button>
           </form>
         </div>
       </div>
       <details class="invite-panel">
-        <summary class="card-body"><span class="btn small">Edit</span></summary>
+        <summary class="card-body">
+          <span class="btn small">Edit</span>
+        </summary>
         <form method="post" action={`${base}/edit`} class="card-body">
           <CsrfField token={csrf} />
           <div class="field">
@@ -95,21 +139,34 @@ const EndpointCard: FC<{ slug: string; w: WebhookResource; attempts: Attempt[]; 
             <input id={`url-${w.id}`} name="url" type="text" required maxlength={2048} value={w.url} />
           </div>
           <div class="field">
-            <label for={`desc-${w.id}`}>Description <span class="hint">(optional)</span></label>
+            <label for={`desc-${w.id}`}>
+              Description <span class="hint">(optional)</span>
+            </label>
             <input id={`desc-${w.id}`} name="description" type="text" maxlength={200} value={w.description ?? ''} />
           </div>
           <div class="field">
-            <span class="label-like"><strong>Events</strong></span>
+            <span class="label-like">
+              <strong>Events</strong>
+            </span>
             <EventChoices idPrefix={`ev-${w.id}`} selected={w.events} />
           </div>
-          <button class="btn primary" type="submit">Save</button>
+          <button class="btn primary" type="submit">
+            Save
+          </button>
         </form>
       </details>
       <div class="table-wrap">
         {attempts.length ? (
           <table aria-label={`Recent deliveries to ${w.url}`}>
             <thead>
-              <tr><th>Event</th><th>Attempt</th><th>Status</th><th>Latency</th><th>Sent</th><th>Next retry</th></tr>
+              <tr>
+                <th>Event</th>
+                <th>Attempt</th>
+                <th>Status</th>
+                <th>Latency</th>
+                <th>Sent</th>
+                <th>Next retry</th>
+              </tr>
             </thead>
             <tbody>
               {attempts.map((a) => (
@@ -150,29 +207,62 @@ interface ViewProps {
 const WebhooksView: FC<{ p: ViewProps }> = ({ p }) => (
   <Layout title={`Webhooks · ${p.org.name}`} user={p.user} orgs={p.orgs} current={p.org.slug} csrf={p.csrf}>
     <h1>Webhooks</h1>
-    <p class="sub">Signed events (Standard Webhooks) for <strong>{p.org.name}</strong>: invitations and members as they change.</p>
+    <p class="sub">
+      Signed events (Standard Webhooks) for <strong>{p.org.name}</strong>: invitations and members as they change.
+    </p>
     <SettingsTabs slug={p.org.slug} current="webhooks" />
-    {p.notice ? <div class="alert notice" role="status">{p.notice}</div> : null}
-    {p.error ? <div class="alert error" role="alert">{p.error}</div> : null}
+    {p.notice ? (
+      <div class="alert notice" role="status">
+        {p.notice}
+      </div>
+    ) : null}
+    {p.error ? (
+      <div class="alert error" role="alert">
+        {p.error}
+      </div>
+    ) : null}
     {p.secret ? <SecretOnce secret={p.secret.secret} url={p.secret.url} /> : null}
-    {p.endpoints.map(({ w, attempts }) => <EndpointCard slug={p.org.slug} w={w} attempts={attempts} csrf={p.csrf} />)}
+    {p.endpoints.map(({ w, attempts }) => (
+      <EndpointCard slug={p.org.slug} w={w} attempts={attempts} csrf={p.csrf} />
+    ))}
     <section class="card" aria-labelledby="add-title">
-      <div class="card-head"><h2 id="add-title">Add an endpoint</h2><span class="capacity">{p.endpoints.length} of 10</span></div>
+      <div class="card-head">
+        <h2 id="add-title">Add an endpoint</h2>
+        <span class="capacity">{p.endpoints.length} of 10</span>
+      </div>
       <form method="post" action={`/orgs/${p.org.slug}/settings/webhooks`} class="card-body">
         <CsrfField token={p.csrf} />
         <div class="field">
           <label for="webhook-url">Endpoint URL</label>
-          <input id="webhook-url" name="url" type="text" required maxlength={2048} placeholder="https://example.com/webhooks/8bit-ai" value={p.typed?.url ?? ''} />
+          <input
+            id="webhook-url"
+            name="url"
+            type="text"
+            required
+            maxlength={2048}
+            placeholder="https://example.com/webhooks/8bit-ai"
+            value={p.typed?.url ?? ''}
+          />
         </div>
         <div class="field">
-          <label for="webhook-description">Description <span class="hint">(optional)</span></label>
-          <input id="webhook-description" name="description" type="text" maxlength={200} value={p.typed?.description ?? ''} />
+          <label for="webhook-description">
+            Description <span class="hint">(optional)</span>
+          </label>
+          <input
+            id="webhook-description"
+            name="description"
+            type="text"
+            maxlength={200}
+            value={p.typed?.description ?? ''}
+          />
         </div>
         <div class="field">
           <strong>Events</strong>
           <EventChoices idPrefix="new" selected={p.typed?.events ?? SELECTABLE} />
         </div>
-        <button class="btn primary" type="submit">Add endpoint</button>
+        <button class="btn primary" type="submit">
+          Add endpoint
+        </button>
       </form>
     </section>
   </Layout>
@@ -183,7 +273,7 @@ async function manager(c: Ctx) {
   const user = await pageUser(c);
   if (!user) return c.redirect('/sign-in', 303);
   const slug = c.req.param('slug') ?? '';
-  let membership;
+  let membership: Awaited<ReturnType<typeof requireMembership>>;
   try {
     membership = await requireMembership(c.var.db, slug, user.id);
   } catch {
@@ -195,19 +285,35 @@ async function manager(c: Ctx) {
     );
   }
   // Other members keep the read-only Team page.
-  if (membership.role !== 'owner' && membership.role !== 'admin') return c.redirect(`/orgs/${membership.org.slug}/settings/team`, 303);
+  if (membership.role !== 'owner' && membership.role !== 'admin')
+    return c.redirect(`/orgs/${membership.org.slug}/settings/team`, 303);
   return { user, org: membership.org };
 }
 
-async function render(c: Ctx, m: { user: AuthUser; org: { id: string; name: string; slug: string } }, extra: Partial<ViewProps> = {}, status: 200 | 400 | 409 | 429 = 200) {
+async function render(
+  c: Ctx,
+  m: { user: AuthUser; org: { id: string; name: string; slug: string } },
+  extra: Partial<ViewProps> = {},
+  status: 200 | 400 | 409 | 429 = 200,
+) {
   const rows = await listEndpoints(c.var.db, m.org.id);
-  const endpoints = await Promise.all(rows.map(async (r) => ({ w: toWebhookResource(r), attempts: (await listAttempts(c.var.db, r.id, { limit: 10 })).data })));
+  const endpoints = await Promise.all(
+    rows.map(async (r) => ({
+      w: toWebhookResource(r),
+      attempts: (await listAttempts(c.var.db, r.id, { limit: 10 })).data,
+    })),
+  );
   const notice = c.req.query('notice');
   return c.html(
     <WebhooksView
       p={{
-        user: m.user, orgs: await organizationsOf(c.var.db, m.user.id), org: m.org, csrf: c.var.csrf, endpoints,
-        notice: notice && Object.hasOwn(NOTICES, notice) ? NOTICES[notice] : undefined, ...extra,
+        user: m.user,
+        orgs: await organizationsOf(c.var.db, m.user.id),
+        org: m.org,
+        csrf: c.var.csrf,
+        endpoints,
+        notice: notice && Object.hasOwn(NOTICES, notice) ? NOTICES[notice] : undefined,
+        ...extra,
       }}
     />,
     status,
@@ -227,10 +333,22 @@ async function webhookForm(c: Ctx) {
   return { _csrf: one('_csrf'), url: one('url'), description: one('description'), events };
 }
 
-const ctxOf = (c: Ctx, m: { user: AuthUser; org: { id: string } }) => ({ env: c.env, db: c.var.db, organizationId: m.org.id, actor: actorOf(c, m.user.id), now: Date.now() });
+const ctxOf = (c: Ctx, m: { user: AuthUser; org: { id: string } }) => ({
+  env: c.env,
+  db: c.var.db,
+  organizationId: m.org.id,
+  actor: actorOf(c, m.user.id),
+  now: Date.now(),
+});
 
 /** Runs an endpoint action and goes back with a notice, or shows the page with the error. */
-async function act(c: Ctx, run: (m: { user: AuthUser; org: { id: string; name: string; slug: string } }, form: NonNullable<Awaited<ReturnType<typeof webhookForm>>>) => Promise<string | Response>) {
+async function act(
+  c: Ctx,
+  run: (
+    m: { user: AuthUser; org: { id: string; name: string; slug: string } },
+    form: NonNullable<Awaited<ReturnType<typeof webhookForm>>>,
+  ) => Promise<string | Response>,
+) {
   const m = await manager(c);
   if (m instanceof Response) return m;
   const form = await webhookForm(c);
@@ -270,12 +388,30 @@ export const webhookPages = new Hono<AppEnv>()
     if (!form || !csrfValid(c, form)) return refuseCsrf(c);
     const typed = { url: form.url, description: form.description, events: form.events };
     // The API's own schema; every event checked means "all" (new types included).
-    const parsed = CreateWebhookBody.safeParse({ url: form.url, description: form.description || undefined, events: form.events.length ? form.events : undefined });
+    const parsed = CreateWebhookBody.safeParse({
+      url: form.url,
+      description: form.description || undefined,
+      events: form.events.length ? form.events : undefined,
+    });
     if (!parsed.success || form.events.length === 0) {
-      return render(c, m, { typed, error: form.events.length === 0 ? 'Choose at least one event.' : 'Enter the endpoint URL (https://…, up to 2048 characters) and a description of up to 200 characters.' }, 400);
+      return render(
+        c,
+        m,
+        {
+          typed,
+          error:
+            form.events.length === 0
+              ? 'Choose at least one event.'
+              : 'Enter the endpoint URL (https://…, up to 2048 characters) and a description of up to 200 characters.',
+        },
+        400,
+      );
     }
     try {
-      const row = await createEndpoint(ctxOf(c, m), { ...parsed.data, events: form.events.length === SELECTABLE.length ? undefined : parsed.data.events });
+      const row = await createEndpoint(ctxOf(c, m), {
+        ...parsed.data,
+        events: form.events.length === SELECTABLE.length ? undefined : parsed.data.events,
+      });
       return render(c, m, { notice: 'Endpoint added.', secret: { secret: row.secret, url: row.url } });
     } catch (err) {
       if (err instanceof ApiError && err.status < 500) return render(c, m, { typed, error: err.detail }, 400);
@@ -286,9 +422,21 @@ export const webhookPages = new Hono<AppEnv>()
     act(c, async (m, form) => {
       const events = form.events.length === SELECTABLE.length ? null : form.events;
       if (events && events.length === 0) throw new ApiError('validation_failed', 'Choose at least one event.');
-      const parsed = CreateWebhookBody.safeParse({ url: form.url, description: form.description || undefined, events: events ?? undefined });
-      if (!parsed.success) throw new ApiError('validation_failed', 'Enter the endpoint URL (https://…) and a description of up to 200 characters.');
-      await updateEndpoint(ctxOf(c, m), (await endpointOf(c, m.org.id)).id, { url: parsed.data.url, description: parsed.data.description ?? null, events });
+      const parsed = CreateWebhookBody.safeParse({
+        url: form.url,
+        description: form.description || undefined,
+        events: events ?? undefined,
+      });
+      if (!parsed.success)
+        throw new ApiError(
+          'validation_failed',
+          'Enter the endpoint URL (https://…) and a description of up to 200 characters.',
+        );
+      await updateEndpoint(ctxOf(c, m), (await endpointOf(c, m.org.id)).id, {
+        url: parsed.data.url,
+        description: parsed.data.description ?? null,
+        events,
+      });
       return 'saved';
     }),
   )
@@ -310,7 +458,10 @@ export const webhookPages = new Hono<AppEnv>()
     act(c, async (m) => {
       const row = await endpointOf(c, m.org.id);
       const secret = await rotateSecret(ctxOf(c, m), row.id);
-      return render(c, m, { notice: 'Secret rotated. The old secret keeps signing for 24 hours.', secret: { secret, url: row.url } });
+      return render(c, m, {
+        notice: 'Secret rotated. The old secret keeps signing for 24 hours.',
+        secret: { secret, url: row.url },
+      });
     }),
   )
   .post('/orgs/:slug/settings/webhooks/:id/delete', (c) =>

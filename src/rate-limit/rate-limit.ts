@@ -85,7 +85,8 @@ export function hitSql(bucket: string, limit: Limit, now: number, onlyIf: SQL = 
     statement: sql`INSERT INTO rate_limits (bucket, window_start, count) SELECT ${bucket}, ${windowStart}, 1 WHERE ${onlyIf}
       ON CONFLICT (bucket, window_start) DO UPDATE SET count = count + 1 RETURNING count`,
     within: sql`coalesce((SELECT count FROM rate_limits WHERE bucket = ${bucket} AND window_start = ${windowStart}), 0) <= ${limit.max}`,
-    wait: (count: number) => (count > limit.max ? Math.max(1, Math.ceil((windowStart + limit.windowMs - now) / 1000)) : null),
+    wait: (count: number) =>
+      count > limit.max ? Math.max(1, Math.ceil((windowStart + limit.windowMs - now) / 1000)) : null,
   };
 }
 
@@ -100,7 +101,12 @@ export async function hit(db: Db, bucket: string, limit: Limit, now: number): Pr
  * Counts one hit in each bucket in a single D1 round trip (one batch); returns the first that is
  * over its limit with the seconds to wait, or null.
  */
-export async function hitAll(db: Db, hits: readonly { bucket: string; limit: Limit }[], now: number, amount = 1): Promise<{ index: number; wait: number } | null> {
+export async function hitAll(
+  db: Db,
+  hits: readonly { bucket: string; limit: Limit }[],
+  now: number,
+  amount = 1,
+): Promise<{ index: number; wait: number } | null> {
   const windows = hits.map(({ limit }) => now - (now % limit.windowMs));
   const results = await db.$client.batch(
     hits.map(({ bucket }, i) =>
@@ -112,7 +118,8 @@ export async function hitAll(db: Db, hits: readonly { bucket: string; limit: Lim
   );
   for (let i = 0; i < hits.length; i++) {
     const count = (results[i].results[0] as { count: number } | undefined)?.count ?? 1;
-    if (count > hits[i].limit.max) return { index: i, wait: Math.max(1, Math.ceil((windows[i] + hits[i].limit.windowMs - now) / 1000)) };
+    if (count > hits[i].limit.max)
+      return { index: i, wait: Math.max(1, Math.ceil((windows[i] + hits[i].limit.windowMs - now) / 1000)) };
   }
   return null;
 }
@@ -124,10 +131,30 @@ export async function hitAll(db: Db, hits: readonly { bucket: string; limit: Lim
  * first bucket over its limit, with the seconds to wait and its count (how far over: a place in
  * line), or null.
  */
-export async function hitInOrder(db: Db, hits: readonly { bucket: string; limit: Limit }[], now: number): Promise<{ index: number; wait: number; count: number } | null> {
+export async function hitInOrder(
+  db: Db,
+  hits: readonly { bucket: string; limit: Limit }[],
+  now: number,
+): Promise<{ index: number; wait: number; count: number } | null> {
   const counted: ReturnType<typeof hitSql>[] = [];
-  for (const { bucket, limit } of hits) counted.push(hitSql(bucket, limit, now, counted.length ? sql.join(counted.map((c) => c.within), sql` AND `) : undefined));
-  const results = await runBatch(db, counted.map((c) => c.statement));
+  for (const { bucket, limit } of hits)
+    counted.push(
+      hitSql(
+        bucket,
+        limit,
+        now,
+        counted.length
+          ? sql.join(
+              counted.map((c) => c.within),
+              sql` AND `,
+            )
+          : undefined,
+      ),
+    );
+  const results = await runBatch(
+    db,
+    counted.map((c) => c.statement),
+  );
   for (let i = 0; i < hits.length; i++) {
     const count = (results[i].results[0] as { count: number } | undefined)?.count ?? 0;
     const wait = counted[i].wait(count);
@@ -140,7 +167,9 @@ export async function hitInOrder(db: Db, hits: readonly { bucket: string; limit:
 export async function enforce(db: Db, bucket: string, limit: Limit, now: number): Promise<void> {
   const wait = await hit(db, bucket, limit, now);
   if (wait !== null) {
-    throw new ApiError('rate_limited', `Too many requests. Try again in ${wait} seconds.`, { headers: { 'Retry-After': String(wait) } });
+    throw new ApiError('rate_limited', `Too many requests. Try again in ${wait} seconds.`, {
+      headers: { 'Retry-After': String(wait) },
+    });
   }
 }
 
@@ -162,15 +191,23 @@ export const EDGE_LIMITS = {
  * limit. `RATE_LIMIT_SCALE` k > 1 spreads each bucket over k keys, multiplying the limit about k
  * times, as it multiplies the D1 limits.
  */
-export async function enforceAtEdge(env: Pick<Env, 'SIGN_IN_IP_LIMITER' | 'ACCEPT_IP_LIMITER' | 'RATE_LIMIT_SCALE'>, name: keyof typeof EDGE_LIMITS, ip: string | null) {
+export async function enforceAtEdge(
+  env: Pick<Env, 'SIGN_IN_IP_LIMITER' | 'ACCEPT_IP_LIMITER' | 'RATE_LIMIT_SCALE'>,
+  name: keyof typeof EDGE_LIMITS,
+  ip: string | null,
+) {
   const limit = EDGE_LIMITS[name];
   const shards = scaled(env, 1);
   const key = `${ipBucket(ip)}${shards > 1 ? `#${Math.floor(Math.random() * shards)}` : ''}`;
   const { success } = await env[limit.binding].limit({ key });
   if (!success) {
-    throw new ApiError('rate_limited', `Too many requests from your network. Try again in ${limit.periodSeconds} seconds.`, {
-      headers: { 'Retry-After': String(limit.periodSeconds) },
-    });
+    throw new ApiError(
+      'rate_limited',
+      `Too many requests from your network. Try again in ${limit.periodSeconds} seconds.`,
+      {
+        headers: { 'Retry-After': String(limit.periodSeconds) },
+      },
+    );
   }
 }
 
@@ -189,7 +226,10 @@ export function ipBucket(ip: string | null | undefined): string {
     const [hi, lo] = [groups[6], groups[7]];
     return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
   }
-  return `${groups.slice(0, 4).map((g) => g.toString(16)).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toString(16))
+    .join(':')}::/64`;
 }
 
 /** The client IP as Cloudflare reports it (`wrangler dev` sets it to 127.0.0.1), or null. */

@@ -12,7 +12,13 @@ import { errorMessage } from '../lib/redact';
  * - `http_<status>`: any other answer outside 2xx;
  * - `refused`: not sent, because the URL breaks the webhook URL rule at send time.
  */
-export type AttemptError = 'timeout' | 'connection_failed' | 'tls_error' | 'redirect_not_followed' | 'refused' | `http_${number}`;
+export type AttemptError =
+  | 'timeout'
+  | 'connection_failed'
+  | 'tls_error'
+  | 'redirect_not_followed'
+  | 'refused'
+  | `http_${number}`;
 
 /** The error class of an HTTP answer, or null for a 2xx. */
 export function errorForStatus(status: number): AttemptError | null {

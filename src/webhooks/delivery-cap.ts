@@ -11,7 +11,12 @@ import { hitInOrder, limitFor } from '../rate-limit/rate-limit';
  * full minute is its place in line, so the k-th one turned away goes ⌈k / cap⌉ minutes on, spread
  * across that minute, rather than every one of them coming back at the same instant.
  */
-export async function deliverySlot(env: Pick<Env, 'RATE_LIMIT_SCALE'>, db: Db, organizationId: string, now: number): Promise<{ retryAt: number } | null> {
+export async function deliverySlot(
+  env: Pick<Env, 'RATE_LIMIT_SCALE'>,
+  db: Db,
+  organizationId: string,
+  now: number,
+): Promise<{ retryAt: number } | null> {
   const limit = limitFor(env, 'webhookDeliveriesPerOrg');
   const over = await hitInOrder(db, [{ bucket: `webhook-deliveries:org:${organizationId}`, limit }], now);
   if (!over) return null;

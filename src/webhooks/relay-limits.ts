@@ -12,7 +12,10 @@ import { hitInOrder, limitFor } from '../rate-limit/rate-limit';
  * one's 409 are free; a redelivery of an unknown attempt counts (it is checked by the write).
  * Over either limit: 429 `rate_limited` with Retry-After, and nothing is queued.
  */
-export async function chargeRelay(ctx: { env: Pick<Env, 'RATE_LIMIT_SCALE'>; db: Db; organizationId: string; now: number }, endpointId: string): Promise<void> {
+export async function chargeRelay(
+  ctx: { env: Pick<Env, 'RATE_LIMIT_SCALE'>; db: Db; organizationId: string; now: number },
+  endpointId: string,
+): Promise<void> {
   const over = await hitInOrder(
     ctx.db,
     [
@@ -23,7 +26,11 @@ export async function chargeRelay(ctx: { env: Pick<Env, 'RATE_LIMIT_SCALE'>; db:
   );
   if (!over) return;
   const what = over.index === 0 ? 'this endpoint' : "this organization's endpoints";
-  throw new ApiError('rate_limited', `Too many test events and redeliveries for ${what}. Try again in ${over.wait} seconds.`, {
-    headers: { 'Retry-After': String(over.wait) },
-  });
+  throw new ApiError(
+    'rate_limited',
+    `Too many test events and redeliveries for ${what}. Try again in ${over.wait} seconds.`,
+    {
+      headers: { 'Retry-After': String(over.wait) },
+    },
+  );
 }

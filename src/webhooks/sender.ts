@@ -9,7 +9,15 @@ import { deliverySlot } from './delivery-cap';
 import { webhookUrlProblem } from './webhook-url';
 
 /** Delays before attempts 2 to 8 (SPEC §11), times `WEBHOOK_RETRY_SCALE`; then the message is given up. */
-export const WEBHOOK_RETRY_DELAYS_MS = [5_000, 5 * 60_000, 30 * 60_000, 2 * 3_600_000, 5 * 3_600_000, 10 * 3_600_000, 10 * 3_600_000];
+export const WEBHOOK_RETRY_DELAYS_MS = [
+  5_000,
+  5 * 60_000,
+  30 * 60_000,
+  2 * 3_600_000,
+  5 * 3_600_000,
+  10 * 3_600_000,
+  10 * 3_600_000,
+];
 export const WEBHOOK_MAX_ATTEMPTS = WEBHOOK_RETRY_DELAYS_MS.length + 1;
 export const WEBHOOK_TIMEOUT_MS = 10_000;
 /** At most this much of a receiver's answer is kept. */
@@ -67,7 +75,10 @@ async function readSome(res: Response, limit: number): Promise<string> {
   }
   const all = new Uint8Array(size);
   let at = 0;
-  for (const c of chunks) (all.set(c, at), (at += c.length));
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.length;
+  }
   return new TextDecoder().decode(all.slice(0, limit));
 }
 
@@ -88,7 +99,8 @@ export async function deliverWebhook(
   opts: { timeoutMs?: number } = {},
 ): Promise<WebhookVerdict> {
   const claimEnd = now + CLAIM_MS;
-  const [row] = await db.all<Claimed>(sql`UPDATE webhook_deliveries SET status = 'sending', next_attempt_at = ${claimEnd}, updated_at = ${now}
+  const [row] =
+    await db.all<Claimed>(sql`UPDATE webhook_deliveries SET status = 'sending', next_attempt_at = ${claimEnd}, updated_at = ${now}
     WHERE id = ${deliveryId} AND status = 'pending' AND next_attempt_at <= ${now}
     RETURNING id, organization_id, endpoint_id, event_id, event_type, attempts,
       (SELECT url FROM webhook_endpoints WHERE id = endpoint_id) AS url,
@@ -103,7 +115,15 @@ export async function deliverWebhook(
     return { done: true };
   }
   const log = (fields: Record<string, unknown>) =>
-    console.log(JSON.stringify({ event: 'webhook_attempt', webhook_id: row.id, endpoint_id: row.endpoint_id, event_type: row.event_type, ...fields }));
+    console.log(
+      JSON.stringify({
+        event: 'webhook_attempt',
+        webhook_id: row.id,
+        endpoint_id: row.endpoint_id,
+        event_type: row.event_type,
+        ...fields,
+      }),
+    );
 
   const refusal = webhookUrlProblem(env.APP_URL, row.url);
   if (refusal) {
@@ -123,7 +143,10 @@ export async function deliverWebhook(
   }
 
   const timestamp = Math.floor(now / 1000);
-  const secrets = [row.secret, ...(row.previous_secret && (row.previous_secret_expires_at ?? 0) > now ? [row.previous_secret] : [])];
+  const secrets = [
+    row.secret,
+    ...(row.previous_secret && (row.previous_secret_expires_at ?? 0) > now ? [row.previous_secret] : []),
+  ];
   const signatures = await Promise.all(secrets.map((s) => signStandardWebhook(s, row.id, timestamp, row.body!)));
   const started = Date.now();
   let statusCode: number | null = null;
@@ -156,7 +179,14 @@ export async function deliverWebhook(
   // from closed ones as well as the text did (13 ms against 2 ms in the review).
   const duration = error === 'connection_failed' || error === 'tls_error' ? 0 : elapsed;
   const verdict = await recordAttempt(env, db, row, now, { statusCode, error, kept, duration });
-  log({ attempt: row.attempts + 1, status_code: statusCode, outcome: verdict.status, duration_ms: elapsed, error, ...(detail ? { detail } : {}) });
+  log({
+    attempt: row.attempts + 1,
+    status_code: statusCode,
+    outcome: verdict.status,
+    duration_ms: elapsed,
+    error,
+    ...(detail ? { detail } : {}),
+  });
   return verdict.retryIn === null ? { done: true } : { done: false, retryInMs: verdict.retryIn };
 }
 

@@ -29,7 +29,8 @@ export function webhookUrlProblem(appUrl: string, raw: string): string | null {
   if (url.protocol === 'https:') {
     if (local) return null;
     const host = canonicalHost(url.hostname);
-    if (host === 'localhost' || host.endsWith('.localhost')) return 'The URL must point to a public host, not localhost.';
+    if (host === 'localhost' || host.endsWith('.localhost'))
+      return 'The URL must point to a public host, not localhost.';
     const address = nonPublicAddress(host);
     if (address) return `The URL must point to a public host: ${address}.`;
     if (host === canonicalHost(new URL(appUrl).hostname)) return 'The URL must not point to this service itself.';
@@ -37,5 +38,7 @@ export function webhookUrlProblem(appUrl: string, raw: string): string | null {
   }
   const localTarget = url.protocol === 'http:' && ['localhost', '127.0.0.1'].includes(url.hostname);
   if (localTarget && local) return null;
-  return localTarget ? 'http:// URLs are allowed only in local development; use https://.' : 'The URL must use https://.';
+  return localTarget
+    ? 'http:// URLs are allowed only in local development; use https://.'
+    : 'The URL must use https://.';
 }

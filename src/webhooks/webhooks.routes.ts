@@ -9,11 +9,25 @@ import { requireManager } from '../organizations/organizations.store';
 import { ApiError } from '../errors';
 import { handOffWebhooks } from '../delivery/producer';
 import {
-  AttemptParams, CreateWebhookBody, CreatedWebhookSchema, DeliveriesQuery, DeliveryAttemptSchema, SecretSchema, UpdateWebhookBody,
-  WebhookParams, WebhookSchema,
+  AttemptParams,
+  CreateWebhookBody,
+  CreatedWebhookSchema,
+  DeliveriesQuery,
+  DeliveryAttemptSchema,
+  SecretSchema,
+  UpdateWebhookBody,
+  WebhookParams,
+  WebhookSchema,
 } from './webhooks.schemas';
 import { findEndpoint, listAttempts, listEndpoints, toWebhookResource } from './webhooks.store';
-import { createEndpoint, deleteEndpoint, redeliver, rotateSecret, sendTestEvent, updateEndpoint } from './webhooks.service';
+import {
+  createEndpoint,
+  deleteEndpoint,
+  redeliver,
+  rotateSecret,
+  sendTestEvent,
+  updateEndpoint,
+} from './webhooks.service';
 
 /** Owners and admins only, checked before the body is validated (a viewer gets 403, not 400). */
 const requireWebhookManager = createMiddleware<AppEnv>(async (c, next) => {
@@ -37,50 +51,91 @@ async function endpointOr404(c: Context<AppEnv>, organizationId: string, id: str
 }
 
 const create = createRoute({
-  ...common, method: 'post', path: base, operationId: 'createWebhook',
+  ...common,
+  method: 'post',
+  path: base,
+  operationId: 'createWebhook',
   summary: 'Register a webhook endpoint (the secret is shown once)',
   request: { params: OrgParams, body: jsonBody(CreateWebhookBody) },
   responses: { 201: jsonResponse(CreatedWebhookSchema, 'Created'), ...problems(400, 401, 403, 404, 413, 415) },
 });
 const list = createRoute({
-  ...common, method: 'get', path: base, operationId: 'listWebhooks',
+  ...common,
+  method: 'get',
+  path: base,
+  operationId: 'listWebhooks',
   summary: "The organization's webhook endpoints (no secrets)",
   request: { params: OrgParams },
   responses: { 200: jsonResponse(z.object({ data: z.array(WebhookSchema) }), 'Endpoints'), ...problems(401, 403, 404) },
 });
 const get = createRoute({
-  ...common, method: 'get', path: `${base}/{id}`, operationId: 'getWebhook',
-  summary: 'One webhook endpoint', request: { params: WebhookParams },
+  ...common,
+  method: 'get',
+  path: `${base}/{id}`,
+  operationId: 'getWebhook',
+  summary: 'One webhook endpoint',
+  request: { params: WebhookParams },
   responses: { 200: jsonResponse(WebhookSchema, 'The endpoint'), ...problems(401, 403, 404) },
 });
 const update = createRoute({
-  ...common, method: 'patch', path: `${base}/{id}`, operationId: 'updateWebhook',
-  summary: 'Change url, events, enabled or description', request: { params: WebhookParams, body: jsonBody(UpdateWebhookBody) },
+  ...common,
+  method: 'patch',
+  path: `${base}/{id}`,
+  operationId: 'updateWebhook',
+  summary: 'Change url, events, enabled or description',
+  request: { params: WebhookParams, body: jsonBody(UpdateWebhookBody) },
   responses: { 200: jsonResponse(WebhookSchema, 'Updated'), ...problems(400, 401, 403, 404, 413, 415) },
 });
 const remove = createRoute({
-  ...common, method: 'delete', path: `${base}/{id}`, operationId: 'deleteWebhook',
-  summary: 'Delete an endpoint; its queued deliveries are dropped', request: { params: WebhookParams },
+  ...common,
+  method: 'delete',
+  path: `${base}/{id}`,
+  operationId: 'deleteWebhook',
+  summary: 'Delete an endpoint; its queued deliveries are dropped',
+  request: { params: WebhookParams },
   responses: { 204: { description: 'Deleted' }, ...problems(401, 403, 404) },
 });
 const rotate = createRoute({
-  ...common, method: 'post', path: `${base}/{id}/rotate-secret`, operationId: 'rotateWebhookSecret',
-  summary: 'A new secret; the old one also signs for 24 hours', request: { params: WebhookParams },
+  ...common,
+  method: 'post',
+  path: `${base}/{id}/rotate-secret`,
+  operationId: 'rotateWebhookSecret',
+  summary: 'A new secret; the old one also signs for 24 hours',
+  request: { params: WebhookParams },
   responses: { 200: jsonResponse(SecretSchema, 'The new secret (shown once)'), ...problems(401, 403, 404) },
 });
 const test = createRoute({
-  ...common, method: 'post', path: `${base}/{id}/test`, operationId: 'testWebhook',
-  summary: 'Send a webhook.test event to this endpoint (10 a minute per endpoint, 60 per organization, with redeliveries)', request: { params: WebhookParams },
-  responses: { 202: jsonResponse(z.object({ webhook_id: z.string() }), 'Queued'), ...problems(401, 403, 404, 409, 429) },
+  ...common,
+  method: 'post',
+  path: `${base}/{id}/test`,
+  operationId: 'testWebhook',
+  summary:
+    'Send a webhook.test event to this endpoint (10 a minute per endpoint, 60 per organization, with redeliveries)',
+  request: { params: WebhookParams },
+  responses: {
+    202: jsonResponse(z.object({ webhook_id: z.string() }), 'Queued'),
+    ...problems(401, 403, 404, 409, 429),
+  },
 });
 const deliveries = createRoute({
-  ...common, method: 'get', path: `${base}/{id}/deliveries`, operationId: 'listWebhookDeliveries',
-  summary: "The endpoint's delivery attempts, newest first", request: { params: WebhookParams, query: DeliveriesQuery },
-  responses: { 200: jsonResponse(z.object({ data: z.array(DeliveryAttemptSchema), next_cursor: z.string().nullable() }), 'A page'), ...problems(400, 401, 403, 404) },
+  ...common,
+  method: 'get',
+  path: `${base}/{id}/deliveries`,
+  operationId: 'listWebhookDeliveries',
+  summary: "The endpoint's delivery attempts, newest first",
+  request: { params: WebhookParams, query: DeliveriesQuery },
+  responses: {
+    200: jsonResponse(z.object({ data: z.array(DeliveryAttemptSchema), next_cursor: z.string().nullable() }), 'A page'),
+    ...problems(400, 401, 403, 404),
+  },
 });
 const retry = createRoute({
-  ...common, method: 'post', path: `${base}/{id}/deliveries/{attempt_id}/redeliver`, operationId: 'redeliverWebhook',
-  summary: "Send a logged attempt's message again (same webhook-id; limited with test events)", request: { params: AttemptParams },
+  ...common,
+  method: 'post',
+  path: `${base}/{id}/deliveries/{attempt_id}/redeliver`,
+  operationId: 'redeliverWebhook',
+  summary: "Send a logged attempt's message again (same webhook-id; limited with test events)",
+  request: { params: AttemptParams },
   responses: { 202: jsonResponse(z.object({ webhook_id: z.string() }), 'Queued'), ...problems(401, 403, 404, 429) },
 });
 

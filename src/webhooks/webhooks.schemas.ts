@@ -15,7 +15,13 @@ const DescriptionSchema = z.string().trim().max(200);
 export const CreateWebhookBody = z
   .object({ url: UrlSchema, events: EventsSchema.optional(), description: DescriptionSchema.optional() })
   .strict()
-  .openapi('CreateWebhook', { example: { url: 'https://example.com/webhooks/8bit-ai', events: ['invitation.accepted', 'member.removed'], description: 'Provisioning' } });
+  .openapi('CreateWebhook', {
+    example: {
+      url: 'https://example.com/webhooks/8bit-ai',
+      events: ['invitation.accepted', 'member.removed'],
+      description: 'Provisioning',
+    },
+  });
 
 export const UpdateWebhookBody = z
   .object({
@@ -39,10 +45,12 @@ export const WebhookSchema = z
     description: z.string().nullable(),
     enabled: z.boolean(),
     disabled_reason: z.string().nullable().openapi({
-      description: 'Why the endpoint is disabled: `creator_removed` when `created_by` was removed, left or was demoted below admin; otherwise a sentence',
+      description:
+        'Why the endpoint is disabled: `creator_removed` when `created_by` was removed, left or was demoted below admin; otherwise a sentence',
     }),
     created_by: z.string().nullable().openapi({
-      description: 'The user id whose owner/admin role keeps the endpoint alive: its creator, or whoever last enabled it or changed its URL. null: unknown (created before this was recorded)',
+      description:
+        'The user id whose owner/admin role keeps the endpoint alive: its creator, or whoever last enabled it or changed its URL. null: unknown (created before this was recorded)',
     }),
     created_at: z.string(),
     updated_at: z.string(),
@@ -58,12 +66,17 @@ export const SecretSchema = z.object({ secret: z.string() }).openapi('WebhookSec
 export const DeliveryAttemptSchema = z
   .object({
     id: z.string(),
-    webhook_id: z.string().openapi({ description: 'The `webhook-id` header: the same on every attempt of one event to this endpoint' }),
+    webhook_id: z
+      .string()
+      .openapi({ description: 'The `webhook-id` header: the same on every attempt of one event to this endpoint' }),
     event_id: z.string(),
     event_type: z.string(),
     attempt: z.number().int(),
     status_code: z.number().int().nullable(),
-    duration_ms: z.number().int().openapi({ description: 'Until the HTTP answer or the timeout; 0 when there was no HTTP answer (connection_failed, tls_error) or nothing was sent (refused)' }),
+    duration_ms: z.number().int().openapi({
+      description:
+        'Until the HTTP answer or the timeout; 0 when there was no HTTP answer (connection_failed, tls_error) or nothing was sent (refused)',
+    }),
     error: z.string().nullable().openapi({
       description:
         'null on success; otherwise one of `timeout`, `connection_failed`, `tls_error`, `redirect_not_followed`, `http_<status>` (e.g. `http_500`), or `refused` (the URL breaks the webhook URL rules at send time; nothing was sent)',
@@ -76,7 +89,12 @@ export const DeliveryAttemptSchema = z
 
 export const DeliveriesQuery = z
   .object({
-    limit: z.string().regex(/^\d{1,3}$/, 'an integer from 1 to 100').transform(Number).pipe(z.number().int().min(1).max(100)).optional(),
+    limit: z
+      .string()
+      .regex(/^\d{1,3}$/, 'an integer from 1 to 100')
+      .transform(Number)
+      .pipe(z.number().int().min(1).max(100))
+      .optional(),
     cursor: z.string().min(1).max(200).optional(),
   })
   .strict();

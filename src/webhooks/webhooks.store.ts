@@ -38,11 +38,17 @@ export const storedEvents = (events: readonly string[] | null | undefined) =>
 export { webhookUrlProblem } from './webhook-url';
 
 export async function findEndpoint(db: Db, organizationId: string, id: string) {
-  return db.query.webhookEndpoints.findFirst({ where: and(eq(webhookEndpoints.organizationId, organizationId), eq(webhookEndpoints.id, id)) });
+  return db.query.webhookEndpoints.findFirst({
+    where: and(eq(webhookEndpoints.organizationId, organizationId), eq(webhookEndpoints.id, id)),
+  });
 }
 
 export async function listEndpoints(db: Db, organizationId: string) {
-  return db.select().from(webhookEndpoints).where(eq(webhookEndpoints.organizationId, organizationId)).orderBy(webhookEndpoints.createdAt, webhookEndpoints.id);
+  return db
+    .select()
+    .from(webhookEndpoints)
+    .where(eq(webhookEndpoints.organizationId, organizationId))
+    .orderBy(webhookEndpoints.createdAt, webhookEndpoints.id);
 }
 
 /** An endpoint's delivery attempts, newest first. */
@@ -55,7 +61,10 @@ export async function listAttempts(db: Db, endpointId: string, opts: { limit: nu
       and(
         eq(webhookAttempts.endpointId, endpointId),
         after
-          ? or(lt(webhookAttempts.createdAt, after.createdAt), and(eq(webhookAttempts.createdAt, after.createdAt), lt(webhookAttempts.id, after.id)))
+          ? or(
+              lt(webhookAttempts.createdAt, after.createdAt),
+              and(eq(webhookAttempts.createdAt, after.createdAt), lt(webhookAttempts.id, after.id)),
+            )
           : undefined,
       ),
     )
@@ -112,4 +121,5 @@ export function disableEndpointsCreatedBy(organizationId: string, userId: string
 }
 
 /** The live-endpoint count guard for an insert: at most 10 per organization, even under races. */
-export const endpointCountSql = (organizationId: string) => sql`(SELECT count(*) FROM webhook_endpoints WHERE organization_id = ${organizationId})`;
+export const endpointCountSql = (organizationId: string) =>
+  sql`(SELECT count(*) FROM webhook_endpoints WHERE organization_id = ${organizationId})`;

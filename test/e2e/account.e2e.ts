@@ -8,20 +8,30 @@ import { ORIGIN } from './server';
 async function axeViolations(page: Page) {
   await page.evaluate(readFileSync('node_modules/axe-core/axe.min.js', 'utf8'));
   return page.evaluate(async () => {
-    const { violations } = await (window as unknown as { axe: { run(): Promise<{ violations: { id: string; nodes: unknown[] }[] }> } }).axe.run();
+    const { violations } = await (
+      window as unknown as { axe: { run(): Promise<{ violations: { id: string; nodes: unknown[] }[] }> } }
+    ).axe.run();
     return violations.map((v) => `${v.id} (${v.nodes.length})`);
   });
 }
 
 /** Creates a personal API token as the page's own script would (same origin, the session cookie). */
 async function createToken(page: Page, name: string): Promise<{ id: string; token: string }> {
-  return page.evaluate(async (body) => {
-    const res = await fetch('/v1/me/api-tokens', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-    return res.json();
-  }, { name });
+  return page.evaluate(
+    async (body) => {
+      const res = await fetch('/v1/me/api-tokens', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return res.json();
+    },
+    { name },
+  );
 }
 
-const apiStatus = async (token: string) => (await fetch(`${ORIGIN}/v1/me`, { headers: { Authorization: `Bearer ${token}` } })).status;
+const apiStatus = async (token: string) =>
+  (await fetch(`${ORIGIN}/v1/me`, { headers: { Authorization: `Bearer ${token}` } })).status;
 
 let browser: Browser;
 
@@ -34,7 +44,9 @@ afterAll(async () => {
 });
 
 describe('Account page in a real browser (SPEC §14)', () => {
-  it('lists the sessions of two browsers, ends the other one, and that browser is signed out on its next page load', async ({ expect }) => {
+  it('lists the sessions of two browsers, ends the other one, and that browser is signed out on its next page load', async ({
+    expect,
+  }) => {
     const email = address('two-browsers');
     const laptop = await newPage(browser);
     const phone = await newPage(browser);
@@ -72,7 +84,9 @@ describe('Account page in a real browser (SPEC §14)', () => {
     await phone.context().close();
   });
 
-  it('the account menu links to the Account page, and "Sign out everywhere" signs this browser out too', async ({ expect }) => {
+  it('the account menu links to the Account page, and "Sign out everywhere" signs this browser out too', async ({
+    expect,
+  }) => {
     const page = await newPage(browser);
     await signIn(page, address('everywhere'), 'Eve Rywhere');
     await page.goto(`${ORIGIN}/orgs/new`);
@@ -87,7 +101,9 @@ describe('Account page in a real browser (SPEC §14)', () => {
     await page.context().close();
   });
 
-  it('lists the API tokens with Revoke (SPEC §18), is axe-clean, and Sign out everywhere revokes the rest', async ({ expect }) => {
+  it('lists the API tokens with Revoke (SPEC §18), is axe-clean, and Sign out everywhere revokes the rest', async ({
+    expect,
+  }) => {
     const page = await newPage(browser);
     await signIn(page, address('tokens'), 'Tia Tokens');
     await page.goto(`${ORIGIN}/account`);
@@ -101,7 +117,9 @@ describe('Account page in a real browser (SPEC §14)', () => {
     expect(await tokens.locator('tr[data-token]').count()).toBe(2);
     expect(await tokens.getByRole('button', { name: /^Revoke API token / }).count()).toBe(2);
     // What Sign out everywhere does is on the page before the click.
-    expect(await page.getByRole('button', { name: 'Sign out everywhere' }).getAttribute('aria-describedby')).toBe('everywhere-help');
+    expect(await page.getByRole('button', { name: 'Sign out everywhere' }).getAttribute('aria-describedby')).toBe(
+      'everywhere-help',
+    );
     expect(await page.locator('#everywhere-help').textContent()).toMatch(/revokes every personal API token/);
     expect(await page.content()).not.toContain(nightly.token);
     expect(await axeViolations(page)).toEqual([]);

@@ -43,11 +43,21 @@ function open(dir: string) {
 function snapshot(dir: string) {
   const db = open(dir);
   try {
-    const schema = db.prepare(`SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name NOT LIKE '\\_cf\\_%' ESCAPE '\\' ORDER BY type, name`).all();
+    const schema = db
+      .prepare(
+        `SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name NOT LIKE '\\_cf\\_%' ESCAPE '\\' ORDER BY type, name`,
+      )
+      .all();
     const rows: Record<string, string[]> = {};
     for (const { name } of schema.filter((o) => o.type === 'table') as { name: string }[]) {
-      const columns = db.prepare(`SELECT name FROM pragma_table_info(?)`).all(name).map((c) => `quote("${c.name}")`);
-      rows[name] = db.prepare(`SELECT ${columns.join(` || ',' || `)} AS r FROM "${name}" ORDER BY r`).all().map((r) => String(r.r));
+      const columns = db
+        .prepare(`SELECT name FROM pragma_table_info(?)`)
+        .all(name)
+        .map((c) => `quote("${c.name}")`);
+      rows[name] = db
+        .prepare(`SELECT ${columns.join(` || ',' || `)} AS r FROM "${name}" ORDER BY r`)
+        .all()
+        .map((r) => String(r.r));
     }
     return { schema, rows, fkViolations: db.prepare('PRAGMA foreign_key_check').all() };
   } finally {
@@ -55,7 +65,8 @@ function snapshot(dir: string) {
   }
 }
 
-const counts = (rows: Record<string, string[]>) => Object.fromEntries(Object.entries(rows).map(([t, r]) => [t, r.length]));
+const counts = (rows: Record<string, string[]>) =>
+  Object.fromEntries(Object.entries(rows).map(([t, r]) => [t, r.length]));
 
 async function freePort() {
   const srv = createNetServer();
@@ -72,14 +83,40 @@ async function startWorker(stateDir: string) {
   wrangler('d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', stateDir);
   mkdirSync('.wrangler', { recursive: true });
   writeFileSync('.wrangler/backup-e2e.vars', `TOKEN_SIGNING_KEY="${E2E_SIGNING_KEY}"\n`);
-  const child = spawn(process.execPath, [WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
-    '--persist-to', stateDir, '--env-file', '.wrangler/backup-e2e.vars', '--var', `APP_URL:${origin}`, '--var', 'RATE_LIMIT_SCALE:10',
-    '--show-interactive-dev-session=false'], { stdio: ['ignore', 'pipe', 'pipe'], env: ENV, detached: true });
+  const child = spawn(
+    process.execPath,
+    [
+      WRANGLER,
+      'dev',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--inspector-port',
+      String(inspector),
+      '--persist-to',
+      stateDir,
+      '--env-file',
+      '.wrangler/backup-e2e.vars',
+      '--var',
+      `APP_URL:${origin}`,
+      '--var',
+      'RATE_LIMIT_SCALE:10',
+      '--show-interactive-dev-session=false',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: ENV, detached: true },
+  );
   let log = '';
   child.stdout!.on('data', (d) => (log += d));
   child.stderr!.on('data', (d) => (log += d));
   for (const deadline = Date.now() + 60_000; Date.now() < deadline && child.exitCode === null; ) {
-    if (await fetch(`${origin}/healthz`).then((r) => r.ok, () => false)) return { child, origin };
+    if (
+      await fetch(`${origin}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return { child, origin };
     await new Promise((r) => setTimeout(r, 250));
   }
   stopWorker(child);
@@ -119,28 +156,73 @@ async function seed(origin: string, receiver: string) {
   const ownerEmail = address('backup-owner');
   const since = Date.now() - 1000;
   await api.POST('/v1/auth/email-link', { body: { email: ownerEmail } });
-  const signedIn = ok(await api.POST('/v1/auth/verify', { body: { token: token(await emailedLink(ownerEmail, 'auth/verify', since)), name: 'Bea Backup' } }));
+  const signedIn = ok(
+    await api.POST('/v1/auth/verify', {
+      body: { token: token(await emailedLink(ownerEmail, 'auth/verify', since)), name: 'Bea Backup' },
+    }),
+  );
   const owner = api.withToken(signedIn.session_token);
   ok(await owner.POST('/v1/me/api-tokens', { body: { name: 'ci' } }));
   const org = ok(await owner.POST('/v1/organizations', { body: { name: `Backed Up ${Date.now().toString(36)}` } }));
   ok(await owner.POST('/v1/organizations', { body: { name: `Second ${Date.now().toString(36)}` } }));
-  ok(await owner.POST('/v1/organizations/{org}/webhooks', { params: { path: { org: org.id } }, body: { url: `${receiver}/hooks`, description: 'backup test' } }));
+  ok(
+    await owner.POST('/v1/organizations/{org}/webhooks', {
+      params: { path: { org: org.id } },
+      body: { url: `${receiver}/hooks`, description: 'backup test' },
+    }),
+  );
 
-  const invite = (email: string, extra: { message?: string; expires_in_days?: number } = {}, headers?: Record<string, string>) =>
-    owner.POST('/v1/organizations/{org}/invitations', { params: { path: { org: org.id } }, body: { email, role: 'developer', ...extra }, headers });
+  const invite = (
+    email: string,
+    extra: { message?: string; expires_in_days?: number } = {},
+    headers?: Record<string, string>,
+  ) =>
+    owner.POST('/v1/organizations/{org}/invitations', {
+      params: { path: { org: org.id } },
+      body: { email, role: 'developer', ...extra },
+      headers,
+    });
   // A line break and a literal backslash-n in one text: `wrangler d1 export` alone writes both as line breaks.
-  ok(await invite(address('pending'), { message: 'Welcome!\nYour share is C:\\new\\data', expires_in_days: 14 }, { 'Idempotency-Key': 'backup-e2e-1' }));
+  ok(
+    await invite(
+      address('pending'),
+      { message: 'Welcome!\nYour share is C:\\new\\data', expires_in_days: 14 },
+      { 'Idempotency-Key': 'backup-e2e-1' },
+    ),
+  );
   const revoked = ok(await invite(address('revoked')));
-  ok(await owner.POST('/v1/organizations/{org}/invitations/{id}/revoke', { params: { path: { org: org.id, id: revoked.id } } }));
+  ok(
+    await owner.POST('/v1/organizations/{org}/invitations/{id}/revoke', {
+      params: { path: { org: org.id, id: revoked.id } },
+    }),
+  );
   const expiring = ok(await invite(address('expiring'), { expires_in_days: 1 }));
   const joinerEmail = address('accepted');
   const inviteSince = Date.now() - 1000;
   ok(await invite(joinerEmail));
-  const joined = ok(await api.POST('/v1/invitations/accept', { body: { token: token(await emailedLink(joinerEmail, 'invitations/accept', inviteSince)), name: 'Jo Joined' } }));
-  ok(await owner.PATCH('/v1/organizations/{org}/members/{user_id}', { params: { path: { org: org.id, user_id: joined.user.id } }, body: { role: 'admin' } }));
+  const joined = ok(
+    await api.POST('/v1/invitations/accept', {
+      body: { token: token(await emailedLink(joinerEmail, 'invitations/accept', inviteSince)), name: 'Jo Joined' },
+    }),
+  );
+  ok(
+    await owner.PATCH('/v1/organizations/{org}/members/{user_id}', {
+      params: { path: { org: org.id, user_id: joined.user.id } },
+      body: { role: 'admin' },
+    }),
+  );
 
   // Its expiry moved into the past in the database, then the cron's sweep writes it down (and its webhook).
-  wrangler('d1', 'execute', 'DB', '--local', '--persist-to', seeded, '--command', `UPDATE invitations SET expires_at = ${Date.now() - 1000} WHERE id = '${expiring.id}'`);
+  wrangler(
+    'd1',
+    'execute',
+    'DB',
+    '--local',
+    '--persist-to',
+    seeded,
+    '--command',
+    `UPDATE invitations SET expires_at = ${Date.now() - 1000} WHERE id = '${expiring.id}'`,
+  );
   const cron = await fetch(`${origin}/cdn-cgi/handler/scheduled?cron=*+*+*+*+*`);
   if (!cron.ok) throw new Error(`scheduled handler: ${cron.status}`);
   await cron.arrayBuffer();
@@ -160,7 +242,11 @@ beforeAll(async () => {
     await seed(origin, `http://127.0.0.1:${(receiver.address() as { port: number }).port}`);
     // Settled: the expiry written, every email sent and every webhook delivered.
     await until(seeded, "SELECT count(*) AS n FROM webhook_events WHERE type = 'invitation.expired'", (r) => r.n === 1);
-    await until(seeded, "SELECT (SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')) + (SELECT count(*) FROM webhook_deliveries WHERE status IN ('pending', 'sending')) AS n", (r) => r.n === 0);
+    await until(
+      seeded,
+      "SELECT (SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')) + (SELECT count(*) FROM webhook_deliveries WHERE status IN ('pending', 'sending')) AS n",
+      (r) => r.n === 0,
+    );
   } finally {
     await stopWorker(child);
   }
@@ -172,12 +258,24 @@ afterAll(() => {
 });
 
 describe('npm run db:backup / db:restore', () => {
-  it('round-trips a database seeded through the API into an empty one: same rows, foreign keys hold, no trigger fired', async ({ expect }) => {
+  it('round-trips a database seeded through the API into an empty one: same rows, foreign keys hold, no trigger fired', async ({
+    expect,
+  }) => {
     const before = snapshot(seeded);
     // The seed covers what the backup must carry.
     const statuses = db(seeded, 'SELECT DISTINCT status FROM invitations ORDER BY 1').map((r) => r.status);
     expect(statuses).toEqual(['accepted', 'expired', 'pending', 'revoked']);
-    for (const table of ['organizations', 'memberships', 'audit_events', 'webhook_endpoints', 'webhook_events', 'webhook_deliveries', 'webhook_attempts', 'idempotency_keys', 'api_tokens']) {
+    for (const table of [
+      'organizations',
+      'memberships',
+      'audit_events',
+      'webhook_endpoints',
+      'webhook_events',
+      'webhook_deliveries',
+      'webhook_attempts',
+      'idempotency_keys',
+      'api_tokens',
+    ]) {
       expect(before.rows[table].length, table).toBeGreaterThan(0);
     }
     expect(before.rows.d1_migrations).toHaveLength(readdirSync('migrations').filter((f) => f.endsWith('.sql')).length);
@@ -221,16 +319,26 @@ describe('npm run db:backup / db:restore', () => {
     expect(snapshot(seeded)).toEqual(seededBefore);
   });
 
-  it('carries values past D1\'s 100 KB statement limit, and text and numbers the export writes inexactly', async ({ expect }) => {
+  it("carries values past D1's 100 KB statement limit, and text and numbers the export writes inexactly", async ({
+    expect,
+  }) => {
     const source = join(work, 'odd');
     wrangler('d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', source);
     // Written by SQL functions, so that the statement itself stays short.
-    wrangler('d1', 'execute', 'DB', '--local', '--persist-to', source, '--command',
+    wrangler(
+      'd1',
+      'execute',
+      'DB',
+      '--local',
+      '--persist-to',
+      source,
+      '--command',
       `INSERT INTO idempotency_keys (organization_id, user_id, key, request_hash, invitation_id, created_at, response)
          VALUES ('o', 'u', 'k', 'h', 'i', 1, 'BEGIN ' || 'TRANSACTION ' || replace(hex(zeroblob(40000)), '00', 'é''\\' || char(10) || 'n\\n'));
        INSERT INTO audit_events (id, organization_id, actor_type, action, target_type, target_id, created_at, data)
          VALUES ('a', 'o', 'system', 'x', 'y', 'z', 1, randomblob(150000));
-       INSERT INTO rate_limits VALUES ('big', 1, 9007199254740993), ('real', 2, 2.0)`);
+       INSERT INTO rate_limits VALUES ('big', 1, 9007199254740993), ('real', 2, 2.0)`,
+    );
     const file = join(work, 'odd.sql');
     expect(run('db-backup', '--persist-to', source, file).status).toBe(0);
     const target = join(work, 'odd-restored');

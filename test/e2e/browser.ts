@@ -9,7 +9,15 @@ export const ARTIFACTS = 'test/e2e/artifacts';
 export async function launch(): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 }
 
@@ -49,7 +57,11 @@ export async function createOrganization(page: Page, name: string) {
 }
 
 /** Opens the Invite Member panel and sends an invitation from the Team page. */
-export async function inviteFromTeamPage(page: Page, email: string, opts: { role?: string; message?: string; days?: string } = {}) {
+export async function inviteFromTeamPage(
+  page: Page,
+  email: string,
+  opts: { role?: string; message?: string; days?: string } = {},
+) {
   const panel = page.locator('details#invite');
   if (!(await panel.getAttribute('open'))) await page.getByText('+ Invite Member').click();
   await page.getByLabel('Email address').fill(email);

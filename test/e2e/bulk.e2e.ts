@@ -11,7 +11,9 @@ afterAll(async () => {
 });
 
 describe('inviting several people at once, in a real browser', () => {
-  it('three addresses pasted, one already pending: two sent, one explained and left in the field', async ({ expect }) => {
+  it('three addresses pasted, one already pending: two sent, one explained and left in the field', async ({
+    expect,
+  }) => {
     const owner = await newPage(browser);
     await signIn(owner, address('bulk-owner'), 'Bulk Owner');
     await createOrganization(owner, `Bulk ${Date.now().toString(36)}`);

@@ -12,7 +12,9 @@ afterAll(async () => {
 });
 
 describe('/docs, the API reference, in a real browser', () => {
-  it('renders the invitation operations from /openapi.json, with every request on this origin and no CSP violation', async ({ expect }) => {
+  it('renders the invitation operations from /openapi.json, with every request on this origin and no CSP violation', async ({
+    expect,
+  }) => {
     const page = await newPage(browser);
     const problems: string[] = [];
     const origins = new Set<string>();

@@ -17,21 +17,45 @@ export const E2E_PREVIOUS_KEY = /^TOKEN_SIGNING_KEY="([^"]+)"/m.exec(readFileSyn
 const ENV_FILE = '.wrangler/e2e.vars';
 
 const wrangler = (args: string[], opts: { stdio?: 'inherit' | 'pipe' } = {}) =>
-  spawnSync('wrangler', args, { stdio: opts.stdio ?? 'inherit', env: { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' } });
+  spawnSync('wrangler', args, {
+    stdio: opts.stdio ?? 'inherit',
+    env: { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' },
+  });
 
 export async function startServer(): Promise<ChildProcess> {
   rmSync(STATE_DIR, { recursive: true, force: true });
   mkdirSync('.wrangler', { recursive: true });
-  writeFileSync(ENV_FILE, `TOKEN_SIGNING_KEY="${E2E_SIGNING_KEY}"\nTOKEN_SIGNING_KEYS_PREVIOUS="${E2E_PREVIOUS_KEY}"\n`);
+  writeFileSync(
+    ENV_FILE,
+    `TOKEN_SIGNING_KEY="${E2E_SIGNING_KEY}"\nTOKEN_SIGNING_KEYS_PREVIOUS="${E2E_PREVIOUS_KEY}"\n`,
+  );
   const migrated = wrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', STATE_DIR]);
   if (migrated.status !== 0) throw new Error('migrations failed');
   const child = spawn(
     'wrangler',
-    ['dev', '--ip', '127.0.0.1', '--port', String(PORT), '--persist-to', STATE_DIR, '--env-file', ENV_FILE, '--var', `APP_URL:${ORIGIN}`,
+    [
+      'dev',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(PORT),
+      '--persist-to',
+      STATE_DIR,
+      '--env-file',
+      ENV_FILE,
+      '--var',
+      `APP_URL:${ORIGIN}`,
       // Every browser here is 127.0.0.1 (wrangler dev sets CF-Connecting-IP), so the per-IP limits
       // (5 sign-in links a minute) would meet a whole suite; the limits themselves are tested in workerd.
-      '--var', 'RATE_LIMIT_SCALE:10', '--show-interactive-dev-session=false'],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' }, detached: true },
+      '--var',
+      'RATE_LIMIT_SCALE:10',
+      '--show-interactive-dev-session=false',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' },
+      detached: true,
+    },
   );
   let log = '';
   child.stdout!.on('data', (d) => (log += d));
@@ -60,12 +84,19 @@ export function stopServer(child: ChildProcess) {
 
 /** Runs SQL against the server's local D1 (used to move time, never to sleep). */
 export function sql(command: string) {
-  const res = wrangler(['d1', 'execute', 'DB', '--local', '--persist-to', STATE_DIR, '--command', command], { stdio: 'pipe' });
+  const res = wrangler(['d1', 'execute', 'DB', '--local', '--persist-to', STATE_DIR, '--command', command], {
+    stdio: 'pipe',
+  });
   if (res.status !== 0) throw new Error(`d1 execute failed: ${res.stderr}`);
 }
 
 /** The newest link of `kind` emailed to `to` (the local send_email binding writes .eml files). */
-export async function emailedLink(to: string, kind: 'invitations/accept' | 'auth/verify', notBefore = 0, except?: string | null): Promise<string> {
+export async function emailedLink(
+  to: string,
+  kind: 'invitations/accept' | 'auth/verify',
+  notBefore = 0,
+  except?: string | null,
+): Promise<string> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     const link = newestLink(to, { path: kind, notBefore });

@@ -24,7 +24,9 @@ afterAll(async () => {
 });
 
 describe('Settings > Team in a real browser', () => {
-  it('1. owner invites a new person with a message; they create an account and land in the organization', async ({ expect }) => {
+  it('1. owner invites a new person with a message; they create an account and land in the organization', async ({
+    expect,
+  }) => {
     const invitee = address('newbie');
     const since = Date.now() - 1000;
     await inviteFromTeamPage(owner, invitee, { role: 'developer', message: 'Welcome aboard, <b>friend</b>!' });
@@ -122,7 +124,8 @@ describe('Settings > Team in a real browser', () => {
 
   it('5. the 11th invitation shows the limit error in the form, keeping what was typed', async ({ expect }) => {
     await owner.goto(teamUrl);
-    const pendingNow = async () => Number(/(\d+) of 10 pending/.exec((await owner.locator('#capacity').textContent()) ?? '')?.[1]);
+    const pendingNow = async () =>
+      Number(/(\d+) of 10 pending/.exec((await owner.locator('#capacity').textContent()) ?? '')?.[1]);
     while ((await pendingNow()) < 10) await inviteFromTeamPage(owner, address('filler'), { role: 'viewer' });
     expect(await owner.locator('#capacity').textContent()).toContain('10 of 10 pending invitations');
     const eleventh = address('eleventh');

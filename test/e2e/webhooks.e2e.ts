@@ -32,7 +32,9 @@ afterAll(async () => {
 });
 
 describe('Settings > Webhooks in a real browser', () => {
-  it('an owner adds an endpoint, copies the secret, sends a test, and sees the delivery succeed', async ({ expect }) => {
+  it('an owner adds an endpoint, copies the secret, sends a test, and sees the delivery succeed', async ({
+    expect,
+  }) => {
     const owner = await newPage(browser);
     await signIn(owner, address('hooks-owner'), 'Hook Owner');
     await createOrganization(owner, `Hooked ${Date.now().toString(36)}`);
@@ -53,11 +55,14 @@ describe('Settings > Webhooks in a real browser', () => {
     await owner.getByRole('status').filter({ hasText: 'Test event sent' }).waitFor();
     // The local queue delivers within a second or two; the page shows it on reload.
     await expect
-      .poll(async () => {
-        await owner.reload();
-        const rows = owner.locator('tr[data-attempt]');
-        return (await rows.count()) > 0 ? rows.first().textContent() : '';
-      }, { timeout: 20_000, interval: 500 })
+      .poll(
+        async () => {
+          await owner.reload();
+          const rows = owner.locator('tr[data-attempt]');
+          return (await rows.count()) > 0 ? rows.first().textContent() : '';
+        },
+        { timeout: 20_000, interval: 500 },
+      )
       .toContain('200');
     expect(await owner.locator('tr[data-attempt]').first().textContent()).toContain('webhook.test');
     await screenshot(owner, 'webhooks-2-delivered');

@@ -15,7 +15,9 @@ const ACCOUNT = '0123456789abcdef0123456789abcdef';
 const TOKEN = 'stand-in-api-token';
 const WORKER = '8bit-ai-invitations';
 const HOST = 'invitations.example.test';
-const migrations = readdirSync('migrations').filter((f) => f.endsWith('.sql')).sort();
+const migrations = readdirSync('migrations')
+  .filter((f) => f.endsWith('.sql'))
+  .sort();
 
 type StandIn = Awaited<ReturnType<typeof startCloudflareApiStandIn>>;
 
@@ -23,7 +25,14 @@ type StandIn = Awaited<ReturnType<typeof startCloudflareApiStandIn>>;
 function deploy(cf: StandIn, args: string[], extraEnv: Record<string, string> = {}) {
   return new Promise<{ code: number | null; out: string }>((resolve) => {
     const child = spawn(process.execPath, ['scripts/deploy.mjs', ...args, '--health-origin', cf.origin], {
-      env: { ...process.env, CLOUDFLARE_API_BASE_URL: cf.apiBaseUrl, CLOUDFLARE_API_TOKEN: TOKEN, CLOUDFLARE_ACCOUNT_ID: ACCOUNT, DEPLOY_HEALTH_ATTEMPTS: '1', ...extraEnv },
+      env: {
+        ...process.env,
+        CLOUDFLARE_API_BASE_URL: cf.apiBaseUrl,
+        CLOUDFLARE_API_TOKEN: TOKEN,
+        CLOUDFLARE_ACCOUNT_ID: ACCOUNT,
+        DEPLOY_HEALTH_ATTEMPTS: '1',
+        ...extraEnv,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -35,13 +44,21 @@ function deploy(cf: StandIn, args: string[], extraEnv: Record<string, string> = 
 
 const account = `/accounts/${ACCOUNT}`;
 /** The Worker's code going up: the first upload, or a new version of an existing Worker. */
-const isUpload = (c: Call) => (c.method === 'PUT' && c.path.startsWith(`${account}/workers/scripts/${WORKER}?`)) || (c.method === 'POST' && c.path.startsWith(`${account}/workers/scripts/${WORKER}/versions`));
+const isUpload = (c: Call) =>
+  (c.method === 'PUT' && c.path.startsWith(`${account}/workers/scripts/${WORKER}?`)) ||
+  (c.method === 'POST' && c.path.startsWith(`${account}/workers/scripts/${WORKER}/versions`));
 const isMigrationQuery = (c: Call) => c.method === 'POST' && /\/d1\/database\/[^/]+\/query$/.test(c.path);
-const creates = (calls: Call[]) => calls.filter((c) => c.method === 'POST' && /\/(d1\/database|queues|event_subscriptions\/subscriptions)$/.test(c.path));
+const creates = (calls: Call[]) =>
+  calls.filter(
+    (c) => c.method === 'POST' && /\/(d1\/database|queues|event_subscriptions\/subscriptions)$/.test(c.path),
+  );
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 /** The transcript the closing note and README quote: each API call, in order. */
-const transcript = (calls: Call[]) => calls.map((c) => `${c.method} ${c.path.replace(account, '/accounts/:account')}${c.note ? `  (${c.note})` : ''}`).join('\n');
+const transcript = (calls: Call[]) =>
+  calls
+    .map((c) => `${c.method} ${c.path.replace(account, '/accounts/:account')}${c.note ? `  (${c.note})` : ''}`)
+    .join('\n');
 
 describe('npm run deploy against the stand-in', () => {
   let dir: string;
@@ -51,7 +68,13 @@ describe('npm run deploy against the stand-in', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'deploy-test-'));
-    cf = await startCloudflareApiStandIn({ accountId: ACCOUNT, token: TOKEN, bundledMigrations: migrations, dir, zones: ['example.test'] });
+    cf = await startCloudflareApiStandIn({
+      accountId: ACCOUNT,
+      token: TOKEN,
+      bundledMigrations: migrations,
+      dir,
+      zones: ['example.test'],
+    });
     config = path.join(dir, 'wrangler.production.json');
   });
   afterAll(async () => {
@@ -60,7 +83,16 @@ describe('npm run deploy against the stand-in', () => {
   });
 
   it('a fresh account: creates everything, applies the migrations before the upload, sets the key once, attaches the domain, and checks health', async () => {
-    const run = await deploy(cf, ['--hostname', HOST, '--from', `invitations@example.test`, '--location', 'weur', '--config', config]);
+    const run = await deploy(cf, [
+      '--hostname',
+      HOST,
+      '--from',
+      `invitations@example.test`,
+      '--location',
+      'weur',
+      '--config',
+      config,
+    ]);
     expect(run.code, run.out).toBe(0);
     const calls = [...cf.calls];
     console.log(`--- fresh deploy: output ---\n${run.out}\n--- fresh deploy: API calls ---\n${transcript(calls)}`);
@@ -74,15 +106,28 @@ describe('npm run deploy against the stand-in', () => {
       expect.stringMatching(/^\/event_subscriptions\/subscriptions .*"type":"email.sending".*"domain":"example.test"/),
     ]);
     // Subscribed to exactly the event types the Worker's reader knows (src/delivery/transports/cloudflare.ts).
-    const known = /EMAIL_SENDING_EVENT_TYPES = \[([^\]]+)\]/.exec(readFileSync('src/delivery/transports/cloudflare.ts', 'utf8'))![1].match(/'[^']+'/g)!.map((t) => `message.${t.slice(1, -1)}`);
+    const known = /EMAIL_SENDING_EVENT_TYPES = \[([^\]]+)\]/
+      .exec(readFileSync('src/delivery/transports/cloudflare.ts', 'utf8'))![1]
+      .match(/'[^']+'/g)!
+      .map((t) => `message.${t.slice(1, -1)}`);
     expect(known).toHaveLength(6);
     expect(cf.state.subscriptions.map((s) => s.events)).toEqual([known]);
     // Every migration applied, all before the Worker's upload.
     const db = [...cf.state.databases.values()][0];
-    expect(db.sqlite.prepare('SELECT name FROM d1_migrations ORDER BY id').all().map((r: any) => r.name)).toEqual(migrations);
+    expect(
+      db.sqlite
+        .prepare('SELECT name FROM d1_migrations ORDER BY id')
+        .all()
+        .map((r: any) => r.name),
+    ).toEqual(migrations);
     const upload = calls.findIndex(isUpload);
     expect(upload).toBeGreaterThan(0);
-    expect(calls.filter(isMigrationQuery).map((c) => c.note).filter((n) => n?.startsWith('migration '))).toEqual(migrations.map((m) => `migration ${m}`));
+    expect(
+      calls
+        .filter(isMigrationQuery)
+        .map((c) => c.note)
+        .filter((n) => n?.startsWith('migration ')),
+    ).toEqual(migrations.map((m) => `migration ${m}`));
     expect(calls.findLastIndex(isMigrationQuery)).toBeLessThan(upload);
     expect(calls.filter(isUpload)).toHaveLength(1);
     // The key went up with the Worker, once, and was never printed.
@@ -103,7 +148,12 @@ describe('npm run deploy against the stand-in', () => {
     expect(run.out).toContain(`curl -s "https://${HOST}/healthz?deep=1"`);
     // The production values live in their own file; wrangler.toml is as it was.
     const production = JSON.parse(readFileSync(config, 'utf8'));
-    expect(production.vars).toMatchObject({ APP_URL: `https://${HOST}`, EMAIL_FROM: 'invitations@example.test', EMAIL_TRANSPORT: 'cloudflare', RATE_LIMIT_SCALE: '1' });
+    expect(production.vars).toMatchObject({
+      APP_URL: `https://${HOST}`,
+      EMAIL_FROM: 'invitations@example.test',
+      EMAIL_TRANSPORT: 'cloudflare',
+      RATE_LIMIT_SCALE: '1',
+    });
     expect(production.ratelimits.map((r: { namespace_id: string }) => r.namespace_id)).not.toContain('8001');
     expect(sha256('wrangler.toml')).toBe(localConfigHash);
   });
@@ -113,7 +163,9 @@ describe('npm run deploy against the stand-in', () => {
     // The account one migration behind, as after a `git pull` that brought a new one: 0008 undone
     // (its view and the trigger it re-creates dropped, its record gone), so the upgrade applies it again.
     const behind = '0008_webhook_invitation_view.sql';
-    db.sqlite.exec(`DROP TRIGGER IF EXISTS webhook_events_from_audit; DROP VIEW IF EXISTS invitation_resources; DELETE FROM d1_migrations WHERE name = '${behind}';`);
+    db.sqlite.exec(
+      `DROP TRIGGER IF EXISTS webhook_events_from_audit; DROP VIEW IF EXISTS invitation_resources; DELETE FROM d1_migrations WHERE name = '${behind}';`,
+    );
     // The operator tuned a var in the production file: the rerun keeps it.
     const file = JSON.parse(readFileSync(config, 'utf8'));
     writeFileSync(config, JSON.stringify({ ...file, vars: { ...file.vars, EMAIL_SEND_RATE_PER_SECOND: '2' } }));
@@ -133,7 +185,12 @@ describe('npm run deploy against the stand-in', () => {
     const applied = calls.filter((c) => isMigrationQuery(c) && c.note?.startsWith('migration '));
     expect(applied.map((c) => c.note)).toEqual([`migration ${behind}`]);
     expect(calls.indexOf(applied[0])).toBeLessThan(upload);
-    expect(db.sqlite.prepare('SELECT name FROM d1_migrations ORDER BY name').all().map((r: any) => r.name)).toEqual(migrations);
+    expect(
+      db.sqlite
+        .prepare('SELECT name FROM d1_migrations ORDER BY name')
+        .all()
+        .map((r: any) => r.name),
+    ).toEqual(migrations);
     expect(run.out).toContain('set already: kept as it is');
     const vars = cf.state.scripts.get(WORKER)!.metadata.bindings as { name: string; text?: string }[];
     expect(vars.find((b) => b.name === 'EMAIL_SEND_RATE_PER_SECOND')?.text).toBe('2');
@@ -148,7 +205,13 @@ describe('npm run deploy when a step fails halfway', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'deploy-fail-'));
-    cf = await startCloudflareApiStandIn({ accountId: ACCOUNT, token: TOKEN, bundledMigrations: migrations, dir, subdomain: null });
+    cf = await startCloudflareApiStandIn({
+      accountId: ACCOUNT,
+      token: TOKEN,
+      bundledMigrations: migrations,
+      dir,
+      subdomain: null,
+    });
   });
   afterAll(async () => {
     await cf?.close();
@@ -159,7 +222,19 @@ describe('npm run deploy when a step fails halfway', () => {
     const config = path.join(dir, 'wrangler.production.json');
     // After the database, the first queue cannot be created (Cloudflare answers an error).
     cf.fail('POST', /\/queues$/, { status: 400, times: 1 });
-    const args = ['--workers-dev', '--workers-subdomain', 'acme', '--from', 'invitations@acme.example', '--transport', 'resend', '--jurisdiction', 'eu', '--config', config];
+    const args = [
+      '--workers-dev',
+      '--workers-subdomain',
+      'acme',
+      '--from',
+      'invitations@acme.example',
+      '--transport',
+      'resend',
+      '--jurisdiction',
+      'eu',
+      '--config',
+      config,
+    ];
     const first = await deploy(cf, args);
     expect(first.code).toBe(1);
     expect(first.out).toMatch(/Stopped at step 2 \(Queues\): wrangler queues create invitations-delivery failed/);
@@ -173,7 +248,11 @@ describe('npm run deploy when a step fails halfway', () => {
     expect(second.code, second.out).toBe(0);
     const calls = cf.calls.slice(before);
     // The database was not created twice; the queues were finished; no subscription for resend.
-    expect(creates(calls).map((c) => c.note)).toEqual(['queue_name=invitations-delivery', 'queue_name=invitations-delivery-dlq', 'queue_name=invitations-email-events']);
+    expect(creates(calls).map((c) => c.note)).toEqual([
+      'queue_name=invitations-delivery',
+      'queue_name=invitations-delivery-dlq',
+      'queue_name=invitations-email-events',
+    ]);
     expect(cf.state.databases.size).toBe(1);
     expect([...cf.state.databases.values()][0].jurisdiction).toBe('eu');
     // workers.dev: the account's subdomain registered, the Worker served there.
@@ -187,7 +266,13 @@ describe('npm run deploy when a step fails halfway', () => {
   });
 
   it('a failed upload, after the migrations: the rerun uploads once, applies nothing twice, and sets one key', async () => {
-    const account2 = await startCloudflareApiStandIn({ accountId: ACCOUNT, token: TOKEN, bundledMigrations: migrations, dir, zones: ['example.test'] });
+    const account2 = await startCloudflareApiStandIn({
+      accountId: ACCOUNT,
+      token: TOKEN,
+      bundledMigrations: migrations,
+      dir,
+      zones: ['example.test'],
+    });
     try {
       const config = path.join(dir, 'upload-fails.json');
       const args = ['--hostname', HOST, '--from', 'invitations@example.test', '--config', config];
@@ -196,7 +281,9 @@ describe('npm run deploy when a step fails halfway', () => {
       expect(first.code).toBe(1);
       expect(first.out).toMatch(/Stopped at step 8 \(Worker\): wrangler deploy/);
       expect(account2.state.scripts.size).toBe(0);
-      const applied = [...account2.state.databases.values()][0].sqlite.prepare('SELECT count(*) AS n FROM d1_migrations').get() as { n: number };
+      const applied = [...account2.state.databases.values()][0].sqlite
+        .prepare('SELECT count(*) AS n FROM d1_migrations')
+        .get() as { n: number };
       expect(applied.n).toBe(migrations.length);
 
       const before = account2.calls.length;

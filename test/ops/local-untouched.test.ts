@@ -24,7 +24,18 @@ describe('local work beside wrangler.production.json', () => {
   beforeAll(() => {
     // An operator's file as `npm run deploy` writes it (an existing one is left as it is).
     if (ours) {
-      writeProductionConfig(DEFAULT_PRODUCTION_CONFIG, { name: TEST_NAME, hostname: 'invitations.example.test', workersDev: false, from: 'invitations@example.test', transport: 'resend', database: 'invitations-prod' }, { origin: 'https://invitations.example.test', databaseId: '11111111-2222-3333-4444-555555555555' });
+      writeProductionConfig(
+        DEFAULT_PRODUCTION_CONFIG,
+        {
+          name: TEST_NAME,
+          hostname: 'invitations.example.test',
+          workersDev: false,
+          from: 'invitations@example.test',
+          transport: 'resend',
+          database: 'invitations-prod',
+        },
+        { origin: 'https://invitations.example.test', databaseId: '11111111-2222-3333-4444-555555555555' },
+      );
     }
   });
   afterAll(() => {
@@ -38,7 +49,11 @@ describe('local work beside wrangler.production.json', () => {
   });
 
   it('npm start serves locally: deep health is green with the local APP_URL and development key', async () => {
-    dev = spawn(process.execPath, ['scripts/dev.mjs'], { env: { ...process.env, PORT, CI: 'true' }, stdio: 'ignore', detached: false });
+    dev = spawn(process.execPath, ['scripts/dev.mjs'], {
+      env: { ...process.env, PORT, CI: 'true' },
+      stdio: 'ignore',
+      detached: false,
+    });
     let health: { status: number; body: any } | null = null;
     for (let i = 0; i < 120 && !health; i++) {
       health = await fetch(`http://127.0.0.1:${PORT}/healthz?deep=1`).then(
@@ -49,7 +64,11 @@ describe('local work beside wrangler.production.json', () => {
     }
     // With the production file's https APP_URL and the development key, every check would fail.
     expect(health?.status, JSON.stringify(health?.body)).toBe(200);
-    expect(health?.body.checks).toMatchObject({ app_url: { ok: true }, signing_key: { ok: true }, email: { ok: true, transport: 'cloudflare' } });
+    expect(health?.body.checks).toMatchObject({
+      app_url: { ok: true },
+      signing_key: { ok: true },
+      email: { ok: true, transport: 'cloudflare' },
+    });
     // The stand-in of test/ops/deploy.test.ts answers with the same checks, and the deploy command reads them by name.
     expect(Object.keys(health?.body.checks ?? {}).sort()).toEqual([...DEEP_HEALTH_CHECKS].sort());
   });

@@ -36,7 +36,13 @@ interface Database {
 interface Queue {
   queue_id: string;
   queue_name: string;
-  consumers: { consumer_id: string; script: string; type: 'worker'; settings: Record<string, unknown>; dead_letter_queue?: string }[];
+  consumers: {
+    consumer_id: string;
+    script: string;
+    type: 'worker';
+    settings: Record<string, unknown>;
+    dead_letter_queue?: string;
+  }[];
 }
 
 interface Script {
@@ -71,10 +77,28 @@ export interface CloudflareState {
 /** The checks the Worker's deep health names (src/health.ts); test/ops/local-untouched.test.ts compares. */
 export const DEEP_HEALTH_CHECKS = ['migrations', 'email', 'signing_key', 'app_url', 'delivery_queue'] as const;
 
-const envelope = (result: unknown, extra: Record<string, unknown> = {}) => ({ success: true, errors: [], messages: [], result, ...extra });
-const failure = (code: number, message: string) => ({ success: false, errors: [{ code, message }], messages: [], result: null });
+const envelope = (result: unknown, extra: Record<string, unknown> = {}) => ({
+  success: true,
+  errors: [],
+  messages: [],
+  result,
+  ...extra,
+});
+const failure = (code: number, message: string) => ({
+  success: false,
+  errors: [{ code, message }],
+  messages: [],
+  result: null,
+});
 
-export async function startCloudflareApiStandIn(opts: { accountId: string; token: string; bundledMigrations: string[]; dir: string; subdomain?: string | null; zones?: string[] }) {
+export async function startCloudflareApiStandIn(opts: {
+  accountId: string;
+  token: string;
+  bundledMigrations: string[];
+  dir: string;
+  subdomain?: string | null;
+  zones?: string[];
+}) {
   const state: CloudflareState = {
     accountId: opts.accountId,
     token: opts.token,
@@ -93,7 +117,12 @@ export async function startCloudflareApiStandIn(opts: { accountId: string; token
   const uploadTokens = new Set<string>();
   /** A JWT-shaped token: wrangler reads its `exp` before uploading assets. */
   const sessionJwt = () => {
-    const token = ['{"alg":"none"}', JSON.stringify({ exp: Math.floor(Date.now() / 1000) + 3600, sub: randomUUID() })].map((p) => Buffer.from(p).toString('base64url')).join('.') + '.sig';
+    const token = `${[
+      '{"alg":"none"}',
+      JSON.stringify({ exp: Math.floor(Date.now() / 1000) + 3600, sub: randomUUID() }),
+    ]
+      .map((p) => Buffer.from(p).toString('base64url'))
+      .join('.')}.sig`;
     uploadTokens.add(token);
     return token;
   };
@@ -104,7 +133,10 @@ export async function startCloudflareApiStandIn(opts: { accountId: string; token
     try {
       if (url.pathname === '/healthz') return health(req, res, url);
       const route = url.pathname.replace(/^\/client\/v4/, '');
-      const call: Call = { method: req.method ?? 'GET', path: route + (url.search && !route.includes('/query') ? url.search : '') };
+      const call: Call = {
+        method: req.method ?? 'GET',
+        path: route + (url.search && !route.includes('/query') ? url.search : ''),
+      };
       calls.push(call);
       const injected = failures.find((f) => f.method === call.method && f.pattern.test(route));
       if (injected) {
@@ -123,10 +155,16 @@ export async function startCloudflareApiStandIn(opts: { accountId: string; token
         if (route === '/zones' && req.method === 'GET') {
           const name = url.searchParams.get('name');
           const account = url.searchParams.get('account.id');
-          const list = account && account !== state.accountId ? [] : state.zones.filter((z) => !name || z.name === name);
-          return json(res, 200, envelope(list.map((z) => ({ ...z, status: 'active', account: { id: state.accountId } }))));
+          const list =
+            account && account !== state.accountId ? [] : state.zones.filter((z) => !name || z.name === name);
+          return json(
+            res,
+            200,
+            envelope(list.map((z) => ({ ...z, status: 'active', account: { id: state.accountId } }))),
+          );
         }
-        if (route === '/memberships') return json(res, 200, envelope([{ account: { id: state.accountId, name: 'Stand-in account' } }]));
+        if (route === '/memberships')
+          return json(res, 200, envelope([{ account: { id: state.accountId, name: 'Stand-in account' } }]));
         unknown.push(`${req.method} ${route}`);
         return json(res, 404, failure(7003, `No route for that URI (stand-in): ${route}`));
       }
@@ -151,32 +189,48 @@ export async function startCloudflareApiStandIn(opts: { accountId: string; token
     // Asked by its hostname, or (the deploy command's --health-origin) at the stand-in's own address.
     const host = String(req.headers.host ?? '');
     const scripts = [...state.scripts.entries()];
-    const script = scripts.find(([, s]) => JSON.stringify(s.metadata?.bindings ?? []).includes(`https://${host}`)) ?? (scripts.length === 1 ? scripts[0] : undefined);
-    if (!script || url.searchParams.get('deep') !== '1') return json(res, 404, { error: `no Worker answers on ${host}` });
+    const script =
+      scripts.find(([, s]) => JSON.stringify(s.metadata?.bindings ?? []).includes(`https://${host}`)) ??
+      (scripts.length === 1 ? scripts[0] : undefined);
+    if (!script || url.searchParams.get('deep') !== '1')
+      return json(res, 404, { error: `no Worker answers on ${host}` });
     const [, s] = script;
     const dbBinding = (s.metadata.bindings as any[]).find((b) => b.type === 'd1');
     const db = [...state.databases.values()].find((d) => d.uuid === dbBinding?.id);
     let applied: string[] = [];
     try {
-      applied = (db?.sqlite.prepare('SELECT name FROM d1_migrations ORDER BY id').all() ?? []).map((r: any) => String(r.name));
+      applied = (db?.sqlite.prepare('SELECT name FROM d1_migrations ORDER BY id').all() ?? []).map((r: any) =>
+        String(r.name),
+      );
     } catch {
       applied = [];
     }
     const newest = state.bundledMigrations[state.bundledMigrations.length - 1];
-    const vars = Object.fromEntries((s.metadata.bindings as any[]).filter((b) => b.type === 'plain_text').map((b) => [b.name, b.text]));
+    const vars = Object.fromEntries(
+      (s.metadata.bindings as any[]).filter((b) => b.type === 'plain_text').map((b) => [b.name, b.text]),
+    );
     const transport = vars.EMAIL_TRANSPORT || 'cloudflare';
     const checks = {
       migrations: { ok: applied.includes(newest), newest, applied: applied[applied.length - 1] ?? null },
       email: { ok: transport === 'cloudflare' || s.secrets.has('EMAIL_API_KEY'), transport },
       signing_key: { ok: s.secrets.has('TOKEN_SIGNING_KEY') },
       app_url: { ok: String(vars.APP_URL).startsWith('https://') },
-      delivery_queue: { ok: (s.metadata.bindings as any[]).some((b) => b.type === 'queue' && b.name === 'DELIVERY_QUEUE') },
+      delivery_queue: {
+        ok: (s.metadata.bindings as any[]).some((b) => b.type === 'queue' && b.name === 'DELIVERY_QUEUE'),
+      },
     } satisfies Record<(typeof DEEP_HEALTH_CHECKS)[number], unknown>;
     const ok = Object.values(checks).every((c) => c.ok);
     return json(res, ok ? 200 : 503, { ok, checks });
   }
 
-  function handle(method: string, path: string, url: URL, body: string, req: IncomingMessage, call: Call): [number, unknown] | null {
+  function handle(
+    method: string,
+    path: string,
+    url: URL,
+    body: string,
+    req: IncomingMessage,
+    call: Call,
+  ): [number, unknown] | null {
     let m: RegExpMatchArray | null;
     // ---- D1
     if (path === '/d1/database' && method === 'GET') {
@@ -184,12 +238,18 @@ export async function startCloudflareApiStandIn(opts: { accountId: string; token
       const list = [...state.databases.values()].filter((d) => !name || d.name === name).map(d1Info);
       const page = Number(url.searchParams.get('page') ?? '1');
       const perPage = Number(url.searchParams.get('per_page') ?? '10');
-      return [200, envelope(list.slice((page - 1) * perPage, page * perPage), { result_info: { page, per_page: perPage, count: list.length, total_count: list.length } })];
+      return [
+        200,
+        envelope(list.slice((page - 1) * perPage, page * perPage), {
+          result_info: { page, per_page: perPage, count: list.length, total_count: list.length },
+        }),
+      ];
     }
     if (path === '/d1/database' && method === 'POST') {
       const input = JSON.parse(body) as { name: string; primary_location_hint?: string; jurisdiction?: string };
       call.note = `name=${input.name} location=${input.primary_location_hint ?? '-'} jurisdiction=${input.jurisdiction ?? '-'}`;
-      if ([...state.databases.values()].some((d) => d.name === input.name)) return [400, failure(7502, 'A database with that name already exists')];
+      if ([...state.databases.values()].some((d) => d.name === input.name))
+        return [400, failure(7502, 'A database with that name already exists')];
       const uuid = randomUUID();
       const db: Database = {
         uuid,
@@ -220,7 +280,12 @@ export async function startCloudflareApiStandIn(opts: { accountId: string; token
       const name = url.searchParams.get('name');
       const list = [...state.queues.values()].filter((q) => !name || q.queue_name === name).map(queueInfo);
       const page = Number(url.searchParams.get('page') ?? '1');
-      return [200, envelope(page > 1 ? [] : list, { result_info: { page, per_page: 100, count: list.length, total_count: list.length } })];
+      return [
+        200,
+        envelope(page > 1 ? [] : list, {
+          result_info: { page, per_page: 100, count: list.length, total_count: list.length },
+        }),
+      ];
     }
     if (path === '/queues' && method === 'POST') {
       const input = JSON.parse(body) as { queue_name: string };
@@ -241,8 +306,15 @@ export async function startCloudflareApiStandIn(opts: { accountId: string; token
       if (method === 'POST') {
         const input = JSON.parse(body);
         call.note = `queue=${queue.queue_name} script=${input.script_name}`;
-        if (queue.consumers.some((c) => c.script === input.script_name)) return [400, failure(11004, 'This queue already has a consumer for this script')];
-        const consumer = { consumer_id: randomUUID(), script: input.script_name, type: 'worker' as const, settings: input.settings ?? {}, dead_letter_queue: input.dead_letter_queue };
+        if (queue.consumers.some((c) => c.script === input.script_name))
+          return [400, failure(11004, 'This queue already has a consumer for this script')];
+        const consumer = {
+          consumer_id: randomUUID(),
+          script: input.script_name,
+          type: 'worker' as const,
+          settings: input.settings ?? {},
+          dead_letter_queue: input.dead_letter_queue,
+        };
         queue.consumers.push(consumer);
         return [200, envelope(consumer)];
       }
@@ -265,19 +337,32 @@ export async function startCloudflareApiStandIn(opts: { accountId: string; token
     // ---- Event subscriptions (Email Sending → a queue)
     if (path === '/event_subscriptions/subscriptions' && method === 'GET') {
       const queueId = url.searchParams.get('queue_id');
-      const list = state.subscriptions.filter((s) => !queueId || (s.destination as { queue_id?: string })?.queue_id === queueId);
-      return [200, envelope(list, { result_info: { page: 1, per_page: 100, count: list.length, total_count: list.length } })];
+      const list = state.subscriptions.filter(
+        (s) => !queueId || (s.destination as { queue_id?: string })?.queue_id === queueId,
+      );
+      return [
+        200,
+        envelope(list, { result_info: { page: 1, per_page: 100, count: list.length, total_count: list.length } }),
+      ];
     }
     if (path === '/event_subscriptions/subscriptions' && method === 'POST') {
       const input = JSON.parse(body);
       call.note = `name=${input.name} source=${JSON.stringify(input.source)} destination=${JSON.stringify(input.destination)}`;
-      const sub = { id: randomUUID().replace(/-/g, ''), name: input.name, source: input.source, destination: input.destination, events: input.events ?? [] };
+      const sub = {
+        id: randomUUID().replace(/-/g, ''),
+        name: input.name,
+        source: input.source,
+        destination: input.destination,
+        events: input.events ?? [],
+      };
       state.subscriptions.push(sub);
       return [200, envelope(sub)];
     }
     // ---- Workers: the account's workers.dev subdomain
     if (path === '/workers/subdomain' && method === 'GET') {
-      return state.subdomain ? [200, envelope({ subdomain: state.subdomain })] : [404, failure(10007, 'This account does not have a workers.dev subdomain')];
+      return state.subdomain
+        ? [200, envelope({ subdomain: state.subdomain })]
+        : [404, failure(10007, 'This account does not have a workers.dev subdomain')];
     }
     if (path === '/workers/subdomain' && method === 'PUT') {
       const input = JSON.parse(body);
@@ -289,27 +374,75 @@ export async function startCloudflareApiStandIn(opts: { accountId: string; token
     if ((m = path.match(/^\/workers\/services\/([^/]+)$/)) && method === 'GET') {
       const script = state.scripts.get(m[1]);
       if (!script) return [404, failure(10090, 'This Worker does not exist on your account.')];
-      return [200, envelope({ id: m[1], default_environment: { environment: 'production', created_on: script.created_on, modified_on: script.modified_on, script: { id: m[1], tag: script.id, migration_tag: script.migration_tag, etag: script.id, handlers: ['fetch', 'queue', 'scheduled'], last_deployed_from: 'wrangler' } }, created_on: script.created_on, modified_on: script.modified_on, environments: [] })];
+      return [
+        200,
+        envelope({
+          id: m[1],
+          default_environment: {
+            environment: 'production',
+            created_on: script.created_on,
+            modified_on: script.modified_on,
+            script: {
+              id: m[1],
+              tag: script.id,
+              migration_tag: script.migration_tag,
+              etag: script.id,
+              handlers: ['fetch', 'queue', 'scheduled'],
+              last_deployed_from: 'wrangler',
+            },
+          },
+          created_on: script.created_on,
+          modified_on: script.modified_on,
+          environments: [],
+        }),
+      ];
     }
     if ((m = path.match(/^\/workers\/workers\/([^/]+)$/)) && method === 'GET') {
       const script = state.scripts.get(m[1]);
       if (!script) return [404, failure(10007, 'This Worker does not exist on your account.')];
-      return [200, envelope({ id: script.id, name: m[1], created_on: script.created_on, updated_on: script.modified_on, subdomain: { enabled: script.workers_dev, previews_enabled: false }, observability: null, tags: [] })];
+      return [
+        200,
+        envelope({
+          id: script.id,
+          name: m[1],
+          created_on: script.created_on,
+          updated_on: script.modified_on,
+          subdomain: { enabled: script.workers_dev, previews_enabled: false },
+          observability: null,
+          tags: [],
+        }),
+      ];
     }
     // A Worker's code and bindings: the first upload (PUT), and every later one as a new version.
-    const upload = ((m = path.match(/^\/workers\/scripts\/([^/]+)$/)) && method === 'PUT') || ((m = path.match(/^\/workers\/scripts\/([^/]+)\/versions$/)) && method === 'POST');
+    const upload =
+      ((m = path.match(/^\/workers\/scripts\/([^/]+)$/)) && method === 'PUT') ||
+      ((m = path.match(/^\/workers\/scripts\/([^/]+)\/versions$/)) && method === 'POST');
     if (upload && m) {
       const metadata = multipartMetadata(req, body);
       const name = m[1];
       const now = new Date().toISOString();
       const existing = state.scripts.get(name);
       if (method === 'POST' && !existing) return [404, failure(10007, 'This Worker does not exist on your account.')];
-      const script: Script = existing ?? { id: randomUUID(), created_on: now, modified_on: now, secrets: new Map(), metadata: {}, migration_tag: null, workers_dev: false, schedules: [], versions: [], assetsJwt: null };
+      const script: Script = existing ?? {
+        id: randomUUID(),
+        created_on: now,
+        modified_on: now,
+        secrets: new Map(),
+        metadata: {},
+        migration_tag: null,
+        workers_dev: false,
+        schedules: [],
+        versions: [],
+        assetsJwt: null,
+      };
       // Secrets given with the upload are set; the others are kept (`bindings_inherit=strict`).
-      for (const b of metadata?.bindings ?? []) if (b.type === 'secret_text') script.secrets.set(b.name, sha256(b.text));
+      for (const b of metadata?.bindings ?? [])
+        if (b.type === 'secret_text') script.secrets.set(b.name, sha256(b.text));
       // `inherit`: the binding of that name the previous version had (wrangler sends it for queues).
       const previous = (script.metadata?.bindings ?? []) as { name: string }[];
-      const bindings = (metadata?.bindings ?? []).map((b: any) => (b.type === 'inherit' ? (previous.find((p) => p.name === b.name) ?? b) : b));
+      const bindings = (metadata?.bindings ?? []).map((b: any) =>
+        b.type === 'inherit' ? (previous.find((p) => p.name === b.name) ?? b) : b,
+      );
       script.metadata = { ...metadata, bindings: bindings.filter((b: any) => b.type !== 'secret_text') };
       if (metadata?.migrations?.new_tag) script.migration_tag = metadata.migrations.new_tag;
       script.modified_on = now;
@@ -317,8 +450,34 @@ export async function startCloudflareApiStandIn(opts: { accountId: string; token
       script.versions.push(version);
       state.scripts.set(name, script);
       call.note = `bindings=${(metadata?.bindings ?? []).map((b: any) => `${b.type}:${b.name}`).join(',')}${metadata?.migrations ? ` migrations=${metadata.migrations.new_tag}` : ''}`;
-      if (method === 'POST') return [200, envelope({ id: version, number: script.versions.length, resources: { script: { etag: script.id, handlers: ['fetch', 'queue', 'scheduled'] }, bindings: metadata?.bindings ?? [] }, startup_time_ms: 12 })];
-      return [200, envelope({ id: name, etag: script.id, handlers: ['fetch', 'queue', 'scheduled'], created_on: script.created_on, modified_on: now, usage_model: 'standard', compatibility_date: metadata?.compatibility_date, deployment_id: version, startup_time_ms: 12, migration_tag: script.migration_tag })];
+      if (method === 'POST')
+        return [
+          200,
+          envelope({
+            id: version,
+            number: script.versions.length,
+            resources: {
+              script: { etag: script.id, handlers: ['fetch', 'queue', 'scheduled'] },
+              bindings: metadata?.bindings ?? [],
+            },
+            startup_time_ms: 12,
+          }),
+        ];
+      return [
+        200,
+        envelope({
+          id: name,
+          etag: script.id,
+          handlers: ['fetch', 'queue', 'scheduled'],
+          created_on: script.created_on,
+          modified_on: now,
+          usage_model: 'standard',
+          compatibility_date: metadata?.compatibility_date,
+          deployment_id: version,
+          startup_time_ms: 12,
+          migration_tag: script.migration_tag,
+        }),
+      ];
     }
     if ((m = path.match(/^\/workers\/scripts\/([^/]+)\/secrets$/))) {
       const script = state.scripts.get(m[1]);
@@ -342,7 +501,20 @@ export async function startCloudflareApiStandIn(opts: { accountId: string; token
         call.note = Object.keys(input ?? {}).join(',');
         Object.assign(script.metadata, { settings: { ...(script.metadata.settings ?? {}), ...input } });
       }
-      return [200, envelope({ bindings: script.metadata.bindings ?? [], compatibility_date: script.metadata.compatibility_date, compatibility_flags: script.metadata.compatibility_flags ?? [], logpush: false, observability: script.metadata.observability ?? null, tail_consumers: null, placement: {}, usage_model: 'standard', ...(script.metadata.settings ?? {}) })];
+      return [
+        200,
+        envelope({
+          bindings: script.metadata.bindings ?? [],
+          compatibility_date: script.metadata.compatibility_date,
+          compatibility_flags: script.metadata.compatibility_flags ?? [],
+          logpush: false,
+          observability: script.metadata.observability ?? null,
+          tail_consumers: null,
+          placement: {},
+          usage_model: 'standard',
+          ...(script.metadata.settings ?? {}),
+        }),
+      ];
     }
     if ((m = path.match(/^\/workers\/scripts\/([^/]+)\/schedules$/))) {
       const script = state.scripts.get(m[1]);
@@ -367,7 +539,13 @@ export async function startCloudflareApiStandIn(opts: { accountId: string; token
       const script = state.scripts.get(m[1]);
       if (!script) return [404, failure(10007, 'This Worker does not exist on your account.')];
       const latest = script.versions[script.versions.length - 1];
-      const deployment = { id: randomUUID(), source: 'wrangler', strategy: 'percentage', created_on: script.modified_on, versions: [{ version_id: latest, percentage: 100 }] };
+      const deployment = {
+        id: randomUUID(),
+        source: 'wrangler',
+        strategy: 'percentage',
+        created_on: script.modified_on,
+        versions: [{ version_id: latest, percentage: 100 }],
+      };
       return [200, envelope(method === 'POST' ? deployment : { deployments: [deployment] })];
     }
     if ((m = path.match(/^\/workers\/scripts\/([^/]+)\/assets-upload-session$/)) && method === 'POST') {
@@ -392,18 +570,33 @@ export async function startCloudflareApiStandIn(opts: { accountId: string; token
       call.note = input.map((d) => d.hostname).join(',');
       // What attaching these domains would change: new ones are added, ours are unchanged.
       const mine = (h: string) => state.domains.find((d) => d.hostname === h);
-      return [200, envelope({
-        added: input.filter((d) => !mine(d.hostname)).map((d) => ({ ...d, id: '' })),
-        removed: [],
-        updated: input.filter((d) => mine(d.hostname)).map((d) => ({ ...mine(d.hostname)!, modified: mine(d.hostname)!.service !== m![1] })),
-        conflicting: [],
-      })];
+      return [
+        200,
+        envelope({
+          added: input.filter((d) => !mine(d.hostname)).map((d) => ({ ...d, id: '' })),
+          removed: [],
+          updated: input
+            .filter((d) => mine(d.hostname))
+            .map((d) => ({ ...mine(d.hostname)!, modified: mine(d.hostname)!.service !== m![1] })),
+          conflicting: [],
+        }),
+      ];
     }
     if ((m = path.match(/^\/workers\/scripts\/([^/]+)\/domains\/records$/)) && method === 'PUT') {
-      const input = JSON.parse(body) as { origins: { hostname: string }[]; override_scope?: boolean; override_existing_origin?: boolean };
+      const input = JSON.parse(body) as {
+        origins: { hostname: string }[];
+        override_scope?: boolean;
+        override_existing_origin?: boolean;
+      };
       call.note = input.origins.map((o) => o.hostname).join(',');
       for (const o of input.origins) {
-        if (!state.domains.some((d) => d.hostname === o.hostname)) state.domains.push({ id: randomUUID(), hostname: o.hostname, service: m[1], zone_name: o.hostname.split('.').slice(-2).join('.') });
+        if (!state.domains.some((d) => d.hostname === o.hostname))
+          state.domains.push({
+            id: randomUUID(),
+            hostname: o.hostname,
+            service: m[1],
+            zone_name: o.hostname.split('.').slice(-2).join('.'),
+          });
       }
       return [200, envelope(state.domains.filter((d) => d.service === m![1]))];
     }
@@ -417,10 +610,29 @@ export async function startCloudflareApiStandIn(opts: { accountId: string; token
     return [...state.queues.values()].find((q) => q.queue_id === idOrName || q.queue_name === idOrName);
   }
   function d1Info(d: Database) {
-    return { uuid: d.uuid, name: d.name, created_at: d.created_at, version: 'production', num_tables: 0, file_size: 0, jurisdiction: d.jurisdiction, running_in_region: d.primary_location_hint?.toUpperCase() ?? 'WEUR' };
+    return {
+      uuid: d.uuid,
+      name: d.name,
+      created_at: d.created_at,
+      version: 'production',
+      num_tables: 0,
+      file_size: 0,
+      jurisdiction: d.jurisdiction,
+      running_in_region: d.primary_location_hint?.toUpperCase() ?? 'WEUR',
+    };
   }
   function queueInfo(q: Queue) {
-    return { queue_id: q.queue_id, queue_name: q.queue_name, created_on: '', modified_on: '', producers: [], producers_total_count: 0, consumers: q.consumers, consumers_total_count: q.consumers.length, settings: { delivery_delay: 0, message_retention_period: 345600 } };
+    return {
+      queue_id: q.queue_id,
+      queue_name: q.queue_name,
+      created_on: '',
+      modified_on: '',
+      producers: [],
+      producers_total_count: 0,
+      consumers: q.consumers,
+      consumers_total_count: q.consumers.length,
+      settings: { delivery_delay: 0, message_retention_period: 345600 },
+    };
   }
 
   /** D1's HTTP query: statements split on `;`, one result per statement. */
@@ -432,9 +644,19 @@ export async function startCloudflareApiStandIn(opts: { accountId: string; token
       const bound = statement.includes('?') ? (params as any[]) : [];
       let rows: any[] = [];
       let changes = 0;
-      if (/^\s*(SELECT|PRAGMA|WITH)\b/i.test(statement) || /\bRETURNING\b/i.test(statement)) rows = prepared.all(...bound);
+      if (/^\s*(SELECT|PRAGMA|WITH)\b/i.test(statement) || /\bRETURNING\b/i.test(statement))
+        rows = prepared.all(...bound);
       else changes = Number(prepared.run(...bound).changes);
-      const meta = { duration: performance.now() - started, changes, rows_read: rows.length, rows_written: changes, last_row_id: 0, changed_db: changes > 0, size_after: 0, served_by: 'stand-in' };
+      const meta = {
+        duration: performance.now() - started,
+        changes,
+        rows_read: rows.length,
+        rows_written: changes,
+        last_row_id: 0,
+        changed_db: changes > 0,
+        size_after: 0,
+        served_by: 'stand-in',
+      };
       if (raw) {
         const columns = rows.length ? Object.keys(rows[0]) : [];
         results.push({ success: true, meta, results: { columns, rows: rows.map((r) => columns.map((c) => r[c])) } });

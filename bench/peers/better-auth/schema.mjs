@@ -13,5 +13,9 @@ const { compileMigrations } = await getMigrations({
   plugins: [bearer(), organization({ invitationLimit: 10 })],
 });
 const sql = await compileMigrations();
-const { version } = JSON.parse(readFileSync(new URL('../../../node_modules/better-auth/package.json', import.meta.url), 'utf8'));
-process.stdout.write(`-- better-auth ${version}'s schema (user, session, account, verification, organization, member,\n-- invitation), compiled by bench/peers/better-auth/schema.mjs with better-auth's getMigrations.\n${sql.trim().replace(/;?$/, ";")}\n`);
+const { version } = JSON.parse(
+  readFileSync(new URL('../../../node_modules/better-auth/package.json', import.meta.url), 'utf8'),
+);
+process.stdout.write(
+  `-- better-auth ${version}'s schema (user, session, account, verification, organization, member,\n-- invitation), compiled by bench/peers/better-auth/schema.mjs with better-auth's getMigrations.\n${sql.trim().replace(/;?$/, ';')}\n`,
+);

@@ -53,5 +53,10 @@ export function createInvitationsClient(options: ClientOptions): InvitationsClie
 
 /** True when `value` is a problem details object (the `error` of a failed call). */
 export function isProblem(value: unknown): value is Problem {
-  return typeof value === 'object' && value !== null && typeof (value as { code?: unknown }).code === 'string' && typeof (value as { status?: unknown }).status === 'number';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { code?: unknown }).code === 'string' &&
+    typeof (value as { status?: unknown }).status === 'number'
+  );
 }

@@ -34,7 +34,12 @@ const PERMANENT_CODES = new Set([
  * rejection", a mix of temporary and permanent causes: the bounded retries (6 attempts) settle it.
  * Every code not listed anywhere here (a new one, or none) is retryable too.
  */
-export const RETRYABLE_CODES = new Set(['E_RATE_LIMIT_EXCEEDED', 'E_DAILY_LIMIT_EXCEEDED', 'E_INTERNAL_SERVER_ERROR', 'E_DELIVERY_FAILED']);
+export const RETRYABLE_CODES = new Set([
+  'E_RATE_LIMIT_EXCEEDED',
+  'E_DAILY_LIMIT_EXCEEDED',
+  'E_INTERNAL_SERVER_ERROR',
+  'E_DELIVERY_FAILED',
+]);
 
 /**
  * The binding error's code: its `code` property, as documented. An error without one whose message
@@ -95,7 +100,10 @@ type MailTap = (raw: string, to: string) => void;
  * The `EMAIL` send_email binding: the mimetext message; `.eml` files under `wrangler dev`. `secrets`
  * (a configured `EMAIL_API_KEY`) are redacted from the operator's log line too.
  */
-export function cloudflareTransport(binding: SendEmail, secrets: readonly (string | null | undefined)[] = []): Transport {
+export function cloudflareTransport(
+  binding: SendEmail,
+  secrets: readonly (string | null | undefined)[] = [],
+): Transport {
   return {
     name: 'cloudflare',
     // Email Sending documents daily quotas and an E_RATE_LIMIT_EXCEEDED code, but no per-second
@@ -111,7 +119,13 @@ export function cloudflareTransport(binding: SendEmail, secrets: readonly (strin
         return { status: 'sent', providerMessageId: id ? id.slice(0, 200) : null };
       } catch (err) {
         // Operators: the runtime's words, in one log line for the outbox row; tenants: the fixed phrase.
-        logProviderError({ provider: 'cloudflare', outboxId: email.idempotencyKey, code: bindingErrorCode(err), detail: errorMessage(err, 500, secrets), secrets });
+        logProviderError({
+          provider: 'cloudflare',
+          outboxId: email.idempotencyKey,
+          code: bindingErrorCode(err),
+          detail: errorMessage(err, 500, secrets),
+          secrets,
+        });
         return classifyBindingError(err);
       }
     },
@@ -144,10 +158,21 @@ export function cloudflareTransport(binding: SendEmail, secrets: readonly (strin
  *   soft bounces.
  */
 const EVENT_TYPE_PREFIX = 'cf.email.sending.message.';
-export const EMAIL_SENDING_EVENT_TYPES = ['delivered', 'deferred', 'bounced', 'failed', 'rejected', 'complained'] as const;
+export const EMAIL_SENDING_EVENT_TYPES = [
+  'delivered',
+  'deferred',
+  'bounced',
+  'failed',
+  'rejected',
+  'complained',
+] as const;
 
 const text = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : null);
-const joined = (...parts: unknown[]) => parts.map(text).filter((p): p is string => p !== null).join(': ');
+const joined = (...parts: unknown[]) =>
+  parts
+    .map(text)
+    .filter((p): p is string => p !== null)
+    .join(': ');
 
 export function readEmailSendingEvent(body: unknown): QueuedEventReading {
   let message = body;
@@ -158,10 +183,17 @@ export function readEmailSendingEvent(body: unknown): QueuedEventReading {
       return { kind: 'unreadable', reason: 'not JSON' };
     }
   }
-  if (!message || typeof message !== 'object' || Array.isArray(message)) return { kind: 'unreadable', reason: 'not an object' };
-  const { type, source, payload } = message as { type?: unknown; source?: { type?: unknown } | null; payload?: Record<string, unknown> | null };
-  if (typeof type !== 'string' || !type.startsWith(EVENT_TYPE_PREFIX)) return { kind: 'unreadable', reason: 'not an Email Sending event type' };
-  if (source && typeof source === 'object' && source.type !== undefined && source.type !== 'email.sending') return { kind: 'unreadable', reason: 'source is not email.sending' };
+  if (!message || typeof message !== 'object' || Array.isArray(message))
+    return { kind: 'unreadable', reason: 'not an object' };
+  const { type, source, payload } = message as {
+    type?: unknown;
+    source?: { type?: unknown } | null;
+    payload?: Record<string, unknown> | null;
+  };
+  if (typeof type !== 'string' || !type.startsWith(EVENT_TYPE_PREFIX))
+    return { kind: 'unreadable', reason: 'not an Email Sending event type' };
+  if (source && typeof source === 'object' && source.type !== undefined && source.type !== 'email.sending')
+    return { kind: 'unreadable', reason: 'source is not email.sending' };
   const rawId = payload && typeof payload === 'object' ? payload.messageId : undefined;
   const id = typeof rawId === 'string' ? normalizeMessageId(rawId) : '';
   if (!id || id.length > 200) return { kind: 'unreadable', reason: 'payload.messageId missing' };
@@ -183,14 +215,26 @@ export function readEmailSendingEvent(body: unknown): QueuedEventReading {
       return event('delivered', null);
     case 'bounced': {
       const kind = text(p.bounce?.type);
-      return event('bounced', joined(kind && `${kind} bounce`, p.bounce?.reason ?? p.delivery?.smtpResponse) || 'Bounced');
+      return event(
+        'bounced',
+        joined(kind && `${kind} bounce`, p.bounce?.reason ?? p.delivery?.smtpResponse) || 'Bounced',
+      );
     }
     case 'complained':
       return event('complained', 'Marked as spam by the recipient');
     case 'failed':
-      return event('failed', `cloudflare: delivery failed${text(p.failure?.reason) ? ` (${text(p.failure?.reason)})` : ''}`);
+      return event(
+        'failed',
+        `cloudflare: delivery failed${text(p.failure?.reason) ? ` (${text(p.failure?.reason)})` : ''}`,
+      );
     case 'rejected':
-      return event('failed', joined(`cloudflare: rejected${text(p.rejection?.reason) ? ` (${text(p.rejection?.reason)})` : ''}`, p.rejection?.detail));
+      return event(
+        'failed',
+        joined(
+          `cloudflare: rejected${text(p.rejection?.reason) ? ` (${text(p.rejection?.reason)})` : ''}`,
+          p.rejection?.detail,
+        ),
+      );
     default:
       // `deferred`, and any type added later: acknowledged, no state change.
       return { kind: 'ignored', type: short, providerMessageId: id };

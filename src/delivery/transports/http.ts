@@ -32,7 +32,13 @@ function tenantReason(provider: string, status: number): string {
 
 /** What operators see: the provider's own words, redacted, in one log line keyed by the outbox row. */
 function logPostError(post: ProviderPost, fields: { status: number | null; detail: string }) {
-  logProviderError({ provider: post.provider, outboxId: post.outboxId, status: fields.status, detail: fields.detail, secrets: [post.apiKey] });
+  logProviderError({
+    provider: post.provider,
+    outboxId: post.outboxId,
+    status: fields.status,
+    detail: fields.detail,
+    secrets: [post.apiKey],
+  });
 }
 
 /**
@@ -40,13 +46,21 @@ function logPostError(post: ProviderPost, fields: { status: number | null; detai
  * 5xx retryable, any other 4xx permanent; a network error or timeout is retryable. Redirects are
  * not followed.
  */
-export async function postJson(post: ProviderPost, readId: (json: Record<string, unknown>) => unknown): Promise<SendResult> {
+export async function postJson(
+  post: ProviderPost,
+  readId: (json: Record<string, unknown>) => unknown,
+): Promise<SendResult> {
   const { provider, timeoutMs } = post;
   let res: Response;
   try {
     res = await fetch(post.url, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'User-Agent': USER_AGENT, ...post.headers },
+      headers: {
+        'Content-Type': 'application/json',
+        Accept: 'application/json',
+        'User-Agent': USER_AGENT,
+        ...post.headers,
+      },
       body: JSON.stringify(post.body),
       redirect: 'manual',
       signal: AbortSignal.timeout(timeoutMs),
@@ -54,7 +68,10 @@ export async function postJson(post: ProviderPost, readId: (json: Record<string,
   } catch (err) {
     const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
     logPostError(post, { status: null, detail: errorMessage(err, 500, [post.apiKey]) });
-    return { status: 'retryable', reason: timedOut ? `${provider}: no answer within ${timeoutMs / 1000} s` : `${provider}: network error` };
+    return {
+      status: 'retryable',
+      reason: timedOut ? `${provider}: no answer within ${timeoutMs / 1000} s` : `${provider}: network error`,
+    };
   }
   const text = (await res.text().catch(() => '')).slice(0, 4096);
   let json: Record<string, unknown> = {};

@@ -14,16 +14,25 @@ export function transportFor(env: TransportEnv): TransportChoice {
   const name = (env.EMAIL_TRANSPORT || 'cloudflare').trim().toLowerCase();
   const apiKey = env.EMAIL_API_KEY?.trim();
   const baseUrl = env.EMAIL_API_BASE_URL?.trim() || undefined;
-  if (baseUrl && !/^https?:\/\/[^\s/]+/.test(baseUrl)) return { ok: false, reason: `EMAIL_API_BASE_URL is not an http(s) URL` };
+  if (baseUrl && !/^https?:\/\/[^\s/]+/.test(baseUrl))
+    return { ok: false, reason: `EMAIL_API_BASE_URL is not an http(s) URL` };
   switch (name) {
     case 'cloudflare':
-      return env.EMAIL ? { ok: true, transport: cloudflareTransport(env.EMAIL, [apiKey]) } : { ok: false, reason: 'EMAIL_TRANSPORT is cloudflare but the EMAIL send_email binding is missing' };
+      return env.EMAIL
+        ? { ok: true, transport: cloudflareTransport(env.EMAIL, [apiKey]) }
+        : { ok: false, reason: 'EMAIL_TRANSPORT is cloudflare but the EMAIL send_email binding is missing' };
     case 'resend':
     case 'postmark':
       if (!apiKey) return { ok: false, reason: `EMAIL_TRANSPORT is ${name} but the secret EMAIL_API_KEY is not set` };
-      return { ok: true, transport: name === 'resend' ? resendTransport({ apiKey, baseUrl }) : postmarkTransport({ apiKey, baseUrl }) };
+      return {
+        ok: true,
+        transport: name === 'resend' ? resendTransport({ apiKey, baseUrl }) : postmarkTransport({ apiKey, baseUrl }),
+      };
     default:
-      return { ok: false, reason: `EMAIL_TRANSPORT "${name.slice(0, 40)}" is unknown (cloudflare, resend or postmark)` };
+      return {
+        ok: false,
+        reason: `EMAIL_TRANSPORT "${name.slice(0, 40)}" is unknown (cloudflare, resend or postmark)`,
+      };
   }
 }
 

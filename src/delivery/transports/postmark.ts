@@ -35,16 +35,27 @@ export function postmarkTransport(cfg: { apiKey: string; baseUrl?: string; timeo
           apiKey: cfg.apiKey,
           outboxId: email.idempotencyKey,
         },
-        (json) => ((errorCode = json.ErrorCode), json.MessageID),
+        (json) => {
+          errorCode = json.ErrorCode;
+          return json.MessageID;
+        },
       );
-      if (result.status === 'sent' && errorCode !== 0) return { status: 'permanent', reason: `postmark ErrorCode ${String(errorCode)}` };
+      if (result.status === 'sent' && errorCode !== 0)
+        return { status: 'permanent', reason: `postmark ErrorCode ${String(errorCode)}` };
       return result;
     },
   };
 }
 
 /** Bounce types that say nothing about the address (soft, auto-replies): no state change. */
-const TRANSIENT = new Set(['Transient', 'SoftBounce', 'AutoResponder', 'DnsError', 'OpenRelayTest', 'ChallengeVerification']);
+const TRANSIENT = new Set([
+  'Transient',
+  'SoftBounce',
+  'AutoResponder',
+  'DnsError',
+  'OpenRelayTest',
+  'ChallengeVerification',
+]);
 
 /**
  * Postmark's webhooks authenticate with HTTP Basic credentials set on the webhook's URL; the
@@ -53,19 +64,28 @@ const TRANSIENT = new Set(['Transient', 'SoftBounce', 'AutoResponder', 'DnsError
 export const parsePostmarkEvent: ProviderEventParser = async (request, body, secret) => {
   const given = request.headers.get('Authorization') ?? '';
   if (!(await timingSafeEqualText(given, `Basic ${btoa(secret)}`))) return 'unauthorized';
-  const record = JSON.parse(body) as { RecordType?: unknown; MessageID?: unknown; Type?: unknown; Description?: unknown };
+  const record = JSON.parse(body) as {
+    RecordType?: unknown;
+    MessageID?: unknown;
+    Type?: unknown;
+    Description?: unknown;
+  };
   const id = record.MessageID;
   // Postmark's webhooks carry no delivery id or signed timestamp: nothing to recognize a replay by.
   const delivery = (events: ProviderEvent[]) => ({ deliveryId: null, events });
   if (typeof id !== 'string') return delivery([]);
   // The provider's words as they came: applyProviderEvent redacts (the API key too) and then cuts.
-  const event = (state: ProviderEvent['state'], detail: string | null) => delivery([{ providerMessageId: id, state, detail }]);
+  const event = (state: ProviderEvent['state'], detail: string | null) =>
+    delivery([{ providerMessageId: id, state, detail }]);
   switch (record.RecordType) {
     case 'Delivery':
       return event('delivered', null);
     case 'Bounce':
       if (typeof record.Type === 'string' && TRANSIENT.has(record.Type)) return delivery([]);
-      return event('bounced', [record.Type, record.Description].filter((v) => typeof v === 'string').join(': ') || 'Bounced');
+      return event(
+        'bounced',
+        [record.Type, record.Description].filter((v) => typeof v === 'string').join(': ') || 'Bounced',
+      );
     case 'SpamComplaint':
       return event('complained', 'Marked as spam by the recipient');
     default:

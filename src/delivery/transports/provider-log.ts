@@ -13,12 +13,14 @@ export function logProviderError(fields: {
   detail: string;
   secrets?: readonly (string | null | undefined)[];
 }) {
-  console.warn(JSON.stringify({
-    event: 'email_provider_error',
-    provider: fields.provider,
-    outbox_id: fields.outboxId,
-    ...(fields.status !== undefined ? { status: fields.status } : {}),
-    ...(fields.code !== undefined ? { code: fields.code } : {}),
-    detail: redact(fields.detail, 500, fields.secrets ?? []),
-  }));
+  console.warn(
+    JSON.stringify({
+      event: 'email_provider_error',
+      provider: fields.provider,
+      outbox_id: fields.outboxId,
+      ...(fields.status !== undefined ? { status: fields.status } : {}),
+      ...(fields.code !== undefined ? { code: fields.code } : {}),
+      detail: redact(fields.detail, 500, fields.secrets ?? []),
+    }),
+  );
 }

@@ -59,21 +59,31 @@ const STATES: Record<string, ProviderEvent['state']> = {
 export const parseResendEvent: ProviderEventParser = async (request, body, secret, nowMs) => {
   const ok = await verifyStandardWebhook(
     secret,
-    { id: request.headers.get('svix-id'), timestamp: request.headers.get('svix-timestamp'), signature: request.headers.get('svix-signature') },
+    {
+      id: request.headers.get('svix-id'),
+      timestamp: request.headers.get('svix-timestamp'),
+      signature: request.headers.get('svix-signature'),
+    },
     body,
     nowMs,
   );
   if (!ok) return 'unauthorized';
-  const event = JSON.parse(body) as { type?: unknown; data?: { email_id?: unknown; bounce?: { message?: unknown; type?: unknown } } };
+  const event = JSON.parse(body) as {
+    type?: unknown;
+    data?: { email_id?: unknown; bounce?: { message?: unknown; type?: unknown } };
+  };
   const state = typeof event.type === 'string' ? STATES[event.type] : undefined;
   const id = event.data?.email_id;
   // Verified above: present, and at most 256 characters.
   const deliveryId = request.headers.get('svix-id');
   if (!state || typeof id !== 'string') return { deliveryId, events: [] };
   const bounce = event.data?.bounce;
-  const detail = state === 'bounced'
-    ? [bounce?.type, bounce?.message].filter((v) => typeof v === 'string').join(': ') || 'Bounced'
-    : state === 'complained' ? 'Marked as spam by the recipient' : null;
+  const detail =
+    state === 'bounced'
+      ? [bounce?.type, bounce?.message].filter((v) => typeof v === 'string').join(': ') || 'Bounced'
+      : state === 'complained'
+        ? 'Marked as spam by the recipient'
+        : null;
   // The provider's words as they came: applyProviderEvent redacts (the API key too) and then cuts.
   return { deliveryId, events: [{ providerMessageId: id, state, detail }] };
 };

@@ -46,7 +46,12 @@ export interface ProviderEventDelivery {
 }
 
 /** How a provider's event webhook authenticates and reads its events. */
-export type ProviderEventParser = (request: Request, body: string, secret: string, nowMs: number) => Promise<ProviderEventDelivery | 'unauthorized'>;
+export type ProviderEventParser = (
+  request: Request,
+  body: string,
+  secret: string,
+  nowMs: number,
+) => Promise<ProviderEventDelivery | 'unauthorized'>;
 
 /**
  * A provider's delivery event read from a queue message (a provider that publishes its events to a
