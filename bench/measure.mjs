@@ -4,6 +4,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
+import { distanceSection } from './distance.mjs';
 import { percentile, round } from './load.mjs';
 import { d1, wrangler } from './servers.mjs';
 
@@ -147,6 +148,60 @@ function machine() {
   return `${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}, Node ${node}`;
 }
 
+/**
+ * The headline targets, each with its measured value and met or missed: create and accept
+ * (existing account) p50 against the floor (the baseline worker), and create and list throughput
+ * at c=16 against better-auth. Reported, never enforced. `r`: the run's results (targets, peer).
+ */
+export function headlineTargets(r) {
+  const floor = (name, target) => {
+    const t = r.targets?.find((x) => x.name === name);
+    return {
+      metric: `${name} p50 ÷ floor (baseline, c=1)`,
+      measured: t ? `${t.ratio}× (${t.p50_ms} ms vs ${r.baseline_p50_ms} ms)` : null,
+      target: `≤ ${target}×`,
+      met: t ? t.ratio <= target : null,
+    };
+  };
+  const peer = (key, label) => {
+    const p = r.peer?.ratios?.find((x) => x.key === key);
+    return {
+      metric: `${label} throughput (c=16) ours ÷ better-auth`,
+      measured: p?.ratio == null ? null : `${p.ratio}× (${p.ours} vs ${p.peer} ${p.unit})`,
+      target: '≥ 1.5×',
+      met: p?.ratio == null ? null : p.ratio >= 1.5,
+    };
+  };
+  return [
+    floor('create invitation', 1.6),
+    floor('accept (existing account)', 1.5),
+    peer('create_rps_c16', 'create invitation'),
+    peer('list_rps_c16', 'list invitations'),
+  ];
+}
+
+const metText = (met) => (met === null ? 'not measured' : met ? 'met' : 'missed');
+
+/** The targets as console lines. */
+export function targetsText(rows) {
+  const pad = (s, w) => String(s).padEnd(w);
+  return [
+    `${pad('target', 58)}${pad('measured', 40)}${pad('goal', 9)}result`,
+    ...rows.map((t) => `${pad(t.metric, 58)}${pad(t.measured ?? '–', 40)}${pad(t.target, 9)}${metText(t.met)}`),
+  ].join('\n');
+}
+
+function targetsSection(rows) {
+  return `## Targets
+
+| target | measured | goal | result |
+|---|---|---|---|
+${rows.map((t) => `| ${t.metric} | ${t.measured ?? '–'} | ${t.target} | ${t.met === false ? '**missed**' : metText(t.met)} |`).join('\n')}
+
+Reported, never enforced: a run fails only on its correctness checks.
+`;
+}
+
 /** "Against better-auth": the peer comparison of bench/peer.mjs (empty when it was not run). */
 function peerSection(p) {
   if (!p) return '';
@@ -184,6 +239,7 @@ export function writeReport(r) {
 Figures from one real run of \`npm run bench\` (${r.started_at}, ${r.duration_s} s), on ${machine()}.
 Re-run it to refresh this file; the raw figures are in \`bench/results/latest.json\`.
 
+${targetsSection(r.headline_targets ?? headlineTargets(r))}
 ## Method
 
 - The worker runs under \`wrangler dev\` (workerd, local D1 = SQLite, local Durable Objects) on
@@ -234,6 +290,7 @@ ${r.targets.map((t) => `| ${t.name} | ${t.p50_ms} | ${t.ratio}× | ≤ ${t.targe
 ${r.other_ratios.map((t) => `| ${t.name} | | ${t.ratio}× | – | – |`).join('\n')}
 
 ${peerSection(r.peer)}
+${distanceSection()}
 ## Where the time goes
 
 D1 round trips and Durable Object hops per request (counted in \`test/round-trips.test.ts\`

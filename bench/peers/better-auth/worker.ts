@@ -4,11 +4,14 @@
 // Never deployed; `bench/run.mjs` starts it with `wrangler dev` on 127.0.0.1:8792.
 //
 // Endpoints (better-auth's own, under /api/auth): sign-up/email, organization/create,
-// organization/invite-member, organization/list-invitations; plus GET /healthz.
+// organization/invite-member, organization/list-invitations (and the rest of its organization
+// plugin); plus GET /healthz. With `COUNT_D1=1` (bench/peer-calls.mjs only) every D1 call is
+// recorded per request and the last request's calls are at GET /__d1-calls (count-d1.ts).
 import { betterAuth } from 'better-auth';
 import { bearer, organization } from 'better-auth/plugins';
 import { EmailMessage } from 'cloudflare:email';
 import { createMimeMessage } from 'mimetext';
+import { counted, countingD1, lastLog } from './count-d1';
 
 interface PeerEnv {
   DB: D1Database;
@@ -16,6 +19,8 @@ interface PeerEnv {
   BETTER_AUTH_SECRET: string;
   BETTER_AUTH_URL: string;
   EMAIL_FROM: string;
+  /** "1": record every D1 call per request (bench/peer-calls.mjs only; see count-d1.ts). */
+  COUNT_D1?: string;
 }
 
 /** The same invitation limit as the product (SPEC: 10 pending invitations per organization). */
@@ -70,9 +75,12 @@ export default {
   async fetch(request: Request, env: PeerEnv): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname === '/healthz') return new Response('ok');
+    const counting = env.COUNT_D1 === '1';
+    if (counting && url.pathname === '/__d1-calls') return Response.json(lastLog());
     if (url.pathname.startsWith('/api/auth/')) {
-      auth ??= createAuth(env);
-      return auth.handler(request);
+      auth ??= createAuth(counting ? { ...env, DB: countingD1(env.DB) } : env);
+      const instance = auth;
+      return counting ? counted(url.pathname, () => instance.handler(request)) : instance.handler(request);
     }
     return new Response('not found', { status: 404 });
   },
