@@ -1,5 +1,6 @@
 import { runBatch } from './db/batch';
 import { sql } from 'drizzle-orm';
+import { systemAuditSql } from './audit/audit.store';
 import type { Db } from './env';
 import { KNOWN_NETWORK_MS } from './auth/auth.store';
 
@@ -54,10 +55,12 @@ export async function runExpirySweep(
   for (;;) {
     const batchStarted = clock();
     const [, updated] = await runBatch(db, [
-      sql`INSERT INTO audit_events (id, organization_id, actor_type, actor_id, action, target_type, target_id, data, ip, user_agent, created_at)
-        SELECT 'aud_' || lower(hex(randomblob(10))), organization_id, 'system', NULL, 'invitation.expired', 'invitation', id,
-          json_object('email', email, 'expires_at', expires_at), NULL, NULL, ${now}
-        FROM invitations WHERE id IN (${stale})`,
+      systemAuditSql({
+        action: 'invitation.expired',
+        data: sql`json_object('email', email, 'expires_at', expires_at)`,
+        from: sql`invitations WHERE id IN (${stale})`,
+        now,
+      }),
       sql`UPDATE invitations SET status = 'expired', updated_at = ${now} WHERE id IN (${stale})`,
     ]);
     batches += 1;

@@ -69,7 +69,11 @@ export interface Failure {
   detail?: string;
   retryAfterSeconds?: number;
 }
-export type Outcome<T> = { ok: true; value: T } | Failure;
+/**
+ * What a write answers. `queued`: the outbox rows (emails) its batch wrote, which the coordinator
+ * hands to the delivery queue itself; it never crosses back to the Worker.
+ */
+export type Outcome<T> = { ok: true; value: T; queued?: string[] } | Failure;
 
 export const fail = (code: ErrorCode, detail?: string, retryAfterSeconds?: number): Failure => ({
   ok: false,

@@ -1,67 +1,108 @@
 import { DurableObject } from 'cloudflare:workers';
 import { drizzle } from 'drizzle-orm/d1';
 import { sql } from 'drizzle-orm';
-import * as schema from './db/schema';
-import type { Locale, Role } from './db/schema';
-import type { Context } from 'hono';
-import type { AppEnv, Db } from './env';
-import { newestBookmark, openSession } from './db/session';
-import { fail, type Failure, type Outcome } from './errors';
-import { hitAll, ipBucket, limitFor } from './rate-limit/rate-limit';
-import { handOffNewWebhooks } from './delivery/producer';
-import type { Actor } from './audit/audit.store';
-import * as invitationsService from './invitations/invitations.service';
-import { acceptInvitation, type AcceptInput, type AcceptResult } from './invitations/acceptance.service';
-import { createInvitationsBulk } from './invitations/bulk.service';
+import type { Role } from './db/schema';
+import type { AuthUser, Db } from './env';
+import { openSession } from './db/session';
+import { fail, type Outcome } from './errors';
+import type { ClientInfo, SendingContext, WriteContext } from './lib/write-context';
+import { resolveOrgAccess } from './auth/auth.store';
+import { handOff, handOffNewWebhooks } from './delivery/producer';
+import { OrgEmailWindow, emailQuota } from './rate-limit/email-quota';
+import * as invitations from './invitations/invitations.service';
+import { type CreateInvitationInput, createInvitation } from './invitations/create.service';
+import { acceptInvitation, type AcceptInput } from './invitations/acceptance.service';
+import { createInvitationsBulk, type BulkInput } from './invitations/bulk.service';
 import { changeMemberRole, removeMember } from './organizations/members.service';
 
 /** Storage key prefix of the hourly invitation-email counter; the window start follows. */
-export const RATE_PREFIX = 'rate:org-emails:';
+export { RATE_PREFIX } from './rate-limit/email-quota';
 
-interface Call {
+/**
+ * One write, as the Worker hands it over: the caller's secret (never looked up at the edge), the
+ * organization, the client and the time. Everything else happens here.
+ */
+export interface WriteRequest {
   organizationId: string;
-  actor: Actor;
+  /** The bearer secret presented (`Authorization`, or the session cookie); null when none was. */
+  credential: { secret: string; sessionOnly?: boolean } | null;
+  client: ClientInfo;
   now: number;
 }
 
+/** What every coordinator call answers besides its outcome: the bookmark of its D1 session. */
+export interface Written {
+  bookmark: string | null;
+}
+
+type Caller = AuthUser & { role: Role };
+type Task<T> = (ctx: WriteContext, caller: Caller) => Promise<Outcome<T>>;
+
 /**
- * One instance per organization (named by its id): every write to that organization's invitations
- * and memberships passes through here. Inside a Durable Object each `await` on D1 lets the next
- * request in, so writes also wait their turn in an in-object queue; the guarded SQL behind each is
- * the second line of defence.
+ * One instance per organization (named by its id), placed by `COORDINATOR_LOCATION_HINT` beside the
+ * D1 primary (SPEC §19). Every write to the organization's invitations and memberships runs here
+ * whole: the caller's authentication and authorization, the rules, one D1 batch, and one hand-off
+ * of what that batch queued. Writes wait their turn in an in-object queue (each `await` on D1 lets
+ * the next request in); the guarded SQL behind each is the second line of defence.
  */
 export class OrgCoordinator extends DurableObject<Env> {
-  readonly #db: Db = drizzle(this.env.DB, { schema });
   #tail: Promise<unknown> = Promise.resolve();
+  readonly #emails = new OrgEmailWindow(this.ctx.storage, this.env);
+
+  /** A write by a member of the organization: 401 without a live credential, 404 for anyone else. */
+  #asMember<T extends object>(req: WriteRequest, task: Task<T>) {
+    return this.#run(req, async (ctx) => {
+      const caller = await this.#authenticate(ctx, req);
+      if (!caller) return fail('unauthorized', 'Sign in, or send Authorization: Bearer <token>.');
+      if (!caller.role) return fail('not_found', 'No such organization.');
+      return task({ ...ctx, actor: { ...ctx.actor, userId: caller.id } }, caller as Caller);
+    });
+  }
+
+  /** The caller and their role here, from one read of the request's session. */
+  async #authenticate(ctx: WriteContext, req: WriteRequest) {
+    if (!req.credential) return null;
+    const defer = (work: Promise<unknown>) => this.ctx.waitUntil(work);
+    const access = await resolveOrgAccess(ctx.db, req.credential.secret, ctx.organizationId, ctx.now, defer);
+    if (!access || (req.credential.sessionOnly && access.user.via !== 'session')) return null;
+    return { ...access.user, role: access.membership?.role ?? null };
+  }
 
   /**
-   * Runs `task` after every task queued before it, whatever their outcome. Afterwards, off the
-   * caller's path and outside the queue, the webhook deliveries its batch wrote (if any) go to the
-   * delivery queue.
+   * Runs `task` after every task queued before it, whatever their outcome, in a D1 session that
+   * starts on the primary; its bookmark goes back with the outcome (SPEC §13). Afterwards, off the
+   * caller's path, the one hand-off: the emails the batch queued and its webhook deliveries.
    */
-  #serialize<T extends object>(
-    call: Call,
-    task: (ctx: invitationsService.ServiceContext) => Promise<T>,
-  ): Promise<T & Written> {
-    // Each call's queries run in a D1 session that starts on the primary; its bookmark goes back
-    // with the result, so the response's `x-d1-bookmark` covers this write (SPEC §13). A later read
-    // of the session may come from a replica at least as new as its first query: enough, because
-    // every write to this organization's invitations and memberships passes through this object,
-    // and each write is a guarded statement, which D1 runs on the primary.
+  #run<T extends object>(req: WriteRequest, task: (ctx: WriteContext) => Promise<Outcome<T>>) {
     const session = openSession(this.env.DB, 'first-primary');
+    const ctx: WriteContext = {
+      db: session.db,
+      organizationId: req.organizationId,
+      actor: { userId: null, ...req.client },
+      now: req.now,
+    };
     const run = this.#tail.then(
-      () => task(this.#ctx(call, session.db)),
-      () => task(this.#ctx(call, session.db)),
+      () => task(ctx),
+      () => task(ctx),
     );
     this.#tail = run.catch(() => undefined);
-    const handOff = run
-      .then(async () => {
-        if (await this.#hasEndpoints(call.organizationId))
-          await handOffNewWebhooks(this.env, this.#db, call.now, call.organizationId);
-      })
-      .catch(() => undefined);
-    this.ctx.waitUntil(handOff);
-    return run.then((result) => ({ ...result, bookmark: session.bookmark() }));
+    this.ctx.waitUntil(run.then((outcome) => this.#handOff(outcome, req)).catch(() => undefined));
+    // What crosses back to the Worker: the outcome without its queue (handed off here).
+    return run.then((outcome) => {
+      const { queued: _, ...answer } = outcome as Outcome<T> & { queued?: string[] };
+      return { ...(answer as Outcome<T>), bookmark: session.bookmark() };
+    });
+  }
+
+  async #handOff(outcome: Outcome<unknown>, req: WriteRequest) {
+    if (outcome.ok && outcome.queued?.length) await handOff(this.env, outcome.queued);
+    if (await this.#hasEndpoints(req.organizationId)) {
+      await handOffNewWebhooks(this.env, this.#db(), req.now, req.organizationId);
+    }
+  }
+
+  #db(): Db {
+    return drizzle(this.env.DB);
   }
 
   /**
@@ -72,7 +113,7 @@ export class OrgCoordinator extends DurableObject<Env> {
   #endpoints: boolean | null = null;
   async #hasEndpoints(organizationId: string): Promise<boolean> {
     if (this.#endpoints === null) {
-      const [row] = await this.#db.all<{ any: number }>(
+      const [row] = await this.#db().all<{ any: number }>(
         sql`SELECT EXISTS (SELECT 1 FROM webhook_endpoints WHERE organization_id = ${organizationId} AND enabled = 1) AS any`,
       );
       this.#endpoints = row?.any === 1;
@@ -85,160 +126,60 @@ export class OrgCoordinator extends DurableObject<Env> {
     this.#endpoints = null;
   }
 
-  #ctx(call: Call, db: Db): invitationsService.ServiceContext {
-    return {
-      db,
-      organizationId: call.organizationId,
-      actor: call.actor,
-      now: call.now,
-      chargeEmail: (emails = 1) => this.#chargeEmail(call, emails),
-      emailQuota: {
-        counters: this.#emailCounters(call),
-        orgHasRoom: async (emails: number) =>
-          (await this.#orgWindow(call.now)).count + emails <= limitFor(this.env, 'invitationEmailsPerOrg').max,
-        chargeOrg: async (emails: number) => void (await this.#chargeOrgEmail(call.now, emails)),
-      },
-    };
+  #sending(ctx: WriteContext): SendingContext {
+    return { ...ctx, quota: emailQuota(this.env, this.#emails, ctx.actor, ctx.now) };
+  }
+
+  /** Creates an invitation: its row, audit event and email's outbox row in one batch. */
+  async createInvitation(req: WriteRequest, input: CreateInvitationInput) {
+    return this.#asMember(req, (ctx, caller) => createInvitation(this.#sending(ctx), { ...input, inviter: caller }));
+  }
+
+  /** Many invitations as one serialized step (SPEC §12). */
+  async createInvitationsBulk(req: WriteRequest, input: BulkInput) {
+    return this.#asMember(req, (ctx, caller) =>
+      createInvitationsBulk(this.#sending(ctx), { ...input, inviter: caller }),
+    );
+  }
+
+  async resendInvitation(req: WriteRequest, input: invitations.ResendInput) {
+    return this.#asMember(req, (ctx) => invitations.resendInvitation(this.#sending(ctx), input));
+  }
+
+  async revokeInvitation(req: WriteRequest, input: { id: string }) {
+    return this.#asMember(req, (ctx) => invitations.revokeInvitation(ctx, input));
+  }
+
+  async updateInvitationRole(req: WriteRequest, input: { id: string; role: Role }) {
+    return this.#asMember(req, (ctx) => invitations.updateInvitationRole(ctx, input));
+  }
+
+  async changeMemberRole(req: WriteRequest, input: { userId: string; role: Role }) {
+    return this.#asMember(req, (ctx) => changeMemberRole(ctx, input));
+  }
+
+  async removeMember(req: WriteRequest, input: { userId: string }) {
+    return this.#asMember(req, (ctx) => removeMember(ctx, input));
   }
 
   /**
-   * The hourly invitation-email limits, checked once everything else allowed the send. Per
-   * inviting account and per IP (SPEC §14, across organizations): counters in D1, seen by every
-   * organization's object. Per organization: every create and resend of this organization passes
-   * through this object one at a time, so its own storage holds the counter: no D1 round trip, and
-   * exact under any concurrency.
+   * Accepts an invitation: anonymously (the link is the credential), or as the signed-in visitor
+   * when a live credential comes with it (one that does not resolve is no visitor at all).
    */
-  async #chargeEmail(call: Call, emails = 1): Promise<Failure | null> {
-    const { now } = call;
-    // The organization's own limit first: a send it refuses charges no D1 counter.
-    const limit = limitFor(this.env, 'invitationEmailsPerOrg');
-    if ((await this.#orgWindow(now)).count + emails > limit.max) return this.#chargeOrgEmail(now, emails);
-    // Both counters in one D1 round trip.
-    const counters = this.#emailCounters(call);
-    const over = await hitAll(
-      this.#db,
-      counters.map(({ bucket, limit }) => ({ bucket, limit })),
-      now,
-      emails,
-    );
-    if (over) {
-      const who = over.index === 0 ? 'Your account' : 'Your network';
-      return fail(
-        'rate_limited',
-        `${who} sent too many invitation emails. Try again in ${over.wait} seconds.`,
-        over.wait,
+  async acceptInvitation(req: WriteRequest, input: Omit<AcceptInput, 'sessionUser'>) {
+    return this.#run(req, async (ctx) => {
+      const caller = await this.#authenticate(ctx, req);
+      return acceptInvitation(
+        { ...ctx, actor: { ...ctx.actor, userId: caller?.id ?? null } },
+        { ...input, sessionUser: caller ? { id: caller.id, email: caller.email } : undefined },
       );
-    }
-    return this.#chargeOrgEmail(now, emails);
-  }
-
-  /** The per-account and per-IP counters (rows of `rate_limits`) an invitation email counts in. */
-  #emailCounters({ actor, now }: Call) {
-    return [
-      { bucket: `invitation-emails:account:${actor.userId}`, limit: limitFor(this.env, 'invitationEmailsPerAccount') },
-      { bucket: `invitation-emails:ip:${ipBucket(actor.ip)}`, limit: limitFor(this.env, 'invitationEmailsPerIp') },
-    ].map((c) => ({ ...c, windowStart: now - (now % c.limit.windowMs), max: c.limit.max }));
-  }
-
-  /** The organization's email count in the current window (loaded from storage on first use). */
-  async #orgWindow(now: number) {
-    const window = now - (now % limitFor(this.env, 'invitationEmailsPerOrg').windowMs);
-    if (this.#emails?.window !== window) {
-      // First use in this window (or after a restart): load it, and drop the previous window.
-      const stored = (await this.ctx.storage.get<number>(`${RATE_PREFIX}${window}`)) ?? 0;
-      if (this.#emails) void this.ctx.storage.delete(`${RATE_PREFIX}${this.#emails.window}`);
-      this.#emails = { window, count: stored };
-    }
-    return this.#emails;
-  }
-
-  async #chargeOrgEmail(now: number, emails = 1): Promise<Failure | null> {
-    const limit = limitFor(this.env, 'invitationEmailsPerOrg');
-    const counter = await this.#orgWindow(now);
-    counter.count += emails;
-    // Write-through; storage writes of one object are ordered, so no await is needed for safety.
-    void this.ctx.storage.put(`${RATE_PREFIX}${counter.window}`, counter.count);
-    if (counter.count <= limit.max) return null;
-    const wait = Math.max(1, Math.ceil((counter.window + limit.windowMs - now) / 1000));
-    return fail(
-      'rate_limited',
-      `This organization sent too many invitation emails. Try again in ${wait} seconds.`,
-      wait,
-    );
-  }
-
-  /** The current window's email count, cached (the storage copy survives restarts). */
-  #emails: { window: number; count: number } | null = null;
-
-  /** Creates an invitation; its email's outbox row is in the same batch, and the caller hands it to the queue. */
-  async createInvitation(call: Call, input: invitationsService.CreateInvitationInput) {
-    return this.#serialize(call, (ctx) => invitationsService.createInvitation(ctx, input));
-  }
-
-  /** Many invitations as one serialized step (SPEC §12); the caller hands the outbox rows to the queue. */
-  async createInvitationsBulk(call: Call, input: Parameters<typeof createInvitationsBulk>[1]) {
-    return this.#serialize(call, (ctx) => createInvitationsBulk(ctx, input));
-  }
-
-  async resendInvitation(call: Call, input: { id: string; expiresInDays?: number; locale?: Locale }) {
-    return this.#serialize(call, (ctx) => invitationsService.resendInvitation(ctx, input));
-  }
-
-  async revokeInvitation(call: Call, input: { id: string }) {
-    return this.#serialize(call, (ctx) => invitationsService.revokeInvitation(ctx, input));
-  }
-
-  async updateInvitationRole(call: Call, input: { id: string; role: Role }) {
-    return this.#serialize(call, (ctx) => invitationsService.updateInvitationRole(ctx, input));
-  }
-
-  async acceptInvitation(call: Call, input: AcceptInput): Promise<Outcome<AcceptResult & { outboxId?: string }>> {
-    return this.#serialize(call, (ctx) => acceptInvitation(ctx, input));
-  }
-
-  async changeMemberRole(call: Call, input: { userId: string; role: Role }) {
-    return this.#serialize(call, (ctx) => changeMemberRole(ctx, input));
-  }
-
-  async removeMember(call: Call, input: { userId: string }) {
-    return this.#serialize(call, (ctx) => removeMember(ctx, input));
+    });
   }
 }
 
-/** What every coordinator call answers besides its result: the bookmark of its D1 session. */
-export interface Written {
-  bookmark: string | null;
-}
-
-/** The stub for one organization's coordinator. */
+/** The stub for one organization's coordinator, created near the D1 primary when hinted. */
 export function coordinatorFor(env: Env, organizationId: string) {
-  return env.ORG_COORDINATOR.get(env.ORG_COORDINATOR.idFromName(organizationId));
-}
-
-/**
- * The coordinator, for a request: each call's bookmark is kept in the request's context
- * (`writeBookmark`), so the response's `x-d1-bookmark` is at least as new as the write, and the
- * request's later reads run in a session that starts there.
- */
-export function coordinator(c: Context<AppEnv>, organizationId: string): ReturnType<typeof coordinatorFor> {
-  const stub = coordinatorFor(c.env, organizationId);
-  return new Proxy(stub, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop);
-      if (typeof value !== 'function') return value;
-      return async (...args: unknown[]) => {
-        // Called through the stub (an RPC method is not a plain function: no `apply`).
-        const result = await (target as unknown as Record<PropertyKey, (...a: unknown[]) => Promise<unknown>>)[prop](
-          ...args,
-        );
-        const bookmark = newestBookmark(c.get('writeBookmark'), (result as Partial<Written> | undefined)?.bookmark);
-        if (bookmark) {
-          c.set('writeBookmark', bookmark);
-          // What the request reads next (the resource it answers with) sees this write.
-          c.set('db', openSession(c.env.DB, 'first-primary', bookmark).db);
-        }
-        return result;
-      };
-    },
-  });
+  const id = env.ORG_COORDINATOR.idFromName(organizationId);
+  const hint = env.COORDINATOR_LOCATION_HINT as DurableObjectLocationHint | '' | undefined;
+  return hint ? env.ORG_COORDINATOR.get(id, { locationHint: hint }) : env.ORG_COORDINATOR.get(id);
 }

@@ -160,7 +160,12 @@ describe('rules 1 and 2 are checked inside the coordinator, not only before queu
     });
     // Straight to the Durable Object, as a request authorized just before the demotion would arrive.
     const outcome = await coordinatorFor(env, org.id).createInvitation(
-      { organizationId: org.id, actor: { userId: admin.user.id, ip: null, userAgent: null }, now: Date.now() },
+      {
+        organizationId: org.id,
+        credential: { secret: admin.token },
+        client: { ip: null, userAgent: null },
+        now: Date.now(),
+      },
       { email: uniqueEmail(), role: 'viewer', expiresInDays: 7 },
     );
     expect(outcome).toMatchObject({ ok: false, code: 'forbidden' });

@@ -1,8 +1,8 @@
 import { env } from 'cloudflare:workers';
 import { runInDurableObject } from 'cloudflare:test';
 import { describe, it } from 'vitest';
-import { OWNED_ORGANIZATIONS_LIMIT } from '../src/organizations/organizations.store';
-import { PENDING_LIMIT } from '../src/invitations/invitations.store';
+import { OWNED_ORGANIZATIONS_LIMIT } from '../src/lib/limits';
+import { PENDING_LIMIT } from '../src/lib/limits';
 import { LIMITS } from '../src/rate-limit/rate-limit';
 import { RATE_PREFIX, coordinatorFor } from '../src/org-coordinator';
 import {

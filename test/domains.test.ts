@@ -4,7 +4,7 @@ import { env } from 'cloudflare:workers';
 import { drizzle } from 'drizzle-orm/d1';
 import { sql } from 'drizzle-orm';
 import { domainAllowed } from '../src/organizations/domains';
-import { domainAllowedSql } from '../src/invitations/invitations.service';
+import { domainAllowedSql } from '../src/invitations/invitation-sql';
 import { addMember, call, countRows, invite, ownerWithOrg, uniqueEmail } from './helpers';
 
 /* SPEC §12: allowed email domains. */

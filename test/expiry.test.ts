@@ -1,5 +1,5 @@
 import { describe, it } from 'vitest';
-import { DAY_MS } from '../src/invitations/invitations.service';
+import { DAY_MS } from '../src/lib/time';
 import { call, invite, lastToken, ownerWithOrg, setExpiresAt, setLastSentAt, uniqueEmail } from './helpers';
 
 describe('rule 5: expired at once, everywhere, without any job', () => {

@@ -2,6 +2,7 @@ import {
   createExecutionContext,
   createMessageBatch,
   getQueueResult,
+  runInDurableObject,
   waitOnExecutionContext,
   type QueueResult,
 } from 'cloudflare:test';
@@ -215,10 +216,56 @@ export async function countRows(table: string, where = '1') {
   return row?.n ?? 0;
 }
 
-/** One request through the worker with a different environment (faults, key rotation). */
+/**
+ * One request through the worker with a different environment (faults, key rotation). Writes run
+ * in the organization's coordinator, which has its own environment: the bindings and vars that
+ * differ from the test's reach it too, for the length of each call to it.
+ */
 export async function fetchWithEnv(path: string, init: RequestInit, e: Env) {
   const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`${BASE}${path}`, init), e, ctx);
+  const res = await worker.fetch(new Request(`${BASE}${path}`, init), withCoordinatorEnv(e), ctx);
   await waitOnExecutionContext(ctx);
   return res;
+}
+
+function withCoordinatorEnv(e: Env): Env {
+  // Not D1: a test that swaps the database records the Worker's own use of it.
+  const changed = (Object.keys(e) as (keyof Env)[]).filter((k) => e[k] !== env[k] && k !== 'DB');
+  if (changed.length === 0) return e;
+  const namespace = env.ORG_COORDINATOR;
+  const stubFor = (stub: DurableObjectStub) =>
+    new Proxy(stub, {
+      get(target, prop) {
+        if (prop === 'fetch' || typeof prop !== 'string') return Reflect.get(target, prop);
+        return async (...args: unknown[]) => {
+          const saved = await runInDurableObject(target, (instance) => {
+            const own = (instance as unknown as { env: Record<string, unknown> }).env;
+            const before = Object.fromEntries(changed.map((k) => [k, own[k]]));
+            for (const k of changed) own[k] = e[k];
+            return before;
+          });
+          try {
+            return await (target as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[prop](...args);
+          } finally {
+            await runInDurableObject(target, (instance) => {
+              Object.assign((instance as unknown as { env: Record<string, unknown> }).env, saved);
+            });
+          }
+        };
+      },
+    });
+  const coordinators = {
+    idFromName: (name: string) => namespace.idFromName(name),
+    get: (id: DurableObjectId, options?: DurableObjectNamespaceGetDurableObjectOptions) =>
+      stubFor(namespace.get(id, options)),
+  } as unknown as Env['ORG_COORDINATOR'];
+  return { ...e, ORG_COORDINATOR: coordinators };
+}
+
+/**
+ * An email quota with room for every send, counting nothing: for tests that drive a service
+ * without its coordinator (the guarded SQL alone), where the email limits are not the point.
+ */
+export function roomyQuota(): import('../src/lib/write-context').EmailQuota {
+  return { counters: [], orgHasRoom: async () => true, chargeOrg: async () => {}, charge: async () => null };
 }

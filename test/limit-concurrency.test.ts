@@ -2,8 +2,8 @@ import { env } from 'cloudflare:workers';
 import { drizzle } from 'drizzle-orm/d1';
 import { describe, it } from 'vitest';
 import * as schema from '../src/db/schema';
-import { createInvitation } from '../src/invitations/invitations.service';
-import { call, countRows, invite, ownerWithOrg, uniqueEmail } from './helpers';
+import { createInvitation } from '../src/invitations/create.service';
+import { call, countRows, invite, ownerWithOrg, roomyQuota, uniqueEmail } from './helpers';
 
 describe('rule 3: at most 10 pending invitations, under any concurrency', () => {
   it('50 simultaneous creates against one organization with 0 pending produce exactly 10', async ({ expect }) => {
@@ -40,7 +40,13 @@ describe('rule 3: at most 10 pending invitations, under any concurrency', () => 
     const outcomes = await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
         createInvitation(
-          { db, organizationId: org.id, actor: { userId: owner.user.id, ip: null, userAgent: null }, now: Date.now() },
+          {
+            db,
+            organizationId: org.id,
+            actor: { userId: owner.user.id, ip: null, userAgent: null },
+            now: Date.now(),
+            quota: roomyQuota(),
+          },
           { email: `raw${i}@example.com`, role: 'viewer', expiresInDays: 7 },
         ),
       ),

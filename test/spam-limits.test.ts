@@ -3,7 +3,7 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { describe, it, vi } from 'vitest';
 import worker from '../src/index';
 import { LIMITS } from '../src/rate-limit/rate-limit';
-import { OWNED_ORGANIZATIONS_LIMIT } from '../src/organizations/organizations.store';
+import { OWNED_ORGANIZATIONS_LIMIT } from '../src/lib/limits';
 import { addMember, call, countRows, createOrg, invite, lastToken, ownerWithOrg, signUp, uniqueEmail } from './helpers';
 import { row } from './hardening-helpers';
 

@@ -183,7 +183,14 @@ const ACCESS_SQL: Record<AuthUser['via'], string> = {
  * needs both, and each D1 round trip counts. `membership` is null for a non-member (or without
  * `orgRef`).
  */
-export async function resolveOrgAccess(db: Db, secret: string, orgRef: string | null, now: number) {
+export async function resolveOrgAccess(
+  db: Db,
+  secret: string,
+  orgRef: string | null,
+  now: number,
+  /** Where the coordinator puts the record of a use, off its path; awaited when absent. */
+  defer?: (work: Promise<unknown>) => void,
+) {
   const via = credentialKind(secret);
   if (!via || (orgRef !== null && orgRef.length > 64)) return null;
   const hash = await sha256Hex(secret);
@@ -203,7 +210,9 @@ export async function resolveOrgAccess(db: Db, secret: string, orgRef: string | 
     default_locale: string | null;
   }>();
   if (!row) return null;
-  await touch(db, via, row.credential_id, row.last_used_at, now);
+  const touched = touch(db, via, row.credential_id, row.last_used_at, now);
+  if (defer) defer(touched.catch(() => undefined));
+  else await touched;
   const user: AuthUser = { id: row.user_id, email: row.email, name: row.name, via, credentialId: row.credential_id };
   const membership =
     row.org_id && row.role

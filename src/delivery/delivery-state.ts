@@ -1,4 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
+import { systemAuditSql } from '../audit/audit.store';
 import type { DeliveryState } from '../db/schema';
 
 /** Which states a provider event may follow: a late "delivered" never hides a bounce. */
@@ -49,10 +50,12 @@ export function recordInvitationDelivery(
   return [
     ...(action
       ? [
-          sql`INSERT INTO audit_events (id, organization_id, actor_type, actor_id, action, target_type, target_id, data, ip, user_agent, created_at)
-            SELECT 'aud_' || lower(hex(randomblob(10))), organization_id, 'system', NULL, ${action}, 'invitation', id,
-              json_object('email', email, 'reason', ${detail}), NULL, NULL, ${now}
-            FROM invitations WHERE ${where}`,
+          systemAuditSql({
+            action,
+            data: sql`json_object('email', email, 'reason', ${detail})`,
+            from: sql`invitations WHERE ${where}`,
+            now,
+          }),
         ]
       : []),
     sql`UPDATE invitations SET email_delivery = ${state}, email_delivery_detail = ${detail}

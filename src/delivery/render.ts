@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { Role } from '../db/schema';
 import { AUDIENCE, signToken } from '../auth/tokens';
 import { apiTokenMail, invitationMail, signInMail } from '../email/templates';
-import { asLocale } from '../invitations/invitations.store';
+import { asLocale } from '../lib/roles';
 import type { OutgoingMail } from '../email/mime';
 
 export interface OutboxRow {

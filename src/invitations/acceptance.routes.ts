@@ -5,11 +5,10 @@ import { invitations, organizations, users } from '../db/schema';
 import type { Db } from '../env';
 import { ApiError, unwrap } from '../errors';
 import { createRouter, jsonBody, jsonResponse, problems } from '../lib/openapi';
-import { actorOf } from '../lib/request';
-import { optionalUser, setSessionCookie } from '../auth/auth.middleware';
+import { setSessionCookie } from '../auth/auth.middleware';
 import { AUDIENCE, verifyToken } from '../auth/tokens';
-import { coordinator } from '../org-coordinator';
-import { handOffAfter } from '../delivery/producer';
+import { coordinatorFor } from '../org-coordinator';
+import { writeRequest, written } from '../writes';
 import { effectiveStatus, type InvitationRow } from './invitations.store';
 import { clientIp, enforceAtEdge } from '../rate-limit/rate-limit';
 import { AcceptBody, AcceptResultSchema, PreviewSchema, TokenQuery } from './invitations.schemas';
@@ -89,7 +88,6 @@ const accept = createRoute({
   path: '/accept',
   tags: ['acceptance'],
   summary: 'Accept an invitation (as the signed-in user, the existing account, or a new one)',
-  middleware: [optionalUser],
   request: { body: jsonBody(AcceptBody) },
   responses: { 200: jsonResponse(AcceptResultSchema, 'Joined'), ...problems(400, 403, 410, 413, 415, 429) },
 });
@@ -117,26 +115,14 @@ export const acceptanceRoutes = createRouter()
     );
   })
   .openapi(accept, async (c) => {
-    const now = Date.now();
     const body = c.req.valid('json');
-    // The coordinator reads the invitation (one read, not two): a 410 comes from there.
+    // The signature and the per-IP limit at the edge; everything else in the coordinator, which
+    // reads the invitation (one read, not two): a 410 comes from there.
+    const now = Date.now();
     const inv = await verifyInvitationToken(c.env, body.token, now, clientIp(c.req.header('CF-Connecting-IP')));
-    const user = c.get('user');
-    const { outboxId, ...result } = unwrap(
-      handOffAfter(
-        c.executionCtx,
-        c.env,
-        await coordinator(c, inv.organizationId).acceptInvitation(
-          { organizationId: inv.organizationId, actor: actorOf(c, user?.id ?? null), now },
-          {
-            invitationId: inv.id,
-            jti: inv.jti,
-            sessionUser: user ? { id: user.id, email: user.email } : undefined,
-            name: body.name,
-          },
-        ),
-      ),
-    );
+    const req = { ...writeRequest(c, inv.organizationId), now };
+    const input = { invitationId: inv.id, jti: inv.jti, name: body.name };
+    const result = unwrap(written(c, await coordinatorFor(c.env, inv.organizationId).acceptInvitation(req, input)));
     if (result.session_token) setSessionCookie(c, result.session_token);
     return c.json(result, 200);
   });

@@ -5,10 +5,10 @@ import { fail, type Outcome } from '../errors';
 import { auditStatement } from '../audit/audit.store';
 import { insertSessionSql, newSession, rememberNetworkSql } from '../auth/auth.store';
 import { SIGN_IN_LINK_TTL_MS, signInLinkStatements } from '../auth/auth.service';
-import { OWNED_ORGANIZATIONS_LIMIT } from '../organizations/organizations.store';
+import { OWNED_ORGANIZATIONS_LIMIT } from '../lib/limits';
 import { newId } from '../lib/ids';
 import { effectiveStatus } from './invitations.store';
-import type { ServiceContext } from './invitations.service';
+import type { WriteContext } from '../lib/write-context';
 
 export interface AcceptInput {
   invitationId: string;
@@ -43,10 +43,7 @@ export const FRESH_LINK_MS = SIGN_IN_LINK_TTL_MS;
  * decides the winner; the membership, new account and session are written in the same batch and
  * only if that update won.
  */
-export async function acceptInvitation(
-  ctx: ServiceContext,
-  input: AcceptInput,
-): Promise<Outcome<AcceptResult & { outboxId?: string }>> {
+export async function acceptInvitation(ctx: WriteContext, input: AcceptInput): Promise<Outcome<AcceptResult>> {
   const { db, organizationId: org, now } = ctx;
   const ownerCap = OWNED_ORGANIZATIONS_LIMIT;
   // The invitation, its organization, the invited account and (for an owner invitation) how many
@@ -143,7 +140,6 @@ export async function acceptInvitation(
     ...(network ? [network] : []),
     ...(signInLink?.statements ?? []),
     auditStatement(
-      db,
       ctx.actor,
       {
         organizationId: org,
@@ -179,7 +175,8 @@ export async function acceptInvitation(
       role: account.role ?? inv.role,
       user: { id: account.id, email: account.email, name: account.name },
       ...(signedIn ? { session_token: session.token } : {}),
-      ...(signInLink && !signedIn ? { sign_in_link_sent: true as const, outboxId: signInLink.outboxId } : {}),
+      ...(signInLink && !signedIn ? { sign_in_link_sent: true as const } : {}),
     },
+    ...(signInLink && !signedIn ? { queued: [signInLink.outboxId] } : {}),
   };
 }

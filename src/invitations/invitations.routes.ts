@@ -4,10 +4,8 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../env';
 import { unwrap } from '../errors';
 import { OrgParams, bearer, createRouter, jsonBody, jsonResponse, problems, validationError } from '../lib/openapi';
-import { actorOf } from '../lib/request';
-import { currentMembership, currentUser, requireOrgMember } from '../auth/auth.middleware';
-import { coordinator } from '../org-coordinator';
-import { handOff, handOffAfter } from '../delivery/producer';
+import { currentMembership, requireOrgMember } from '../auth/auth.middleware';
+import { coordinatorOf, writeAccess, writeRequest, written } from '../writes';
 import { refusal } from './bulk.service';
 import { requireManager } from '../organizations/organizations.store';
 import { getInvitationResource, listInvitations } from './invitations.store';
@@ -33,10 +31,12 @@ const IdempotencyHeaders = z.object({
 });
 
 const common = { tags: ['invitations'], security: bearer, middleware: [requireOrgMember] };
+/** Writes: the coordinator authenticates and authorizes (SPEC §19). */
+const writes = { tags: ['invitations'], security: bearer, middleware: [writeAccess] };
 
 const create = createRoute({
   operationId: 'createInvitation',
-  ...common,
+  ...writes,
   method: 'post',
   path: '/{org}/invitations',
   summary: 'Invite an email with a role; sends the email',
@@ -49,7 +49,7 @@ const create = createRoute({
 
 const bulk = createRoute({
   operationId: 'createInvitationsBulk',
-  ...common,
+  ...writes,
   method: 'post',
   path: '/{org}/invitations/bulk',
   summary: 'Invite 1 to 50 emails at once; one result per row, in input order',
@@ -82,7 +82,7 @@ const get = createRoute({
 
 const patch = createRoute({
   operationId: 'updateInvitation',
-  ...common,
+  ...writes,
   method: 'patch',
   path: '/{org}/invitations/{id}',
   summary: "Change a pending invitation's role",
@@ -92,7 +92,7 @@ const patch = createRoute({
 
 const resend = createRoute({
   operationId: 'resendInvitation',
-  ...common,
+  ...writes,
   method: 'post',
   path: '/{org}/invitations/{id}/resend',
   summary: 'New link, new expiry, email sent again (pending or expired)',
@@ -102,7 +102,7 @@ const resend = createRoute({
 
 const revoke = createRoute({
   operationId: 'revokeInvitation',
-  ...common,
+  ...writes,
   method: 'post',
   path: '/{org}/invitations/{id}/revoke',
   summary: 'Revoke a pending invitation, permanently',
@@ -110,23 +110,15 @@ const revoke = createRoute({
   responses: { 200: jsonResponse(InvitationSchema, 'Revoked'), ...problems(401, 403, 404, 409) },
 });
 
-/** Membership (404 otherwise, by the middleware) and rule 1 (403 for non-managers). */
-function managerContext(c: Context<AppEnv>) {
-  const user = currentUser(c);
+/** Membership (404 otherwise, by the middleware) and rule 1 (403 for non-managers), for reads. */
+function readerContext(c: Context<AppEnv>) {
   const { org, role } = currentMembership(c);
   requireManager(role);
-  const now = Date.now();
-  return {
-    org,
-    now,
-    call: { organizationId: org.id, actor: actorOf(c, user.id), now },
-    coordinator: coordinator(c, org.id),
-  };
+  return { org, now: Date.now() };
 }
 
 export const invitationRoutes = createRouter()
   .openapi(create, async (c) => {
-    const { org, now, call, coordinator } = managerContext(c);
     const body = c.req.valid('json');
     const key = c.req.valid('header')['idempotency-key'];
     const input = {
@@ -137,23 +129,14 @@ export const invitationRoutes = createRouter()
       locale: body.locale,
     };
     const idempotency = key ? { key, requestHash: await sha256Hex(JSON.stringify(input)) } : undefined;
-    const user = currentUser(c);
-    const { id, replayed, resource } = unwrap(
-      handOffAfter(
-        c.executionCtx,
-        c.env,
-        await coordinator.createInvitation(call, {
-          ...input,
-          idempotency,
-          inviter: { name: user.name, email: user.email },
-        }),
-      ),
+    const req = writeRequest(c, c.get('orgId')!);
+    const { replayed, resource } = unwrap(
+      written(c, await coordinatorOf(c).createInvitation(req, { ...input, idempotency })),
     );
     if (replayed) c.header('Idempotent-Replayed', 'true');
-    return c.json(resource ?? (await getInvitationResource(c.var.db, org.id, id, now)), 201);
+    return c.json(resource, 201);
   })
   .openapi(bulk, async (c) => {
-    const { call, coordinator } = managerContext(c);
     const key = c.req.valid('header')['idempotency-key'];
     // Each row is validated on its own: a bad row is its own 400, never the whole request's.
     const rows = c.req.valid('json').invitations.map((raw, index) => {
@@ -174,19 +157,15 @@ export const invitationRoutes = createRouter()
       };
     });
     const idempotency = key ? { key, requestHash: await sha256Hex(JSON.stringify(['bulk', rows])) } : undefined;
-    const user = currentUser(c);
-    const outcome = await coordinator.createInvitationsBulk(call, {
-      rows,
-      idempotency,
-      inviter: { name: user.name, email: user.email },
-    });
-    const { results, outboxIds, replayed } = unwrap(outcome);
-    if (outboxIds.length) c.executionCtx.waitUntil(handOff(c.env, outboxIds));
+    const req = writeRequest(c, c.get('orgId')!);
+    const { results, replayed } = unwrap(
+      written(c, await coordinatorOf(c).createInvitationsBulk(req, { rows, idempotency })),
+    );
     if (replayed) c.header('Idempotent-Replayed', 'true');
     return c.json({ results }, 200);
   })
   .openapi(list, async (c) => {
-    const { org, now } = managerContext(c);
+    const { org, now } = readerContext(c);
     const q = c.req.valid('query');
     return c.json(
       await listInvitations(c.var.db, org.id, { status: q.status, limit: q.limit ?? 20, cursor: q.cursor, now }),
@@ -195,34 +174,24 @@ export const invitationRoutes = createRouter()
   })
   .openapi(get, async (c) => {
     const params = c.req.valid('param');
-    const { org, now } = managerContext(c);
+    const { org, now } = readerContext(c);
     return c.json(await getInvitationResource(c.var.db, org.id, params.id, now), 200);
   })
   .openapi(patch, async (c) => {
-    const params = c.req.valid('param');
-    const { org, now, call, coordinator } = managerContext(c);
-    unwrap(await coordinator.updateInvitationRole(call, { id: params.id, role: c.req.valid('json').role }));
-    return c.json(await getInvitationResource(c.var.db, org.id, params.id, now), 200);
+    const { id } = c.req.valid('param');
+    const req = writeRequest(c, c.get('orgId')!);
+    const role = c.req.valid('json').role;
+    return c.json(unwrap(written(c, await coordinatorOf(c).updateInvitationRole(req, { id, role }))).resource, 200);
   })
   .openapi(resend, async (c) => {
-    const params = c.req.valid('param');
-    const { org, now, call, coordinator } = managerContext(c);
-    unwrap(
-      handOffAfter(
-        c.executionCtx,
-        c.env,
-        await coordinator.resendInvitation(call, {
-          id: params.id,
-          expiresInDays: c.req.valid('json').expires_in_days,
-          locale: c.req.valid('json').locale,
-        }),
-      ),
-    );
-    return c.json(await getInvitationResource(c.var.db, org.id, params.id, now), 200);
+    const { id } = c.req.valid('param');
+    const { expires_in_days: expiresInDays, locale } = c.req.valid('json');
+    const req = writeRequest(c, c.get('orgId')!);
+    const outcome = await coordinatorOf(c).resendInvitation(req, { id, expiresInDays, locale });
+    return c.json(unwrap(written(c, outcome)).resource, 200);
   })
   .openapi(revoke, async (c) => {
-    const params = c.req.valid('param');
-    const { org, now, call, coordinator } = managerContext(c);
-    unwrap(await coordinator.revokeInvitation(call, { id: params.id }));
-    return c.json(await getInvitationResource(c.var.db, org.id, params.id, now), 200);
+    const { id } = c.req.valid('param');
+    const req = writeRequest(c, c.get('orgId')!);
+    return c.json(unwrap(written(c, await coordinatorOf(c).revokeInvitation(req, { id }))).resource, 200);
   });

@@ -2,15 +2,8 @@ import { and, eq, gt, sql } from 'drizzle-orm';
 import { invitations, type InvitationStatus } from '../db/schema';
 import type { Db } from '../env';
 import { ApiError } from '../errors';
-import { LOCALES, type Locale } from '../db/schema';
+import { asLocale } from '../lib/roles';
 import { iso } from '../lib/time';
-
-/** A stored locale, or `en`. */
-export const asLocale = (value: string | null | undefined): Locale =>
-  (LOCALES as readonly string[]).includes(value ?? '') ? (value as Locale) : 'en';
-
-/** Rule 3: the most pending invitations an organization may have at any moment. */
-export const PENDING_LIMIT = 10;
 
 export type InvitationRow = typeof invitations.$inferSelect;
 
@@ -73,8 +66,13 @@ const ONE_INVITATION = `${INVITATION_WITH_INVITER} WHERE i.organization_id = ? A
 const resourceOf = ({ inviterId, inviterName, inviterEmail, ...invitation }: ListedRow, now: number) =>
   toInvitationResource(invitation, inviterId ? { id: inviterId, name: inviterName!, email: inviterEmail! } : null, now);
 
+/** One invitation of the organization, with its inviter; null when there is none. */
+export async function findInvitation(db: Db, organizationId: string, id: string): Promise<ListedRow | null> {
+  return db.$client.prepare(ONE_INVITATION).bind(organizationId, id).first<ListedRow>();
+}
+
 export async function getInvitationResource(db: Db, organizationId: string, id: string, now: number) {
-  const row = await db.$client.prepare(ONE_INVITATION).bind(organizationId, id).first<ListedRow>();
+  const row = await findInvitation(db, organizationId, id);
   if (!row) throw new ApiError('not_found', 'No such invitation in this organization.');
   return resourceOf(row, now);
 }

@@ -3,11 +3,14 @@ import { runBatch } from '../db/batch';
 import { hit, limitFor } from '../rate-limit/rate-limit';
 import { sql, type SQL } from 'drizzle-orm';
 import type { Role } from '../db/schema';
-import { OWNED_ORGANIZATIONS_LIMIT, roleOf } from './organizations.store';
+import { listMembers, roleOf } from './organizations.store';
+import { OWNED_ORGANIZATIONS_LIMIT } from '../lib/limits';
 import { fail, type Outcome } from '../errors';
-import { auditStatement } from '../audit/audit.store';
+import { auditStatement, systemAuditSql } from '../audit/audit.store';
+import { livePendingSql } from '../db/fragments';
+import { MANAGERS, isManager } from '../lib/roles';
 import { disableEndpointsCreatedBy } from '../webhooks/webhooks.store';
-import type { ServiceContext } from '../invitations/invitations.service';
+import type { WriteContext } from '../lib/write-context';
 
 /*
  * Membership changes, run inside the organization's Durable Object. Rule 2 (only owners touch the
@@ -42,33 +45,40 @@ function revokeSentBy(
   const sent = sql`organization_id = ${org} AND invited_by = ${senderId} AND status IN ('pending', 'expired')
     ${ownerRoleOnly ? sql`AND role = 'owner'` : sql``} AND ${onlyIf}`;
   return [
-    sql`INSERT INTO audit_events (id, organization_id, actor_type, actor_id, action, target_type, target_id, data, ip, user_agent, created_at)
-      SELECT 'aud_' || lower(hex(randomblob(10))), organization_id, 'system', NULL, 'invitation.revoked', 'invitation', id,
-        json_object('email', email, 'role', role, 'reason', ${reason}, 'sender_id', invited_by,
-          'was', CASE WHEN status = 'pending' AND expires_at > ${now} THEN 'pending' ELSE 'expired' END), NULL, NULL, ${now}
-      FROM invitations WHERE ${sent}`,
+    systemAuditSql({
+      action: 'invitation.revoked',
+      data: sql`json_object('email', email, 'role', role, 'reason', ${reason}, 'sender_id', invited_by,
+        'was', CASE WHEN ${livePendingSql(now)} THEN 'pending' ELSE 'expired' END)`,
+      from: sql`invitations WHERE ${sent}`,
+      now,
+    }),
     sql`UPDATE invitations SET status = 'revoked', revoked_at = ${now}, token_id = NULL, updated_at = ${now} WHERE ${sent}`,
   ];
 }
 
-const MANAGERS: readonly Role[] = ['owner', 'admin'];
+type Member = Awaited<ReturnType<typeof listMembers>>[number];
 
-const roleIn = (ctx: ServiceContext, userId: string | null) => roleOf(ctx.db, ctx.organizationId, userId);
+/** The member as the API shows them, after the change. */
+async function memberNow(ctx: WriteContext, userId: string): Promise<Outcome<Member>> {
+  const member = (await listMembers(ctx.db, ctx.organizationId)).find((m) => m.user_id === userId);
+  return member ? { ok: true, value: member } : fail('not_found', 'No such member in this organization.');
+}
+
+const roleIn = (ctx: WriteContext, userId: string | null) => roleOf(ctx.db, ctx.organizationId, userId);
 
 export async function changeMemberRole(
-  ctx: ServiceContext,
+  ctx: WriteContext,
   input: { userId: string; role: Role },
-): Promise<Outcome<{ role: Role }>> {
+): Promise<Outcome<Member>> {
   const { db, organizationId: org, now } = ctx;
   const actorRole = await roleIn(ctx, ctx.actor.userId);
-  if (actorRole !== 'owner' && actorRole !== 'admin')
-    return fail('forbidden', 'Only owners and admins can change roles.');
+  if (!isManager(actorRole)) return fail('forbidden', 'Only owners and admins can change roles.');
   const current = await roleIn(ctx, input.userId);
   if (!current) return fail('not_found', 'No such member in this organization.');
   if ((current === 'owner' || input.role === 'owner') && actorRole !== 'owner') {
     return fail('forbidden', 'Only an owner can make or unmake owners.');
   }
-  if (current === input.role) return { ok: true, value: { role: current } };
+  if (current === input.role) return memberNow(ctx, input.userId);
   // Becoming an owner cannot take an account past the owned-organization cap (SPEC §14).
   const ownerCap = OWNED_ORGANIZATIONS_LIMIT;
   const ownedElsewhere = sql`(SELECT count(*) FROM memberships WHERE user_id = ${input.userId} AND role = 'owner' AND organization_id != ${org})`;
@@ -101,7 +111,6 @@ export async function changeMemberRole(
     // Below admin, their webhook endpoints stop first: none of this batch's events reach them.
     ...(MANAGERS.includes(input.role) ? [] : disableEndpointsCreatedBy(org, input.userId, now, changed)),
     auditStatement(
-      db,
       ctx.actor,
       {
         organizationId: org,
@@ -120,21 +129,20 @@ export async function changeMemberRole(
       ? fail('last_owner', 'The last owner cannot be demoted. Make someone else an owner first.')
       : fail('conflict');
   }
-  return { ok: true, value: { role: input.role } };
+  return memberNow(ctx, input.userId);
 }
 
 export async function removeMember(
-  ctx: ServiceContext,
+  ctx: WriteContext,
   input: { userId: string },
-): Promise<Outcome<{ removed: true }>> {
+): Promise<Outcome<{ removed: true; self: boolean }>> {
   const { db, organizationId: org, now } = ctx;
   const actorId = ctx.actor.userId;
   const actorRole = await roleIn(ctx, actorId);
   const self = actorId === input.userId;
   const current = await roleIn(ctx, input.userId);
   if (!actorRole) return fail('not_found', 'No such organization.');
-  if (!self && actorRole !== 'owner' && actorRole !== 'admin')
-    return fail('forbidden', 'Only owners and admins can remove members.');
+  if (!self && !isManager(actorRole)) return fail('forbidden', 'Only owners and admins can remove members.');
   if (!current) return fail('not_found', 'No such member in this organization.');
   if (!self && current === 'owner' && actorRole !== 'owner')
     return fail('forbidden', 'Only an owner can remove an owner.');
@@ -145,7 +153,6 @@ export async function removeMember(
     // Their webhook endpoints stop first: none of this batch's events reach them (SPEC §18).
     ...disableEndpointsCreatedBy(org, input.userId, now, gone),
     auditStatement(
-      db,
       ctx.actor,
       {
         organizationId: org,
@@ -161,5 +168,5 @@ export async function removeMember(
   ]);
   if (deleted.meta.changes !== 1)
     return fail('last_owner', 'The last owner cannot leave or be removed. Make someone else an owner first.');
-  return { ok: true, value: { removed: true } };
+  return { ok: true, value: { removed: true, self } };
 }

@@ -3,8 +3,9 @@ import { ApiError, unwrap } from '../errors';
 import { Id, OrgParams, bearer, createRouter, jsonBody, jsonResponse, problems } from '../lib/openapi';
 import { actorOf } from '../lib/request';
 import { currentMembership, currentUser, requireOrgMember, requireUser } from '../auth/auth.middleware';
-import { coordinator } from '../org-coordinator';
-import { PENDING_LIMIT, countPending } from '../invitations/invitations.store';
+import { coordinatorOf, writeAccess, writeRequest, written } from '../writes';
+import { countPending } from '../invitations/invitations.store';
+import { PENDING_LIMIT } from '../lib/limits';
 import { createOrganization, listMembers, updateOrganizationSettings } from './organizations.store';
 import {
   ChangeRoleBody,
@@ -14,10 +15,12 @@ import {
   UpdateOrganizationBody,
 } from './organizations.schemas';
 import { parseDomains } from './domains';
-import { asLocale } from '../invitations/invitations.store';
+import { asLocale } from '../lib/roles';
 
 const common = { tags: ['organizations'], security: bearer, middleware: [requireUser] };
 const inOrg = { ...common, middleware: [requireOrgMember] };
+/** Member changes: the coordinator authenticates and authorizes (SPEC §19). */
+const writes = { ...common, middleware: [writeAccess] };
 const MemberParams = OrgParams.extend({ user_id: Id });
 
 const create = createRoute({
@@ -63,7 +66,7 @@ const members = createRoute({
 
 const changeRole = createRoute({
   operationId: 'updateMember',
-  ...inOrg,
+  ...writes,
   method: 'patch',
   path: '/{org}/members/{user_id}',
   summary:
@@ -74,7 +77,7 @@ const changeRole = createRoute({
 
 const remove = createRoute({
   operationId: 'removeMember',
-  ...inOrg,
+  ...writes,
   method: 'delete',
   path: '/{org}/members/{user_id}',
   summary: 'Remove a member (owners/admins), or leave (self)',
@@ -148,28 +151,14 @@ export const organizationRoutes = createRouter()
     return c.json({ data: await listMembers(c.var.db, org.id) }, 200);
   })
   .openapi(changeRole, async (c) => {
-    const user = currentUser(c);
-    const params = c.req.valid('param');
-    const { org } = currentMembership(c);
-    unwrap(
-      await coordinator(c, org.id).changeMemberRole(
-        { organizationId: org.id, actor: actorOf(c, user.id), now: Date.now() },
-        { userId: params.user_id, role: c.req.valid('json').role },
-      ),
-    );
-    const member = (await listMembers(c.var.db, org.id)).find((m) => m.user_id === params.user_id);
-    if (!member) throw new ApiError('not_found', 'No such member in this organization.');
-    return c.json(member, 200);
+    const { user_id: userId } = c.req.valid('param');
+    const req = writeRequest(c, c.get('orgId')!);
+    const role = c.req.valid('json').role;
+    return c.json(unwrap(written(c, await coordinatorOf(c).changeMemberRole(req, { userId, role }))), 200);
   })
   .openapi(remove, async (c) => {
-    const user = currentUser(c);
-    const params = c.req.valid('param');
-    const { org } = currentMembership(c);
-    unwrap(
-      await coordinator(c, org.id).removeMember(
-        { organizationId: org.id, actor: actorOf(c, user.id), now: Date.now() },
-        { userId: params.user_id },
-      ),
-    );
+    const { user_id: userId } = c.req.valid('param');
+    const req = writeRequest(c, c.get('orgId')!);
+    unwrap(written(c, await coordinatorOf(c).removeMember(req, { userId })));
     return c.body(null, 204);
   });

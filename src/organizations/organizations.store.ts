@@ -5,7 +5,7 @@ import { ApiError } from '../errors';
 import { runBatch } from '../db/batch';
 import { auditStatement, type Actor } from '../audit/audit.store';
 import { newId, randomString } from '../lib/ids';
-import { PENDING_LIMIT } from '../invitations/invitations.store';
+import { OWNED_ORGANIZATIONS_LIMIT, PENDING_LIMIT } from '../lib/limits';
 import { hitAll, ipBucket, limitFor } from '../rate-limit/rate-limit';
 import type { Locale } from '../db/schema';
 
@@ -85,9 +85,6 @@ export async function slugExists(db: Db, slug: string) {
   return Boolean(row);
 }
 
-/** An account can own at most this many organizations (SPEC §14): a cap, never scaled by `RATE_LIMIT_SCALE` (SPEC §18). */
-export const OWNED_ORGANIZATIONS_LIMIT = 25;
-
 const ownedCountSql = (userId: string) =>
   sql`(SELECT count(*) FROM memberships WHERE user_id = ${userId} AND role = 'owner')`;
 
@@ -142,7 +139,6 @@ export async function createOrganization(
       sql`INSERT INTO memberships (organization_id, user_id, role, created_at, updated_at)
         SELECT ${org.id}, ${userId}, 'owner', ${now}, ${now} WHERE ${created}`,
       auditStatement(
-        db,
         actor,
         {
           organizationId: org.id,
@@ -196,7 +192,6 @@ export async function updateOrganizationSettings(
   await runBatch(db, [
     sql`UPDATE organizations SET ${sql.join(sets, sql`, `)} WHERE id = ${organizationId}`,
     auditStatement(
-      db,
       actor,
       {
         organizationId,

@@ -1,20 +1,19 @@
 import { Hono, type Context } from 'hono';
 import type { AppEnv, AuthUser } from '../env';
 import { ApiError } from '../errors';
-import { actorOf } from '../lib/request';
 import { setSessionCookie } from '../auth/auth.middleware';
-import { coordinator } from '../org-coordinator';
-import { handOffAfter } from '../delivery/producer';
+import { coordinatorFor } from '../org-coordinator';
+import { writeRequest, written } from '../writes';
 import { NameSchema } from '../lib/openapi';
 import type { Locale } from '../db/schema';
 import { CATALOGUES, formatDate, localeFromAcceptLanguage, roleName, t, type MessageKey } from '../i18n/messages';
-import { asLocale } from '../invitations/invitations.store';
+import { asLocale } from '../lib/roles';
 import { resolveInvitationToken } from '../invitations/acceptance.routes';
 import type { InvitationRow } from '../invitations/invitations.store';
 import { refuseCsrf } from './auth.pages';
 import { clientIp } from '../rate-limit/rate-limit';
 import { CsrfField, Layout, MessagePage } from './layout';
-import { csrfValid, formFields, pageUser } from './pages.middleware';
+import { credentialOf, csrfValid, formFields, pageUser } from './pages.middleware';
 
 type Ctx = Context<AppEnv>;
 
@@ -188,19 +187,11 @@ async function offerFor(c: Ctx, token: string): Promise<Offer | Response> {
  * redirects into the organization, or says that a sign-in link is on its way.
  */
 async function accept(c: Ctx, o: Offer, user: AuthUser | null, name?: string) {
-  const outcome = handOffAfter(
-    c.executionCtx,
-    c.env,
-    await coordinator(c, o.inv.organizationId).acceptInvitation(
-      { organizationId: o.inv.organizationId, actor: actorOf(c, user?.id ?? null), now: Date.now() },
-      {
-        invitationId: o.inv.id,
-        jti: o.inv.tokenId!,
-        sessionUser: user ? { id: user.id, email: user.email } : undefined,
-        name,
-      },
-    ),
-  );
+  // The coordinator authenticates the visitor again from the session cookie (`user` only chose
+  // the page): it is the one that decides.
+  const req = { ...writeRequest(c, o.inv.organizationId, true), credential: user ? credentialOf(c) : null };
+  const input = { invitationId: o.inv.id, jti: o.inv.tokenId!, name };
+  const outcome = written(c, await coordinatorFor(c.env, o.inv.organizationId).acceptInvitation(req, input));
   if (outcome.ok) {
     if (outcome.value.sign_in_link_sent) {
       return c.html(

@@ -86,6 +86,12 @@ export function safeNext(appUrl: string, next: string | undefined): string | nul
 }
 
 /** The signed-in user of a browser (session cookie only), if any. */
+/** The session cookie as a coordinator credential (pages act only with a session). */
+export function credentialOf(c: Context<AppEnv>) {
+  const secret = getCookie(c, sessionCookieName(c.env.APP_URL));
+  return secret ? { secret, sessionOnly: true } : null;
+}
+
 export async function pageUser(c: Context<AppEnv>): Promise<AuthUser | null> {
   const secret = getCookie(c, sessionCookieName(c.env.APP_URL));
   if (!secret) return null;

@@ -1,15 +1,15 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import type { AppEnv, AuthUser } from '../env';
-import { ApiError, ERROR_CODES, type ErrorCode, type Outcome } from '../errors';
-import { actorOf } from '../lib/request';
+import { ApiError, ERROR_CODES, type ErrorCode, fail, type Outcome } from '../errors';
 import { EmailSchema, RoleSchema } from '../lib/openapi';
-import { coordinator } from '../org-coordinator';
-import { handOff, handOffAfter } from '../delivery/producer';
-import { PENDING_LIMIT, countPending, listInvitations } from '../invitations/invitations.store';
+import { coordinatorFor, type WriteRequest, type Written } from '../org-coordinator';
+import { orgIdOf, writeRequest, written } from '../writes';
+import { countPending, listInvitations } from '../invitations/invitations.store';
+import { PENDING_LIMIT } from '../lib/limits';
 import { ExpiresInDays, LocaleSchema, MessageSchema } from '../invitations/invitations.schemas';
 import { AllowedDomainsSchema, parseDomains } from '../organizations/domains';
-import { asLocale } from '../invitations/invitations.store';
+import { asLocale } from '../lib/roles';
 import {
   listMembers,
   organizationsOf,
@@ -18,7 +18,8 @@ import {
 } from '../organizations/organizations.store';
 import { refuseCsrf } from './auth.pages';
 import { MessagePage } from './layout';
-import { csrfValid, formFields, pageUser } from './pages.middleware';
+import { actorOf } from '../lib/request';
+import { credentialOf, csrfValid, formFields, pageUser } from './pages.middleware';
 import { TeamView, type InviteFormState, type TeamViewProps } from './team.view';
 import { BULK_MAX_ROWS, refusal } from '../invitations/bulk.service';
 import { normalizeEmail } from '../lib/crypto';
@@ -137,16 +138,12 @@ async function inviteSeveral(
       expiresInDays: shared.data.expires_in_days,
     };
   });
-  const outcome = await coordinator(c, org.id).createInvitationsBulk(call(c, user, org.id), {
-    rows,
-    inviter: { name: user.name, email: user.email },
-  });
+  const outcome = written(c, await coordinatorFor(c.env, org.id).createInvitationsBulk(pageWrite(c, org.id), { rows }));
   if (!outcome.ok)
     return renderTeam(c, user, slug, {
       invite: { values, errors: { form: plain(outcome.code) } },
       status: outcome.code === 'forbidden' ? 403 : 409,
     });
-  if (outcome.value.outboxIds.length) c.executionCtx.waitUntil(handOff(c.env, outcome.value.outboxIds));
   const bulkResults = outcome.value.results.map((r) => ({
     email: addresses[r.index],
     sent: r.status === 201,
@@ -225,29 +222,37 @@ async function renderTeam(
  */
 async function action(
   c: Ctx,
-  run: (ctx: { user: AuthUser; orgId: string; form: Record<string, string> }) => Promise<Outcome<unknown>>,
+  run: (
+    req: WriteRequest,
+    coordinator: ReturnType<typeof coordinatorFor>,
+    form: Record<string, string>,
+  ) => Promise<Outcome<unknown> & Written>,
   notice: string,
-  leaving = false,
 ) {
-  const user = await pageUser(c);
-  if (!user) return c.redirect('/sign-in', 303);
   const form = await formFields(c);
   if (!csrfValid(c, form)) return refuseCsrf(c);
+  const credential = credentialOf(c);
+  if (!credential) return c.redirect('/sign-in', 303);
   const slug = c.req.param('slug')!;
-  const membership = await membershipOf(c, slug, user.id);
-  if (!membership) return c.html(<NotFound user={user} csrf={c.var.csrf} />, 404);
-  const outcome = await run({ user, orgId: membership.org.id, form });
-  const back = `/orgs/${membership.org.slug}/settings/team`;
+  const orgId = await orgIdOf(c, slug);
+  const outcome = orgId
+    ? written(c, await run({ ...writeRequest(c, orgId), credential }, coordinatorFor(c.env, orgId), form))
+    : fail('not_found');
+  if (!outcome.ok && outcome.code === 'unauthorized') return c.redirect('/sign-in', 303);
+  if (!outcome.ok && outcome.code === 'not_found') {
+    // Not a member (or no such organization) is a 404 page; a member gets the error on the page.
+    const user = await pageUser(c);
+    if (!user || !(await membershipOf(c, slug, user.id)))
+      return c.html(<NotFound user={user} csrf={c.var.csrf} />, 404);
+  }
+  const back = `/orgs/${encodeURIComponent(slug)}/settings/team`;
   // After leaving, the Team page is no longer yours to see.
-  if (outcome.ok && leaving) return c.redirect('/', 303);
+  if (outcome.ok && (outcome.value as { self?: boolean }).self) return c.redirect('/', 303);
   return c.redirect(outcome.ok ? `${back}?notice=${notice}` : `${back}?error=${outcome.code}`, 303);
 }
 
-const call = (c: Ctx, user: AuthUser, orgId: string) => ({
-  organizationId: orgId,
-  actor: actorOf(c, user.id),
-  now: Date.now(),
-});
+/** A page's write: the session cookie is its credential. */
+const pageWrite = (c: Ctx, orgId: string): WriteRequest => ({ ...writeRequest(c, orgId), credential: credentialOf(c) });
 
 export const teamPages = new Hono<AppEnv>()
   .get('/orgs/:slug', (c) => c.redirect(`/orgs/${encodeURIComponent(c.req.param('slug'))}/settings/team`, 303))
@@ -277,10 +282,9 @@ export const teamPages = new Hono<AppEnv>()
     const membership = await membershipOf(c, slug, user.id);
     if (!membership) return renderTeam(c, user, slug);
     const { org } = membership;
-    const outcome = handOffAfter(
-      c.executionCtx,
-      c.env,
-      await coordinator(c, org.id).createInvitation(call(c, user, org.id), {
+    const outcome = written(
+      c,
+      await coordinatorFor(c.env, org.id).createInvitation(pageWrite(c, org.id), {
         email: parsed.data.email,
         role: parsed.data.role,
         message: optionalMessage(parsed.data.message),
@@ -326,45 +330,22 @@ export const teamPages = new Hono<AppEnv>()
     return c.redirect(`/orgs/${org.slug}/settings/team?notice=settings_saved`, 303);
   })
   .post('/orgs/:slug/settings/team/invitations/:id/resend', (c) =>
-    action(
-      c,
-      async ({ user, orgId }) =>
-        handOffAfter(
-          c.executionCtx,
-          c.env,
-          await coordinator(c, orgId).resendInvitation(call(c, user, orgId), { id: c.req.param('id') }),
-        ),
-      'resent',
-    ),
+    action(c, (req, coordinator) => coordinator.resendInvitation(req, { id: c.req.param('id') }), 'resent'),
   )
   .post('/orgs/:slug/settings/team/invitations/:id/revoke', (c) =>
-    action(
-      c,
-      ({ user, orgId }) => coordinator(c, orgId).revokeInvitation(call(c, user, orgId), { id: c.req.param('id') }),
-      'revoked',
-    ),
+    action(c, (req, coordinator) => coordinator.revokeInvitation(req, { id: c.req.param('id') }), 'revoked'),
   )
   .post('/orgs/:slug/settings/team/members/:userId/role', (c) =>
     action(
       c,
-      async ({ user, orgId, form }) => {
+      async (req, coordinator, form) => {
         const role = RoleSchema.safeParse(form.role);
-        if (!role.success) return { ok: false, code: 'validation_failed' };
-        return coordinator(c, orgId).changeMemberRole(call(c, user, orgId), {
-          userId: c.req.param('userId'),
-          role: role.data,
-        });
+        if (!role.success) return { ...fail('validation_failed'), bookmark: null };
+        return coordinator.changeMemberRole(req, { userId: c.req.param('userId'), role: role.data });
       },
       'role_changed',
     ),
   )
-  .post('/orgs/:slug/settings/team/members/:userId/remove', async (c) => {
-    const target = c.req.param('userId');
-    const leaving = target === (await pageUser(c))?.id;
-    return action(
-      c,
-      ({ user, orgId }) => coordinator(c, orgId).removeMember(call(c, user, orgId), { userId: target }),
-      'removed',
-      leaving,
-    );
-  });
+  .post('/orgs/:slug/settings/team/members/:userId/remove', (c) =>
+    action(c, (req, coordinator) => coordinator.removeMember(req, { userId: c.req.param('userId') }), 'removed'),
+  );

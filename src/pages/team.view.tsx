@@ -1,9 +1,10 @@
+import { ROLES } from '../db/schema';
 import type { FC } from 'hono/jsx';
 import type { AuthUser } from '../env';
 import type { InvitationResource } from '../invitations/invitations.store';
 import { Badge, CsrfField, Layout, type OrgLink, SettingsTabs } from './layout';
 
-export const ROLE_OPTIONS = ['owner', 'admin', 'developer', 'viewer', 'billing'] as const;
+export const ROLE_OPTIONS = ROLES;
 
 export interface InviteFormState {
   values: { email: string; role: string; message: string; expires_in_days: string };

@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { systemAuditSql } from '../audit/audit.store';
 import { runBatch } from '../db/batch';
 import type { Db } from '../env';
 import { newId } from '../lib/ids';
@@ -221,10 +222,13 @@ async function recordAttempt(
       ? []
       : [
           // Audited when (and only when) the update below disables it: same predicate, run first.
-          sql`INSERT INTO audit_events (id, organization_id, actor_type, actor_id, action, target_type, target_id, data, ip, user_agent, created_at)
-            SELECT ${newId('aud')}, organization_id, 'system', NULL, 'webhook.disabled', 'webhook', id,
-              json_object('reason', 'every delivery failed for 24 hours', 'failed_attempts', failed_attempts, 'url', url), NULL, NULL, ${now}
-            FROM webhook_endpoints WHERE ${failingFor24h}`,
+          systemAuditSql({
+            action: 'webhook.disabled',
+            target: 'webhook',
+            data: sql`json_object('reason', 'every delivery failed for 24 hours', 'failed_attempts', failed_attempts, 'url', url)`,
+            from: sql`webhook_endpoints WHERE ${failingFor24h}`,
+            now,
+          }),
           sql`UPDATE webhook_endpoints SET enabled = 0, updated_at = ${now},
               disabled_reason = ${`Disabled after every delivery failed for 24 hours (last: ${error})`}
             WHERE ${failingFor24h}`,

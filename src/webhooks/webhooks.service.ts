@@ -75,7 +75,6 @@ export async function createEndpoint(ctx: Ctx, input: { url: string; events?: st
       SELECT ${row.id}, ${org}, ${row.url}, ${row.description}, ${row.events}, 1, ${row.createdBy}, ${row.secret}, 0, ${now}, ${now}
       WHERE ${endpointCountSql(org)} < ${ENDPOINTS_PER_ORGANIZATION} AND ${isManagerSql(org, row.createdBy)}`,
     auditStatement(
-      db,
       ctx.actor,
       {
         organizationId: org,
@@ -154,7 +153,6 @@ export async function updateEndpoint(
     sql`UPDATE webhook_endpoints SET ${sql.join(sets, sql`, `)}
       WHERE id = ${id} AND organization_id = ${ctx.organizationId} AND ${manager}`,
     auditStatement(
-      db,
       ctx.actor,
       {
         organizationId: ctx.organizationId,
@@ -182,7 +180,6 @@ export async function deleteEndpoint(ctx: Ctx, id: string) {
   const exists = sql`EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = ${id} AND organization_id = ${ctx.organizationId})`;
   await runBatch(db, [
     auditStatement(
-      db,
       ctx.actor,
       { organizationId: ctx.organizationId, action: 'webhook.deleted', targetType: 'webhook', targetId: id },
       now,
@@ -205,7 +202,6 @@ export async function rotateSecret(ctx: Ctx, id: string) {
         previous_secret_expires_at = ${now + PREVIOUS_SECRET_TTL_MS}, updated_at = ${now}
       WHERE id = ${id} AND organization_id = ${ctx.organizationId}`,
     auditStatement(
-      db,
       ctx.actor,
       { organizationId: ctx.organizationId, action: 'webhook.secret_rotated', targetType: 'webhook', targetId: id },
       now,

@@ -1,4 +1,5 @@
 import { and, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
+import { systemAuditSql } from '../audit/audit.store';
 import { WEBHOOK_EVENT_TYPES, webhookAttempts, webhookEndpoints } from '../db/schema';
 import type { Db } from '../env';
 import { base64 } from '../lib/crypto';
@@ -109,10 +110,13 @@ export const isManagerSql = (organizationId: string, userId: string | null) =>
 export function disableEndpointsCreatedBy(organizationId: string, userId: string, now: number, onlyIf: SQL): SQL[] {
   const theirs = sql`organization_id = ${organizationId} AND created_by = ${userId}`;
   return [
-    sql`INSERT INTO audit_events (id, organization_id, actor_type, actor_id, action, target_type, target_id, data, ip, user_agent, created_at)
-      SELECT 'aud_' || lower(hex(randomblob(10))), organization_id, 'system', NULL, 'webhook.disabled', 'webhook', id,
-        json_object('reason', ${CREATOR_REMOVED}, 'created_by', created_by, 'url', url), NULL, NULL, ${now}
-      FROM webhook_endpoints WHERE ${theirs} AND enabled = 1 AND ${onlyIf}`,
+    systemAuditSql({
+      action: 'webhook.disabled',
+      target: 'webhook',
+      data: sql`json_object('reason', ${CREATOR_REMOVED}, 'created_by', created_by, 'url', url)`,
+      from: sql`webhook_endpoints WHERE ${theirs} AND enabled = 1 AND ${onlyIf}`,
+      now,
+    }),
     sql`UPDATE webhook_endpoints SET enabled = 0, disabled_reason = ${CREATOR_REMOVED}, updated_at = ${now}
       WHERE ${theirs} AND enabled = 1 AND ${onlyIf}`,
     sql`UPDATE webhook_deliveries SET status = 'dropped', updated_at = ${now}

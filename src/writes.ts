@@ -1,0 +1,95 @@
+import type { Context } from 'hono';
+import { createMiddleware } from 'hono/factory';
+import type { AppEnv } from './env';
+import { ApiError, type Outcome } from './errors';
+import { newestBookmark, openSession } from './db/session';
+import { clientInfo } from './lib/request';
+import { presentedSecret, resolveAccess } from './auth/auth.middleware';
+import { coordinatorFor, type WriteRequest, type Written } from './org-coordinator';
+
+/*
+ * The Worker's side of a write (SPEC §19): it looks nothing up in D1. It names the organization's
+ * coordinator, hands it the caller's secret, the client and the time, and renders the outcome.
+ * Authentication, authorization, the rules and the batch all happen in the coordinator, beside the
+ * D1 primary: one long-haul round trip per write.
+ */
+
+/** Organization ids as `newId('org')` makes them; anything else in `{org}` is a slug. */
+const ORG_ID = /^org_[a-z0-9]{20}$/;
+
+/**
+ * Slugs never change and organizations are never deleted, so a slug's id, once read, holds for
+ * the isolate's life: a write by slug reads D1 (the nearest replica) once per isolate.
+ */
+const slugIds = new Map<string, string>();
+
+/**
+ * The organization id behind `{org}` (an id or a slug), or null when no such organization
+ * exists. An id costs nothing; a slug not yet seen by this isolate costs one replica read (and a
+ * read of the primary if the replica has not seen it yet).
+ */
+export async function orgIdOf(c: Context<AppEnv>, ref: string): Promise<string | null> {
+  if (ORG_ID.test(ref)) return ref;
+  const known = slugIds.get(ref);
+  if (known) return known;
+  const find = async (db: AppEnv['Variables']['db']) =>
+    (await db.$client.prepare('SELECT id FROM organizations WHERE slug = ?').bind(ref).first<{ id: string }>())?.id;
+  const id = (await find(openSession(c.env.DB, 'first-unconstrained').db)) ?? (await find(c.var.db));
+  if (id) {
+    if (slugIds.size > 10_000) slugIds.clear();
+    slugIds.set(ref, id);
+  }
+  return id ?? null;
+}
+
+/** What the coordinator needs to know about this request. */
+export function writeRequest(c: Context<AppEnv>, organizationId: string, sessionOnly = false): WriteRequest {
+  const secret = presentedSecret(c);
+  c.set('orgId', organizationId);
+  return {
+    organizationId,
+    credential: secret ? { secret, sessionOnly } : null,
+    client: clientInfo(c),
+    now: Date.now(),
+  };
+}
+
+/**
+ * For `/{org}` write routes: 401 without a credential; the organization's id in `orgId` (404 for
+ * an unknown slug, after the credential was checked as a read would have). Nothing else: the
+ * coordinator authenticates and authorizes.
+ */
+export const writeAccess = createMiddleware<AppEnv>(async (c, next) => {
+  const secret = presentedSecret(c);
+  if (!secret) throw new ApiError('unauthorized', 'Sign in, or send Authorization: Bearer <token>.');
+  const ref = c.req.param('org') ?? '';
+  const id = await orgIdOf(c, ref);
+  if (!id) {
+    // No such organization: answer exactly as a read would (401 for a dead credential, else 404).
+    if (!(await resolveAccess(c, secret, null)))
+      throw new ApiError('unauthorized', 'Sign in, or send Authorization: Bearer <token>.');
+    throw new ApiError('not_found', 'No such organization.');
+  }
+  c.set('orgId', id);
+  await next();
+});
+
+/** The coordinator of the organization `writeAccess` found. */
+export function coordinatorOf(c: Context<AppEnv>, organizationId = c.get('orgId')!) {
+  return coordinatorFor(c.env, organizationId);
+}
+
+/**
+ * The outcome of a coordinator call, its bookmark carried into the response (`x-d1-bookmark`): a
+ * client (or the page it loads next) that sends it back reads at least this write. Later reads of
+ * this request start there too.
+ */
+export function written<T>(c: Context<AppEnv>, result: Outcome<T> & Written): Outcome<T> {
+  const { bookmark, ...outcome } = result;
+  const newest = newestBookmark(c.get('writeBookmark'), bookmark);
+  if (newest && newest !== c.get('writeBookmark')) {
+    c.set('writeBookmark', newest);
+    c.set('db', openSession(c.env.DB, 'first-primary', newest).db);
+  }
+  return outcome as Outcome<T>;
+}
