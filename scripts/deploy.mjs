@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+  COORDINATOR_LOCATIONS,
+  D1_LOCATIONS,
   DEFAULT_PRODUCTION_CONFIG,
   localConfig,
   previousSettings,
@@ -22,8 +24,13 @@ const USAGE = `Usage: npm run deploy -- (--hostname HOST | --workers-dev) --from
   --workers-subdomain SUB  register SUB as the account's workers.dev subdomain if it has none
   --from ADDRESS           the sender address of every email (its domain: a zone on this account)
   --transport NAME         cloudflare (default), resend or postmark
-  --location HINT          where a new D1 database lives: weur, eeur, apac, oc, wnam, enam
-  --jurisdiction eu        keep a new D1 database's data in the EU
+  --location HINT          where a new D1 database lives: ${D1_LOCATIONS.join(', ')};
+                           every organization's coordinator is then created there too
+  --coordinator-location HINT
+                           where coordinators are created instead of --location's place:
+                           ${COORDINATOR_LOCATIONS.join(', ')}
+  --jurisdiction eu        keep a new D1 database's data in the EU (coordinators get no
+                           location unless --location or --coordinator-location names one)
   --name NAME              the Worker's name (default: wrangler.toml's)
   --database NAME          the D1 database's name (default: wrangler.toml's)
   --config FILE            the production configuration (default: ${DEFAULT_PRODUCTION_CONFIG})
@@ -44,6 +51,7 @@ function options() {
       from: { type: 'string' },
       transport: { type: 'string' },
       location: { type: 'string' },
+      'coordinator-location': { type: 'string' },
       jurisdiction: { type: 'string' },
       name: { type: 'string' },
       database: { type: 'string' },
@@ -58,6 +66,8 @@ function options() {
   }
   const before = previousSettings(values.config);
   const local = localConfig();
+  const location = values.location?.toLowerCase();
+  const coordinatorFlag = values['coordinator-location']?.trim().toLowerCase();
   const workersDev = values['workers-dev'] ?? (values.hostname ? false : (before.workersDev ?? false));
   const settings = {
     name: values.name ?? before.name ?? local.name,
@@ -68,8 +78,14 @@ function options() {
     database: values.database ?? before.database ?? local.d1_databases?.[0]?.database_name,
     namespaces: before.namespaces,
     vars: before.vars ?? {},
-    location: values.location,
+    location,
     jurisdiction: values.jurisdiction,
+    // COORDINATOR_LOCATION_HINT (SPEC §19): named, else where --location puts the database, else
+    // as the production file has it (a rerun), else wrangler.toml's (none).
+    coordinatorLocation:
+      coordinatorFlag ?? location ?? before.coordinatorLocation ?? local.vars?.COORDINATOR_LOCATION_HINT ?? '',
+    // What the production file said before this run: undefined on a first run.
+    previousCoordinatorLocation: before.name === undefined ? undefined : (before.coordinatorLocation ?? ''),
     config: values.config,
     subdomain: values['workers-subdomain'],
     healthOrigin: values['health-origin'],
@@ -87,6 +103,20 @@ function options() {
     problems.push('Give --from ADDRESS, the sender of every email (e.g. invitations@example.com).');
   if (!TRANSPORTS.includes(settings.transport)) problems.push(`--transport must be one of ${TRANSPORTS.join(', ')}.`);
   if (settings.jurisdiction && settings.jurisdiction !== 'eu') problems.push('--jurisdiction takes eu.');
+  if (location && !D1_LOCATIONS.includes(location))
+    problems.push(`--location takes one of D1's location hints: ${D1_LOCATIONS.join(', ')}.`);
+  if (settings.coordinatorLocation && !COORDINATOR_LOCATIONS.includes(settings.coordinatorLocation)) {
+    const from =
+      coordinatorFlag !== undefined
+        ? '--coordinator-location'
+        : location
+          ? null // said above, as --location's problem
+          : `COORDINATOR_LOCATION_HINT in ${settings.config}`;
+    if (from)
+      problems.push(
+        `${from} is "${settings.coordinatorLocation}": it takes one of Durable Objects' location hints: ${COORDINATOR_LOCATIONS.join(', ')}.`,
+      );
+  }
   if (problems.length) throw new StepError(`${problems.join('\n')}\n\n${USAGE}`);
   return settings;
 }
@@ -110,15 +140,19 @@ const step = (name, detail = '') => {
 };
 const say = (line) => console.log(`    ${line}`);
 
-/** The D1 database by name, created (with its location or jurisdiction) when missing. */
+/**
+ * The D1 database by name, created (with its location or jurisdiction) when missing. Returns its
+ * uuid and, when Cloudflare says it, the region its primary runs in.
+ */
 async function ensureDatabase(settings) {
   step('D1', `database "${settings.database}"`);
   const find = async () =>
     parseJsonOutput((await wrangler(['d1', 'list', '--json'])).out).find((d) => d.name === settings.database);
   let db = await find();
   if (db) {
-    say(`exists: ${db.uuid}`);
-    return db.uuid;
+    const region = await primaryRegion(db.uuid);
+    say(`exists: ${db.uuid}${region ? ` (primary in ${region})` : ''}`);
+    return { uuid: db.uuid, region };
   }
   const args = ['d1', 'create', settings.database];
   if (settings.location) args.push('--location', settings.location);
@@ -126,10 +160,60 @@ async function ensureDatabase(settings) {
   await wrangler(args);
   db = await find();
   if (!db) throw new StepError(`wrangler created the database "${settings.database}" but it is not listed; run again.`);
-  say(
-    `created: ${db.uuid}${settings.jurisdiction ? ` (jurisdiction ${settings.jurisdiction})` : settings.location ? ` (near ${settings.location})` : ''}`,
+  const region = await primaryRegion(db.uuid);
+  const placed = settings.jurisdiction
+    ? `jurisdiction ${settings.jurisdiction}`
+    : settings.location
+      ? `near ${settings.location}`
+      : null;
+  const where = [
+    placed,
+    region && (settings.jurisdiction || region !== settings.location) ? `primary in ${region}` : null,
+  ].filter(Boolean);
+  say(`created: ${db.uuid}${where.length ? ` (${where.join(', ')})` : ''}`);
+  return { uuid: db.uuid, region };
+}
+
+/**
+ * The region D1 reports its primary in (`running_in_region`, e.g. WEUR), lower-cased like a
+ * location hint; null when the answer has none. Only said to the operator, never relied on.
+ */
+async function primaryRegion(uuid) {
+  const answer = await cloudflareApi('GET', `/accounts/${process.env.CLOUDFLARE_ACCOUNT_ID}/d1/database/${uuid}`).catch(
+    () => null,
   );
-  return db.uuid;
+  const region = answer?.success ? answer.result?.running_in_region : null;
+  return typeof region === 'string' && region ? region.toLowerCase() : null;
+}
+
+/**
+ * Step 5's word on COORDINATOR_LOCATION_HINT (SPEC §19): each organization's coordinator belongs
+ * beside the D1 primary, and a hint counts only when a coordinator is first created.
+ */
+function coordinatorNotes(settings, region) {
+  const hint = settings.coordinatorLocation;
+  // What to pass to put coordinators beside the primary, when D1 said where that is.
+  const beside = region && COORDINATOR_LOCATIONS.includes(region) ? `--coordinator-location ${region}` : null;
+  const notes = [];
+  if (!hint) {
+    const why = settings.jurisdiction
+      ? `the ${settings.jurisdiction.toUpperCase()} jurisdiction chooses the database's place, so no hint follows from it`
+      : 'no --location or --coordinator-location named one';
+    notes.push(
+      `coordinators get no location hint (${why}): each is created near its organization's first request, perhaps far from the database. Run again with ${beside ?? '--coordinator-location HINT'}${region ? ` (the primary is in ${region})` : ''}.`,
+    );
+  } else if (region && region !== hint) {
+    notes.push(
+      `the database's primary is in ${region}, not ${hint}: each of a coordinator's D1 calls would cross regions.${beside ? ` ${beside} puts coordinators beside it.` : ''}`,
+    );
+  }
+  const before = settings.previousCoordinatorLocation;
+  if (before !== undefined && before !== hint) {
+    notes.push(
+      `changed from ${before || 'none'}: coordinators created before keep their place; organizations first written from now on get ${hint || 'none'}.`,
+    );
+  }
+  return notes;
 }
 
 /** Every queue wrangler.toml names (producers, consumers, dead-letter queues), created when missing. */
@@ -334,13 +418,17 @@ async function main() {
   const settings = options();
   const local = localConfig();
   console.log(`Deploying ${settings.name} to account ${process.env.CLOUDFLARE_ACCOUNT_ID}`);
-  const databaseId = await ensureDatabase(settings);
+  const database = await ensureDatabase(settings);
   await ensureQueues(local);
   await ensureEmailEventsSubscription(settings, local);
   const origin = await resolveOrigin(settings);
   step('Production configuration', settings.config);
-  writeProductionConfig(settings.config, settings, { origin, databaseId });
-  say(`written, with APP_URL ${origin}`);
+  writeProductionConfig(settings.config, settings, { origin, databaseId: database.uuid });
+  const coordinator = settings.coordinatorLocation
+    ? `coordinator near ${settings.coordinatorLocation}`
+    : 'coordinator: no location hint';
+  say(`written, with APP_URL ${origin}; ${coordinator}`);
+  for (const note of coordinatorNotes(settings, database.region)) say(`note: ${note}`);
   const secrets = await signingKeyFile(settings.config);
   try {
     step('Migrations', 'before the new Worker, so it never runs on an older schema');

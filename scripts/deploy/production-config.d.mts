@@ -1,4 +1,6 @@
 export const DEFAULT_PRODUCTION_CONFIG: string;
+export const D1_LOCATIONS: string[];
+export const COORDINATOR_LOCATIONS: string[];
 export interface ProductionSettings {
   name: string;
   hostname: string | null;
@@ -8,6 +10,8 @@ export interface ProductionSettings {
   database: string;
   namespaces?: string[];
   vars?: Record<string, string>;
+  /** COORDINATOR_LOCATION_HINT: a Durable Object location hint, or '' for none. */
+  coordinatorLocation?: string;
 }
 export function previousSettings(file: string): Partial<ProductionSettings>;
 export function localConfig(): Record<string, any>;

@@ -13,6 +13,15 @@ export const DEFAULT_PRODUCTION_CONFIG = 'wrangler.production.json';
 /** Per-IP rate-limit namespaces of production's own (the local ones are 8001, 8002, …). */
 const PRODUCTION_NAMESPACE_BASE = 1000;
 
+/** D1's location hints (`wrangler d1 create --location`): where a new database's primary lives. */
+export const D1_LOCATIONS = ['weur', 'eeur', 'apac', 'oc', 'wnam', 'enam'];
+
+/**
+ * Durable Objects' location hints, for COORDINATOR_LOCATION_HINT (SPEC §19): every D1 hint is one
+ * of them, so a coordinator can always be put beside the primary.
+ */
+export const COORDINATOR_LOCATIONS = ['wnam', 'enam', 'sam', 'weur', 'eeur', 'apac', 'oc', 'afr', 'me'];
+
 /** Development knobs at their production value on a first run, whatever wrangler.toml says. */
 const PRODUCTION_VARS = { RATE_LIMIT_SCALE: '1', DELIVERY_RETRY_SCALE: '1', WEBHOOK_RETRY_SCALE: '1' };
 
@@ -33,6 +42,7 @@ export function previousSettings(file) {
     transport: config.vars?.EMAIL_TRANSPORT,
     database: config.d1_databases?.[0]?.database_name,
     namespaces: (config.ratelimits ?? []).map((r) => r.namespace_id),
+    coordinatorLocation: config.vars?.COORDINATOR_LOCATION_HINT,
     // Vars the operator set in this file (EMAIL_SEND_RATE_PER_SECOND, RETENTION_DAYS, …) outlive reruns.
     vars: config.vars ?? {},
   };
@@ -65,6 +75,10 @@ export function writeProductionConfig(file, settings, { origin, databaseId }) {
       APP_URL: origin,
       EMAIL_FROM: settings.from,
       EMAIL_TRANSPORT: settings.transport,
+      // Where each organization's coordinator is first created: beside the D1 primary (SPEC §19).
+      ...(settings.coordinatorLocation === undefined
+        ? {}
+        : { COORDINATOR_LOCATION_HINT: settings.coordinatorLocation }),
     },
     d1_databases: [
       {

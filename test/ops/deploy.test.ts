@@ -153,6 +153,7 @@ describe('npm run deploy against the stand-in', () => {
       EMAIL_FROM: 'invitations@example.test',
       EMAIL_TRANSPORT: 'cloudflare',
       RATE_LIMIT_SCALE: '1',
+      COORDINATOR_LOCATION_HINT: 'weur',
     });
     expect(production.ratelimits.map((r: { namespace_id: string }) => r.namespace_id)).not.toContain('8001');
     expect(sha256('wrangler.toml')).toBe(localConfigHash);
@@ -263,6 +264,12 @@ describe('npm run deploy when a step fails halfway', () => {
     expect(second.out).toMatch(/FAIL email/);
     expect(second.out).toContain('wrangler secret put EMAIL_API_KEY');
     expect(cf.state.subscriptions).toEqual([]);
+    // The EU jurisdiction names no place: coordinators get no hint, and the command says what to pass.
+    expect(JSON.parse(readFileSync(config, 'utf8')).vars.COORDINATOR_LOCATION_HINT).toBe('');
+    expect(second.out).toContain('coordinator: no location hint');
+    expect(second.out).toMatch(
+      /note: coordinators get no location hint \(the EU jurisdiction chooses the database's place, so no hint follows from it\)[^\n]*Run again with --coordinator-location weur \(the primary is in weur\)\./,
+    );
   });
 
   it('a failed upload, after the migrations: the rerun uploads once, applies nothing twice, and sets one key', async () => {
@@ -296,6 +303,138 @@ describe('npm run deploy when a step fails halfway', () => {
       expect([...account2.state.scripts.get(WORKER)!.secrets.keys()]).toEqual(['TOKEN_SIGNING_KEY']);
     } finally {
       await account2.close();
+    }
+  });
+});
+
+describe('npm run deploy: where each organization coordinator is created (SPEC §19)', () => {
+  let dir: string;
+  let cf: StandIn;
+  let config: string;
+  const args = ['--hostname', HOST, '--from', 'invitations@example.test'];
+  /** COORDINATOR_LOCATION_HINT as the production file has it, and as the deployed Worker got it. */
+  const hint = (cf: StandIn, file: string) => ({
+    file: JSON.parse(readFileSync(file, 'utf8')).vars.COORDINATOR_LOCATION_HINT,
+    worker: (cf.state.scripts.get(WORKER)!.metadata.bindings as { name: string; text?: string }[]).find(
+      (b) => b.name === 'COORDINATOR_LOCATION_HINT',
+    )?.text,
+  });
+  const account = (name: string) =>
+    startCloudflareApiStandIn({
+      accountId: ACCOUNT,
+      token: TOKEN,
+      bundledMigrations: migrations,
+      dir: mkdtempSync(path.join(dir, `${name}-`)),
+      zones: ['example.test'],
+    });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'deploy-coordinator-'));
+    cf = await account('wnam');
+    config = path.join(dir, 'wrangler.production.json');
+  });
+  afterAll(async () => {
+    await cf?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the hint follows --location: wnam in the production file and on the deployed Worker', async () => {
+    const run = await deploy(cf, [...args, '--location', 'wnam', '--config', config]);
+    expect(run.code, run.out).toBe(0);
+    expect(creates(cf.calls)[0].note).toBe('name=invitations location=wnam jurisdiction=-');
+    expect(hint(cf, config)).toEqual({ file: 'wnam', worker: 'wnam' });
+    expect(run.out).toMatch(
+      /\[5\] Production configuration: .*\n {4}written, with APP_URL \S+; coordinator near wnam\n/,
+    );
+    expect(run.out).not.toContain('note:');
+  });
+
+  it('an upgrade rerun with no flags keeps it', async () => {
+    const before = cf.calls.length;
+    const run = await deploy(cf, ['--config', config]);
+    expect(run.code, run.out).toBe(0);
+    expect(creates(cf.calls.slice(before))).toEqual([]);
+    expect(hint(cf, config)).toEqual({ file: 'wnam', worker: 'wnam' });
+    expect(run.out).toContain('coordinator near wnam');
+    expect(run.out).not.toContain('note:');
+  });
+
+  it('--coordinator-location sets it when the database exists, and says that coordinators already created stay', async () => {
+    const before = cf.calls.length;
+    const run = await deploy(cf, ['--config', config, '--coordinator-location', 'ENAM']);
+    expect(run.code, run.out).toBe(0);
+    expect(creates(cf.calls.slice(before))).toEqual([]);
+    expect(cf.state.databases.size).toBe(1);
+    expect(hint(cf, config)).toEqual({ file: 'enam', worker: 'enam' });
+    expect(run.out).toContain('exists: ');
+    expect(run.out).toContain('coordinator near enam');
+    // Away from the primary (which D1 reports in wnam), and a hint counts only at an object's creation.
+    expect(run.out).toContain(
+      "note: the database's primary is in wnam, not enam: each of a coordinator's D1 calls would cross regions. --coordinator-location wnam puts coordinators beside it.",
+    );
+    expect(run.out).toContain('note: changed from wnam: coordinators created before keep their place');
+  });
+
+  it('a bad hint is refused before anything is created, whether a flag or the production file says it', async () => {
+    const fresh = await account('refused');
+    try {
+      const file = path.join(dir, 'refused.json');
+      const refused = async (extra: string[], message: string) => {
+        const run = await deploy(fresh, [...args, ...extra, '--config', file]);
+        expect(run.code, run.out).toBe(1);
+        expect(run.out).toContain('Nothing ran: ');
+        expect(run.out).toContain(message);
+      };
+      await refused(
+        ['--coordinator-location', 'mars'],
+        '--coordinator-location is "mars": it takes one of Durable Objects\' location hints: wnam, enam, sam, weur, eeur, apac, oc, afr, me.',
+      );
+      // A Durable Object hint that is no D1 location: not for --location, which places the database.
+      await refused(
+        ['--location', 'sam'],
+        "--location takes one of D1's location hints: weur, eeur, apac, oc, wnam, enam.",
+      );
+      await refused(
+        ['--location', 'weur', '--coordinator-location', 'antarctica'],
+        '--coordinator-location is "antarctica"',
+      );
+      expect(fresh.calls).toEqual([]);
+      expect(() => readFileSync(file)).toThrow();
+      // A production file edited by hand, read back by a rerun.
+      const edited = path.join(dir, 'edited.json');
+      const good = JSON.parse(readFileSync(config, 'utf8'));
+      writeFileSync(edited, JSON.stringify({ ...good, vars: { ...good.vars, COORDINATOR_LOCATION_HINT: 'us-east' } }));
+      const run = await deploy(fresh, ['--config', edited]);
+      expect(run.code, run.out).toBe(1);
+      expect(run.out).toContain(`Nothing ran: COORDINATOR_LOCATION_HINT in ${edited} is "us-east"`);
+      expect(fresh.calls).toEqual([]);
+      expect(fresh.state.databases.size).toBe(0);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('--coordinator-location wins over --location on a fresh account: the database near weur, coordinators near apac', async () => {
+    const fresh = await account('override');
+    try {
+      const file = path.join(dir, 'override.json');
+      const run = await deploy(fresh, [
+        ...args,
+        '--location',
+        'weur',
+        '--coordinator-location',
+        'apac',
+        '--config',
+        file,
+      ]);
+      expect(run.code, run.out).toBe(0);
+      expect(creates(fresh.calls)[0].note).toBe('name=invitations location=weur jurisdiction=-');
+      expect(hint(fresh, file)).toEqual({ file: 'apac', worker: 'apac' });
+      expect(run.out).toContain('coordinator near apac');
+      expect(run.out).toContain("note: the database's primary is in weur, not apac");
+      expect(run.out).not.toContain('changed from');
+    } finally {
+      await fresh.close();
     }
   });
 });
