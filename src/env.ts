@@ -12,7 +12,12 @@ export interface AuthUser {
   credentialId: string;
 }
 
-export type Db = DrizzleD1Database<typeof schema> & { $client: D1Database };
+/**
+ * How the code reaches D1, the one way (README, Layout): drizzle over the binding or a D1 session,
+ * without drizzle's relational `query` API (it is typed away here); `sql` for guarded statements,
+ * the query builder for plain ones, `runBatch` for batches.
+ */
+export type Db = Omit<DrizzleD1Database, 'query' | '_query'> & { $client: D1Database };
 
 /** Hono environment: bindings from wrangler.toml plus per-request variables. */
 export interface AppEnv {

@@ -1,7 +1,6 @@
 import { drizzle } from 'drizzle-orm/d1';
 import { app } from './app';
 import { RETENTION_DEFAULTS, retentionDays, runExpirySweep, runHousekeeping } from './cron';
-import * as schema from './db/schema';
 import { consumeDeliveryBatch } from './delivery/consumer';
 import { consumeDeadLetters } from './delivery/dead-letter';
 import { consumeEmailEventBatch } from './delivery/email-events.queue';
@@ -26,7 +25,7 @@ export default {
     else await consumeDeliveryBatch(batch, env);
   },
   async scheduled(controller, env, ctx) {
-    const db = drizzle(env.DB, { schema });
+    const db = drizzle(env.DB);
     const now = controller.scheduledTime;
     const log = (event: string) => (result: object) =>
       console.log(JSON.stringify({ event, cron: controller.cron, ...result }));

@@ -1,7 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { drizzle } from 'drizzle-orm/d1';
 import { describe, it } from 'vitest';
-import * as schema from '../src/db/schema';
 import { acceptInvitation } from '../src/invitations/acceptance.service';
 import { call, countRows, invite, lastToken, ownerWithOrg, signUp, uniqueEmail } from './helpers';
 
@@ -110,7 +109,7 @@ describe('SPEC §5: accepting by API', () => {
     const { token_id: jti } = (await env.DB.prepare('SELECT token_id FROM invitations WHERE id = ?')
       .bind(inv.id)
       .first<{ token_id: string }>())!;
-    const db = drizzle(env.DB, { schema });
+    const db = drizzle(env.DB);
     const now = Date.now();
     const outcomes = await Promise.all(
       Array.from({ length: 10 }, () =>

@@ -1,7 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { drizzle } from 'drizzle-orm/d1';
 import { describe, it } from 'vitest';
-import * as schema from '../src/db/schema';
 import { runExpirySweep } from '../src/cron';
 import {
   addMember,
@@ -48,7 +47,7 @@ describe('GET /v1/organizations/{org}/audit-log', () => {
     await call('POST', `/v1/organizations/${org.id}/invitations/${revoked.id}/revoke`, { token: owner.token, headers });
     const stale = (await invite(owner.token, org.id, { email: uniqueEmail('s'), role: 'viewer' })).json;
     await setExpiresAt(stale.id, Date.now() - 1);
-    await runExpirySweep(drizzle(env.DB, { schema }), Date.now());
+    await runExpirySweep(drizzle(env.DB), Date.now());
 
     const res = await call('GET', `/v1/organizations/${org.id}/audit-log?limit=100`, { token: owner.token });
     expect(res.status).toBe(200);

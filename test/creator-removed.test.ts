@@ -1,7 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { drizzle } from 'drizzle-orm/d1';
 import { describe, it } from 'vitest';
-import * as schema from '../src/db/schema';
 import { createEndpoint, updateEndpoint } from '../src/webhooks/webhooks.service';
 import { addMember, call, countRows, drainWebhooks, invite, ownerWithOrg, uniqueEmail } from './helpers';
 
@@ -209,7 +208,7 @@ describe("§18 enabling again, or a new URL, makes the actor the endpoint's crea
 });
 
 describe('§18 a write racing the removal of its author cannot keep an endpoint alive', () => {
-  const db = () => drizzle(env.DB, { schema });
+  const db = () => drizzle(env.DB);
   const ctxOf = (org: string, userId: string) => ({
     env,
     db: db(),

@@ -2,12 +2,11 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from 'cloudflare:workers';
 import { drizzle } from 'drizzle-orm/d1';
 import { describe, it } from 'vitest';
-import * as schema from '../src/db/schema';
 import { SWEEP_BATCH_SIZE, retentionDays, runExpirySweep, runHousekeeping } from '../src/cron';
 import worker from '../src/index';
 import { call, countRows, ownerWithOrg } from './helpers';
 
-const db = drizzle(env.DB, { schema });
+const db = drizzle(env.DB);
 
 /** Seeds `n` invitations straight into D1 (bulk history; the API would stop at 10 pending). */
 async function seed(orgId: string, userId: string, n: number, expiresAt: number, prefix: string) {

@@ -1,7 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { drizzle } from 'drizzle-orm/d1';
 import { describe, it } from 'vitest';
-import * as schema from '../src/db/schema';
 import { acceptInvitation } from '../src/invitations/acceptance.service';
 import {
   call,
@@ -116,7 +115,7 @@ describe('§14 a link is a login only while it is fresh: the race', () => {
     });
     const outcome = await acceptInvitation(
       {
-        db: drizzle(racing, { schema }) as never,
+        db: drizzle(racing) as never,
         organizationId: org.id,
         actor: { userId: null, ip: null, userAgent: null },
         now: Date.now(),

@@ -1,7 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { drizzle } from 'drizzle-orm/d1';
 import { describe, it } from 'vitest';
-import * as schema from '../src/db/schema';
 import { createInvitation } from '../src/invitations/create.service';
 import { call, countRows, invite, ownerWithOrg, roomyQuota, uniqueEmail } from './helpers';
 
@@ -36,7 +35,7 @@ describe('rule 3: at most 10 pending invitations, under any concurrency', () => 
     expect,
   }) => {
     const { owner, org } = await ownerWithOrg('No Queue Co');
-    const db = drizzle(env.DB, { schema });
+    const db = drizzle(env.DB);
     const outcomes = await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
         createInvitation(

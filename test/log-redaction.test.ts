@@ -2,7 +2,6 @@ import { env } from 'cloudflare:workers';
 import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/d1';
 import { describe, it, vi } from 'vitest';
-import * as schema from '../src/db/schema';
 import { errorMessage } from '../src/lib/redact';
 import { fetchWithEnv, signUp, uniqueEmail } from './helpers';
 
@@ -16,7 +15,7 @@ describe('§14 logs', () => {
   it('one redaction function: JWT-shaped strings, 8b_ and whsec_ secrets go, and driver errors lose their bound parameters', async ({
     expect,
   }) => {
-    const db = drizzle(env.DB, { schema });
+    const db = drizzle(env.DB);
     const secret = '8b_ses_this-is-a-secret-value-0123456789';
     let thrown: unknown;
     try {

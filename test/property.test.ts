@@ -2,7 +2,6 @@ import { env } from 'cloudflare:workers';
 import { drizzle } from 'drizzle-orm/d1';
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import * as schema from '../src/db/schema';
 import { runExpirySweep } from '../src/cron';
 import { call, lastToken, ownerWithOrg, setExpiresAt, setLastSentAt } from './helpers';
 
@@ -176,7 +175,7 @@ class Expire implements fc.AsyncCommand<Model, Real> {
 class Sweep implements fc.AsyncCommand<Model, Real> {
   check = () => true;
   async run(m: Model, r: Real) {
-    await runExpirySweep(drizzle(env.DB, { schema }), Date.now());
+    await runExpirySweep(drizzle(env.DB), Date.now());
     seen.commands++;
     await agree(m, r);
   }

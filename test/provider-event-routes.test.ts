@@ -2,7 +2,6 @@ import { env } from 'cloudflare:workers';
 import { drizzle } from 'drizzle-orm/d1';
 import { describe, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
-import * as schema from '../src/db/schema';
 import { runHousekeeping } from '../src/cron';
 import { SEEN_EVENT_ID_MS } from '../src/delivery/provider-events';
 import { countRows, drainOutbox, fetchWithEnv, ownerWithOrg, uniqueEmail } from './helpers';
@@ -141,7 +140,7 @@ describe('SPEC §18: a Svix id already seen within the replay window is answered
     await post('resend', signedBounce(messageId, svixId), configured);
     const seen = () => countRows('provider_event_ids', `event_id = '${svixId}'`);
     expect(await seen()).toBe(1);
-    const db = drizzle(env.DB, { schema });
+    const db = drizzle(env.DB);
     const now = Date.now();
     await runHousekeeping(db, now + SEEN_EVENT_ID_MS - 60_000);
     expect(await seen()).toBe(1);

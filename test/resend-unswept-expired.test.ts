@@ -2,7 +2,6 @@ import { env } from 'cloudflare:workers';
 import { describe, it } from 'vitest';
 import { runExpirySweep } from '../src/cron';
 import { drizzle } from 'drizzle-orm/d1';
-import * as schema from '../src/db/schema';
 import { call, invite, lastToken, mailsTo, ownerWithOrg, setExpiresAt, setLastSentAt, uniqueEmail } from './helpers';
 
 /* From review: resending an expired invitation beside an expired, not yet swept one to the same address. */
@@ -15,7 +14,7 @@ describe('fixes from review', () => {
     const email = uniqueEmail('slot');
     const b = (await invite(owner.token, org.id, { email, role: 'viewer' })).json;
     await setExpiresAt(b.id, Date.now() - 10);
-    await runExpirySweep(drizzle(env.DB, { schema }), Date.now());
+    await runExpirySweep(drizzle(env.DB), Date.now());
     const a = (await invite(owner.token, org.id, { email, role: 'viewer' })).json;
     await setExpiresAt(a.id, Date.now() - 5);
     await setLastSentAt(b.id, Date.now() - 120_000);

@@ -1,7 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { drizzle } from 'drizzle-orm/d1';
 import { describe, it, vi } from 'vitest';
-import * as schema from '../src/db/schema';
 import { deliverOne, type DeliveryClock } from '../src/delivery/consumer';
 import { PACE_MAX_WAIT_MS, paceWindow, sendRatePerSecond, type SendPacer } from '../src/delivery/send-pacer';
 import { cloudflareTransport } from '../src/delivery/transports/cloudflare';
@@ -68,7 +67,7 @@ async function pendingSignInEmails(n: number): Promise<{ ids: string[]; emails: 
  * on the clock of the delivery that sent it.
  */
 async function deliverAllAtOnce(rows: { ids: string[]; emails: string[] }, start: number, overrides: Partial<Env>) {
-  const db = drizzle(env.DB, { schema });
+  const db = drizzle(env.DB);
   const clockOf = new Map<string, () => number>();
   const sends: { to: string; at: number }[] = [];
   const sent = (to: string) => sends.push({ to, at: clockOf.get(to)!() });

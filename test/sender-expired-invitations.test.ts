@@ -1,7 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { drizzle } from 'drizzle-orm/d1';
 import { describe, it } from 'vitest';
-import * as schema from '../src/db/schema';
 import { runExpirySweep } from '../src/cron';
 import {
   addMember,
@@ -21,7 +20,7 @@ import {
  * database, never slept through.
  */
 
-const db = () => drizzle(env.DB, { schema });
+const db = () => drizzle(env.DB);
 const invitationPath = (org: string, id: string, action = '') => `/v1/organizations/${org}/invitations/${id}${action}`;
 const HOUR = 60 * 60 * 1000;
 

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { drizzle } from 'drizzle-orm/d1';
 import { KNOWN_NETWORK_MS } from '../src/auth/auth.store';
 import { runHousekeeping } from '../src/cron';
-import * as schema from '../src/db/schema';
 import { LIMITS } from '../src/rate-limit/rate-limit';
 import {
   call,
@@ -226,7 +225,7 @@ describe('§18 the daily ceiling never locks the owner out at a network they sig
       .run();
     await flood(email, '198.51.104');
     expect(await mailsFor(email, home)).toEqual({ status: 202, sent: 0 });
-    await runHousekeeping(drizzle(env.DB, { schema }), Date.now());
+    await runHousekeeping(drizzle(env.DB), Date.now());
     expect(await networksOf(owner.userId)).toEqual([]);
   });
 

@@ -3,7 +3,6 @@ import { drizzle } from 'drizzle-orm/d1';
 import { describe, it } from 'vitest';
 import { createApiToken } from '../src/auth/api-tokens';
 import { endAllSessions } from '../src/auth/auth.store';
-import * as schema from '../src/db/schema';
 import { ApiError } from '../src/errors';
 import { t } from '../src/i18n/messages';
 import {
@@ -225,7 +224,7 @@ describe('§18 the Account page lists API tokens, each with Revoke', () => {
 });
 
 describe('§18 a token created while its session is being signed out everywhere does not survive', () => {
-  const db = drizzle(env.DB, { schema });
+  const db = drizzle(env.DB);
   const tokenMails = async (email: string) =>
     (await Promise.all(mailsTo(email).map((m) => parseMail(m.raw)))).filter((m) =>
       m.subject?.includes(t('en', 'token_email.subject')),

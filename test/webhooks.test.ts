@@ -2,7 +2,6 @@ import { env, exports } from 'cloudflare:workers';
 import { drizzle } from 'drizzle-orm/d1';
 import { Webhook } from 'standardwebhooks';
 import { describe, it } from 'vitest';
-import * as schema from '../src/db/schema';
 import { WEBHOOK_EVENT_TYPES } from '../src/db/schema';
 import { runExpirySweep } from '../src/cron';
 import { WEBHOOK_RETRY_DELAYS_MS, deliverWebhook } from '../src/webhooks/sender';
@@ -46,7 +45,7 @@ const hookName = (label: string) => `${label}-${Date.now().toString(36)}-${++n}`
 const hookUrl = (mode: string, name: string) => `${env.TEST_WEBHOOK_RECEIVER}/hooks/${mode}/${name}`;
 const received = async (name: string): Promise<ReceivedHook[]> =>
   (await fetch(`${env.TEST_WEBHOOK_RECEIVER}/__hooks?name=${name}`)).json();
-const db = () => drizzle(env.DB, { schema });
+const db = () => drizzle(env.DB);
 
 async function endpointFor(token: string, org: string, mode = 'ok', body: Record<string, unknown> = {}) {
   const name = hookName(mode);

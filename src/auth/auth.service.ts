@@ -72,9 +72,13 @@ export function signInLinkStatements(email: string, now: number, onlyIf: SQL = s
 export async function inspectSignInLink(env: Env, db: Db, token: string, now: number) {
   const claims = await verifyToken(env, AUDIENCE.signIn, token, now);
   const link = claims
-    ? await db.query.signInLinks.findFirst({
-        where: and(eq(signInLinks.jti, claims.jti), isNull(signInLinks.usedAt), gt(signInLinks.expiresAt, now)),
-      })
+    ? (
+        await db
+          .select()
+          .from(signInLinks)
+          .where(and(eq(signInLinks.jti, claims.jti), isNull(signInLinks.usedAt), gt(signInLinks.expiresAt, now)))
+          .limit(1)
+      )[0]
     : undefined;
   if (!claims || !link || link.email !== claims.sub) {
     throw new ApiError('link_invalid', 'This sign-in link is invalid, expired or already used. Ask for a new one.');

@@ -13,7 +13,8 @@ export const SESSION_PREFIX = '8b_ses_';
 export const API_TOKEN_PREFIX = '8b_pat_';
 
 export async function findUserByEmail(db: Db, email: string) {
-  return db.query.users.findFirst({ where: eq(users.email, email) });
+  const [user] = await db.select().from(users).where(eq(users.email, email)).limit(1);
+  return user;
 }
 
 /** Where a session was created from: shown on the Account page, never a secret. */

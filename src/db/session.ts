@@ -1,13 +1,4 @@
-import { DrizzleD1Database } from 'drizzle-orm/d1';
-import { SQLiteD1Session } from 'drizzle-orm/d1/session';
-import {
-  createTableRelationsHelpers,
-  extractTablesRelationalConfig,
-  type ExtractTablesWithRelations,
-  type RelationalSchemaConfig,
-} from 'drizzle-orm/relations';
-import { SQLiteAsyncDialect } from 'drizzle-orm/sqlite-core';
-import * as schema from './schema';
+import { drizzle } from 'drizzle-orm/d1';
 import type { Db } from '../env';
 
 /**
@@ -48,32 +39,6 @@ function asDatabase(session: D1DatabaseSession): D1Database {
   };
 }
 
-/**
- * drizzle's relational view of the schema, computed once per isolate. `drizzle(client, { schema })`
- * recomputes it on every call, and every request opens a session: profiled at c=16, that was 4% of
- * a request's CPU. `drizzleOver` is what `drizzle()` builds, with this view shared.
- */
-const tables = extractTablesRelationalConfig(schema, createTableRelationsHelpers);
-type Tables = ExtractTablesWithRelations<typeof schema>;
-const relational: RelationalSchemaConfig<Tables> = {
-  fullSchema: schema,
-  schema: tables.tables as Tables,
-  tableNamesMap: tables.tableNamesMap,
-};
-const dialect = new SQLiteAsyncDialect();
-
-/** A drizzle database over `client` (the binding, or a session adapted by `asDatabase`). */
-export function drizzleOver(client: D1Database): Db {
-  const db = new DrizzleD1Database(
-    'async',
-    dialect,
-    new SQLiteD1Session<typeof schema, Tables>(client, dialect, relational, {}),
-    relational,
-  ) as Db;
-  db.$client = client;
-  return db;
-}
-
 export interface DbSession {
   db: Db;
   /** The newest bookmark this session has seen (null before its first query). */
@@ -86,5 +51,5 @@ export interface DbSession {
  */
 export function openSession(d1: D1Database, first: D1SessionConstraint, bookmark?: string | null): DbSession {
   const session = d1.withSession(isBookmark(bookmark) ? bookmark : first);
-  return { db: drizzleOver(asDatabase(session)), bookmark: () => session.getBookmark() };
+  return { db: drizzle(asDatabase(session)), bookmark: () => session.getBookmark() };
 }

@@ -1,6 +1,5 @@
 import { drizzle } from 'drizzle-orm/d1';
 import { sql } from 'drizzle-orm';
-import * as schema from '../db/schema';
 import { runBatch } from '../db/batch';
 import type { Db } from '../env';
 import { headerSafe } from '../email/mime';
@@ -197,7 +196,7 @@ export async function deliverOne(
  * with it.
  */
 export async function consumeDeliveryBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const db = drizzle(env.DB, { schema });
+  const db = drizzle(env.DB);
   await Promise.all(
     batch.messages.map(async (message) => {
       const body = readMessage(message.body);

@@ -1,6 +1,5 @@
 import { drizzle } from 'drizzle-orm/d1';
 import { sql } from 'drizzle-orm';
-import * as schema from '../db/schema';
 import { runBatch } from '../db/batch';
 import { recordInvitationDelivery } from './delivery-state';
 import { readMessage } from './outbox';
@@ -13,7 +12,7 @@ import { handOffNewWebhooks } from './producer';
  * `failed` and can be resent.
  */
 export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const db = drizzle(env.DB, { schema });
+  const db = drizzle(env.DB);
   const now = Date.now();
   for (const message of batch.messages) {
     const body = readMessage(message.body);

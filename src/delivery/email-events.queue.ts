@@ -1,5 +1,4 @@
 import { drizzle } from 'drizzle-orm/d1';
-import * as schema from '../db/schema';
 import { errorMessage } from '../lib/redact';
 import { applyProviderEvent } from './provider-events';
 import { handOffNewWebhooks } from './producer';
@@ -17,7 +16,7 @@ export const EMAIL_EVENT_RETRY_SECONDS = 30;
  * failure to write (D1) brings a message back, at most `max_retries` times (wrangler.toml).
  */
 export async function consumeEmailEventBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const db = drizzle(env.DB, { schema });
+  const db = drizzle(env.DB);
   const now = Date.now();
   let applied = 0;
   for (const message of batch.messages) {

@@ -19,8 +19,9 @@ const inviter = alias(users, 'inviter');
 const account = alias(users, 'account');
 
 /** Checks the per-IP limit and the signature; the claims of a well-formed invitation token, or 410. */
-export async function verifyInvitationToken(env: Env, token: string, now: number, ip: string | null) {
-  await enforceAtEdge(env, 'acceptPerIp', ip);
+export async function verifyInvitationToken(env: Env, token: string, now: number, ip: string | null, counted = false) {
+  // `counted`: this request already counted in the limit (a page reading back the offer it explains).
+  if (!counted) await enforceAtEdge(env, 'acceptPerIp', ip);
   const claims = await verifyToken(env, AUDIENCE.invitation, token, now);
   if (!claims?.org) throw new ApiError('invitation_invalid', INVALID);
   return { id: claims.sub, organizationId: claims.org, jti: claims.jti };
@@ -42,8 +43,15 @@ export function invitationGone(inv: Pick<InvitationRow, 'status' | 'expiresAt' |
  * invitation is pending and unexpired. Returns the live invitation with what its offer shows (the
  * organization, the inviter, whether the invited account exists), read in one query; throws 410.
  */
-export async function resolveInvitationToken(env: Env, db: Db, token: string, now: number, ip: string | null) {
-  const claims = await verifyInvitationToken(env, token, now, ip);
+export async function resolveInvitationToken(
+  env: Env,
+  db: Db,
+  token: string,
+  now: number,
+  ip: string | null,
+  counted = false,
+) {
+  const claims = await verifyInvitationToken(env, token, now, ip, counted);
   const [row] = await db
     .select({
       inv: invitations,
@@ -122,7 +130,9 @@ export const acceptanceRoutes = createRouter()
     const inv = await verifyInvitationToken(c.env, body.token, now, clientIp(c.req.header('CF-Connecting-IP')));
     const req = { ...writeRequest(c, inv.organizationId), now };
     const input = { invitationId: inv.id, jti: inv.jti, name: body.name };
-    const result = unwrap(written(c, await coordinatorFor(c.env, inv.organizationId).acceptInvitation(req, input)));
+    const { locale: _, ...result } = unwrap(
+      written(c, await coordinatorFor(c.env, inv.organizationId).acceptInvitation(req, input)),
+    );
     if (result.session_token) setSessionCookie(c, result.session_token);
     return c.json(result, 200);
   });

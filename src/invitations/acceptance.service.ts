@@ -8,6 +8,8 @@ import { SIGN_IN_LINK_TTL_MS, signInLinkStatements } from '../auth/auth.service'
 import { OWNED_ORGANIZATIONS_LIMIT } from '../lib/limits';
 import { newId } from '../lib/ids';
 import { effectiveStatus } from './invitations.store';
+import { asLocale } from '../lib/roles';
+import type { Locale } from '../db/schema';
 import type { WriteContext } from '../lib/write-context';
 
 export interface AcceptInput {
@@ -32,6 +34,9 @@ export interface AcceptResult {
   sign_in_link_sent?: true;
 }
 
+/** What the coordinator answers: the API's result, and the invitation's language for the page. */
+export type Accepted = AcceptResult & { locale: Locale };
+
 /**
  * SPEC §14: an invitation link signs an existing account in only while it is fresh, with the same
  * lifetime as a sign-in link; an older link still joins, and emails a sign-in link instead.
@@ -43,7 +48,7 @@ export const FRESH_LINK_MS = SIGN_IN_LINK_TTL_MS;
  * decides the winner; the membership, new account and session are written in the same batch and
  * only if that update won.
  */
-export async function acceptInvitation(ctx: WriteContext, input: AcceptInput): Promise<Outcome<AcceptResult>> {
+export async function acceptInvitation(ctx: WriteContext, input: AcceptInput): Promise<Outcome<Accepted>> {
   const { db, organizationId: org, now } = ctx;
   const ownerCap = OWNED_ORGANIZATIONS_LIMIT;
   // The invitation, its organization, the invited account and (for an owner invitation) how many
@@ -176,6 +181,7 @@ export async function acceptInvitation(ctx: WriteContext, input: AcceptInput): P
       user: { id: account.id, email: account.email, name: account.name },
       ...(signedIn ? { session_token: session.token } : {}),
       ...(signInLink && !signedIn ? { sign_in_link_sent: true as const } : {}),
+      locale: asLocale(inv.locale),
     },
     ...(signInLink && !signedIn ? { queued: [signInLink.outboxId] } : {}),
   };

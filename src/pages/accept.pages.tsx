@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import type { AppEnv, AuthUser } from '../env';
-import { ApiError } from '../errors';
+import { ApiError, type Failure } from '../errors';
 import { setSessionCookie } from '../auth/auth.middleware';
 import { coordinatorFor } from '../org-coordinator';
 import { writeRequest, written } from '../writes';
@@ -8,7 +8,8 @@ import { NameSchema } from '../lib/openapi';
 import type { Locale } from '../db/schema';
 import { CATALOGUES, formatDate, localeFromAcceptLanguage, roleName, t, type MessageKey } from '../i18n/messages';
 import { asLocale } from '../lib/roles';
-import { resolveInvitationToken } from '../invitations/acceptance.routes';
+import { resolveInvitationToken, verifyInvitationToken } from '../invitations/acceptance.routes';
+import type { Accepted } from '../invitations/acceptance.service';
 import type { InvitationRow } from '../invitations/invitations.store';
 import { refuseCsrf } from './auth.pages';
 import { clientIp } from '../rate-limit/rate-limit';
@@ -141,16 +142,14 @@ const MismatchPage = (p: { o: Offer; user: AuthUser; csrf?: string }) => (
   </MessagePage>
 );
 
-/** The offer behind a token, or the 410 page. */
-async function offerFor(c: Ctx, token: string): Promise<Offer | Response> {
+/**
+ * The offer behind a token, or the 410 page. `counted`: this request already counted in the per-IP
+ * limit (a refusal's page reading back the offer it explains).
+ */
+async function offerFor(c: Ctx, token: string, counted = false): Promise<Offer | Response> {
   try {
-    const offer = await resolveInvitationToken(
-      c.env,
-      c.var.db,
-      token,
-      Date.now(),
-      clientIp(c.req.header('CF-Connecting-IP')),
-    );
+    const ip = clientIp(c.req.header('CF-Connecting-IP'));
+    const offer = await resolveInvitationToken(c.env, c.var.db, token, Date.now(), ip, counted);
     return {
       token,
       inv: offer.inv,
@@ -160,65 +159,78 @@ async function offerFor(c: Ctx, token: string): Promise<Offer | Response> {
       locale: asLocale(offer.inv.locale),
     };
   } catch (err) {
-    // No usable invitation: its language if the link still names one, else the browser's.
-    const locale = (err as { locale?: Locale }).locale ?? localeFromAcceptLanguage(c.req.header('Accept-Language'));
-    if (err instanceof ApiError && err.code === 'rate_limited') {
-      c.header('Retry-After', err.headers['Retry-After']);
-      return c.html(
-        <MessagePage
-          title={t(locale, 'page.too_many_title')}
-          heading={t(locale, 'page.too_many_title')}
-          csrf={c.var.csrf}
-          lang={locale}
-        >
-          <p>{t(locale, 'page.too_many_body')}</p>
-        </MessagePage>,
-        429,
-      );
-    }
-    if (err instanceof ApiError)
-      return c.html(<Invalid expired={err.detail.includes('expired')} csrf={c.var.csrf} locale={locale} />, 410);
-    throw err;
+    return gone(c, err);
   }
 }
 
-/**
- * Accepts for the visitor; on success, signs them in (if they were not and the rule allows) and
- * redirects into the organization, or says that a sign-in link is on its way.
- */
-async function accept(c: Ctx, o: Offer, user: AuthUser | null, name?: string) {
-  // The coordinator authenticates the visitor again from the session cookie (`user` only chose
-  // the page): it is the one that decides.
-  const req = { ...writeRequest(c, o.inv.organizationId, true), credential: user ? credentialOf(c) : null };
-  const input = { invitationId: o.inv.id, jti: o.inv.tokenId!, name };
-  const outcome = written(c, await coordinatorFor(c.env, o.inv.organizationId).acceptInvitation(req, input));
-  if (outcome.ok) {
-    if (outcome.value.sign_in_link_sent) {
-      return c.html(
-        <MessagePage
-          title={t(o.locale, 'page.check_email_title')}
-          heading={t(o.locale, 'page.check_email_title')}
-          csrf={c.var.csrf}
-          lang={o.locale}
-        >
-          <p>
-            <Sentence
-              locale={o.locale}
-              k="page.joined"
-              vars={{ email: o.inv.email, org: o.orgName, role: roleName(o.locale, outcome.value.role) }}
-            />
-          </p>
-          <p>{t(o.locale, 'page.check_email_body', { email: o.inv.email })}</p>
-        </MessagePage>,
-      );
-    }
-    if (outcome.value.session_token) setSessionCookie(c, outcome.value.session_token);
-    return c.redirect(`/orgs/${outcome.value.organization.slug}`, 303);
+/** The page for a link that offers nothing (410), or for too many tries from this network (429). */
+function gone(c: Ctx, err: unknown) {
+  // No usable invitation: its language if the link still names one, else the browser's.
+  const locale = (err as { locale?: Locale }).locale ?? localeFromAcceptLanguage(c.req.header('Accept-Language'));
+  if (err instanceof ApiError && err.code === 'rate_limited') {
+    c.header('Retry-After', err.headers['Retry-After']);
+    return c.html(
+      <MessagePage
+        title={t(locale, 'page.too_many_title')}
+        heading={t(locale, 'page.too_many_title')}
+        csrf={c.var.csrf}
+        lang={locale}
+      >
+        <p>{t(locale, 'page.too_many_body')}</p>
+      </MessagePage>,
+      429,
+    );
   }
+  if (err instanceof ApiError)
+    return c.html(<Invalid expired={err.detail.includes('expired')} csrf={c.var.csrf} locale={locale} />, 410);
+  throw err;
+}
+
+/** The coordinator's accept for this link, as the visitor (their session cookie, if they sent one). */
+async function acceptLink(c: Ctx, link: { organizationId: string; id: string; jti: string }, name?: string) {
+  const req = { ...writeRequest(c, link.organizationId, true), credential: credentialOf(c) };
+  const input = { invitationId: link.id, jti: link.jti, name };
+  return written(c, await coordinatorFor(c.env, link.organizationId).acceptInvitation(req, input));
+}
+
+/** Joined: into the organization (signed in, if the rule allows), or told a sign-in link is on its way. */
+function joined(c: Ctx, value: Accepted) {
+  if (value.sign_in_link_sent) {
+    const { locale } = value;
+    return c.html(
+      <MessagePage
+        title={t(locale, 'page.check_email_title')}
+        heading={t(locale, 'page.check_email_title')}
+        csrf={c.var.csrf}
+        lang={locale}
+      >
+        <p>
+          <Sentence
+            locale={locale}
+            k="page.joined"
+            vars={{
+              email: value.user.email,
+              org: value.organization.name || 'the organization',
+              role: roleName(locale, value.role),
+            }}
+          />
+        </p>
+        <p>{t(locale, 'page.check_email_body', { email: value.user.email })}</p>
+      </MessagePage>,
+    );
+  }
+  if (value.session_token) setSessionCookie(c, value.session_token);
+  return c.redirect(`/orgs/${value.organization.slug}`, 303);
+}
+
+/** Not joined: the page that says why (the offer is read again to show it). */
+async function refused(c: Ctx, outcome: Failure, token: string) {
+  const o = await offerFor(c, token, true);
+  if (o instanceof Response) return o;
   if (outcome.code === 'name_required')
     return c.html(<JoinPage o={o} csrf={c.var.csrf} isNew error={t(o.locale, 'page.name_required')} />, 400);
-  if (outcome.code === 'email_mismatch' && user)
-    return c.html(<MismatchPage o={o} user={user} csrf={c.var.csrf} />, 403);
+  const user = outcome.code === 'email_mismatch' ? await pageUser(c) : null;
+  if (user) return c.html(<MismatchPage o={o} user={user} csrf={c.var.csrf} />, 403);
   if (outcome.code === 'organization_limit') {
     return c.html(
       <MessagePage title="Too many organizations" heading="You own too many organizations to accept" csrf={c.var.csrf}>
@@ -228,6 +240,12 @@ async function accept(c: Ctx, o: Offer, user: AuthUser | null, name?: string) {
     );
   }
   return c.html(<Invalid expired={false} csrf={c.var.csrf} locale={o.locale} />, 410);
+}
+
+/** Accepts for the visitor and answers with the page for its outcome. */
+async function accept(c: Ctx, link: { organizationId: string; id: string; jti: string }, token: string, name?: string) {
+  const outcome = await acceptLink(c, link, name);
+  return outcome.ok ? joined(c, outcome.value) : refused(c, outcome, token);
 }
 
 /** `HEAD`, or a browser's speculative load (`Sec-Purpose: prefetch`, or the older `Purpose: prefetch`). */
@@ -245,7 +263,10 @@ export const acceptPages = new Hono<AppEnv>()
     // Only a visitor already signed in as the invited email consumes the link on GET; a mail
     // scanner carries no session cookie, so it only ever sees a page with a button. A HEAD or a
     // prefetch never consumes it, even with the invitee's cookie: they get the page.
-    if (user && user.email === offer.inv.email && !isPrefetchOrHead(c)) return accept(c, offer, user);
+    if (user && user.email === offer.inv.email && !isPrefetchOrHead(c)) {
+      const link = { organizationId: offer.inv.organizationId, id: offer.inv.id, jti: offer.inv.tokenId! };
+      return accept(c, link, offer.token);
+    }
     if (user && user.email === offer.inv.email) return c.html(<JoinPage o={offer} csrf={c.var.csrf} isNew={false} />);
     if (user) return c.html(<MismatchPage o={offer} user={user} csrf={c.var.csrf} />);
     return c.html(<JoinPage o={offer} csrf={c.var.csrf} isNew={!offer.accountExists} />);
@@ -253,10 +274,20 @@ export const acceptPages = new Hono<AppEnv>()
   .post('/invitations/accept', async (c) => {
     const form = await formFields(c);
     if (!csrfValid(c, form)) return refuseCsrf(c);
-    const offer = await offerFor(c, form.token ?? '');
-    if (offer instanceof Response) return offer;
+    const token = form.token ?? '';
     const name = form.name?.trim() ? NameSchema.safeParse(form.name) : undefined;
-    if (name && !name.success)
+    // Before the write, nothing that needs D1: the signature and the per-IP limit, and the name.
+    // A page that explains a refusal reads the offer it shows.
+    let link: Awaited<ReturnType<typeof verifyInvitationToken>>;
+    try {
+      link = await verifyInvitationToken(c.env, token, Date.now(), clientIp(c.req.header('CF-Connecting-IP')));
+    } catch (err) {
+      return gone(c, err);
+    }
+    if (name && !name.success) {
+      const offer = await offerFor(c, token, true);
+      if (offer instanceof Response) return offer;
       return c.html(<JoinPage o={offer} csrf={c.var.csrf} isNew error={t(offer.locale, 'page.name_too_long')} />, 400);
-    return accept(c, offer, await pageUser(c), name?.data);
+    }
+    return accept(c, link, token, name?.data);
   });

@@ -92,6 +92,9 @@ const NotFound = (p: { user: AuthUser | null; csrf?: string }) => (
 
 type Ctx = Context<AppEnv>;
 
+/** The signed-in user, read when a page needs rendering (never before a write: SPEC §19). */
+type SignedIn = () => Promise<AuthUser | null>;
+
 /** The caller's membership of `slug`, or null (not a member, or no such organization): a 404. */
 async function membershipOf(c: Ctx, slug: string, userId: string) {
   try {
@@ -110,7 +113,7 @@ const optionalMessage = (message: string) => (message.trim() ? message : null);
  */
 async function inviteSeveral(
   c: Ctx,
-  user: AuthUser,
+  user: SignedIn,
   slug: string,
   values: InviteFormState['values'],
   addresses: string[],
@@ -125,9 +128,8 @@ async function inviteSeveral(
   if (!shared.success) {
     return renderTeam(c, user, slug, { invite: { values, errors: fieldErrors(shared.error) }, status: 400 });
   }
-  const membership = await membershipOf(c, slug, user.id);
-  if (!membership) return renderTeam(c, user, slug);
-  const { org } = membership;
+  const orgId = await orgIdOf(c, slug);
+  if (!orgId) return renderTeam(c, user, slug);
   const rows = addresses.map((address, index) => {
     const email = EmailSchema.safeParse(address);
     if (!email.success) return { invalid: refusal(index, address, 'validation_failed', FIELD_MESSAGES.email) };
@@ -138,7 +140,8 @@ async function inviteSeveral(
       expiresInDays: shared.data.expires_in_days,
     };
   });
-  const outcome = written(c, await coordinatorFor(c.env, org.id).createInvitationsBulk(pageWrite(c, org.id), { rows }));
+  const outcome = written(c, await coordinatorFor(c.env, orgId).createInvitationsBulk(pageWrite(c, orgId), { rows }));
+  if (!outcome.ok && outcome.code === 'unauthorized') return c.redirect('/sign-in', 303);
   if (!outcome.ok)
     return renderTeam(c, user, slug, {
       invite: { values, errors: { form: plain(outcome.code) } },
@@ -163,7 +166,7 @@ async function inviteSeveral(
 
 async function renderTeam(
   c: Ctx,
-  user: AuthUser,
+  who: AuthUser | SignedIn,
   slug: string,
   extra: {
     invite?: InviteFormState;
@@ -172,6 +175,8 @@ async function renderTeam(
     status?: 200 | 400 | 403 | 409 | 429;
   } = {},
 ) {
+  const user = typeof who === 'function' ? await who() : who;
+  if (!user) return c.redirect('/sign-in', 303);
   let membership: Awaited<ReturnType<typeof requireMembership>>;
   try {
     membership = await requireMembership(c.var.db, slug, user.id);
@@ -262,8 +267,9 @@ export const teamPages = new Hono<AppEnv>()
     return renderTeam(c, user, c.req.param('slug'));
   })
   .post('/orgs/:slug/settings/team/invitations', async (c) => {
-    const user = await pageUser(c);
-    if (!user) return c.redirect('/sign-in', 303);
+    if (!credentialOf(c)) return c.redirect('/sign-in', 303);
+    // Who is signed in is read only to render a page (an error, or a bulk's results).
+    const user: SignedIn = () => pageUser(c);
     const form = await formFields(c);
     if (!csrfValid(c, form)) return refuseCsrf(c);
     const slug = c.req.param('slug');
@@ -279,19 +285,21 @@ export const teamPages = new Hono<AppEnv>()
     if (!parsed.success) {
       return renderTeam(c, user, slug, { invite: { values, errors: fieldErrors(parsed.error) }, status: 400 });
     }
-    const membership = await membershipOf(c, slug, user.id);
-    if (!membership) return renderTeam(c, user, slug);
-    const { org } = membership;
+    // The write itself reads nothing here: the coordinator knows the caller by their cookie.
+    const orgId = await orgIdOf(c, slug);
+    if (!orgId) return renderTeam(c, user, slug);
     const outcome = written(
       c,
-      await coordinatorFor(c.env, org.id).createInvitation(pageWrite(c, org.id), {
+      await coordinatorFor(c.env, orgId).createInvitation(pageWrite(c, orgId), {
         email: parsed.data.email,
         role: parsed.data.role,
         message: optionalMessage(parsed.data.message),
         expiresInDays: parsed.data.expires_in_days,
       }),
     );
-    if (outcome.ok) return c.redirect(`/orgs/${org.slug}/settings/team?notice=invited`, 303);
+    if (outcome.ok) return c.redirect(`/orgs/${encodeURIComponent(slug)}/settings/team?notice=invited`, 303);
+    if (outcome.code === 'unauthorized') return c.redirect('/sign-in', 303);
+    if (outcome.code === 'not_found') return renderTeam(c, user, slug);
     const onEmail = outcome.code === 'invitation_already_pending' || outcome.code === 'already_member';
     const errors = onEmail ? { email: plain(outcome.code) } : { form: plain(outcome.code) };
     if (outcome.retryAfterSeconds !== undefined) c.header('Retry-After', String(outcome.retryAfterSeconds));

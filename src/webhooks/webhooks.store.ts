@@ -39,9 +39,12 @@ export const storedEvents = (events: readonly string[] | null | undefined) =>
 export { webhookUrlProblem } from './webhook-url';
 
 export async function findEndpoint(db: Db, organizationId: string, id: string) {
-  return db.query.webhookEndpoints.findFirst({
-    where: and(eq(webhookEndpoints.organizationId, organizationId), eq(webhookEndpoints.id, id)),
-  });
+  const [endpoint] = await db
+    .select()
+    .from(webhookEndpoints)
+    .where(and(eq(webhookEndpoints.organizationId, organizationId), eq(webhookEndpoints.id, id)))
+    .limit(1);
+  return endpoint;
 }
 
 export async function listEndpoints(db: Db, organizationId: string) {
