@@ -5,7 +5,8 @@ import { ApiError, type Outcome } from './errors';
 import { newestBookmark, openSession } from './db/session';
 import { clientInfo } from './lib/request';
 import { presentedSecret, resolveAccess } from './auth/auth.middleware';
-import { coordinatorFor, type WriteRequest, type Written } from './org-coordinator';
+import { coordinatorFor } from './lib/coordinator';
+import type { WriteRequest, Written } from './org-coordinator';
 
 /*
  * The Worker's side of a write (SPEC §19): it looks nothing up in D1. It names the organization's

@@ -152,7 +152,7 @@ describe('rules 1 and 2 are checked inside the coordinator, not only before queu
   it('an actor demoted to viewer meanwhile can no longer write through the coordinator', async ({ expect }) => {
     const { owner, org } = await ownerWithOrg('Demoted Co');
     const admin = await addMember(owner.token, org.id, 'admin');
-    const { coordinatorFor } = await import('../src/org-coordinator');
+    const { coordinatorFor } = await import('../src/lib/coordinator');
     const { env } = await import('cloudflare:workers');
     await call('PATCH', `/v1/organizations/${org.id}/members/${admin.user.id}`, {
       token: owner.token,

@@ -4,7 +4,8 @@ import { describe, it } from 'vitest';
 import { OWNED_ORGANIZATIONS_LIMIT } from '../src/lib/limits';
 import { PENDING_LIMIT } from '../src/lib/limits';
 import { LIMITS } from '../src/rate-limit/rate-limit';
-import { RATE_PREFIX, coordinatorFor } from '../src/org-coordinator';
+import { coordinatorFor } from '../src/lib/coordinator';
+import { RATE_PREFIX } from '../src/org-coordinator';
 import {
   addMember,
   call,

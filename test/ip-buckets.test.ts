@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, it } from 'vitest';
-import { EDGE_LIMITS, LIMITS, ipBucket } from '../src/rate-limit/rate-limit';
+import { ipBucket } from '../src/lib/ip-ranges';
+import { EDGE_LIMITS, LIMITS } from '../src/rate-limit/rate-limit';
 import { call, signUp, uniqueEmail } from './helpers';
 
 /*

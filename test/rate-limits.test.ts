@@ -2,7 +2,8 @@ import { env } from 'cloudflare:workers';
 import { describe, it } from 'vitest';
 import { runInDurableObject } from 'cloudflare:test';
 import { EDGE_LIMITS, LIMITS, limitFor } from '../src/rate-limit/rate-limit';
-import { RATE_PREFIX, coordinatorFor } from '../src/org-coordinator';
+import { coordinatorFor } from '../src/lib/coordinator';
+import { RATE_PREFIX } from '../src/org-coordinator';
 import { call, fetchWithEnv, invite, lastToken, ownerWithOrg, signUp, uniqueEmail } from './helpers';
 
 const fromIp = (ip: string) => ({ 'CF-Connecting-IP': ip });

@@ -4,7 +4,7 @@ import { auditEvents } from '../db/schema';
 import { OrgParams, bearer, createRouter, jsonResponse, problems } from '../lib/openapi';
 import { currentMembership, requireOrgMember } from '../auth/auth.middleware';
 import { requireManager } from '../organizations/organizations.store';
-import { decodeCursor, encodeCursor } from '../invitations/invitations.store';
+import { decodeCursor, encodeCursor } from '../lib/cursor';
 
 const AuditEventSchema = z
   .object({

@@ -2,8 +2,6 @@ import { is, SQL, sql } from 'drizzle-orm';
 import type { Actor } from '../lib/write-context';
 import { newId } from '../lib/ids';
 
-export type { Actor };
-
 export type AuditTarget = 'invitation' | 'membership' | 'organization' | 'webhook';
 
 export interface AuditInput {

@@ -3,7 +3,7 @@ import { runBatch } from '../db/batch';
 import type { Locale } from '../db/schema';
 import type { AuthUser, Db } from '../env';
 import { ApiError } from '../errors';
-import { newOutboxId, outboxInsert } from '../delivery/outbox';
+import { newOutboxId, outboxInsert } from '../db/outbox';
 import { newSecret, sha256Hex } from '../lib/crypto';
 import { newId } from '../lib/ids';
 import { DAY_MS, iso } from '../lib/time';

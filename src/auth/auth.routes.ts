@@ -5,8 +5,7 @@ import { clearSessionCookie, currentUser, requireUser, setSessionCookie } from '
 import { redeemSignInLink, sendSignInLink } from './auth.service';
 import { endAllSessions, endSession } from './auth.store';
 import { ApiError } from '../errors';
-import { clientInfo } from '../lib/request';
-import { clientIp } from '../rate-limit/rate-limit';
+import { clientInfo, clientIp } from '../lib/request';
 import { UserSchema } from '../me/me.schemas';
 import { handOff } from '../delivery/producer';
 

@@ -4,17 +4,12 @@ import { signInLinks } from '../db/schema';
 import type { Db } from '../env';
 import { ApiError } from '../errors';
 import { newId } from '../lib/ids';
-import { newOutboxId, outboxInsert } from '../delivery/outbox';
-import {
-  findUserByEmail,
-  insertSessionSql,
-  knownNetworkSql,
-  newSession,
-  rememberNetworkSql,
-  type ClientInfo,
-} from './auth.store';
+import { newOutboxId, outboxInsert } from '../db/outbox';
+import { findUserByEmail, insertSessionSql, knownNetworkSql, newSession, rememberNetworkSql } from './auth.store';
+import type { ClientInfo } from '../lib/write-context';
 import { AUDIENCE, verifyToken } from './tokens';
-import { enforce, enforceAtEdge, hitSql, ipBucket, limitFor } from '../rate-limit/rate-limit';
+import { enforce, enforceAtEdge, hitSql, limitFor } from '../rate-limit/rate-limit';
+import { ipBucket } from '../lib/ip-ranges';
 
 export const SIGN_IN_LINK_TTL_MS = 15 * 60 * 1000;
 

@@ -6,7 +6,8 @@ import type { AuthUser, Db } from '../env';
 import { newSecret, sha256Hex } from '../lib/crypto';
 import { newId } from '../lib/ids';
 import { iso } from '../lib/time';
-import { ipBucket } from '../rate-limit/rate-limit';
+import { ipBucket } from '../lib/ip-ranges';
+import type { ClientInfo } from '../lib/write-context';
 
 export const SESSION_TTL_MS = 30 * 24 * 60 * 60 * 1000;
 export const SESSION_PREFIX = '8b_ses_';
@@ -15,12 +16,6 @@ export const API_TOKEN_PREFIX = '8b_pat_';
 export async function findUserByEmail(db: Db, email: string) {
   const [user] = await db.select().from(users).where(eq(users.email, email)).limit(1);
   return user;
-}
-
-/** Where a session was created from: shown on the Account page, never a secret. */
-export interface ClientInfo {
-  ip: string | null;
-  userAgent: string | null;
 }
 
 /** Makes a new session secret; the caller inserts `row` (usually inside a batch). */

@@ -7,7 +7,7 @@ import { errorMessage, redact } from '../lib/redact';
 import { recordInvitationDelivery } from './delivery-state';
 import { deliverWebhook } from '../webhooks/sender';
 import { handOffNewWebhooks, handOffWebhooks } from './producer';
-import { readMessage } from './outbox';
+import { readMessage } from '../db/outbox';
 import { renderOutboxRow, renderReads, type OutboxRow } from './render';
 import { transportFor, type SendResult } from './transports';
 import { reserveSendSlot, sendRatePerSecond } from './send-pacer';

@@ -2,7 +2,7 @@ import { drizzle } from 'drizzle-orm/d1';
 import { sql } from 'drizzle-orm';
 import { runBatch } from '../db/batch';
 import { recordInvitationDelivery } from './delivery-state';
-import { readMessage } from './outbox';
+import { readMessage } from '../db/outbox';
 import { handOffNewWebhooks } from './producer';
 
 /**

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../env';
 import { errorMessage } from '../lib/redact';
-import type { DeliveryMessage, WebhookMessage } from './outbox';
+import type { DeliveryMessage, WebhookMessage } from '../db/outbox';
 
 /**
  * Hands committed outbox rows to the delivery queue. Called after the D1 batch that wrote them

@@ -7,10 +7,11 @@ import { ApiError, unwrap } from '../errors';
 import { createRouter, jsonBody, jsonResponse, problems } from '../lib/openapi';
 import { setSessionCookie } from '../auth/auth.middleware';
 import { AUDIENCE, verifyToken } from '../auth/tokens';
-import { coordinatorFor } from '../org-coordinator';
+import { coordinatorFor } from '../lib/coordinator';
 import { writeRequest, written } from '../writes';
 import { effectiveStatus, type InvitationRow } from './invitations.store';
-import { clientIp, enforceAtEdge } from '../rate-limit/rate-limit';
+import { enforceAtEdge } from '../rate-limit/rate-limit';
+import { clientIp } from '../lib/request';
 import { AcceptBody, AcceptResultSchema, PreviewSchema, TokenQuery } from './invitations.schemas';
 
 const INVALID = 'This invitation link is no longer valid. If it expired, ask the sender to resend it.';

@@ -1,7 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { Locale, Role } from '../db/schema';
 import { auditStatement, systemAuditSql } from '../audit/audit.store';
-import { newOutboxId, outboxInsert } from '../delivery/outbox';
+import { newOutboxId, outboxInsert } from '../db/outbox';
 import { newId } from '../lib/ids';
 import { DAY_MS } from '../lib/time';
 import { PENDING_LIMIT } from '../lib/limits';

@@ -1,10 +1,8 @@
 import { z } from '@hono/zod-openapi';
-import { DELIVERY_STATES, INVITATION_STATUSES, LOCALES } from '../db/schema';
-import { EmailSchema, Id, NameSchema, OrgParams, ProblemSchema, RoleSchema } from '../lib/openapi';
+import { DELIVERY_STATES, INVITATION_STATUSES } from '../db/schema';
+import { EmailSchema, Id, LocaleSchema, NameSchema, OrgParams, ProblemSchema, RoleSchema } from '../lib/openapi';
 
 export const ExpiresInDays = z.number().int().min(1).max(30);
-/** SPEC §12: the languages of invitation emails and acceptance pages. */
-export const LocaleSchema = z.enum(LOCALES);
 export const DEFAULT_EXPIRES_IN_DAYS = 7;
 /** The personal message of an invitation. */
 export const MessageSchema = z.string().max(1000);

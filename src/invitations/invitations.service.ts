@@ -2,7 +2,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import { runBatch } from '../db/batch';
 import type { Locale, Role } from '../db/schema';
 import { auditStatement } from '../audit/audit.store';
-import { newOutboxId, outboxInsert } from '../delivery/outbox';
+import { newOutboxId, outboxInsert } from '../db/outbox';
 import { fail, type Outcome } from '../errors';
 import { newId } from '../lib/ids';
 import { DAY_MS } from '../lib/time';

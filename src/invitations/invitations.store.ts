@@ -2,6 +2,7 @@ import { and, eq, gt, sql } from 'drizzle-orm';
 import { invitations, type InvitationStatus } from '../db/schema';
 import type { Db } from '../env';
 import { ApiError } from '../errors';
+import { decodeCursor, encodeCursor } from '../lib/cursor';
 import { asLocale } from '../lib/roles';
 import { iso } from '../lib/time';
 
@@ -84,28 +85,6 @@ export async function countPending(db: Db, organizationId: string, now: number):
     .from(invitations)
     .where(and(eq(invitations.organizationId, organizationId), livePending(now)));
   return row?.n ?? 0;
-}
-
-export function encodeCursor(createdAt: number, id: string): string {
-  return btoa(JSON.stringify([createdAt, id])).replaceAll('=', '');
-}
-
-export function decodeCursor(cursor: string): { createdAt: number; id: string } {
-  try {
-    const parsed: unknown = JSON.parse(atob(cursor));
-    if (
-      Array.isArray(parsed) &&
-      parsed.length === 2 &&
-      Number.isSafeInteger(parsed[0]) &&
-      typeof parsed[1] === 'string' &&
-      parsed[1].length <= 64
-    ) {
-      return { createdAt: parsed[0], id: parsed[1] };
-    }
-  } catch {
-    // fall through
-  }
-  throw new ApiError('invalid_cursor', 'The cursor is not one this API returned.');
 }
 
 /** The effective-status filters (rule 5), over `i`; `now` is bound where they say `?`. */

@@ -1,4 +1,4 @@
-import { ROLES } from '../db/schema';
+import { LOCALES, ROLES } from '../db/schema';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
@@ -53,6 +53,8 @@ export const jsonResponse = <T extends z.ZodType>(schema: T, description: string
 export const Id = z.string().min(1).max(64);
 export const OrgParams = z.object({ org: Id.openapi({ description: 'Organization id or slug' }) });
 export const RoleSchema = z.enum(ROLES);
+/** SPEC §12: the languages of invitation emails and acceptance pages. */
+export const LocaleSchema = z.enum(LOCALES);
 export const EmailSchema = z.string().trim().max(254).email();
 /** A person's or an organization's display name, everywhere (API and forms): 1 to 100 characters. */
 export const NameSchema = z.string().trim().min(1).max(100);

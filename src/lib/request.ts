@@ -1,8 +1,9 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../env';
-import type { Actor } from '../audit/audit.store';
-import type { ClientInfo } from '../auth/auth.store';
-import { clientIp } from '../rate-limit/rate-limit';
+import type { Actor, ClientInfo } from './write-context';
+
+/** The client IP as Cloudflare reports it (`wrangler dev` sets it to 127.0.0.1), or null. */
+export const clientIp = (header: string | undefined) => (header && header.length <= 64 ? header : null);
 
 /** The client as Cloudflare reports it (`wrangler dev` sets CF-Connecting-IP to 127.0.0.1). */
 export function clientInfo(c: Context<AppEnv>): ClientInfo {

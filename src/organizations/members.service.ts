@@ -9,7 +9,6 @@ import { fail, type Outcome } from '../errors';
 import { auditStatement, systemAuditSql } from '../audit/audit.store';
 import { livePendingSql } from '../db/fragments';
 import { MANAGERS, isManager } from '../lib/roles';
-import { disableEndpointsCreatedBy } from '../webhooks/webhooks.store';
 import type { WriteContext } from '../lib/write-context';
 
 /*
@@ -20,6 +19,32 @@ import type { WriteContext } from '../lib/write-context';
 
 const ownerCountSql = (org: string) =>
   sql`(SELECT count(*) FROM memberships WHERE organization_id = ${org} AND role = 'owner')`;
+
+/** `disabled_reason` of an endpoint whose `created_by` lost the owner/admin role (SPEC §18). */
+export const CREATOR_REMOVED = 'creator_removed';
+
+/**
+ * For the batch that takes `userId`'s authority (removal, leaving, demotion below admin; when
+ * `onlyIf` holds): their enabled endpoints are disabled with `creator_removed`, each with a system
+ * audit event, and what was queued for them is dropped. Put these before the batch's own audit
+ * rows: the trigger fans events out to enabled endpoints only, so theirs gets none of that batch.
+ */
+export function disableEndpointsCreatedBy(organizationId: string, userId: string, now: number, onlyIf: SQL): SQL[] {
+  const theirs = sql`organization_id = ${organizationId} AND created_by = ${userId}`;
+  return [
+    systemAuditSql({
+      action: 'webhook.disabled',
+      target: 'webhook',
+      data: sql`json_object('reason', ${CREATOR_REMOVED}, 'created_by', created_by, 'url', url)`,
+      from: sql`webhook_endpoints WHERE ${theirs} AND enabled = 1 AND ${onlyIf}`,
+      now,
+    }),
+    sql`UPDATE webhook_endpoints SET enabled = 0, disabled_reason = ${CREATOR_REMOVED}, updated_at = ${now}
+      WHERE ${theirs} AND enabled = 1 AND ${onlyIf}`,
+    sql`UPDATE webhook_deliveries SET status = 'dropped', updated_at = ${now}
+      WHERE endpoint_id IN (SELECT id FROM webhook_endpoints WHERE ${theirs} AND disabled_reason = ${CREATOR_REMOVED}) AND status IN ('pending', 'sending') AND ${onlyIf}`,
+  ];
+}
 
 /** Why a sender's invitations were revoked (SPEC §14: authority does not outlive its holder). */
 type RevokeReason = 'sender_removed' | 'sender_left' | 'sender_demoted';

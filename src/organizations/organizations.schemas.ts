@@ -1,6 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { NameSchema, RoleSchema } from '../lib/openapi';
-import { LocaleSchema } from '../invitations/invitations.schemas';
+import { LocaleSchema, NameSchema, RoleSchema } from '../lib/openapi';
 import { AllowedDomainsSchema } from './domains';
 
 export const SlugSchema = z

@@ -3,10 +3,12 @@ import { memberships, organizations, users, type Role } from '../db/schema';
 import type { Db } from '../env';
 import { ApiError } from '../errors';
 import { runBatch } from '../db/batch';
-import { auditStatement, type Actor } from '../audit/audit.store';
+import { auditStatement } from '../audit/audit.store';
+import type { Actor } from '../lib/write-context';
 import { newId, randomString } from '../lib/ids';
 import { OWNED_ORGANIZATIONS_LIMIT, PENDING_LIMIT } from '../lib/limits';
-import { hitAll, ipBucket, limitFor } from '../rate-limit/rate-limit';
+import { hitAll, limitFor } from '../rate-limit/rate-limit';
+import { ipBucket } from '../lib/ip-ranges';
 import type { Locale } from '../db/schema';
 
 export type Organization = typeof organizations.$inferSelect;

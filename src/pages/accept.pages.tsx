@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono';
 import type { AppEnv, AuthUser } from '../env';
 import { ApiError, type Failure } from '../errors';
 import { setSessionCookie } from '../auth/auth.middleware';
-import { coordinatorFor } from '../org-coordinator';
+import { coordinatorFor } from '../lib/coordinator';
 import { writeRequest, written } from '../writes';
 import { NameSchema } from '../lib/openapi';
 import type { Locale } from '../db/schema';
@@ -12,7 +12,7 @@ import { resolveInvitationToken, verifyInvitationToken } from '../invitations/ac
 import type { Accepted } from '../invitations/acceptance.service';
 import type { InvitationRow } from '../invitations/invitations.store';
 import { refuseCsrf } from './auth.pages';
-import { clientIp } from '../rate-limit/rate-limit';
+import { clientIp } from '../lib/request';
 import { CsrfField, Layout, MessagePage } from './layout';
 import { credentialOf, csrfValid, formFields, pageUser } from './pages.middleware';
 

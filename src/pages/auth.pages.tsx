@@ -7,8 +7,7 @@ import { inspectSignInLink, redeemSignInLink, sendSignInLink } from '../auth/aut
 import { handOff } from '../delivery/producer';
 import { endAllSessions, endSession } from '../auth/auth.store';
 import { EmailSchema, NameSchema } from '../lib/openapi';
-import { clientInfo } from '../lib/request';
-import { clientIp } from '../rate-limit/rate-limit';
+import { clientInfo, clientIp } from '../lib/request';
 import { CsrfField, Layout, MessagePage } from './layout';
 import { csrfValid, formFields, pageUser, safeNext } from './pages.middleware';
 

@@ -2,12 +2,13 @@ import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import type { AppEnv, AuthUser } from '../env';
 import { ApiError, ERROR_CODES, type ErrorCode, fail, type Outcome } from '../errors';
-import { EmailSchema, RoleSchema } from '../lib/openapi';
-import { coordinatorFor, type WriteRequest, type Written } from '../org-coordinator';
+import { EmailSchema, LocaleSchema, RoleSchema } from '../lib/openapi';
+import { coordinatorFor } from '../lib/coordinator';
+import type { WriteRequest, Written } from '../org-coordinator';
 import { orgIdOf, writeRequest, written } from '../writes';
 import { countPending, listInvitations } from '../invitations/invitations.store';
 import { PENDING_LIMIT } from '../lib/limits';
-import { ExpiresInDays, LocaleSchema, MessageSchema } from '../invitations/invitations.schemas';
+import { ExpiresInDays, MessageSchema } from '../invitations/invitations.schemas';
 import { AllowedDomainsSchema, parseDomains } from '../organizations/domains';
 import { asLocale } from '../lib/roles';
 import {

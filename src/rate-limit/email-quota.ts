@@ -1,7 +1,8 @@
 import { drizzle } from 'drizzle-orm/d1';
 import { fail, type Failure } from '../errors';
 import type { Actor, EmailQuota } from '../lib/write-context';
-import { hitAll, ipBucket, limitFor } from './rate-limit';
+import { ipBucket } from '../lib/ip-ranges';
+import { hitAll, limitFor } from './rate-limit';
 
 /** Storage key prefix of the hourly invitation-email counter; the window start follows. */
 export const RATE_PREFIX = 'rate:org-emails:';

@@ -2,7 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { runBatch } from '../db/batch';
 import type { Db } from '../env';
 import { ApiError } from '../errors';
-import { parseIpv4, parseIpv6 } from '../lib/ip-ranges';
+import { ipBucket } from '../lib/ip-ranges';
 
 export interface Limit {
   max: number;
@@ -210,27 +210,3 @@ export async function enforceAtEdge(
     );
   }
 }
-
-/**
- * The per-IP bucket of a client address (SPEC §14): an IPv4 address as is, an IPv6 address by its
- * /64 (one subscriber usually holds a whole /64, so per-/128 buckets cost nothing to evade; an
- * IPv4-mapped address by its IPv4), and a missing, oversized or malformed address in one shared
- * `unknown` bucket: never a skipped limit.
- */
-export function ipBucket(ip: string | null | undefined): string {
-  if (!ip || ip.length > 64) return 'unknown';
-  if (!ip.includes(':')) return parseIpv4(ip)?.join('.') ?? 'unknown';
-  const groups = parseIpv6(ip);
-  if (!groups) return 'unknown';
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
-    const [hi, lo] = [groups[6], groups[7]];
-    return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
-  }
-  return `${groups
-    .slice(0, 4)
-    .map((g) => g.toString(16))
-    .join(':')}::/64`;
-}
-
-/** The client IP as Cloudflare reports it (`wrangler dev` sets it to 127.0.0.1), or null. */
-export const clientIp = (header: string | undefined) => (header && header.length <= 64 ? header : null);

@@ -2,9 +2,10 @@ import { sql } from 'drizzle-orm';
 import { runBatch } from '../db/batch';
 import type { Db } from '../env';
 import { ApiError } from '../errors';
-import { auditStatement, type Actor } from '../audit/audit.store';
+import { auditStatement } from '../audit/audit.store';
+import type { Actor } from '../lib/write-context';
 import { newId } from '../lib/ids';
-import { coordinatorFor } from '../org-coordinator';
+import { coordinatorFor } from '../lib/coordinator';
 import {
   ENDPOINTS_PER_ORGANIZATION,
   PREVIOUS_SECRET_TTL_MS,

@@ -1,9 +1,8 @@
-import { and, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
-import { systemAuditSql } from '../audit/audit.store';
+import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
 import { WEBHOOK_EVENT_TYPES, webhookAttempts, webhookEndpoints } from '../db/schema';
 import type { Db } from '../env';
 import { base64 } from '../lib/crypto';
-import { decodeCursor, encodeCursor } from '../invitations/invitations.store';
+import { decodeCursor, encodeCursor } from '../lib/cursor';
 import { iso } from '../lib/time';
 
 export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
@@ -93,9 +92,6 @@ export async function listAttempts(db: Db, endpointId: string, opts: { limit: nu
   };
 }
 
-/** `disabled_reason` of an endpoint whose `created_by` lost the owner/admin role (SPEC §18). */
-export const CREATOR_REMOVED = 'creator_removed';
-
 /**
  * `userId` is an owner or admin of the organization, read by the write itself: an endpoint write
  * does not pass through the organization's coordinator, so a removal committed between the route's
@@ -103,29 +99,6 @@ export const CREATOR_REMOVED = 'creator_removed';
  */
 export const isManagerSql = (organizationId: string, userId: string | null) =>
   sql`EXISTS (SELECT 1 FROM memberships WHERE organization_id = ${organizationId} AND user_id = ${userId} AND role IN ('owner', 'admin'))`;
-
-/**
- * For the batch that takes `userId`'s authority (removal, leaving, demotion below admin; when
- * `onlyIf` holds): their enabled endpoints are disabled with `creator_removed`, each with a system
- * audit event, and what was queued for them is dropped. Put these before the batch's own audit
- * rows: the trigger fans events out to enabled endpoints only, so theirs gets none of that batch.
- */
-export function disableEndpointsCreatedBy(organizationId: string, userId: string, now: number, onlyIf: SQL): SQL[] {
-  const theirs = sql`organization_id = ${organizationId} AND created_by = ${userId}`;
-  return [
-    systemAuditSql({
-      action: 'webhook.disabled',
-      target: 'webhook',
-      data: sql`json_object('reason', ${CREATOR_REMOVED}, 'created_by', created_by, 'url', url)`,
-      from: sql`webhook_endpoints WHERE ${theirs} AND enabled = 1 AND ${onlyIf}`,
-      now,
-    }),
-    sql`UPDATE webhook_endpoints SET enabled = 0, disabled_reason = ${CREATOR_REMOVED}, updated_at = ${now}
-      WHERE ${theirs} AND enabled = 1 AND ${onlyIf}`,
-    sql`UPDATE webhook_deliveries SET status = 'dropped', updated_at = ${now}
-      WHERE endpoint_id IN (SELECT id FROM webhook_endpoints WHERE ${theirs} AND disabled_reason = ${CREATOR_REMOVED}) AND status IN ('pending', 'sending') AND ${onlyIf}`,
-  ];
-}
 
 /** The live-endpoint count guard for an insert: at most 10 per organization, even under races. */
 export const endpointCountSql = (organizationId: string) =>

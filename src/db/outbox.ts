@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import type { OutboxKind } from '../db/schema';
+import type { OutboxKind } from './schema';
 import { newId } from '../lib/ids';
 
 /** What a queue message carries: only the outbox row's id (never a token). */
