@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, desc, eq, sql } from 'drizzle-orm';
 import { auditEvents } from '../db/schema';
-import { OrgParams, bearer, createRouter, jsonResponse, problems } from '../lib/openapi';
+import { OrgParams, PageQuery, bearer, createRouter, jsonResponse, problems } from '../lib/openapi';
 import { currentMembership, requireOrgMember } from '../auth/auth.middleware';
 import { requireManager } from '../organizations/organizations.store';
 import { decodeCursor, encodeCursor } from '../lib/cursor';
@@ -19,17 +19,7 @@ const AuditEventSchema = z
   })
   .openapi('AuditEvent');
 
-const Query = z
-  .object({
-    limit: z
-      .string()
-      .regex(/^\d{1,3}$/, 'an integer from 1 to 100')
-      .transform(Number)
-      .pipe(z.number().int().min(1).max(100))
-      .optional(),
-    cursor: z.string().min(1).max(200).optional(),
-  })
-  .strict();
+const Query = PageQuery;
 
 const list = createRoute({
   operationId: 'listAuditEvents',

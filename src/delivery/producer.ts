@@ -83,14 +83,3 @@ export async function handOffNewWebhooks(
     console.error(JSON.stringify({ event: 'webhook_handoff_failed', error: errorMessage(err) }));
   }
 }
-
-/** After a write that queued an email: hands its outbox row to the queue, off the response path. */
-export function handOffAfter<T extends { ok: boolean }>(
-  ctx: Pick<ExecutionContext, 'waitUntil'>,
-  env: Pick<Env, 'DELIVERY_QUEUE'>,
-  outcome: T,
-): T {
-  const id = outcome.ok ? (outcome as { value?: { outboxId?: unknown } }).value?.outboxId : undefined;
-  if (typeof id === 'string') ctx.waitUntil(handOff(env, [id]));
-  return outcome;
-}

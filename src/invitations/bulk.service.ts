@@ -2,13 +2,11 @@ import { sql } from 'drizzle-orm';
 import { runBatch } from '../db/batch';
 import type { Locale, Role } from '../db/schema';
 import { ERROR_CODES, type ErrorCode, type FieldError, type Outcome, problemBody } from '../errors';
-import { asLocale } from '../lib/roles';
 import type { Inviter, SendingContext } from '../lib/write-context';
-import { parseDomains } from '../organizations/domains';
 import { newInvitationResource } from './create.service';
 import { findReplay, type Idempotency, rememberSql } from './idempotency';
-import { livePendingCountSql, livePendingSql, pendingToSql } from '../db/fragments';
-import { createStatements, newInvitation } from './invitation-sql';
+import { livePendingSql, pendingToSql } from '../db/fragments';
+import { createStatements, type InviterStateRow, inviterState, inviterStateSql, newInvitation } from './invitation-sql';
 import type { InvitationResource } from './invitations.store';
 import { decideAuthority, decideNewOffer, refusals } from './rules';
 /** At most this many rows per bulk request (SPEC §12). */
@@ -63,22 +61,13 @@ export async function createInvitationsBulk(
 ): Promise<Outcome<{ results: BulkResult[]; replayed?: boolean }>> {
   const { db, organizationId: org, now } = ctx;
   const emails = [...new Set(input.rows.flatMap((r) => ('email' in r ? [r.email] : [])))];
-  const [snap] = await db.all<{
-    role: Role | null;
-    members: string;
-    pending_emails: string;
-    pending: number;
-    domains: string | null;
-    default_locale: string | null;
-  }>(sql`SELECT
-      (SELECT allowed_email_domains FROM organizations WHERE id = ${org}) AS domains,
-      (SELECT default_locale FROM organizations WHERE id = ${org}) AS default_locale,
-      (SELECT role FROM memberships WHERE organization_id = ${org} AND user_id = ${ctx.actor.userId}) AS role,
+  const [row] = await db.all<InviterStateRow & { members: string; pending_emails: string }>(sql`SELECT
+      ${inviterStateSql(ctx)},
       (SELECT json_group_array(u.email) FROM memberships m JOIN users u ON u.id = m.user_id
         WHERE m.organization_id = ${org} AND u.email IN (SELECT value FROM json_each(${JSON.stringify(emails)}))) AS members,
       (SELECT json_group_array(email) FROM invitations WHERE organization_id = ${org} AND ${livePendingSql(now)}
-        AND email IN (SELECT value FROM json_each(${JSON.stringify(emails)}))) AS pending_emails,
-      ${livePendingCountSql(org, now)} AS pending`);
+        AND email IN (SELECT value FROM json_each(${JSON.stringify(emails)}))) AS pending_emails`);
+  const snap = inviterState(row);
   const refused = decideAuthority(snap.role, false);
   if (refused) return refused;
   // A replay only for a caller who may still invite (as a single create checks the role first).
@@ -89,10 +78,10 @@ export async function createInvitationsBulk(
       return { ok: true, value: { results: JSON.parse(previous.response ?? '[]') as BulkResult[], replayed: true } };
     }
   }
-  const members = new Set(JSON.parse(snap.members) as string[]);
-  const pendingEmails = new Set(JSON.parse(snap.pending_emails) as string[]);
-  const state = { domains: parseDomains(snap.domains), pending: snap.pending };
-  const defaultLocale = asLocale(snap.default_locale);
+  const members = new Set(JSON.parse(row.members) as string[]);
+  const pendingEmails = new Set(JSON.parse(row.pending_emails) as string[]);
+  const state = { domains: snap.domains, pending: snap.pending };
+  const { defaultLocale } = snap;
 
   const results: BulkResult[] = [];
   const accepted: { index: number; row: BulkRow }[] = [];

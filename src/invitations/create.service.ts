@@ -6,14 +6,16 @@ import { normalizeEmail } from '../lib/crypto';
 import { asLocale } from '../lib/roles';
 import { DAY_MS } from '../lib/time';
 import type { Inviter, SendingContext, WriteContext } from '../lib/write-context';
-import { parseDomains } from '../organizations/domains';
-import { isManagerSql, livePendingCountSql, livePendingSql, memberSql } from '../db/fragments';
+import { isManagerSql, livePendingSql, memberSql } from '../db/fragments';
 import { findReplay, type Idempotency, rememberSql } from './idempotency';
 import {
   createdSql,
   createStatements,
   domainAllowedSql,
   isUniqueViolation,
+  inviterState,
+  inviterStateSql,
+  type InviterStateRow,
   type NewInvitation,
   newInvitation,
 } from './invitation-sql';
@@ -137,28 +139,14 @@ async function createInOneBatch(ctx: SendingContext, input: CreateInvitationInpu
 /** Everything the create and resend decisions need, in one round trip to D1. */
 export async function createState(ctx: WriteContext, email: string, exceptId: string | null = null) {
   const { db, organizationId: org, now } = ctx;
-  const [row] = await db.all<{
-    role: Role | null;
-    is_member: number;
-    other_pending: number;
-    pending: number;
-    domains: string | null;
-    default_locale: string | null;
-  }>(sql`SELECT
-      (SELECT allowed_email_domains FROM organizations WHERE id = ${org}) AS domains,
-      (SELECT default_locale FROM organizations WHERE id = ${org}) AS default_locale,
-      (SELECT role FROM memberships WHERE organization_id = ${org} AND user_id = ${ctx.actor.userId}) AS role,
+  const [row] = await db.all<InviterStateRow & { is_member: number; other_pending: number }>(sql`SELECT
+      ${inviterStateSql(ctx)},
       ${memberSql(org, email)} AS is_member,
       EXISTS (SELECT 1 FROM invitations WHERE organization_id = ${org} AND email = ${email}
-              AND ${livePendingSql(now)} AND id IS NOT ${exceptId}) AS other_pending,
-      ${livePendingCountSql(org, now)} AS pending`);
-  const state: CreateState = {
-    domains: parseDomains(row.domains),
-    isMember: row.is_member === 1,
-    otherPending: row.other_pending === 1,
-    pending: row.pending,
-  };
-  return { role: row.role, defaultLocale: asLocale(row.default_locale), state };
+              AND ${livePendingSql(now)} AND id IS NOT ${exceptId}) AS other_pending`);
+  const { role, defaultLocale, domains, pending } = inviterState(row);
+  const state: CreateState = { domains, isMember: row.is_member === 1, otherPending: row.other_pending === 1, pending };
+  return { role, defaultLocale, state };
 }
 
 /** The rules decided one at a time, in their order: each refusal is the first rule that applies. */

@@ -4,6 +4,8 @@ import { auditStatement, systemAuditSql } from '../audit/audit.store';
 import { newOutboxId, outboxInsert } from '../db/outbox';
 import { newId } from '../lib/ids';
 import { DAY_MS } from '../lib/time';
+import { asLocale } from '../lib/roles';
+import { parseDomains } from '../organizations/domains';
 import { PENDING_LIMIT } from '../lib/limits';
 import { livePendingCountSql, memberSql } from '../db/fragments';
 import type { WriteContext } from '../lib/write-context';
@@ -38,6 +40,31 @@ export const expireStaleStatements = (org: string, email: string, now: number, e
   }),
   sql`UPDATE invitations SET status = 'expired', updated_at = ${now} WHERE ${staleWhere(org, email, now, exceptId)}`,
 ];
+
+/**
+ * What every invitation decision starts from, as columns of one SELECT: the organization's allowed
+ * domains and default locale, the caller's role, and the live pending count. `inviterState` reads
+ * them back.
+ */
+export const inviterStateSql = (ctx: WriteContext) => sql`
+  (SELECT allowed_email_domains FROM organizations WHERE id = ${ctx.organizationId}) AS domains,
+  (SELECT default_locale FROM organizations WHERE id = ${ctx.organizationId}) AS default_locale,
+  (SELECT role FROM memberships WHERE organization_id = ${ctx.organizationId} AND user_id = ${ctx.actor.userId}) AS role,
+  ${livePendingCountSql(ctx.organizationId, ctx.now)} AS pending`;
+
+export interface InviterStateRow {
+  domains: string | null;
+  default_locale: string | null;
+  role: Role | null;
+  pending: number;
+}
+
+export const inviterState = (row: InviterStateRow) => ({
+  role: row.role,
+  domains: parseDomains(row.domains),
+  defaultLocale: asLocale(row.default_locale),
+  pending: row.pending,
+});
 
 /** A D1 batch failed on the one-pending-invitation-per-email index. */
 export const isUniqueViolation = (err: unknown) =>

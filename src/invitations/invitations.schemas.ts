@@ -1,6 +1,15 @@
 import { z } from '@hono/zod-openapi';
 import { DELIVERY_STATES, INVITATION_STATUSES } from '../db/schema';
-import { EmailSchema, Id, LocaleSchema, NameSchema, OrgParams, ProblemSchema, RoleSchema } from '../lib/openapi';
+import {
+  EmailSchema,
+  Id,
+  LocaleSchema,
+  NameSchema,
+  OrgParams,
+  PageQuery,
+  ProblemSchema,
+  RoleSchema,
+} from '../lib/openapi';
 
 export const ExpiresInDays = z.number().int().min(1).max(30);
 export const DEFAULT_EXPIRES_IN_DAYS = 7;
@@ -54,16 +63,8 @@ export const UpdateInvitationBody = z
   .openapi({ example: { role: 'admin' } });
 
 export const ListQuery = z
-  .object({
-    status: z.enum(INVITATION_STATUSES).optional(),
-    limit: z
-      .string()
-      .regex(/^\d{1,3}$/, 'an integer from 1 to 100')
-      .transform(Number)
-      .pipe(z.number().int().min(1).max(100))
-      .optional(),
-    cursor: z.string().min(1).max(200).optional(),
-  })
+  .object({ status: z.enum(INVITATION_STATUSES).optional() })
+  .extend(PageQuery.shape)
   .strict();
 
 export const InvitationParams = OrgParams.extend({ id: Id });

@@ -51,6 +51,18 @@ export const jsonResponse = <T extends z.ZodType>(schema: T, description: string
 });
 
 export const Id = z.string().min(1).max(64);
+/** A page of a keyset-paginated list: `limit` (1–100) and the `cursor` of the previous page. */
+export const PageQuery = z
+  .object({
+    limit: z
+      .string()
+      .regex(/^\d{1,3}$/, 'an integer from 1 to 100')
+      .transform(Number)
+      .pipe(z.number().int().min(1).max(100))
+      .optional(),
+    cursor: z.string().min(1).max(200).optional(),
+  })
+  .strict();
 export const OrgParams = z.object({ org: Id.openapi({ description: 'Organization id or slug' }) });
 export const RoleSchema = z.enum(ROLES);
 /** SPEC §12: the languages of invitation emails and acceptance pages. */

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { WEBHOOK_EVENT_TYPES } from '../db/schema';
-import { Id, OrgParams } from '../lib/openapi';
+import { Id, OrgParams, PageQuery } from '../lib/openapi';
 
 export const EventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES);
 /** Events an endpoint subscribes to: at least one, no repeats; omitted, every type. */
@@ -87,14 +87,4 @@ export const DeliveryAttemptSchema = z
   })
   .openapi('WebhookDeliveryAttempt');
 
-export const DeliveriesQuery = z
-  .object({
-    limit: z
-      .string()
-      .regex(/^\d{1,3}$/, 'an integer from 1 to 100')
-      .transform(Number)
-      .pipe(z.number().int().min(1).max(100))
-      .optional(),
-    cursor: z.string().min(1).max(200).optional(),
-  })
-  .strict();
+export const DeliveriesQuery = PageQuery;
