@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
+import { sql } from 'drizzle-orm';
 import type { AppEnv } from './env';
 import { ApiError, type Outcome } from './errors';
 import { newestBookmark, openSession } from './db/session';
@@ -34,7 +35,7 @@ export async function orgIdOf(c: Context<AppEnv>, ref: string): Promise<string |
   const known = slugIds.get(ref);
   if (known) return known;
   const find = async (db: AppEnv['Variables']['db']) =>
-    (await db.$client.prepare('SELECT id FROM organizations WHERE slug = ?').bind(ref).first<{ id: string }>())?.id;
+    (await db.all<{ id: string }>(sql`SELECT id FROM organizations WHERE slug = ${ref}`))[0]?.id;
   const id = (await find(openSession(c.env.DB, 'first-unconstrained').db)) ?? (await find(c.var.db));
   if (id) {
     if (slugIds.size > 10_000) slugIds.clear();

@@ -7,6 +7,7 @@ import { asLocale } from '../lib/roles';
 import { DAY_MS } from '../lib/time';
 import type { Inviter, SendingContext, WriteContext } from '../lib/write-context';
 import { isManagerSql, livePendingSql, memberSql } from '../db/fragments';
+import { hitSql } from '../rate-limit/rate-limit';
 import { findReplay, type Idempotency, rememberSql } from './idempotency';
 import {
   createdSql,
@@ -118,12 +119,7 @@ async function createInOneBatch(ctx: SendingContext, input: CreateInvitationInpu
             sql`coalesce((SELECT count FROM rate_limits WHERE bucket = ${c.bucket} AND window_start = ${c.windowStart}), 0) < ${c.max}`,
         ),
       ]),
-      ...quota.counters.map(
-        (
-          c,
-        ) => sql`INSERT INTO rate_limits (bucket, window_start, count) SELECT ${c.bucket}, ${c.windowStart}, 1 WHERE ${created}
-          ON CONFLICT (bucket, window_start) DO UPDATE SET count = count + 1`,
-      ),
+      ...quota.counters.map((c) => hitSql(c.bucket, c.limit, ctx.now, created).statement),
     ]);
   } catch (err) {
     if (isUniqueViolation(err)) return null;

@@ -22,7 +22,7 @@ export interface ClientInfo {
  */
 export interface EmailQuota {
   /** The D1 counters, as guards and increments of a one-batch create. */
-  counters: readonly { bucket: string; windowStart: number; max: number }[];
+  counters: readonly { bucket: string; windowStart: number; max: number; limit: { max: number; windowMs: number } }[];
   /** Whether the organization's own window has room for `emails` more. */
   orgHasRoom(emails: number): Promise<boolean>;
   /** Counts `emails` in the organization's own window (after a batch that sent them). */

@@ -78,12 +78,12 @@ export function scaled(env: { RATE_LIMIT_SCALE?: string }, max: number): number 
  * concurrency), and `wait(count)` gives the seconds to wait when `count` is over the limit, else
  * null. `onlyIf` makes the hit itself conditional. `hit` is this, run alone.
  */
-export function hitSql(bucket: string, limit: Limit, now: number, onlyIf: SQL = sql`1`) {
+export function hitSql(bucket: string, limit: Limit, now: number, onlyIf: SQL = sql`1`, amount = 1) {
   const windowStart = now - (now % limit.windowMs);
   return {
     // `WHERE` before `ON CONFLICT` is what SQLite's upsert needs after a SELECT; `onlyIf` false counts nothing.
-    statement: sql`INSERT INTO rate_limits (bucket, window_start, count) SELECT ${bucket}, ${windowStart}, 1 WHERE ${onlyIf}
-      ON CONFLICT (bucket, window_start) DO UPDATE SET count = count + 1 RETURNING count`,
+    statement: sql`INSERT INTO rate_limits (bucket, window_start, count) SELECT ${bucket}, ${windowStart}, ${amount} WHERE ${onlyIf}
+      ON CONFLICT (bucket, window_start) DO UPDATE SET count = count + ${amount} RETURNING count`,
     within: sql`coalesce((SELECT count FROM rate_limits WHERE bucket = ${bucket} AND window_start = ${windowStart}), 0) <= ${limit.max}`,
     wait: (count: number) =>
       count > limit.max ? Math.max(1, Math.ceil((windowStart + limit.windowMs - now) / 1000)) : null,
@@ -107,19 +107,14 @@ export async function hitAll(
   now: number,
   amount = 1,
 ): Promise<{ index: number; wait: number } | null> {
-  const windows = hits.map(({ limit }) => now - (now % limit.windowMs));
-  const results = await db.$client.batch(
-    hits.map(({ bucket }, i) =>
-      db.$client
-        .prepare(`INSERT INTO rate_limits (bucket, window_start, count) VALUES (?, ?, ?)
-          ON CONFLICT (bucket, window_start) DO UPDATE SET count = count + excluded.count RETURNING count`)
-        .bind(bucket, windows[i], amount),
-    ),
+  const counted = hits.map(({ bucket, limit }) => hitSql(bucket, limit, now, sql`1`, amount));
+  const results = await runBatch(
+    db,
+    counted.map((c) => c.statement),
   );
   for (let i = 0; i < hits.length; i++) {
-    const count = (results[i].results[0] as { count: number } | undefined)?.count ?? 1;
-    if (count > hits[i].limit.max)
-      return { index: i, wait: Math.max(1, Math.ceil((windows[i] + hits[i].limit.windowMs - now) / 1000)) };
+    const wait = counted[i].wait((results[i].results[0] as { count: number } | undefined)?.count ?? 1);
+    if (wait !== null) return { index: i, wait };
   }
   return null;
 }
