@@ -2,7 +2,7 @@ import type { AuthUser } from '../env';
 import type { Locale } from '../db/schema';
 import { CATALOGUES, formatDate, roleName, t, type MessageKey } from '../i18n/messages';
 import type { InvitationRow } from '../invitations/invitations.store';
-import { CsrfField, Layout, MessagePage } from './layout';
+import { CsrfField, Layout, MessagePage, NameField } from './layout';
 
 export const Invalid = (p: { expired: boolean; csrf?: string; locale: Locale }) => (
   <MessagePage
@@ -74,24 +74,7 @@ export const JoinPage = (p: { o: Offer; csrf?: string; isNew: boolean; error?: s
                   <label for="accept-email">{t(L, 'page.email_label')}</label>
                   <input id="accept-email" type="email" value={p.o.inv.email} readonly aria-readonly="true" />
                 </div>
-                <div class="field">
-                  <label for="accept-name">{t(L, 'page.name_label')}</label>
-                  <input
-                    id="accept-name"
-                    name="name"
-                    type="text"
-                    required
-                    maxlength={100}
-                    autocomplete="name"
-                    aria-invalid={p.error ? 'true' : undefined}
-                    aria-describedby="accept-name-error"
-                  />
-                  {p.error ? (
-                    <div class="field-error" id="accept-name-error">
-                      {p.error}
-                    </div>
-                  ) : null}
-                </div>
+                <NameField id="accept-name" label={t(L, 'page.name_label')} error={p.error} described />
               </>
             ) : null}
             <button class="btn primary" type="submit">

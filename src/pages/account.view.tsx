@@ -2,7 +2,7 @@ import type { FC } from 'hono/jsx';
 import type { AuthUser } from '../env';
 import type { sessionsOf } from '../auth/auth.store';
 import { isExpired, type ApiTokenView } from '../auth/api-tokens';
-import { CsrfField, Layout, type OrgLink } from './layout';
+import { CsrfField, Layout, type OrgLink, DataTable, Alerts } from './layout';
 
 type SessionView = Awaited<ReturnType<typeof sessionsOf>>[number];
 
@@ -57,50 +57,35 @@ const TokensCard: FC<{ tokens: ApiTokenView[]; csrf?: string; now: number }> = (
         </p>
       </div>
     ) : (
-      <div class="table-wrap">
-        <table aria-labelledby="tokens-title">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Created</th>
-              <th>Last used</th>
-              <th>Expires</th>
-              <th>
-                <span class="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.tokens.map((t) => (
-              <tr data-token={t.id}>
-                <td>{t.name}</td>
-                <td class="muted small nowrap">{when(t.created_at)}</td>
-                <td class="muted small nowrap">{when(t.last_used_at)}</td>
-                <td class="muted small nowrap">
-                  {t.expires_at === null ? 'Never' : when(t.expires_at)}{' '}
-                  {isExpired(t, p.now) ? <span class="badge expired">expired</span> : null}
-                </td>
-                <td>
-                  <form
-                    method="post"
-                    action={`/account/api-tokens/${t.id}/revoke`}
-                    data-confirm={`Revoke the API token ${t.name}? Anything using it stops working at once.`}
-                  >
-                    <CsrfField token={p.csrf} />
-                    <button
-                      class="btn small danger"
-                      type="submit"
-                      aria-label={`Revoke API token ${t.name}, created ${when(t.created_at)}`}
-                    >
-                      Revoke
-                    </button>
-                  </form>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable labelledBy="tokens-title" columns={['Name', 'Created', 'Last used', 'Expires']}>
+        {p.tokens.map((t) => (
+          <tr data-token={t.id}>
+            <td>{t.name}</td>
+            <td class="muted small nowrap">{when(t.created_at)}</td>
+            <td class="muted small nowrap">{when(t.last_used_at)}</td>
+            <td class="muted small nowrap">
+              {t.expires_at === null ? 'Never' : when(t.expires_at)}{' '}
+              {isExpired(t, p.now) ? <span class="badge expired">expired</span> : null}
+            </td>
+            <td>
+              <form
+                method="post"
+                action={`/account/api-tokens/${t.id}/revoke`}
+                data-confirm={`Revoke the API token ${t.name}? Anything using it stops working at once.`}
+              >
+                <CsrfField token={p.csrf} />
+                <button
+                  class="btn small danger"
+                  type="submit"
+                  aria-label={`Revoke API token ${t.name}, created ${when(t.created_at)}`}
+                >
+                  Revoke
+                </button>
+              </form>
+            </td>
+          </tr>
+        ))}
+      </DataTable>
     )}
   </section>
 );
@@ -120,16 +105,7 @@ export const AccountView: FC<{
     <p class="sub">
       Signed in as <strong>{p.user.email}</strong>
     </p>
-    {p.notice ? (
-      <div class="alert notice" role="status">
-        {p.notice}
-      </div>
-    ) : null}
-    {p.error ? (
-      <div class="alert error" role="alert">
-        {p.error}
-      </div>
-    ) : null}
+    <Alerts notice={p.notice} error={p.error} />
     <section class="card" aria-labelledby="sessions-title">
       <div class="card-head">
         <h2 id="sessions-title">Sessions</h2>
@@ -137,48 +113,33 @@ export const AccountView: FC<{
           {p.sessions.length} signed-in {p.sessions.length === 1 ? 'browser' : 'browsers'}
         </span>
       </div>
-      <div class="table-wrap">
-        <table aria-labelledby="sessions-title">
-          <thead>
-            <tr>
-              <th>Device</th>
-              <th>IP address</th>
-              <th>Signed in</th>
-              <th>Last active</th>
-              <th>
-                <span class="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.sessions.map((s) => (
-              <tr data-session={s.id}>
-                <td>
-                  <span title={s.user_agent ?? undefined}>{deviceName(s.user_agent)}</span>{' '}
-                  {s.current ? <span class="badge accepted">This browser</span> : null}
-                </td>
-                <td class="small nowrap">{s.ip ?? '—'}</td>
-                <td class="muted small nowrap">{when(s.created_at)}</td>
-                <td class="muted small nowrap">{when(s.last_used_at)}</td>
-                <td>
-                  {s.current ? null : (
-                    <form method="post" action={`/account/sessions/${s.id}/end`}>
-                      <CsrfField token={p.csrf} />
-                      <button
-                        class="btn small danger"
-                        type="submit"
-                        aria-label={`Sign out ${deviceName(s.user_agent)}, signed in ${when(s.created_at)}`}
-                      >
-                        Sign out
-                      </button>
-                    </form>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable labelledBy="sessions-title" columns={['Device', 'IP address', 'Signed in', 'Last active']}>
+        {p.sessions.map((s) => (
+          <tr data-session={s.id}>
+            <td>
+              <span title={s.user_agent ?? undefined}>{deviceName(s.user_agent)}</span>{' '}
+              {s.current ? <span class="badge accepted">This browser</span> : null}
+            </td>
+            <td class="small nowrap">{s.ip ?? '—'}</td>
+            <td class="muted small nowrap">{when(s.created_at)}</td>
+            <td class="muted small nowrap">{when(s.last_used_at)}</td>
+            <td>
+              {s.current ? null : (
+                <form method="post" action={`/account/sessions/${s.id}/end`}>
+                  <CsrfField token={p.csrf} />
+                  <button
+                    class="btn small danger"
+                    type="submit"
+                    aria-label={`Sign out ${deviceName(s.user_agent)}, signed in ${when(s.created_at)}`}
+                  >
+                    Sign out
+                  </button>
+                </form>
+              )}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
       <div class="card-body">
         <p id="everywhere-help">
           Sign out everywhere ends every session, including the one you are using now, revokes every personal API token

@@ -8,7 +8,7 @@ import { handOff } from '../delivery/producer';
 import { endAllSessions, endSession } from '../auth/auth.store';
 import { EmailSchema, NameSchema } from '../lib/openapi';
 import { clientInfo, clientIp } from '../lib/request';
-import { CsrfField, Layout, MessagePage } from './layout';
+import { CsrfField, Layout, MessagePage, NameField } from './layout';
 import { csrfValid, formFields, pageUser, safeNext } from './pages.middleware';
 
 const SignInForm = (p: { csrf?: string; email?: string; error?: string }) => (
@@ -65,6 +65,10 @@ const Forbidden = () => (
 
 /** 403 page for a form post that fails the CSRF check. */
 export const refuseCsrf = (c: Context<AppEnv>) => c.html(<Forbidden />, 403);
+
+/** The sign-in form again, for a new account whose name was missing or too long (400). */
+const nameRefused = (c: Context<AppEnv>, token: string, email: string, error: string) =>
+  c.html(<VerifyForm csrf={c.var.csrf} token={token} email={email} isNew error={error} />, 400);
 
 export const authPages = new Hono<AppEnv>()
   .get('/sign-in', async (c) => {
@@ -131,16 +135,7 @@ export const authPages = new Hono<AppEnv>()
         link: null,
       }));
       if (!link) return c.html(<InvalidLink csrf={c.var.csrf} />, 410);
-      return c.html(
-        <VerifyForm
-          csrf={c.var.csrf}
-          token={form.token ?? ''}
-          email={link.email}
-          isNew
-          error="Your name can be at most 100 characters."
-        />,
-        400,
-      );
+      return nameRefused(c, form.token ?? '', link.email, 'Your name can be at most 100 characters.');
     }
     try {
       const { sessionToken } = await redeemSignInLink(
@@ -156,16 +151,7 @@ export const authPages = new Hono<AppEnv>()
     } catch (err) {
       if (err instanceof ApiError && err.code === 'name_required') {
         const { link } = await inspectSignInLink(c.env, c.var.db, form.token ?? '', Date.now());
-        return c.html(
-          <VerifyForm
-            csrf={c.var.csrf}
-            token={form.token ?? ''}
-            email={link.email}
-            isNew
-            error="Enter your name to create the account."
-          />,
-          400,
-        );
+        return nameRefused(c, form.token ?? '', link.email, 'Enter your name to create the account.');
       }
       if (err instanceof ApiError) return c.html(<InvalidLink csrf={c.var.csrf} />, 410);
       throw err;
@@ -193,21 +179,7 @@ const VerifyForm = (p: { csrf?: string; token: string; email: string; isNew: boo
         <form method="post" action="/auth/verify">
           <CsrfField token={p.csrf} />
           <input type="hidden" name="token" value={p.token} />
-          {p.isNew ? (
-            <div class="field">
-              <label for="name">Your name</label>
-              <input
-                id="name"
-                name="name"
-                type="text"
-                required
-                maxlength={100}
-                autocomplete="name"
-                aria-invalid={p.error ? 'true' : undefined}
-              />
-              {p.error ? <div class="field-error">{p.error}</div> : null}
-            </div>
-          ) : null}
+          {p.isNew ? <NameField id="name" label="Your name" error={p.error} /> : null}
           <button class="btn primary" type="submit">
             {p.isNew ? 'Create account and sign in' : 'Sign in'}
           </button>

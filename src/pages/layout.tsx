@@ -11,6 +11,73 @@ export const CsrfField: FC<{ token?: string }> = ({ token }) => (
   <input type="hidden" name="_csrf" value={token ?? ''} />
 );
 
+/** The page's notice (a change done) and error, each announced to screen readers. */
+export const Alerts: FC<{ notice?: string; error?: string }> = ({ notice, error }) => (
+  <>
+    {notice ? (
+      <div class="alert notice" role="status">
+        {notice}
+      </div>
+    ) : null}
+    {error ? (
+      <div class="alert error" role="alert">
+        {error}
+      </div>
+    ) : null}
+  </>
+);
+
+/** A table's header row; `actions`: a last, visually empty column for the row's buttons. */
+export const TableHead: FC<{ columns: string[]; actions?: boolean }> = ({ columns, actions }) => (
+  <thead>
+    <tr>
+      {columns.map((c) => (
+        <th>{c}</th>
+      ))}
+      {actions ? (
+        <th>
+          <span class="sr-only">Actions</span>
+        </th>
+      ) : null}
+    </tr>
+  </thead>
+);
+
+/**
+ * The name field of a form that creates an account. `described`: the error is tied to the input
+ * (`aria-describedby`), for pages whose error may be read out of order.
+ */
+export const NameField: FC<{ id: string; label: string; error?: string; described?: boolean }> = (p) => (
+  <div class="field">
+    <label for={p.id}>{p.label}</label>
+    <input
+      id={p.id}
+      name="name"
+      type="text"
+      required
+      maxlength={100}
+      autocomplete="name"
+      aria-invalid={p.error ? 'true' : undefined}
+      aria-describedby={p.described ? `${p.id}-error` : undefined}
+    />
+    {p.error ? (
+      <div class="field-error" id={p.described ? `${p.id}-error` : undefined}>
+        {p.error}
+      </div>
+    ) : null}
+  </div>
+);
+
+/** A table of rows with actions, in a scrolling wrapper, named by the heading `labelledBy`. */
+export const DataTable: FC<{ labelledBy: string; columns: string[]; children?: unknown }> = (p) => (
+  <div class="table-wrap">
+    <table aria-labelledby={p.labelledBy}>
+      <TableHead columns={p.columns} actions />
+      <tbody>{p.children}</tbody>
+    </table>
+  </div>
+);
+
 export const Badge: FC<{ value: string }> = ({ value }) => <span class={`badge ${value}`}>{value}</span>;
 
 /** The account menu: who is signed in, the organizations to switch between, sign out. */

@@ -1,7 +1,7 @@
 import type { FC } from 'hono/jsx';
 import type { AuthUser } from '../env';
 import type { InvitationResource } from '../invitations/invitations.store';
-import { Badge, CsrfField, Layout, type OrgLink, SettingsTabs } from './layout';
+import { Badge, CsrfField, Layout, type OrgLink, SettingsTabs, TableHead, Alerts } from './layout';
 import { InviteForm, ROLE_OPTIONS } from './team-invite.view';
 import { OrganizationSettings } from './team-settings.view';
 
@@ -143,16 +143,7 @@ export const TeamView: FC<{ p: TeamViewProps }> = ({ p }) => {
         <strong>{p.role}</strong>
       </p>
       {manager ? <SettingsTabs slug={p.org.slug} current="team" /> : null}
-      {p.notice ? (
-        <div class="alert notice" role="status">
-          {p.notice}
-        </div>
-      ) : null}
-      {p.error ? (
-        <div class="alert error" role="alert">
-          {p.error}
-        </div>
-      ) : null}
+      <Alerts notice={p.notice} error={p.error} />
       {manager ? (
         <section class="card" aria-labelledby="invitations-title">
           <div class="card-head">
@@ -165,19 +156,7 @@ export const TeamView: FC<{ p: TeamViewProps }> = ({ p }) => {
           {p.invitations.length > 0 ? (
             <div class="table-wrap">
               <table>
-                <thead>
-                  <tr>
-                    <th>Email</th>
-                    <th>Role</th>
-                    <th>Status</th>
-                    <th>Expires</th>
-                    <th>Invited by</th>
-                    <th>Delivery</th>
-                    <th>
-                      <span class="sr-only">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
+                <TableHead columns={['Email', 'Role', 'Status', 'Expires', 'Invited by', 'Delivery']} actions />
                 <tbody>
                   {p.invitations.map((i) => (
                     <InvitationRow p={p} i={i} />
@@ -200,16 +179,7 @@ export const TeamView: FC<{ p: TeamViewProps }> = ({ p }) => {
           </span>
         </div>
         <table>
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Role</th>
-              <th>Joined</th>
-              <th>
-                <span class="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={['Name', 'Role', 'Joined']} actions />
           <tbody>
             {p.members.map((m) => (
               <MemberRow p={p} m={m} />

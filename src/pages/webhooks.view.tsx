@@ -2,7 +2,7 @@ import type { FC } from 'hono/jsx';
 import type { AuthUser } from '../env';
 import { WEBHOOK_EVENT_TYPES } from '../db/schema';
 import type { listAttempts, WebhookResource } from '../webhooks/webhooks.store';
-import { CsrfField, Layout, SettingsTabs, type OrgLink } from './layout';
+import { CsrfField, Layout, SettingsTabs, type OrgLink, TableHead, Alerts } from './layout';
 
 type Attempt = Awaited<ReturnType<typeof listAttempts>>['data'][number];
 
@@ -129,16 +129,7 @@ const EndpointCard: FC<{ slug: string; w: WebhookResource; attempts: Attempt[]; 
       <div class="table-wrap">
         {attempts.length ? (
           <table aria-label={`Recent deliveries to ${w.url}`}>
-            <thead>
-              <tr>
-                <th>Event</th>
-                <th>Attempt</th>
-                <th>Status</th>
-                <th>Latency</th>
-                <th>Sent</th>
-                <th>Next retry</th>
-              </tr>
-            </thead>
+            <TableHead columns={['Event', 'Attempt', 'Status', 'Latency', 'Sent', 'Next retry']} />
             <tbody>
               {attempts.map((a) => (
                 <tr data-attempt={a.id}>
@@ -182,16 +173,7 @@ export const WebhooksView: FC<{ p: ViewProps }> = ({ p }) => (
       Signed events (Standard Webhooks) for <strong>{p.org.name}</strong>: invitations and members as they change.
     </p>
     <SettingsTabs slug={p.org.slug} current="webhooks" />
-    {p.notice ? (
-      <div class="alert notice" role="status">
-        {p.notice}
-      </div>
-    ) : null}
-    {p.error ? (
-      <div class="alert error" role="alert">
-        {p.error}
-      </div>
-    ) : null}
+    <Alerts notice={p.notice} error={p.error} />
     {p.secret ? <SecretOnce secret={p.secret.secret} url={p.secret.url} /> : null}
     {p.endpoints.map(({ w, attempts }) => (
       <EndpointCard slug={p.org.slug} w={w} attempts={attempts} csrf={p.csrf} />
