@@ -136,7 +136,11 @@ async function measured(path: string, init: RequestInit & { token?: string; json
   return { status: res.status, body, worker: worker_, coordinatorCalls, coordinator: snapshots[0] ?? tally() };
 }
 
-/** A credential's use is recorded once a minute: recorded just now (moved in the database), so no request here writes it. */
+/**
+ * A credential's use is recorded at most once a minute (`last_used_at`, SPEC §14): the one write a
+ * read request may make, on the primary, once a minute per credential (a write's is deferred in
+ * the coordinator). Recorded just now here (moved in the database), so the counts are the path's.
+ */
 const used = () =>
   env.DB.batch([
     env.DB.prepare('UPDATE sessions SET last_used_at = ?').bind(Date.now()),
