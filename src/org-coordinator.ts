@@ -5,6 +5,8 @@ import type { Role } from './db/schema';
 import type { AuthUser, Db } from './env';
 import { openSession } from './db/session';
 import { fail, type Outcome } from './errors';
+import { isManager } from './lib/roles';
+import { refusals } from './invitations/rules';
 import type { ClientInfo, SendingContext, WriteContext } from './lib/write-context';
 import { resolveOrgAccess } from './auth/auth.store';
 import { handOff, handOffNewWebhooks } from './delivery/producer';
@@ -49,14 +51,17 @@ export class OrgCoordinator extends DurableObject<Env> {
   #tail: Promise<unknown> = Promise.resolve();
   readonly #emails = new OrgEmailWindow(this.ctx.storage, this.env);
 
-  /** A write by a member of the organization: 401 without a live credential, 404 for anyone else. */
+  /**
+   * Who may run a write: any `member` of the organization (401 without a live credential, 404 for
+   * anyone else), a `manager` (an owner or admin, else 403), or `anyone` (an accept: the link is
+   * the credential; a visitor's own credential, when live, says who they are).
+   */
   #asMember<T extends object>(req: WriteRequest, task: Task<T>) {
-    return this.#run(req, async (ctx) => {
-      const caller = await this.#authenticate(ctx, req);
-      if (!caller) return fail('unauthorized', 'Sign in, or send Authorization: Bearer <token>.');
-      if (!caller.role) return fail('not_found', 'No such organization.');
-      return task({ ...ctx, actor: { ...ctx.actor, userId: caller.id } }, caller as Caller);
-    });
+    return this.#run(req, 'member', (ctx, caller) => task(ctx, caller!));
+  }
+
+  #asManager<T extends object>(req: WriteRequest, task: Task<T>) {
+    return this.#run(req, 'manager', (ctx, caller) => task(ctx, caller!));
   }
 
   /** The caller and their role here, from one read of the request's session. */
@@ -69,33 +74,53 @@ export class OrgCoordinator extends DurableObject<Env> {
   }
 
   /**
-   * Runs `task` after every task queued before it, whatever their outcome, in a D1 session that
-   * starts on the primary; its bookmark goes back with the outcome (SPEC §13). Afterwards, off the
-   * caller's path, the one hand-off: the emails the batch queued and its webhook deliveries.
+   * Authenticates the caller, then runs `task` after every task queued before it, whatever their
+   * outcome, in a D1 session that starts on the primary; its bookmark goes back with the outcome
+   * (SPEC §13). A caller refused here never waits in the queue: only writes do (each re-reads the
+   * caller's role inside it). Afterwards, off the caller's path, the one hand-off: the emails the
+   * batch queued and its webhook deliveries.
    */
-  #run<T extends object>(req: WriteRequest, task: (ctx: WriteContext) => Promise<Outcome<T>>) {
+  async #run<T extends object>(
+    req: WriteRequest,
+    who: 'member' | 'manager' | 'anyone',
+    task: (ctx: WriteContext, caller: Caller | null) => Promise<Outcome<T>>,
+  ): Promise<Outcome<T> & Written> {
     const session = openSession(this.env.DB, 'first-primary');
-    const ctx: WriteContext = {
+    const base: WriteContext = {
       db: session.db,
       organizationId: req.organizationId,
       actor: { userId: null, ...req.client },
       now: req.now,
     };
+    const caller = await this.#authenticate(base, req);
+    const refused =
+      who === 'anyone'
+        ? null
+        : !caller
+          ? fail('unauthorized', 'Sign in, or send Authorization: Bearer <token>.')
+          : !caller.role
+            ? refusals.noOrganization()
+            : who === 'manager' && !isManager(caller.role)
+              ? refusals.notManager()
+              : null;
+    if (refused) return { ...refused, bookmark: session.bookmark() };
+    const ctx = { ...base, actor: { ...base.actor, userId: caller?.id ?? null } };
     const run = this.#tail.then(
-      () => task(ctx),
-      () => task(ctx),
+      () => task(ctx, caller as Caller | null),
+      () => task(ctx, caller as Caller | null),
     );
     this.#tail = run.catch(() => undefined);
     this.ctx.waitUntil(run.then((outcome) => this.#handOff(outcome, req)).catch(() => undefined));
     // What crosses back to the Worker: the outcome without its queue (handed off here).
-    return run.then((outcome) => {
-      const { queued: _, ...answer } = outcome as Outcome<T> & { queued?: string[] };
-      return { ...(answer as Outcome<T>), bookmark: session.bookmark() };
-    });
+    const outcome = await run;
+    const { queued: _, ...answer } = outcome as Outcome<T> & { queued?: string[] };
+    return { ...(answer as Outcome<T>), bookmark: session.bookmark() };
   }
 
   async #handOff(outcome: Outcome<unknown>, req: WriteRequest) {
-    if (outcome.ok && outcome.queued?.length) await handOff(this.env, outcome.queued);
+    // A refused write wrote nothing to deliver (what it may have counted is no delivery).
+    if (!outcome.ok) return;
+    if (outcome.queued?.length) await handOff(this.env, outcome.queued);
     if (await this.#hasEndpoints(req.organizationId)) {
       await handOffNewWebhooks(this.env, this.#db(), req.now, req.organizationId);
     }
@@ -132,26 +157,26 @@ export class OrgCoordinator extends DurableObject<Env> {
 
   /** Creates an invitation: its row, audit event and email's outbox row in one batch. */
   async createInvitation(req: WriteRequest, input: CreateInvitationInput) {
-    return this.#asMember(req, (ctx, caller) => createInvitation(this.#sending(ctx), { ...input, inviter: caller }));
+    return this.#asManager(req, (ctx, caller) => createInvitation(this.#sending(ctx), { ...input, inviter: caller }));
   }
 
   /** Many invitations as one serialized step (SPEC §12). */
   async createInvitationsBulk(req: WriteRequest, input: BulkInput) {
-    return this.#asMember(req, (ctx, caller) =>
+    return this.#asManager(req, (ctx, caller) =>
       createInvitationsBulk(this.#sending(ctx), { ...input, inviter: caller }),
     );
   }
 
   async resendInvitation(req: WriteRequest, input: invitations.ResendInput) {
-    return this.#asMember(req, (ctx) => invitations.resendInvitation(this.#sending(ctx), input));
+    return this.#asManager(req, (ctx) => invitations.resendInvitation(this.#sending(ctx), input));
   }
 
   async revokeInvitation(req: WriteRequest, input: { id: string }) {
-    return this.#asMember(req, (ctx) => invitations.revokeInvitation(ctx, input));
+    return this.#asManager(req, (ctx) => invitations.revokeInvitation(ctx, input));
   }
 
   async updateInvitationRole(req: WriteRequest, input: { id: string; role: Role }) {
-    return this.#asMember(req, (ctx) => invitations.updateInvitationRole(ctx, input));
+    return this.#asManager(req, (ctx) => invitations.updateInvitationRole(ctx, input));
   }
 
   async changeMemberRole(req: WriteRequest, input: { userId: string; role: Role }) {
@@ -167,12 +192,8 @@ export class OrgCoordinator extends DurableObject<Env> {
    * when a live credential comes with it (one that does not resolve is no visitor at all).
    */
   async acceptInvitation(req: WriteRequest, input: Omit<AcceptInput, 'sessionUser'>) {
-    return this.#run(req, async (ctx) => {
-      const caller = await this.#authenticate(ctx, req);
-      return acceptInvitation(
-        { ...ctx, actor: { ...ctx.actor, userId: caller?.id ?? null } },
-        { ...input, sessionUser: caller ? { id: caller.id, email: caller.email } : undefined },
-      );
-    });
+    return this.#run(req, 'anyone', (ctx, caller) =>
+      acceptInvitation(ctx, { ...input, sessionUser: caller ? { id: caller.id, email: caller.email } : undefined }),
+    );
   }
 }

@@ -6,6 +6,7 @@ import { ApiError, type Outcome } from './errors';
 import { newestBookmark, openSession } from './db/session';
 import { clientInfo } from './lib/request';
 import { presentedSecret, resolveAccess } from './auth/auth.middleware';
+import { credentialKind } from './auth/auth.store';
 import { coordinatorFor } from './lib/coordinator';
 import type { WriteRequest, Written } from './org-coordinator';
 
@@ -50,31 +51,48 @@ export function writeRequest(c: Context<AppEnv>, organizationId: string, session
   c.set('orgId', organizationId);
   return {
     organizationId,
-    credential: secret ? { secret, sessionOnly } : null,
+    credential: secret && credentialKind(secret) ? { secret, sessionOnly } : null,
     client: clientInfo(c),
     now: Date.now(),
   };
 }
 
+/** A refusal of the request's input (its body), decided before the credential was looked at. */
+const INPUT_REFUSALS = new Set(['validation_failed', 'invalid_json', 'unsupported_media_type']);
+
 /**
- * For `/{org}` write routes: 401 without a credential; the organization's id in `orgId` (404 for
- * an unknown slug, after the credential was checked as a read would have). Nothing else: the
- * coordinator authenticates and authorizes.
+ * For `/{org}` write routes: 401 without a credential (or with a secret that is no credential at
+ * all: never a coordinator call for it); the organization's id in `orgId`. Nothing else: the
+ * coordinator authenticates and authorizes. An unknown slug, or a body the route refuses, is
+ * answered as a read would answer: 401 for a dead credential, 404 for a non-member, and only then
+ * the refusal (the organization's existence never leaks). Those answers read D1 here; a write
+ * that goes to the coordinator does not.
  */
 export const writeAccess = createMiddleware<AppEnv>(async (c, next) => {
   const secret = presentedSecret(c);
-  if (!secret) throw new ApiError('unauthorized', 'Sign in, or send Authorization: Bearer <token>.');
+  if (!secret || !credentialKind(secret)) throw new ApiError('unauthorized', SIGN_IN);
   const ref = c.req.param('org') ?? '';
   const id = await orgIdOf(c, ref);
   if (!id) {
-    // No such organization: answer exactly as a read would (401 for a dead credential, else 404).
-    if (!(await resolveAccess(c, secret, null)))
-      throw new ApiError('unauthorized', 'Sign in, or send Authorization: Bearer <token>.');
+    await requireMemberOf(c, secret, ref);
     throw new ApiError('not_found', 'No such organization.');
   }
   c.set('orgId', id);
   await next();
+  if (c.error instanceof ApiError && INPUT_REFUSALS.has(c.error.code)) {
+    // The input was refused before the coordinator saw the caller: 401 or 404 first, as a read.
+    await requireMemberOf(c, secret, ref);
+  }
 });
+
+const SIGN_IN = 'Sign in, or send Authorization: Bearer <token>.';
+
+/** 401 unless `secret` is a live credential, 404 unless its holder is a member of `ref`. */
+async function requireMemberOf(c: Context<AppEnv>, secret: string, ref: string) {
+  const access = await resolveAccess(c, secret, ref);
+  if (!access) throw new ApiError('unauthorized', SIGN_IN);
+  if (!access.membership) throw new ApiError('not_found', 'No such organization.');
+}
 
 /** The coordinator of the organization `writeAccess` found. */
 export function coordinatorOf(c: Context<AppEnv>, organizationId = c.get('orgId')!) {

@@ -231,7 +231,8 @@ export async function fetchWithEnv(path: string, init: RequestInit, e: Env) {
 function withCoordinatorEnv(e: Env): Env {
   // Not D1: a test that swaps the database records the Worker's own use of it.
   const changed = (Object.keys(e) as (keyof Env)[]).filter((k) => e[k] !== env[k] && k !== 'DB');
-  if (changed.length === 0) return e;
+  // A test that brings its own coordinators keeps them.
+  if (changed.length === 0 || e.ORG_COORDINATOR !== env.ORG_COORDINATOR) return e;
   const namespace = env.ORG_COORDINATOR;
   const stubFor = (stub: DurableObjectStub) =>
     new Proxy(stub, {

@@ -98,7 +98,7 @@ async function touch(db: Db, via: AuthUser['via'], id: string, lastUsedAt: numbe
 }
 
 /** The kind of secret by its prefix, or null for anything else (never looked up). */
-function credentialKind(secret: string): AuthUser['via'] | null {
+export function credentialKind(secret: string): AuthUser['via'] | null {
   if (secret.length > 200) return null;
   if (secret.startsWith(SESSION_PREFIX)) return 'session';
   if (secret.startsWith(API_TOKEN_PREFIX)) return 'api_token';

@@ -38,11 +38,12 @@ async function action(
     ? written(c, await run({ ...writeRequest(c, orgId), credential }, coordinatorFor(c.env, orgId), form))
     : fail('not_found');
   if (!outcome.ok && outcome.code === 'unauthorized') return c.redirect('/sign-in', 303);
-  if (!outcome.ok && outcome.code === 'not_found') {
-    // Not a member (or no such organization) is a 404 page; a member gets the error on the page.
+  if (!outcome.ok && (outcome.code === 'not_found' || outcome.code === 'validation_failed')) {
+    // Answered as the page itself would be: signed out → sign in; not a member (or no such
+    // organization) → 404, whatever the form said; a member gets the error on the page.
     const user = await pageUser(c);
-    if (!user || !(await membershipOf(c, slug, user.id)))
-      return c.html(<NotFound user={user} csrf={c.var.csrf} />, 404);
+    if (!user) return c.redirect('/sign-in', 303);
+    if (!(await membershipOf(c, slug, user.id))) return c.html(<NotFound user={user} csrf={c.var.csrf} />, 404);
   }
   const back = `/orgs/${encodeURIComponent(slug)}/settings/team`;
   // After leaving, the Team page is no longer yours to see.

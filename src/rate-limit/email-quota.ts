@@ -28,6 +28,9 @@ export class OrgEmailWindow {
   /** The current window's count (loaded from storage on first use, the previous one dropped). */
   async at(now: number) {
     const window = now - (now % this.#limit().windowMs);
+    // A request stamped just before the hour that arrives after one stamped just after it counts
+    // in the newer window: a window never moves back (that would drop the newer count).
+    if (this.#current && window < this.#current.window) return this.#current;
     if (this.#current?.window !== window) {
       const stored = (await this.storage.get<number>(`${RATE_PREFIX}${window}`)) ?? 0;
       if (this.#current) void this.storage.delete(`${RATE_PREFIX}${this.#current.window}`);
