@@ -32,6 +32,11 @@ export interface AppEnv {
     writeBookmark?: string;
     /** The organization a request acted on, for the request log. */
     orgId?: string;
+    /**
+     * The rows of a route's read-ahead (`requireOrgMemberReading`), read with the caller's access at
+     * `now`: for the route to use once it has authorized the caller.
+     */
+    readAhead?: { rows: unknown[]; now: number };
     /** For `/{org}` routes: the organization and the caller's role in it. */
     membership?: { org: typeof schema.organizations.$inferSelect; role: Role };
   };

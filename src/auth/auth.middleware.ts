@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
-import type { AppEnv, AuthUser } from '../env';
+import type { AppEnv, AuthUser, Db } from '../env';
 import { ApiError } from '../errors';
 import { SESSION_TTL_MS, resolveOrgAccess } from './auth.store';
 import { openSession } from '../db/session';
@@ -51,19 +51,32 @@ export function presentedSecret(c: Context<AppEnv>): string | undefined {
 }
 
 /**
+ * A read a route makes right after `requireOrgMember`, prepared on the request's D1 client from the
+ * request alone (`orgRef` is the path's `{org}`, not yet checked), or null to skip it. It is run
+ * with the access query, before the caller is authorized: the route must not use its rows before.
+ */
+export type ReadAhead = (
+  c: Context<AppEnv>,
+  client: D1Database,
+  orgRef: string,
+  now: number,
+) => D1PreparedStatement | null;
+
+/**
  * The caller, and their membership of `orgRef`, from the request's D1 session. A read request's
  * session may be served by a replica that has not yet seen a new credential or membership (a
  * session token just issued, an organization just created): a miss there is asked again of the
  * primary, and the rest of the request reads from the primary too. Only a real miss is a 401/404.
  */
-export async function resolveAccess(c: Context<AppEnv>, secret: string, orgRef: string | null) {
+export async function resolveAccess(c: Context<AppEnv>, secret: string, orgRef: string | null, readAhead?: ReadAhead) {
   const now = Date.now();
-  const found = await resolveOrgAccess(c.var.db, secret, orgRef, now);
+  const ahead = (db: Db) => (readAhead && orgRef !== null ? readAhead(c, db.$client, orgRef, now) : null);
+  const found = await resolveOrgAccess(c.var.db, secret, orgRef, now, undefined, ahead(c.var.db));
   const complete = found && (orgRef === null || found.membership);
   if (complete || !(c.req.method === 'GET' || c.req.method === 'HEAD')) return found;
   const primary = openSession(c.env.DB, 'first-primary').db;
   c.set('db', primary);
-  return resolveOrgAccess(primary, secret, orgRef, now);
+  return resolveOrgAccess(primary, secret, orgRef, now, undefined, ahead(primary));
 }
 
 /** Resolves the caller if any credential is presented; never fails the request. */
@@ -108,18 +121,24 @@ export function currentUser(c: Context<AppEnv>): AuthUser {
 
 /**
  * For `/{org}` routes: 401 without valid credentials, 404 (never 403) unless the caller is a
- * member, so an organization's existence does not leak. Sets `user` and `membership`.
+ * member, so an organization's existence does not leak. Sets `user` and `membership` (and
+ * `readAhead`, the rows of `requireOrgMemberReading`'s read).
  */
-export const requireOrgMember = createMiddleware<AppEnv>(async (c, next) => {
-  const secret = presentedSecret(c);
-  const access = secret ? await resolveAccess(c, secret, c.req.param('org') ?? '') : null;
-  if (!access) throw new ApiError('unauthorized', 'Sign in, or send Authorization: Bearer <token>.');
-  c.set('user', access.user);
-  if (!access.membership) throw new ApiError('not_found', 'No such organization.');
-  c.set('membership', access.membership);
-  c.set('orgId', access.membership.org.id);
-  await next();
-});
+const orgMember = (readAhead?: ReadAhead) =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    const secret = presentedSecret(c);
+    const access = secret ? await resolveAccess(c, secret, c.req.param('org') ?? '', readAhead) : null;
+    if (!access) throw new ApiError('unauthorized', 'Sign in, or send Authorization: Bearer <token>.');
+    c.set('user', access.user);
+    if (!access.membership) throw new ApiError('not_found', 'No such organization.');
+    c.set('membership', access.membership);
+    c.set('orgId', access.membership.org.id);
+    if (access.readAhead) c.set('readAhead', access.readAhead);
+    await next();
+  });
+export const requireOrgMember = orgMember();
+/** `requireOrgMember`, with the route's first read in the same D1 round trip as the access query. */
+export const requireOrgMemberReading = (readAhead: ReadAhead) => orgMember(readAhead);
 
 /** The organization and role resolved by `requireOrgMember`. */
 export function currentMembership(c: Context<AppEnv>) {

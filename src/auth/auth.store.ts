@@ -177,7 +177,9 @@ const ACCESS_SQL: Record<AuthUser['via'], string> = {
 /**
  * The caller and their membership of `{org}` (id or slug) in one query: every organization route
  * needs both, and each D1 round trip counts. `membership` is null for a non-member (or without
- * `orgRef`).
+ * `orgRef`). `readAhead`, a read the route makes next, runs in the same batch as the access query
+ * (one round trip, not two): its rows come back as `readAhead`, with the `now` they were read at,
+ * whoever the caller is; the route uses them only once it has authorized the caller.
  */
 export async function resolveOrgAccess(
   db: Db,
@@ -186,11 +188,16 @@ export async function resolveOrgAccess(
   now: number,
   /** Where the coordinator puts the record of a use, off its path; awaited when absent. */
   defer?: (work: Promise<unknown>) => void,
+  readAhead?: D1PreparedStatement | null,
 ) {
   const via = credentialKind(secret);
   if (!via || (orgRef !== null && orgRef.length > 64)) return null;
   const hash = await sha256Hex(secret);
-  const row = await db.$client.prepare(ACCESS_SQL[via]).bind(hash, now, orgRef).first<{
+  const access = db.$client.prepare(ACCESS_SQL[via]).bind(hash, now, orgRef);
+  const [found, ahead] = readAhead
+    ? await db.$client.batch([access, readAhead])
+    : [{ results: [await access.first()] }];
+  const row = found.results[0] as {
     user_id: string;
     email: string;
     name: string;
@@ -204,7 +211,7 @@ export async function resolveOrgAccess(
     role: Role | null;
     allowed_email_domains: string | null;
     default_locale: string | null;
-  }>();
+  } | null;
   if (!row) return null;
   const touched = touch(db, via, row.credential_id, row.last_used_at, now);
   if (defer) defer(touched.catch(() => undefined));
@@ -225,5 +232,5 @@ export async function resolveOrgAccess(
           role: row.role,
         }
       : null;
-  return { user, membership };
+  return { user, membership, readAhead: ahead && { rows: ahead.results, now } };
 }

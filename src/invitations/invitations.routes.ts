@@ -4,11 +4,11 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../env';
 import { unwrap } from '../errors';
 import { OrgParams, bearer, createRouter, jsonBody, jsonResponse, problems, validationError } from '../lib/openapi';
-import { currentMembership, requireOrgMember } from '../auth/auth.middleware';
+import { currentMembership, requireOrgMember, requireOrgMemberReading, type ReadAhead } from '../auth/auth.middleware';
 import { coordinatorOf, writeAccess, writeRequest, written } from '../writes';
 import { refusal } from './bulk.service';
 import { requireManager } from '../organizations/organizations.store';
-import { getInvitationResource, listInvitations } from './invitations.store';
+import { getInvitationResource, listInvitations, listPage, listStatement } from './invitations.store';
 import {
   CreateInvitationBody,
   InvitationListSchema,
@@ -60,9 +60,29 @@ const bulk = createRoute({
   responses: { 200: jsonResponse(BulkResultSchema, 'Per-row results'), ...problems(400, 401, 403, 404, 413, 415, 422) },
 });
 
+/**
+ * The page, read in the same D1 round trip as the caller's access: from the query as `ListQuery`
+ * reads it. Skipped when the query or its cursor is invalid (the route answers those as before).
+ */
+const listReadAhead: ReadAhead = (c, client, orgRef, now) => {
+  const q = ListQuery.safeParse(c.req.query());
+  if (!q.success) return null;
+  try {
+    return listStatement(client, orgRef, {
+      status: q.data.status,
+      limit: q.data.limit ?? 20,
+      cursor: q.data.cursor,
+      now,
+    });
+  } catch {
+    return null;
+  }
+};
+
 const list = createRoute({
   operationId: 'listInvitations',
   ...common,
+  middleware: [requireOrgMemberReading(listReadAhead)],
   method: 'get',
   path: '/{org}/invitations',
   summary: 'Invitations, newest first, by effective status',
@@ -167,10 +187,10 @@ export const invitationRoutes = createRouter()
   .openapi(list, async (c) => {
     const { org, now } = readerContext(c);
     const q = c.req.valid('query');
-    return c.json(
-      await listInvitations(c.var.db, org.id, { status: q.status, limit: q.limit ?? 20, cursor: q.cursor, now }),
-      200,
-    );
+    // The read-ahead's rows, once the caller is known to manage `org` (at the `now` they were read at).
+    const ahead = c.var.readAhead;
+    const opts = { status: q.status, limit: q.limit ?? 20, cursor: q.cursor, now: ahead?.now ?? now };
+    return c.json(ahead ? listPage(ahead.rows, opts) : await listInvitations(c.var.db, org.id, opts), 200);
   })
   .openapi(get, async (c) => {
     const params = c.req.valid('param');

@@ -97,38 +97,50 @@ const STATUS_SQL: Record<InvitationStatus, { text: string; now: boolean }> = {
 
 /**
  * The list's statement for each (status, cursor) variant, built once per isolate: built with
- * drizzle on every request, it was a fifth of a 16-way list's CPU. Same index plans as before
- * (BENCHMARKS.md lists them).
+ * drizzle on every request, it was a fifth of a 16-way list's CPU. The organization is named by
+ * its id or its slug (disjoint: slugs have no `_`), as `{org}` in the path is, so the page can be
+ * read in the same D1 batch as the caller's access (`requireOrgMemberReading`). Same index plans
+ * as before (BENCHMARKS.md lists them).
  */
 const listStatements = new Map<string, string>();
-function listStatement(status: InvitationStatus | undefined, cursor: boolean) {
+function listSql(status: InvitationStatus | undefined, cursor: boolean) {
   const key = `${status ?? ''}:${cursor}`;
   let text = listStatements.get(key);
   if (!text) {
     text = `${INVITATION_WITH_INVITER}
-      WHERE i.organization_id = ? ${status ? STATUS_SQL[status].text : ''} ${cursor ? 'AND (i.created_at, i.id) < (?, ?)' : ''}
+      WHERE i.organization_id = (SELECT id FROM organizations WHERE id = ? OR slug = ?)
+        ${status ? STATUS_SQL[status].text : ''} ${cursor ? 'AND (i.created_at, i.id) < (?, ?)' : ''}
       ORDER BY i.created_at DESC, i.id DESC LIMIT ?`;
     listStatements.set(key, text);
   }
   return text;
 }
 
-/** Newest first, keyset-paginated on (created_at, id): cost is O(page) whatever the history. */
-export async function listInvitations(
-  db: Db,
-  organizationId: string,
-  opts: { status?: InvitationStatus; limit: number; cursor?: string; now: number },
-) {
+export interface ListOptions {
+  status?: InvitationStatus;
+  limit: number;
+  cursor?: string;
+  now: number;
+}
+
+/** The page's statement (`invalid_cursor` for a cursor this API did not return). */
+export function listStatement(client: D1Database, orgRef: string, opts: ListOptions): D1PreparedStatement {
   const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
-  const params: unknown[] = [organizationId];
+  const params: unknown[] = [orgRef, orgRef];
   if (opts.status && STATUS_SQL[opts.status].now) params.push(opts.now);
   if (after) params.push(after.createdAt, after.id);
   params.push(opts.limit + 1);
-  const { results: rows } = await db.$client
-    .prepare(listStatement(opts.status, after !== undefined))
-    .bind(...params)
-    .all<ListedRow>();
-  const page = rows.slice(0, opts.limit);
+  return client.prepare(listSql(opts.status, after !== undefined)).bind(...params);
+}
+
+/** Newest first, keyset-paginated on (created_at, id): cost is O(page) whatever the history. */
+export async function listInvitations(db: Db, organizationId: string, opts: ListOptions) {
+  return listPage((await listStatement(db.$client, organizationId, opts).all<ListedRow>()).results, opts);
+}
+
+/** The page of `listStatement`'s rows (one more than `limit` when there are more). */
+export function listPage(rows: unknown[], opts: ListOptions) {
+  const page = (rows as ListedRow[]).slice(0, opts.limit);
   const last = page.at(-1);
   return {
     data: page.map((row) => resourceOf(row, opts.now)),
