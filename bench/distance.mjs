@@ -47,16 +47,16 @@ export const SOURCES = [
  * COORDINATOR_LOCATION_HINT, so in-region; the Worker at the edge makes no D1 call on a write and
  * exactly one call to the coordinator (the one long-haul round trip). `replica`: reads from the
  * Worker through the Sessions API, served by the replica nearest Sydney (APAC/OC): no long haul.
- * Writes: to be confirmed by test/placement.test.ts; reads: BENCHMARKS.md "Where the time goes".
+ * As counted by test/placement.test.ts (its table, printed on every run).
  */
 export const OURS = {
-  create: { where: 'coordinator', calls: 2, detail: '1 read + 1 batch' },
-  list: { where: 'replica', calls: 2, detail: 'caller + membership; the page' },
+  create: { where: 'coordinator', calls: 2, detail: '1 read (the caller) + 1 batch' },
+  list: { where: 'replica', calls: 1, detail: 'one batch: the caller, their membership and the page' },
   preview: { where: 'replica', calls: 1, detail: 'invitation + organization + inviter + account' },
   accept: { where: 'coordinator', calls: 2, detail: '1 read + 1 batch (anonymous, by the emailed token)' },
-  revoke: { where: 'coordinator', calls: 4, detail: 'at most 3 reads + 1 batch (resend and role change alike)' },
-  memberRole: { where: 'coordinator', calls: 3, detail: '2 reads + 1 batch' },
-  memberRemove: { where: 'coordinator', calls: 3, detail: '2 reads + 1 batch' },
+  revoke: { where: 'coordinator', calls: 5, detail: '4 reads + 1 batch (role change alike; resend 4 + 2)' },
+  memberRole: { where: 'coordinator', calls: 6, detail: '5 reads + 1 batch' },
+  memberRemove: { where: 'coordinator', calls: 4, detail: '3 reads + 1 batch' },
 };
 
 /**
