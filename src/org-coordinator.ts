@@ -17,9 +17,6 @@ import { acceptInvitation, type AcceptInput } from './invitations/acceptance.ser
 import { createInvitationsBulk, type BulkInput } from './invitations/bulk.service';
 import { changeMemberRole, removeMember } from './organizations/members.service';
 
-/** Storage key prefix of the hourly invitation-email counter; the window start follows. */
-export { RATE_PREFIX } from './rate-limit/email-quota';
-
 /**
  * One write, as the Worker hands it over: the caller's secret (never looked up at the edge), the
  * organization, the client and the time. Everything else happens here.

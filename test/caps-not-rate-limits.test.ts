@@ -5,7 +5,7 @@ import { OWNED_ORGANIZATIONS_LIMIT } from '../src/lib/limits';
 import { PENDING_LIMIT } from '../src/lib/limits';
 import { LIMITS } from '../src/rate-limit/rate-limit';
 import { coordinatorFor } from '../src/lib/coordinator';
-import { RATE_PREFIX } from '../src/org-coordinator';
+import { RATE_PREFIX } from '../src/rate-limit/email-quota';
 import {
   addMember,
   call,

@@ -3,7 +3,7 @@ import { describe, it } from 'vitest';
 import { runInDurableObject } from 'cloudflare:test';
 import { EDGE_LIMITS, LIMITS, limitFor } from '../src/rate-limit/rate-limit';
 import { coordinatorFor } from '../src/lib/coordinator';
-import { RATE_PREFIX } from '../src/org-coordinator';
+import { RATE_PREFIX } from '../src/rate-limit/email-quota';
 import { call, fetchWithEnv, invite, lastToken, ownerWithOrg, signUp, uniqueEmail } from './helpers';
 
 const fromIp = (ip: string) => ({ 'CF-Connecting-IP': ip });
