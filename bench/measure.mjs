@@ -293,16 +293,16 @@ ${peerSection(r.peer)}
 ${distanceSection()}
 ## Where the time goes
 
-D1 round trips and Durable Object hops per request (counted in \`test/round-trips.test.ts\`
-for create and accept):
+D1 round trips and Durable Object hops per request (counted, for every operation, in
+\`test/placement.test.ts\`; SPEC §19):
 
 | request | D1 round trips | Durable Object hops |
 |---|---|---|
 | floor (baseline) | 2: read, insert | 0 |
-| create invitation | 2: caller + membership; one batch (every rule a guard, audit, outbox, counters) | 1 |
-| accept | 2: invitation + organization + account; one batch that returns the result | 1 |
+| create invitation | 2, in the coordinator: the caller + their role; one batch (every rule a guard, audit, outbox, counters) | 1 |
+| accept | 2, in the coordinator: invitation + organization + account; one batch that returns the result | 1 |
 | preview | 1: invitation + organization + inviter + account | 0 |
-| list first page | 2: caller + membership; the page | 0 |
+| list first page | 1: one batch: caller + membership, and the page read ahead | 0 |
 
 Before this issue a create cost 4 round trips (caller + membership, the coordinator's snapshot,
 the email counters, the batch), an accept 7 and a preview 4. Profiling the Worker under 16-way
