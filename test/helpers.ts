@@ -233,34 +233,49 @@ function withCoordinatorEnv(e: Env): Env {
   const changed = (Object.keys(e) as (keyof Env)[]).filter((k) => e[k] !== env[k] && k !== 'DB');
   // A test that brings its own coordinators keeps them.
   if (changed.length === 0 || e.ORG_COORDINATOR !== env.ORG_COORDINATOR) return e;
+  return { ...e, ORG_COORDINATOR: coordinatorsWith(Object.fromEntries(changed.map((k) => [k, e[k]]))) };
+}
+
+/**
+ * The real coordinators, with `overrides` in each one's environment for the length of every call
+ * to it (then put back). `on.called` runs as a call starts; `on.returned` as its result arrives,
+ * before anything the coordinator deferred (its hand-offs) could run with the overrides gone.
+ */
+export function coordinatorsWith(
+  overrides: Partial<Record<keyof Env, unknown>>,
+  on: { called?: () => void; returned?: () => void } = {},
+): Env['ORG_COORDINATOR'] {
   const namespace = env.ORG_COORDINATOR;
+  const keys = Object.keys(overrides);
+  const ownEnv = (instance: unknown) => (instance as { env: Record<string, unknown> }).env;
   const stubFor = (stub: DurableObjectStub) =>
     new Proxy(stub, {
       get(target, prop) {
         if (prop === 'fetch' || typeof prop !== 'string') return Reflect.get(target, prop);
         return async (...args: unknown[]) => {
+          on.called?.();
           const saved = await runInDurableObject(target, (instance) => {
-            const own = (instance as unknown as { env: Record<string, unknown> }).env;
-            const before = Object.fromEntries(changed.map((k) => [k, own[k]]));
-            for (const k of changed) own[k] = e[k];
+            const before = Object.fromEntries(keys.map((k) => [k, ownEnv(instance)[k]]));
+            Object.assign(ownEnv(instance), overrides);
             return before;
           });
           try {
-            return await (target as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[prop](...args);
+            const result = await (target as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[prop](
+              ...args,
+            );
+            on.returned?.();
+            return result;
           } finally {
-            await runInDurableObject(target, (instance) => {
-              Object.assign((instance as unknown as { env: Record<string, unknown> }).env, saved);
-            });
+            await runInDurableObject(target, (instance) => void Object.assign(ownEnv(instance), saved));
           }
         };
       },
     });
-  const coordinators = {
+  return {
     idFromName: (name: string) => namespace.idFromName(name),
     get: (id: DurableObjectId, options?: DurableObjectNamespaceGetDurableObjectOptions) =>
       stubFor(namespace.get(id, options)),
   } as unknown as Env['ORG_COORDINATOR'];
-  return { ...e, ORG_COORDINATOR: coordinators };
 }
 
 /**

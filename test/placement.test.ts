@@ -1,8 +1,18 @@
-import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test';
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, it } from 'vitest';
 import worker from '../src/index';
-import { BASE, addMember, countRows, invite, lastToken, ownerWithOrg, setLastSentAt, uniqueEmail } from './helpers';
+import {
+  BASE,
+  addMember,
+  coordinatorsWith,
+  countRows,
+  invite,
+  lastToken,
+  ownerWithOrg,
+  setLastSentAt,
+  uniqueEmail,
+} from './helpers';
 
 /*
  * SPEC §19, proven by counting. Every D1 call the Worker makes and every call the organization's
@@ -70,54 +80,13 @@ function countingD1(t: Tally): D1Database {
 async function measured(path: string, init: RequestInit & { token?: string; json?: unknown } = {}) {
   const worker_ = tally();
   const coordinator = tally();
+  // Every call to a coordinator, and what it had cost on its path when its result arrived.
   let coordinatorCalls = 0;
-  const namespace = env.ORG_COORDINATOR;
-  const stubFor = (stub: DurableObjectStub) =>
-    new Proxy(stub, {
-      get(target, prop) {
-        if (typeof prop !== 'string' || prop === 'fetch') return Reflect.get(target, prop);
-        return async (...args: unknown[]) => {
-          coordinatorCalls += 1;
-          const own = await runInDurableObject(target, (instance) => {
-            const e = (instance as unknown as { env: { DB: D1Database } }).env;
-            const real = e.DB;
-            e.DB = countingD1(coordinator);
-            return real;
-          });
-          try {
-            const result = await (target as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[prop](
-              ...args,
-            );
-            // What the call cost on its path, before any deferred work (hand-offs) runs.
-            return { result, at: { ...coordinator } };
-          } finally {
-            await runInDurableObject(target, (instance) => {
-              (instance as unknown as { env: { DB: D1Database } }).env.DB = own;
-            });
-          }
-        };
-      },
-    });
   const snapshots: Tally[] = [];
-  const counted = {
-    idFromName: (name: string) => namespace.idFromName(name),
-    get: (id: DurableObjectId, options?: DurableObjectNamespaceGetDurableObjectOptions) => {
-      const stub = stubFor(namespace.get(id, options));
-      return new Proxy(stub, {
-        get(target, prop) {
-          const method = Reflect.get(target, prop) as unknown;
-          if (typeof method !== 'function' || prop === 'fetch') return method;
-          return async (...args: unknown[]) => {
-            const { result, at } = (await (method as (...a: unknown[]) => Promise<{ result: unknown; at: Tally }>)(
-              ...args,
-            )) as { result: unknown; at: Tally };
-            snapshots.push(at);
-            return result;
-          };
-        },
-      });
-    },
-  } as unknown as Env['ORG_COORDINATOR'];
+  const counted = coordinatorsWith(
+    { DB: countingD1(coordinator) },
+    { called: () => void (coordinatorCalls += 1), returned: () => void snapshots.push({ ...coordinator }) },
+  );
   const headers = new Headers(init.headers);
   if (init.token) headers.set('Authorization', `Bearer ${init.token}`);
   if (init.json !== undefined) headers.set('Content-Type', 'application/json');
