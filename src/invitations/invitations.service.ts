@@ -9,6 +9,7 @@ import { DAY_MS } from '../lib/time';
 import type { SendingContext, WriteContext } from '../lib/write-context';
 import { createState } from './create.service';
 import { livePendingCountSql, livePendingSql } from '../db/fragments';
+import { roleOf } from '../organizations/organizations.store';
 import { PENDING_LIMIT } from '../lib/limits';
 import { expireStaleStatements, isUniqueViolation } from './invitation-sql';
 import { effectiveStatus, findInvitation, getInvitationResource, type InvitationResource } from './invitations.store';
@@ -131,8 +132,10 @@ async function changePending(
 async function pendingFor(ctx: WriteContext, id: string, touchesOwnerRole: (role: Role) => boolean, verb: string) {
   const inv = await findInvitation(ctx.db, ctx.organizationId, id);
   if (!inv) return refusals.noInvitation();
-  const { role } = await createState(ctx, inv.email, inv.id);
-  const refused = decideAuthority(role, touchesOwnerRole(inv.role));
+  const refused = decideAuthority(
+    await roleOf(ctx.db, ctx.organizationId, ctx.actor.userId),
+    touchesOwnerRole(inv.role),
+  );
   if (refused) return refused;
   const status = effectiveStatus(inv, ctx.now);
   if (status !== 'pending')

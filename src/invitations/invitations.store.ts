@@ -1,10 +1,11 @@
-import { and, eq, gt, sql } from 'drizzle-orm';
-import { invitations, type InvitationStatus } from '../db/schema';
+import { sql } from 'drizzle-orm';
+import type { invitations, InvitationStatus } from '../db/schema';
 import type { Db } from '../env';
 import { ApiError } from '../errors';
 import { decodeCursor, encodeCursor } from '../lib/cursor';
 import { asLocale } from '../lib/roles';
 import { iso } from '../lib/time';
+import { livePendingCountSql } from '../db/fragments';
 
 export type InvitationRow = typeof invitations.$inferSelect;
 
@@ -12,9 +13,6 @@ export type InvitationRow = typeof invitations.$inferSelect;
 export function effectiveStatus(row: Pick<InvitationRow, 'status' | 'expiresAt'>, now: number): InvitationStatus {
   return row.status === 'pending' && row.expiresAt <= now ? 'expired' : row.status;
 }
-
-/** SQL for "live pending": the only rows that count toward the limit and accept links. */
-export const livePending = (now: number) => and(eq(invitations.status, 'pending'), gt(invitations.expiresAt, now));
 
 /** The API resource. Never includes `token_id`. */
 export function toInvitationResource(
@@ -80,10 +78,7 @@ export async function getInvitationResource(db: Db, organizationId: string, id: 
 
 /** Live pending count: one index range scan on (organization_id, status, expires_at). */
 export async function countPending(db: Db, organizationId: string, now: number): Promise<number> {
-  const [row] = await db
-    .select({ n: sql<number>`count(*)` })
-    .from(invitations)
-    .where(and(eq(invitations.organizationId, organizationId), livePending(now)));
+  const [row] = await db.all<{ n: number }>(sql`SELECT ${livePendingCountSql(organizationId, now)} AS n`);
   return row?.n ?? 0;
 }
 
