@@ -280,7 +280,8 @@ describe('the lifecycle, as events', () => {
     expected.push({ type: 'invitation.accepted', data: await api(b.id) });
     expected.push({
       type: 'member.added',
-      data: { organization_id: org.id, user_id: member.id, email: bEmail, role: 'viewer' },
+      // SPEC §16: how the member came in.
+      data: { organization_id: org.id, user_id: member.id, email: bEmail, role: 'viewer', via: 'invitation' },
     });
     expect(
       (

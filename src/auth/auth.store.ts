@@ -1,5 +1,5 @@
 import { and, desc, eq, gt, sql, type SQL } from 'drizzle-orm';
-import type { Role } from '../db/schema';
+import type { DomainJoinPolicy, JoinRole, Role } from '../db/schema';
 import { sessions, users } from '../db/schema';
 import { runBatch } from '../db/batch';
 import type { AuthUser, Db } from '../env';
@@ -161,7 +161,8 @@ export async function endAllSessions(db: Db, userId: string, now = Date.now()) {
 const accessSql = (
   credentials: string,
 ) => `SELECT u.id AS user_id, u.email, u.name, c.id AS credential_id, c.last_used_at,
-    o.id AS org_id, o.name AS org_name, o.slug, o.created_at, o.updated_at, o.allowed_email_domains, o.default_locale, m.role
+    o.id AS org_id, o.name AS org_name, o.slug, o.created_at, o.updated_at, o.allowed_email_domains, o.default_locale,
+    o.seat_limit, o.domain_join, o.domain_join_role, m.role
   FROM (${credentials}) c
   JOIN users u ON u.id = c.user_id
   LEFT JOIN organizations o ON (o.id = ?3 OR o.slug = ?3)
@@ -211,6 +212,9 @@ export async function resolveOrgAccess(
     role: Role | null;
     allowed_email_domains: string | null;
     default_locale: string | null;
+    seat_limit: number | null;
+    domain_join: DomainJoinPolicy;
+    domain_join_role: JoinRole;
   } | null;
   if (!row) return null;
   const touched = touch(db, via, row.credential_id, row.last_used_at, now);
@@ -228,6 +232,9 @@ export async function resolveOrgAccess(
             updatedAt: row.updated_at,
             allowedEmailDomains: row.allowed_email_domains,
             defaultLocale: row.default_locale,
+            seatLimit: row.seat_limit,
+            domainJoin: row.domain_join,
+            domainJoinRole: row.domain_join_role,
           },
           role: row.role,
         }

@@ -30,3 +30,17 @@ export const isManagerSql = (org: string, userId: string | null, ownerOnly = fal
 /** How many organizations `userId` owns other than `org` (the owned-organization cap, SPEC §14). */
 export const ownedElsewhereSql = (userId: string | SQL, org: string) =>
   sql`(SELECT count(*) FROM memberships WHERE user_id = ${userId} AND role = 'owner' AND organization_id != ${org})`;
+
+/** Seats used (SPEC §16): members plus live pending invitations. */
+export const seatsUsedSql = (org: string, now: number) =>
+  sql`((SELECT count(*) FROM memberships WHERE organization_id = ${org}) + ${livePendingCountSql(org, now)})`;
+
+/**
+ * Room for `seats` more seats under the organization's `seat_limit` (none set: always room). A join
+ * by `email` that has a live pending invitation takes the seat that invitation holds: it needs one
+ * seat fewer.
+ */
+export const seatFreeSql = (org: string, now: number, seats = 1, email: string | null = null) =>
+  sql`coalesce((SELECT ${seatsUsedSql(org, now)} + ${seats}
+      - (SELECT count(*) FROM invitations WHERE organization_id = ${org} AND email = ${email} AND ${livePendingSql(now)})
+      <= seat_limit FROM organizations WHERE id = ${org}), 1)`;

@@ -9,6 +9,14 @@ export type Role = (typeof ROLES)[number];
 export const LOCALES = ['en', 'de', 'fr', 'es', 'ja', 'pt-BR'] as const;
 export type Locale = (typeof LOCALES)[number];
 
+/** How accounts at an organization's verified domains may join it (SPEC §16). */
+export const DOMAIN_JOIN_POLICIES = ['off', 'request', 'auto'] as const;
+export type DomainJoinPolicy = (typeof DOMAIN_JOIN_POLICIES)[number];
+
+/** The roles a link, a domain join or an admin's approval can grant: never `owner` or `admin`. */
+export const JOIN_ROLES = ['developer', 'viewer', 'billing'] as const;
+export type JoinRole = (typeof JOIN_ROLES)[number];
+
 export const INVITATION_STATUSES = ['pending', 'accepted', 'expired', 'revoked'] as const;
 export type InvitationStatus = (typeof INVITATION_STATUSES)[number];
 
@@ -41,6 +49,12 @@ export const organizations = sqliteTable('organizations', {
   allowedEmailDomains: text('allowed_email_domains'),
   /** The locale of new invitations when none is given; NULL means `en`. */
   defaultLocale: text('default_locale'),
+  /** Seats used (members + live pending invitations) may not exceed it; NULL: no limit (SPEC §16). */
+  seatLimit: integer('seat_limit'),
+  /** Whether accounts at a verified domain join on their own, ask, or neither (SPEC §16). */
+  domainJoin: text('domain_join', { enum: DOMAIN_JOIN_POLICIES }).notNull().default('off'),
+  /** The role an account joins with by its domain. */
+  domainJoinRole: text('domain_join_role', { enum: JOIN_ROLES }).notNull().default('viewer'),
 });
 
 export const memberships = sqliteTable(
@@ -249,7 +263,15 @@ export const providerEventIds = sqliteTable(
   (t) => [primaryKey({ columns: [t.source, t.eventId] }), index('provider_event_ids_expires_idx').on(t.expiresAt)],
 );
 
-export const OUTBOX_KINDS = ['invitation_email', 'sign_in_email', 'api_token_email'] as const;
+export const OUTBOX_KINDS = [
+  'invitation_email',
+  'sign_in_email',
+  'api_token_email',
+  /** To one owner or admin (`token_id`: their user id) about a new join request (`subject_id`). */
+  'join_request_email',
+  /** To the requester, about the decision on their join request (`subject_id`). */
+  'join_decision_email',
+] as const;
 export type OutboxKind = (typeof OUTBOX_KINDS)[number];
 export const OUTBOX_STATUSES = ['pending', 'sending', 'sent', 'failed', 'dropped'] as const;
 
@@ -301,6 +323,12 @@ export const WEBHOOK_EVENT_TYPES = [
   'member.added',
   'member.role_changed',
   'member.removed',
+  'invite_link.created',
+  'invite_link.disabled',
+  'join_request.created',
+  'join_request.approved',
+  'join_request.rejected',
+  'domain.verified',
   'webhook.test',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
@@ -396,4 +424,112 @@ export const webhookAttempts = sqliteTable(
     createdAt: integer('created_at').notNull(),
   },
   (t) => [index('webhook_attempts_endpoint_created_idx').on(t.endpointId, t.createdAt, t.id)],
+);
+
+/**
+ * Invite links (SPEC §16): a shareable URL whose code is kept only as its SHA-256 hash. Rotating
+ * replaces the hash (the old URL finds nothing); deleting keeps the row (`deleted_at`).
+ */
+export const inviteLinks = sqliteTable(
+  'invite_links',
+  {
+    id: text('id').primaryKey(),
+    organizationId: text('organization_id')
+      .notNull()
+      .references(() => organizations.id),
+    codeHash: text('code_hash').notNull().unique(),
+    role: text('role', { enum: JOIN_ROLES }).notNull(),
+    maxUses: integer('max_uses').notNull(),
+    uses: integer('uses').notNull().default(0),
+    expiresAt: integer('expires_at').notNull(),
+    requiresApproval: integer('requires_approval').notNull().default(0),
+    enabled: integer('enabled').notNull().default(1),
+    /** `disabled` (by a manager), `deleted`, or `creator_removed` (its creator lost authority). */
+    disabledReason: text('disabled_reason'),
+    createdBy: text('created_by')
+      .notNull()
+      .references(() => users.id),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+    deletedAt: integer('deleted_at'),
+  },
+  (t) => [
+    index('invite_links_org_created_idx').on(t.organizationId, t.createdAt, t.id),
+    index('invite_links_org_creator_idx').on(t.organizationId, t.createdBy),
+  ],
+);
+
+/** One account redeems a link once. */
+export const inviteLinkRedemptions = sqliteTable(
+  'invite_link_redemptions',
+  {
+    linkId: text('link_id')
+      .notNull()
+      .references(() => inviteLinks.id),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.linkId, t.userId] })],
+);
+
+export const DOMAIN_STATUSES = ['pending', 'verified'] as const;
+
+/** A domain an organization proves it controls by DNS TXT; verified by at most one organization. */
+export const organizationDomains = sqliteTable(
+  'organization_domains',
+  {
+    id: text('id').primaryKey(),
+    organizationId: text('organization_id')
+      .notNull()
+      .references(() => organizations.id),
+    domain: text('domain').notNull(),
+    status: text('status', { enum: DOMAIN_STATUSES }).notNull(),
+    /** The random part of the TXT value `8bit-ai-verification=<token>` (public once published). */
+    verificationToken: text('verification_token').notNull(),
+    verifiedAt: integer('verified_at'),
+    createdBy: text('created_by').notNull(),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('organization_domains_org_domain_unique').on(t.organizationId, t.domain),
+    uniqueIndex('organization_domains_one_verified').on(t.domain).where(sql`status = 'verified'`),
+  ],
+);
+
+export const JOIN_REQUEST_STATUSES = ['pending', 'approved', 'rejected', 'withdrawn'] as const;
+export type JoinRequestStatus = (typeof JOIN_REQUEST_STATUSES)[number];
+export const JOIN_SOURCES = ['link', 'domain'] as const;
+export type JoinSource = (typeof JOIN_SOURCES)[number];
+
+/** A request to join, decided by an owner or admin; one pending per (organization, account). */
+export const joinRequests = sqliteTable(
+  'join_requests',
+  {
+    id: text('id').primaryKey(),
+    organizationId: text('organization_id')
+      .notNull()
+      .references(() => organizations.id),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id),
+    source: text('source', { enum: JOIN_SOURCES }).notNull(),
+    linkId: text('link_id'),
+    role: text('role', { enum: ROLES }).notNull(),
+    status: text('status', { enum: JOIN_REQUEST_STATUSES }).notNull(),
+    /** Why it was rejected, when the decider said (sent to the requester). */
+    reason: text('reason'),
+    decidedAt: integer('decided_at'),
+    decidedBy: text('decided_by'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('join_requests_one_pending').on(t.organizationId, t.userId).where(sql`status = 'pending'`),
+    index('join_requests_org_status_created_idx').on(t.organizationId, t.status, t.createdAt, t.id),
+    index('join_requests_org_created_idx').on(t.organizationId, t.createdAt, t.id),
+    index('join_requests_user_created_idx').on(t.userId, t.createdAt, t.id),
+  ],
 );

@@ -80,7 +80,7 @@ export async function createInvitationsBulk(
   }
   const members = new Set(JSON.parse(row.members) as string[]);
   const pendingEmails = new Set(JSON.parse(row.pending_emails) as string[]);
-  const state = { domains: snap.domains, pending: snap.pending };
+  const state = { domains: snap.domains, pending: snap.pending, members: snap.members, seatLimit: snap.seatLimit };
   const { defaultLocale } = snap;
 
   const results: BulkResult[] = [];

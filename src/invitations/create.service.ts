@@ -140,8 +140,15 @@ export async function createState(ctx: WriteContext, email: string, exceptId: st
       ${memberSql(org, email)} AS is_member,
       EXISTS (SELECT 1 FROM invitations WHERE organization_id = ${org} AND email = ${email}
               AND ${livePendingSql(now)} AND id IS NOT ${exceptId}) AS other_pending`);
-  const { role, defaultLocale, domains, pending } = inviterState(row);
-  const state: CreateState = { domains, isMember: row.is_member === 1, otherPending: row.other_pending === 1, pending };
+  const { role, defaultLocale, domains, pending, members, seatLimit } = inviterState(row);
+  const state: CreateState = {
+    domains,
+    isMember: row.is_member === 1,
+    otherPending: row.other_pending === 1,
+    pending,
+    members,
+    seatLimit,
+  };
   return { role, defaultLocale, state };
 }
 

@@ -7,7 +7,7 @@ import { DAY_MS } from '../lib/time';
 import { asLocale } from '../lib/roles';
 import { parseDomains } from '../organizations/domains';
 import { PENDING_LIMIT } from '../lib/limits';
-import { livePendingCountSql, memberSql } from '../db/fragments';
+import { livePendingCountSql, memberSql, seatFreeSql } from '../db/fragments';
 import type { WriteContext } from '../lib/write-context';
 
 /*
@@ -50,13 +50,17 @@ export const inviterStateSql = (ctx: WriteContext) => sql`
   (SELECT allowed_email_domains FROM organizations WHERE id = ${ctx.organizationId}) AS domains,
   (SELECT default_locale FROM organizations WHERE id = ${ctx.organizationId}) AS default_locale,
   (SELECT role FROM memberships WHERE organization_id = ${ctx.organizationId} AND user_id = ${ctx.actor.userId}) AS role,
-  ${livePendingCountSql(ctx.organizationId, ctx.now)} AS pending`;
+  ${livePendingCountSql(ctx.organizationId, ctx.now)} AS pending,
+  (SELECT count(*) FROM memberships WHERE organization_id = ${ctx.organizationId}) AS members,
+  (SELECT seat_limit FROM organizations WHERE id = ${ctx.organizationId}) AS seat_limit`;
 
 export interface InviterStateRow {
   domains: string | null;
   default_locale: string | null;
   role: Role | null;
   pending: number;
+  members: number;
+  seat_limit: number | null;
 }
 
 export const inviterState = (row: InviterStateRow) => ({
@@ -64,6 +68,8 @@ export const inviterState = (row: InviterStateRow) => ({
   domains: parseDomains(row.domains),
   defaultLocale: asLocale(row.default_locale),
   pending: row.pending,
+  members: row.members,
+  seatLimit: row.seat_limit,
 });
 
 /** A D1 batch failed on the one-pending-invitation-per-email index. */
@@ -113,6 +119,7 @@ export function createStatements(ctx: WriteContext, inv: NewInvitation, guards: 
         coalesce(${inv.locale}, o.default_locale, 'en')
       FROM organizations o
       WHERE o.id = ${org} AND NOT ${memberSql(org, inv.email)} AND ${livePendingCountSql(org, now)} < ${PENDING_LIMIT}
+        AND ${seatFreeSql(org, now)}
         ${sql.join(
           guards.map((g) => sql`AND ${g}`),
           sql` `,

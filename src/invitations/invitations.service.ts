@@ -8,7 +8,7 @@ import { newId } from '../lib/ids';
 import { DAY_MS } from '../lib/time';
 import type { SendingContext, WriteContext } from '../lib/write-context';
 import { createState } from './create.service';
-import { livePendingCountSql, livePendingSql } from '../db/fragments';
+import { livePendingCountSql, livePendingSql, seatFreeSql } from '../db/fragments';
 import { roleOf } from '../organizations/organizations.store';
 import { PENDING_LIMIT } from '../lib/limits';
 import { expireStaleStatements, isUniqueViolation } from './invitation-sql';
@@ -76,7 +76,7 @@ export async function resendInvitation(ctx: SendingContext, input: ResendInput):
         WHERE id = ${inv.id} AND organization_id = ${org} AND last_sent_at <= ${now - RESEND_COOLDOWN_MS}
           AND ((${livePendingSql(now)})
             OR ((status = 'expired' OR (status = 'pending' AND expires_at <= ${now}))
-                AND ${livePendingCountSql(org, now)} < ${PENDING_LIMIT}))`,
+                AND ${livePendingCountSql(org, now)} < ${PENDING_LIMIT} AND ${seatFreeSql(org, now)}))`,
       auditStatement(
         ctx.actor,
         {

@@ -21,6 +21,8 @@ export const refusals = {
   alreadyMember: (email: string) => fail('already_member', `${email} is already a member of this organization.`),
   alreadyPending: (email: string) =>
     fail('invitation_already_pending', `An invitation to ${email} is already pending; resend it instead.`),
+  seatLimit: (limit: number) =>
+    fail('seat_limit', `This organization has no seat left: all ${limit} are used by members and pending invitations.`),
   pendingLimit: () =>
     fail(
       'pending_invitation_limit',
@@ -46,11 +48,15 @@ export interface CreateState {
   otherPending: boolean;
   /** Live pending invitations in the organization. */
   pending: number;
+  /** Members of the organization. */
+  members: number;
+  /** The organization's seat limit (SPEC §16); null: none. */
+  seatLimit: number | null;
 }
 
 /**
  * Rules 6, 4, 3 for a new offer to `email` (after authority): the allowed domains, not already a
- * member, no other pending invitation, room under the pending limit. A resend that revives an
+ * member, no other pending invitation, room under the pending limit and a free seat (SPEC §16). A resend that revives an
  * expired invitation is a new offer too.
  */
 export function decideNewOffer(state: CreateState, email: string): Failure | null {
@@ -58,6 +64,8 @@ export function decideNewOffer(state: CreateState, email: string): Failure | nul
   if (state.isMember) return refusals.alreadyMember(email);
   if (state.otherPending) return refusals.alreadyPending(email);
   if (state.pending >= PENDING_LIMIT) return refusals.pendingLimit();
+  if (state.seatLimit !== null && state.members + state.pending >= state.seatLimit)
+    return refusals.seatLimit(state.seatLimit);
   return null;
 }
 

@@ -4,9 +4,12 @@ import { Id, OrgParams, bearer, createRouter, jsonBody, jsonResponse, problems }
 import { actorOf } from '../lib/request';
 import { currentMembership, currentUser, requireOrgMember, requireUser } from '../auth/auth.middleware';
 import { coordinatorOf, writeAccess, writeRequest, written } from '../writes';
-import { countPending } from '../invitations/invitations.store';
-import { PENDING_LIMIT } from '../lib/limits';
-import { createOrganization, listMembers, updateOrganizationSettings } from './organizations.store';
+import {
+  createOrganization,
+  listMembers,
+  organizationResource,
+  updateOrganizationSettings,
+} from './organizations.store';
 import {
   ChangeRoleBody,
   CreateOrganizationBody,
@@ -14,8 +17,6 @@ import {
   OrganizationSchema,
   UpdateOrganizationBody,
 } from './organizations.schemas';
-import { parseDomains } from './domains';
-import { asLocale } from '../lib/roles';
 
 const common = { tags: ['organizations'], security: bearer, middleware: [requireUser] };
 const inOrg = { ...common, middleware: [requireOrgMember] };
@@ -48,7 +49,7 @@ const update = createRoute({
   ...inOrg,
   method: 'patch',
   path: '/{org}',
-  summary: 'Set the allowed email domains and the default locale (owners)',
+  summary: 'Change the settings: allowed email domains, default locale, seat limit, domain join (owners)',
   description: 'Invitations already pending are not touched by a change of the allowed domains.',
   request: { params: OrgParams, body: jsonBody(UpdateOrganizationBody) },
   responses: { 200: jsonResponse(OrganizationSchema, 'Updated'), ...problems(400, 401, 403, 404, 413, 415) },
@@ -100,51 +101,37 @@ export const organizationRoutes = createRouter()
   })
   .openapi(get, async (c) => {
     const { org, role } = currentMembership(c);
-    return c.json(
-      {
-        id: org.id,
-        name: org.name,
-        slug: org.slug,
-        role,
-        created_at: new Date(org.createdAt).toISOString(),
-        pending_invitations: await countPending(c.var.db, org.id, Date.now()),
-        pending_invitation_limit: PENDING_LIMIT,
-        allowed_email_domains: parseDomains(org.allowedEmailDomains),
-        default_locale: asLocale(org.defaultLocale),
-      },
-      200,
-    );
+    return c.json(await organizationResource(c.var.db, org, role, Date.now()), 200);
   })
   .openapi(update, async (c) => {
     const user = currentUser(c);
     const { org, role } = currentMembership(c);
-    if (role !== 'owner')
-      throw new ApiError('forbidden', 'Only owners can change the allowed email domains and the default locale.');
+    if (role !== 'owner') throw new ApiError('forbidden', 'Only owners can change the organization’s settings.');
     const body = c.req.valid('json');
     const now = Date.now();
-    await updateOrganizationSettings(
-      c.var.db,
-      actorOf(c, user.id),
-      org.id,
-      { domains: body.allowed_email_domains, defaultLocale: body.default_locale },
-      now,
-    );
-    const domains = body.allowed_email_domains ?? parseDomains(org.allowedEmailDomains);
-    const locale = body.default_locale === undefined ? org.defaultLocale : body.default_locale;
-    return c.json(
-      {
-        id: org.id,
-        name: org.name,
-        slug: org.slug,
-        role,
-        created_at: new Date(org.createdAt).toISOString(),
-        pending_invitations: await countPending(c.var.db, org.id, now),
-        pending_invitation_limit: PENDING_LIMIT,
-        allowed_email_domains: domains,
-        default_locale: asLocale(locale),
-      },
-      200,
-    );
+    const settings = {
+      domains: body.allowed_email_domains,
+      defaultLocale: body.default_locale,
+      seatLimit: body.seat_limit,
+      domainJoin: body.domain_join,
+      domainJoinRole: body.domain_join_role,
+    };
+    await updateOrganizationSettings(c.var.db, actorOf(c, user.id), org.id, settings, now);
+    const given = <T,>(value: T | undefined, was: T) => (value === undefined ? was : value);
+    const after = {
+      ...org,
+      allowedEmailDomains:
+        body.allowed_email_domains === undefined
+          ? org.allowedEmailDomains
+          : body.allowed_email_domains.length
+            ? JSON.stringify(body.allowed_email_domains)
+            : null,
+      defaultLocale: given(body.default_locale, org.defaultLocale),
+      seatLimit: given(body.seat_limit, org.seatLimit),
+      domainJoin: given(body.domain_join, org.domainJoin),
+      domainJoinRole: given(body.domain_join_role, org.domainJoinRole),
+    };
+    return c.json(await organizationResource(c.var.db, after, role, now), 200);
   })
   .openapi(members, async (c) => {
     const { org } = currentMembership(c);

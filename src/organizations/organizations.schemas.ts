@@ -1,5 +1,9 @@
 import { z } from '@hono/zod-openapi';
+import { DOMAIN_JOIN_POLICIES, JOIN_ROLES } from '../db/schema';
 import { LocaleSchema, NameSchema, RoleSchema } from '../lib/openapi';
+
+export const DomainJoinSchema = z.enum(DOMAIN_JOIN_POLICIES);
+export const JoinRoleSchema = z.enum(JOIN_ROLES);
 import { AllowedDomainsSchema } from './domains';
 
 export const SlugSchema = z
@@ -26,6 +30,16 @@ export const OrganizationSchema = z
       .array(z.string())
       .openapi({ description: 'Invitations only to these domains (`example.com`, `*.example.com`); empty allows all' }),
     default_locale: LocaleSchema.openapi({ description: 'The language of new invitations when none is given' }),
+    seat_limit: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: 'Seats used may not exceed it (SPEC §16); null: no limit' }),
+    seats_used: z.number().int().openapi({ description: 'Members plus live pending invitations' }),
+    domain_join: DomainJoinSchema.openapi({
+      description: 'How accounts at a verified domain may join: not at all, by request, or on their own',
+    }),
+    domain_join_role: JoinRoleSchema.openapi({ description: 'The role an account joins with by its domain' }),
   })
   .openapi('Organization');
 
@@ -33,9 +47,12 @@ export const UpdateOrganizationBody = z
   .object({
     allowed_email_domains: AllowedDomainsSchema.optional(),
     default_locale: LocaleSchema.nullable().optional(),
+    seat_limit: z.number().int().min(1).max(100_000).nullable().optional(),
+    domain_join: DomainJoinSchema.optional(),
+    domain_join_role: JoinRoleSchema.optional(),
   })
   .strict()
-  .refine((b) => Object.keys(b).length > 0, 'give allowed_email_domains or default_locale')
+  .refine((b) => Object.keys(b).length > 0, 'give at least one setting')
   .openapi('UpdateOrganization', {
     example: { allowed_email_domains: ['example.com', '*.example.com'], default_locale: 'de' },
   });

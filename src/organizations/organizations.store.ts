@@ -9,7 +9,32 @@ import { newId, randomString } from '../lib/ids';
 import { OWNED_ORGANIZATIONS_LIMIT, PENDING_LIMIT } from '../lib/limits';
 import { hitAll, limitFor } from '../rate-limit/rate-limit';
 import { ipBucket } from '../lib/ip-ranges';
-import type { Locale } from '../db/schema';
+import { asLocale } from '../lib/roles';
+import { parseDomains } from './domains';
+import type { DomainJoinPolicy, JoinRole, Locale } from '../db/schema';
+import { livePendingCountSql } from '../db/fragments';
+
+/** The organization resource (SPEC §4, §12, §16) as GET, PATCH and the pages show it. */
+export async function organizationResource(db: Db, org: Organization, role: Role, now: number) {
+  const [counts] = await db.all<{ pending: number; members: number }>(sql`SELECT
+    ${livePendingCountSql(org.id, now)} AS pending,
+    (SELECT count(*) FROM memberships WHERE organization_id = ${org.id}) AS members`);
+  return {
+    id: org.id,
+    name: org.name,
+    slug: org.slug,
+    role,
+    created_at: new Date(org.createdAt).toISOString(),
+    pending_invitations: counts.pending,
+    pending_invitation_limit: PENDING_LIMIT,
+    allowed_email_domains: parseDomains(org.allowedEmailDomains),
+    default_locale: asLocale(org.defaultLocale),
+    seat_limit: org.seatLimit,
+    seats_used: counts.members + counts.pending,
+    domain_join: org.domainJoin,
+    domain_join_role: org.domainJoinRole,
+  };
+}
 
 export type Organization = typeof organizations.$inferSelect;
 
@@ -169,6 +194,10 @@ export async function createOrganization(
     pending_invitation_limit: PENDING_LIMIT,
     allowed_email_domains: [] as string[],
     default_locale: 'en' as Locale,
+    seat_limit: null,
+    seats_used: 1,
+    domain_join: 'off' as const,
+    domain_join_role: 'viewer' as const,
   };
 }
 
@@ -176,11 +205,19 @@ export async function createOrganization(
  * Sets the allowed email domains (empty: all) and the default locale, with its audit event in the
  * same batch. Invitations already pending are not touched.
  */
+export interface OrganizationSettings {
+  domains?: string[];
+  defaultLocale?: string | null;
+  seatLimit?: number | null;
+  domainJoin?: DomainJoinPolicy;
+  domainJoinRole?: JoinRole;
+}
+
 export async function updateOrganizationSettings(
   db: Db,
   actor: Actor,
   organizationId: string,
-  settings: { domains?: string[]; defaultLocale?: string | null },
+  settings: OrganizationSettings,
   now: number,
 ) {
   // Only the fields given: two owners changing different settings at once do not undo each other.
@@ -189,6 +226,9 @@ export async function updateOrganizationSettings(
       ? [sql`allowed_email_domains = ${settings.domains.length ? JSON.stringify(settings.domains) : null}`]
       : []),
     ...(settings.defaultLocale !== undefined ? [sql`default_locale = ${settings.defaultLocale}`] : []),
+    ...(settings.seatLimit !== undefined ? [sql`seat_limit = ${settings.seatLimit}`] : []),
+    ...(settings.domainJoin !== undefined ? [sql`domain_join = ${settings.domainJoin}`] : []),
+    ...(settings.domainJoinRole !== undefined ? [sql`domain_join_role = ${settings.domainJoinRole}`] : []),
     sql`updated_at = ${now}`,
   ];
   await runBatch(db, [
@@ -200,7 +240,13 @@ export async function updateOrganizationSettings(
         action: 'organization.updated',
         targetType: 'organization',
         targetId: organizationId,
-        data: { allowed_email_domains: settings.domains, default_locale: settings.defaultLocale },
+        data: {
+          allowed_email_domains: settings.domains,
+          default_locale: settings.defaultLocale,
+          seat_limit: settings.seatLimit,
+          domain_join: settings.domainJoin,
+          domain_join_role: settings.domainJoinRole,
+        },
       },
       now,
     ),
