@@ -11,9 +11,10 @@
 //   5   src/auth/
 //   6   src/organizations/
 //   7   src/invitations/
-//   8   src/webhooks/
-//   9   src/delivery/
-//   10  src/me/
+//   8   src/joins/          seats, invite links, verified domains, join requests (SPEC §16)
+//   9   src/webhooks/
+//   10  src/delivery/
+//   11  src/me/
 //   top every *.routes.ts, src/pages/, and src/{app,index,cron,health,org-coordinator,writes}.ts:
 //       may import anything.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -33,9 +34,10 @@ const FOLDER_FLOORS = {
   auth: 5,
   organizations: 6,
   invitations: 7,
-  webhooks: 8,
-  delivery: 9,
-  me: 10,
+  joins: 8,
+  webhooks: 9,
+  delivery: 10,
+  me: 11,
 };
 const BASE = new Set(['env.ts', 'errors.ts']);
 const TOP_FILES = new Set(['app.ts', 'index.ts', 'cron.ts', 'health.ts', 'org-coordinator.ts', 'writes.ts']);

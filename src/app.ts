@@ -20,6 +20,9 @@ import { docsPage } from './pages/docs';
 import { auditRoutes } from './audit/audit.routes';
 import { emailEventRoutes } from './delivery/email-events.routes';
 import { webhookRoutes } from './webhooks/webhooks.routes';
+import { inviteLinkRoutes, joinRoutes } from './joins/links.routes';
+import { domainRoutes, suggestionRoutes } from './joins/domains.routes';
+import { joinRequestRoutes, myJoinRequestRoutes } from './joins/requests.routes';
 import { deepHealth } from './health';
 import { deploymentProblem, logDeploymentProblemOnce } from './lib/deployment';
 
@@ -156,6 +159,12 @@ app.route('/v1/organizations', organizationRoutes);
 app.route('/v1/organizations', invitationRoutes);
 app.route('/v1/organizations', auditRoutes);
 app.route('/v1/organizations', webhookRoutes);
+app.route('/v1/organizations', inviteLinkRoutes);
+app.route('/v1/organizations', domainRoutes);
+app.route('/v1/organizations', joinRequestRoutes);
+app.route('/v1/me', suggestionRoutes);
+app.route('/v1/me', myJoinRequestRoutes);
+app.route('/v1/join', joinRoutes);
 app.route('/v1/invitations', acceptanceRoutes);
 app.route('/v1/email-events', emailEventRoutes);
 

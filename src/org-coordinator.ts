@@ -2,12 +2,15 @@ import { DurableObject } from 'cloudflare:workers';
 import { drizzle } from 'drizzle-orm/d1';
 import { sql } from 'drizzle-orm';
 import type { Role } from './db/schema';
-import type { AuthUser, Db } from './env';
+import type { Db } from './env';
 import { openSession } from './db/session';
 import { fail, type Outcome } from './errors';
 import { isManager } from './lib/roles';
 import { refusals } from './invitations/rules';
-import type { ClientInfo, SendingContext, WriteContext } from './lib/write-context';
+import type { Caller, ClientInfo, SendingContext, WriteContext } from './lib/write-context';
+import * as links from './joins/links.service';
+import * as domains from './joins/domains.service';
+import * as requests from './joins/requests.service';
 import { resolveOrgAccess } from './auth/auth.store';
 import { handOff, handOffNewWebhooks } from './delivery/producer';
 import { OrgEmailWindow, emailQuota } from './rate-limit/email-quota';
@@ -34,8 +37,8 @@ export interface Written {
   bookmark: string | null;
 }
 
-type Caller = AuthUser & { role: Role };
-type Task<T> = (ctx: WriteContext, caller: Caller) => Promise<Outcome<T>>;
+type Member = Caller & { role: Role };
+type Task<T> = (ctx: WriteContext, caller: Member) => Promise<Outcome<T>>;
 
 /**
  * One instance per organization (named by its id), placed by `COORDINATOR_LOCATION_HINT` beside the
@@ -54,11 +57,16 @@ export class OrgCoordinator extends DurableObject<Env> {
    * the credential; a visitor's own credential, when live, says who they are).
    */
   #asMember<T extends object>(req: WriteRequest, task: Task<T>) {
-    return this.#run(req, 'member', (ctx, caller) => task(ctx, caller!));
+    return this.#run(req, 'member', (ctx, caller) => task(ctx, caller as Member));
   }
 
   #asManager<T extends object>(req: WriteRequest, task: Task<T>) {
-    return this.#run(req, 'manager', (ctx, caller) => task(ctx, caller!));
+    return this.#run(req, 'manager', (ctx, caller) => task(ctx, caller as Member));
+  }
+
+  /** Any signed-in account, member or not (a way in: a link, a domain join, a withdrawal). */
+  #asUser<T extends object>(req: WriteRequest, task: (ctx: WriteContext, caller: Caller) => Promise<Outcome<T>>) {
+    return this.#run(req, 'user', (ctx, caller) => task(ctx, caller!));
   }
 
   /** The caller and their role here, from one read of the request's session. */
@@ -79,7 +87,7 @@ export class OrgCoordinator extends DurableObject<Env> {
    */
   async #run<T extends object>(
     req: WriteRequest,
-    who: 'member' | 'manager' | 'anyone',
+    who: 'member' | 'manager' | 'user' | 'anyone',
     task: (ctx: WriteContext, caller: Caller | null) => Promise<Outcome<T>>,
   ): Promise<Outcome<T> & Written> {
     const session = openSession(this.env.DB, 'first-primary');
@@ -95,16 +103,18 @@ export class OrgCoordinator extends DurableObject<Env> {
         ? null
         : !caller
           ? fail('unauthorized', 'Sign in, or send Authorization: Bearer <token>.')
-          : !caller.role
-            ? refusals.noOrganization()
-            : who === 'manager' && !isManager(caller.role)
-              ? refusals.notManager()
-              : null;
+          : who === 'user'
+            ? null
+            : !caller.role
+              ? refusals.noOrganization()
+              : who === 'manager' && !isManager(caller.role)
+                ? refusals.notManager()
+                : null;
     if (refused) return { ...refused, bookmark: session.bookmark() };
     const ctx = { ...base, actor: { ...base.actor, userId: caller?.id ?? null } };
     const run = this.#tail.then(
-      () => task(ctx, caller as Caller | null),
-      () => task(ctx, caller as Caller | null),
+      () => task(ctx, caller),
+      () => task(ctx, caller),
     );
     this.#tail = run.catch(() => undefined);
     this.ctx.waitUntil(run.then((outcome) => this.#handOff(outcome, req)).catch(() => undefined));
@@ -192,5 +202,57 @@ export class OrgCoordinator extends DurableObject<Env> {
     return this.#run(req, 'anyone', (ctx, caller) =>
       acceptInvitation(ctx, { ...input, sessionUser: caller ? { id: caller.id, email: caller.email } : undefined }),
     );
+  }
+
+  // Ways in beyond the emailed invitation (SPEC §16). Managers manage links and decide requests
+  // (the services check what only owners may do); any signed-in account redeems, joins by domain
+  // and withdraws its own request.
+
+  async createInviteLink(req: WriteRequest, input: links.CreateLinkInput) {
+    return this.#asManager(req, (ctx, caller) => links.createInviteLink(ctx, caller, input));
+  }
+
+  async updateInviteLink(req: WriteRequest, input: links.UpdateLinkInput) {
+    return this.#asManager(req, (ctx, caller) => links.updateInviteLink(ctx, caller, input));
+  }
+
+  async rotateInviteLink(req: WriteRequest, input: links.RotateLinkInput) {
+    return this.#asManager(req, (ctx, caller) => links.rotateInviteLink(ctx, caller, input));
+  }
+
+  async deleteInviteLink(req: WriteRequest, input: { id: string }) {
+    return this.#asManager(req, (ctx, caller) => links.deleteInviteLink(ctx, caller, input));
+  }
+
+  async redeemInviteLink(req: WriteRequest, input: links.RedeemInput) {
+    return this.#asUser(req, (ctx, caller) => links.redeemInviteLink(ctx, caller, input));
+  }
+
+  async addDomain(req: WriteRequest, input: domains.AddDomainInput) {
+    return this.#asManager(req, (ctx, caller) => domains.addDomain(ctx, caller, input));
+  }
+
+  async verifyDomain(req: WriteRequest, input: domains.VerifyDomainInput) {
+    return this.#asManager(req, (ctx, caller) => domains.verifyDomain(ctx, caller, input));
+  }
+
+  async deleteDomain(req: WriteRequest, input: { id: string }) {
+    return this.#asManager(req, (ctx, caller) => domains.deleteDomain(ctx, caller, input));
+  }
+
+  async joinByDomain(req: WriteRequest) {
+    return this.#asUser(req, (ctx, caller) => domains.joinByDomain(ctx, caller));
+  }
+
+  async approveJoinRequest(req: WriteRequest, input: requests.ApproveInput) {
+    return this.#asManager(req, (ctx, caller) => requests.approveJoinRequest(ctx, caller, input));
+  }
+
+  async rejectJoinRequest(req: WriteRequest, input: requests.RejectInput) {
+    return this.#asManager(req, (ctx, caller) => requests.rejectJoinRequest(ctx, caller, input));
+  }
+
+  async withdrawJoinRequest(req: WriteRequest, input: { id: string }) {
+    return this.#asUser(req, (ctx, caller) => requests.withdrawJoinRequest(ctx, caller, input));
   }
 }

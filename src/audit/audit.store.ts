@@ -2,7 +2,14 @@ import { is, SQL, sql } from 'drizzle-orm';
 import type { Actor } from '../lib/write-context';
 import { newId } from '../lib/ids';
 
-export type AuditTarget = 'invitation' | 'membership' | 'organization' | 'webhook';
+export type AuditTarget =
+  | 'invitation'
+  | 'membership'
+  | 'organization'
+  | 'webhook'
+  | 'invite_link'
+  | 'domain'
+  | 'join_request';
 
 export interface AuditInput {
   organizationId: string;

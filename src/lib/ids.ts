@@ -10,5 +10,20 @@ export function randomString(length: number): string {
 
 /** Opaque prefixed identifier, e.g. `inv_…`, `org_…`, `usr_…`. */
 export const newId = (
-  prefix: 'usr' | 'org' | 'inv' | 'ses' | 'tok' | 'aud' | 'jti' | 'obx' | 'whk' | 'evt' | 'msg' | 'wha',
+  prefix:
+    | 'usr'
+    | 'org'
+    | 'inv'
+    | 'ses'
+    | 'tok'
+    | 'aud'
+    | 'jti'
+    | 'obx'
+    | 'whk'
+    | 'evt'
+    | 'msg'
+    | 'wha'
+    | 'lnk'
+    | 'dom'
+    | 'jrq',
 ) => `${prefix}_${randomString(20)}`;

@@ -1,3 +1,4 @@
+import type { Role } from '../db/schema';
 import type { Db } from '../env';
 import type { Failure } from '../errors';
 
@@ -51,4 +52,12 @@ export interface SendingContext extends WriteContext {
 export interface Inviter {
   name: string;
   email: string;
+}
+
+/** The authenticated caller of a write, and their role in the organization (null: not a member). */
+export interface Caller {
+  id: string;
+  email: string;
+  name: string;
+  role: Role | null;
 }

@@ -117,7 +117,7 @@ export const organizationRoutes = createRouter()
       domainJoinRole: body.domain_join_role,
     };
     await updateOrganizationSettings(c.var.db, actorOf(c, user.id), org.id, settings, now);
-    const given = <T,>(value: T | undefined, was: T) => (value === undefined ? was : value);
+    const given = <T>(value: T | undefined, was: T) => (value === undefined ? was : value);
     const after = {
       ...org,
       allowedEmailDomains:

@@ -1,0 +1,4 @@
+// SCAFFOLD: replaced by the helper that owns requests.
+import { createRouter } from '../lib/openapi';
+export const joinRequestRoutes = createRouter();
+export const myJoinRequestRoutes = createRouter();
