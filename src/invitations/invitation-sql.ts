@@ -51,7 +51,7 @@ export const inviterStateSql = (ctx: WriteContext) => sql`
   (SELECT default_locale FROM organizations WHERE id = ${ctx.organizationId}) AS default_locale,
   (SELECT role FROM memberships WHERE organization_id = ${ctx.organizationId} AND user_id = ${ctx.actor.userId}) AS role,
   ${livePendingCountSql(ctx.organizationId, ctx.now)} AS pending,
-  (SELECT count(*) FROM memberships WHERE organization_id = ${ctx.organizationId}) AS members,
+  (SELECT count(*) FROM memberships WHERE organization_id = ${ctx.organizationId}) AS member_count,
   (SELECT seat_limit FROM organizations WHERE id = ${ctx.organizationId}) AS seat_limit`;
 
 export interface InviterStateRow {
@@ -59,7 +59,7 @@ export interface InviterStateRow {
   default_locale: string | null;
   role: Role | null;
   pending: number;
-  members: number;
+  member_count: number;
   seat_limit: number | null;
 }
 
@@ -68,7 +68,7 @@ export const inviterState = (row: InviterStateRow) => ({
   domains: parseDomains(row.domains),
   defaultLocale: asLocale(row.default_locale),
   pending: row.pending,
-  members: row.members,
+  members: row.member_count,
   seatLimit: row.seat_limit,
 });
 
