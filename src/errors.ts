@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   api_token_limit: { status: 409, title: 'Too many live API tokens on this account' },
   seat_limit: { status: 409, title: 'No seat left in this organization' },
   domain_taken: { status: 409, title: 'This domain is verified by another organization' },
+  invite_link_limit: { status: 409, title: 'Too many live invite links in this organization' },
   conflict: { status: 409, title: 'Conflicting concurrent change; retry' },
   invitation_invalid: { status: 410, title: 'Invitation no longer valid' },
   link_invalid: { status: 410, title: 'Sign-in link no longer valid' },
