@@ -4,6 +4,7 @@ import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 import { startEmailApiStandIn } from './test/standins/email-api';
 import { startWebhookReceiver } from './test/standins/webhook-receiver';
+import { startDohStandIn } from './test/standins/doh';
 
 /**
  * Two projects, both inside workerd against the real local D1, Durable Objects and Queues:
@@ -18,6 +19,8 @@ export default defineConfig(async () => {
   // The HTTPS email API stand-in lives as long as this process (its socket does not hold it open).
   const standIn = await startEmailApiStandIn();
   const receiver = await startWebhookReceiver();
+  // The DNS-over-HTTPS resolver stand-in: tests say which TXT records exist (test/standins/doh.ts).
+  const doh = await startDohStandIn();
   // The Worker's source, for the test that every message key is used somewhere.
   const source = readdirSync('src', { recursive: true, encoding: 'utf8' })
     .filter((f) => /\.(ts|tsx)$/.test(f) && !f.includes('worker-configuration') && !f.startsWith('i18n'))
@@ -28,6 +31,7 @@ export default defineConfig(async () => {
     TEST_EMAIL_API: standIn.origin,
     TEST_WEBHOOK_RECEIVER: receiver.origin,
     TEST_SOURCE: source,
+    DOH_URL: `${doh.origin}/dns-query`,
     // Test-only key; `.dev.vars` is not read in tests.
     TOKEN_SIGNING_KEY: 'test-signing-key-0123456789abcdefghijklmnopqrstuvwxyz',
     TOKEN_SIGNING_KEYS_PREVIOUS: '',
