@@ -1,13 +1,13 @@
 import { sql } from 'drizzle-orm';
-import type { Role } from '../db/schema';
+import type { OutboxKind, Role } from '../db/schema';
 import { AUDIENCE, signToken } from '../auth/tokens';
-import { apiTokenMail, invitationMail, signInMail } from '../email/templates';
+import { apiTokenMail, invitationMail, joinDecisionMail, joinRequestMail, signInMail } from '../email/templates';
 import { asLocale } from '../lib/roles';
 import type { OutgoingMail } from '../email/mime';
 
 export interface OutboxRow {
   id: string;
-  kind: 'invitation_email' | 'sign_in_email' | 'api_token_email';
+  kind: OutboxKind;
   organization_id: string | null;
   subject_id: string;
   token_id: string | null;
@@ -26,7 +26,8 @@ export type Rendered = { ok: true; mail: OutgoingMail } | { ok: false; stale: st
 
 /**
  * What rendering reads, in the claim's own batch (after the claim): the invitation, the sign-in
- * link, or the API token.
+ * link, the API token, or the join request (with its organization, and the recipient: the outbox
+ * row's `token_id` is their user id).
  */
 export const renderReads = (outboxId: string) => [
   sql`SELECT i.id, i.organization_id, i.email, i.role, i.status, i.message, i.expires_at, i.token_id, i.locale,
@@ -37,6 +38,12 @@ export const renderReads = (outboxId: string) => [
     WHERE jti = (SELECT subject_id FROM outbox WHERE id = ${outboxId} AND kind = 'sign_in_email')`,
   sql`SELECT u.email, t.name, t.created_at, t.expires_at, t.revoked_at, t.locale FROM api_tokens t JOIN users u ON u.id = t.user_id
     WHERE t.id = (SELECT subject_id FROM outbox WHERE id = ${outboxId} AND kind = 'api_token_email')`,
+  sql`SELECT r.status, r.role, r.reason, u.name AS requester_name, u.email AS requester_email,
+      o.name AS org_name, o.slug AS org_slug, o.default_locale, rc.email AS recipient_email,
+      (SELECT m.role FROM memberships m WHERE m.organization_id = r.organization_id AND m.user_id = x.token_id) AS recipient_role
+    FROM outbox x JOIN join_requests r ON r.id = x.subject_id JOIN users u ON u.id = r.user_id
+      JOIN organizations o ON o.id = r.organization_id LEFT JOIN users rc ON rc.id = x.token_id
+    WHERE x.id = ${outboxId} AND x.kind IN ('join_request_email', 'join_decision_email')`,
 ];
 
 interface InvitationRead {
@@ -51,6 +58,18 @@ interface InvitationRead {
   locale: string | null;
   org_name: string | null;
   inviter_name: string | null;
+}
+interface JoinRequestRead {
+  status: string;
+  role: Role;
+  reason: string | null;
+  requester_name: string;
+  requester_email: string;
+  org_name: string;
+  org_slug: string;
+  default_locale: string | null;
+  recipient_email: string | null;
+  recipient_role: Role | null;
 }
 interface SignInRead {
   email: string;
@@ -74,6 +93,9 @@ interface ApiTokenRead {
  * accepted, expired, used) is stale.
  */
 export async function renderOutboxRow(env: Env, row: OutboxRow, reads: D1Result[], now: number): Promise<Rendered> {
+  if (row.kind === 'join_request_email' || row.kind === 'join_decision_email') {
+    return renderJoinRequestMail(env, row.kind, reads[3].results[0] as JoinRequestRead | undefined);
+  }
   if (row.kind === 'api_token_email') {
     // Never stale: the account hears of every token created, even one revoked since (SPEC §18).
     const tok = reads[2].results[0] as ApiTokenRead | undefined;
@@ -124,6 +146,52 @@ export async function renderOutboxRow(env: Env, row: OutboxRow, reads: D1Result[
       link: invitationLink(env.APP_URL, token),
       expiresAt: inv.expires_at,
       locale: asLocale(inv.locale),
+    }),
+  };
+}
+
+/**
+ * A join request email (SPEC §16), in the organization's default language, from the request as it
+ * is now. To an owner or admin: only while the request is pending and they still manage the
+ * organization. To the requester: the decision, approved or rejected. Neither carries a token.
+ */
+function renderJoinRequestMail(
+  env: Env,
+  kind: 'join_request_email' | 'join_decision_email',
+  req: JoinRequestRead | undefined,
+): Rendered {
+  if (!req?.recipient_email) return { ok: false, stale: 'the join request or its recipient no longer exists' };
+  const locale = asLocale(req.default_locale);
+  const orgUrl = `${base(env.APP_URL)}/orgs/${encodeURIComponent(req.org_slug)}`;
+  if (kind === 'join_request_email') {
+    if (req.status !== 'pending') return { ok: false, stale: `the join request was ${req.status}` };
+    if (req.recipient_role !== 'owner' && req.recipient_role !== 'admin')
+      return { ok: false, stale: 'the recipient no longer manages the organization' };
+    return {
+      ok: true,
+      mail: joinRequestMail({
+        to: req.recipient_email,
+        requesterName: req.requester_name,
+        requesterEmail: req.requester_email,
+        organizationName: req.org_name,
+        role: req.role,
+        link: `${orgUrl}/settings/team#join-requests`,
+        locale,
+      }),
+    };
+  }
+  if (req.status !== 'approved' && req.status !== 'rejected')
+    return { ok: false, stale: `the join request is ${req.status}` };
+  return {
+    ok: true,
+    mail: joinDecisionMail({
+      to: req.recipient_email,
+      organizationName: req.org_name,
+      approved: req.status === 'approved',
+      role: req.role,
+      reason: req.reason,
+      link: orgUrl,
+      locale,
     }),
   };
 }

@@ -131,3 +131,103 @@ ${locales.map((l, n) => html`${n > 0 ? raw('<hr style="border:0;border-top:1px s
     html: String(body),
   };
 }
+
+/** A call to action, as every email here draws it. */
+const button = (href: string, label: string) =>
+  html`<p><a href="${href}" style="display:inline-block;background:#4f46e5;color:#fff;padding:10px 18px;border-radius:6px;text-decoration:none">${label}</a></p>`;
+
+/** An email's HTML page around `content`, in `locale`. */
+const page = (locale: Locale, content: unknown) =>
+  String(html`<!doctype html>
+<html lang="${locale}"><body style="font-family:system-ui,-apple-system,Segoe UI,sans-serif;color:#111;max-width:560px;margin:0 auto;padding:24px">
+${content}
+</body></html>`);
+
+export interface JoinRequestMailInput {
+  /** The owner or admin told. */
+  to: string;
+  requesterName: string;
+  requesterEmail: string;
+  organizationName: string;
+  role: string;
+  /** Settings > Team, where the request is approved or rejected. */
+  link: string;
+  locale: Locale;
+}
+
+/** To an owner or admin: someone asks to join (SPEC §16). No token: the link is the Team page. */
+export function joinRequestMail(i: JoinRequestMailInput): OutgoingMail {
+  const { locale } = i;
+  const role = roleName(locale, i.role);
+  const vars = { name: i.requesterName, email: i.requesterEmail, org: i.organizationName, role };
+  const flat = { ...vars, name: escapeText(i.requesterName), org: escapeText(i.organizationName) };
+  const text = [
+    t(locale, 'join_email.intro', flat),
+    '',
+    t(locale, 'join_email.review_line', { link: i.link }),
+    '',
+    t(locale, 'join_email.why', { org: flat.org }),
+  ].join('\n');
+  const body = html`<h1 style="font-size:20px">${raw(htmlMessage(locale, 'join_email.heading', { org: i.organizationName }))}</h1>
+<p>${raw(htmlMessage(locale, 'join_email.intro', vars, ['name', 'org', 'role']))}</p>
+${button(i.link, t(locale, 'join_email.button'))}
+<p style="color:#555;font-size:13px">${t(locale, 'email.or_open', { link: i.link })}</p>
+<p style="color:#555;font-size:13px">${raw(htmlMessage(locale, 'join_email.why', { org: i.organizationName }))}</p>`;
+  return {
+    to: i.to,
+    subject: t(locale, 'join_email.subject', {
+      name: subjectName(i.requesterName),
+      org: subjectName(i.organizationName),
+    }),
+    text,
+    html: page(locale, body),
+  };
+}
+
+export interface JoinDecisionMailInput {
+  /** The requester. */
+  to: string;
+  organizationName: string;
+  approved: boolean;
+  /** The role granted (approved). */
+  role: string;
+  /** Why it was rejected, when the decider said. */
+  reason: string | null;
+  /** The organization (approved). */
+  link: string;
+  locale: Locale;
+}
+
+/** To the requester: their join request was approved (with a link in) or rejected (with the reason given). */
+export function joinDecisionMail(i: JoinDecisionMailInput): OutgoingMail {
+  const { locale } = i;
+  const org = escapeText(i.organizationName);
+  const role = roleName(locale, i.role);
+  const reason = !i.approved && i.reason ? i.reason : null;
+  const text = i.approved
+    ? [
+        t(locale, 'decision_email.approved_intro', { org, role }),
+        '',
+        t(locale, 'decision_email.open_line', { org, link: i.link }),
+      ]
+    : [
+        t(locale, 'decision_email.rejected_intro', { org }),
+        ...(reason ? ['', t(locale, 'decision_email.reason'), reason] : []),
+      ];
+  const subjectKey = i.approved ? 'decision_email.approved_subject' : 'decision_email.rejected_subject';
+  const body = html`<h1 style="font-size:20px">${raw(htmlMessage(locale, subjectKey, { org: i.organizationName }))}</h1>
+${
+  i.approved
+    ? html`<p>${raw(htmlMessage(locale, 'decision_email.approved_intro', { org: i.organizationName, role }, ['org', 'role']))}</p>
+${button(i.link, t(locale, 'decision_email.open_button', { org }))}
+<p style="color:#555;font-size:13px">${t(locale, 'email.or_open', { link: i.link })}</p>`
+    : html`<p>${raw(htmlMessage(locale, 'decision_email.rejected_intro', { org: i.organizationName }, ['org']))}</p>
+${reason ? html`<p>${t(locale, 'decision_email.reason')}</p><blockquote style="border-left:3px solid #ddd;margin:16px 0;padding:4px 12px;color:#333;white-space:pre-wrap">${reason}</blockquote>` : ''}`
+}`;
+  return {
+    to: i.to,
+    subject: t(locale, subjectKey, { org: subjectName(i.organizationName) }),
+    text: text.join('\n'),
+    html: page(locale, body),
+  };
+}

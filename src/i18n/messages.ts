@@ -1,8 +1,9 @@
 import { LOCALES, type Locale } from '../db/schema';
 
 /*
- * What invitees read (SPEC §12): the invitation email and the acceptance pages, and the email that
- * tells an account of a new API token (SPEC §18); one catalogue per locale. Every locale has every
+ * What invitees read (SPEC §12): the invitation email and the acceptance pages, the email that
+ * tells an account of a new API token (SPEC §18), and the join request emails (SPEC §16: to owners
+ * and admins about a new request, to the requester about the decision); one catalogue per locale. Every locale has every
  * key (the type says so, and a test checks that no key is unused). `{name}` placeholders are filled
  * by `t`; values are escaped by the renderer, never here.
  */
@@ -54,6 +55,19 @@ const en = {
   'token_email.you': 'If you created it, there is nothing to do.',
   'token_email.not_you': 'If you did not, open your Account page, revoke the token and sign out everywhere: {link}',
   'token_email.button': 'Open your Account page',
+  'join_email.subject': '{name} asks to join {org} on 8bit-ai',
+  'join_email.heading': 'A request to join {org}',
+  'join_email.intro': '{name} ({email}) asks to join {org} as {role}.',
+  'join_email.review_line': 'Approve or reject it in Settings > Team: {link}',
+  'join_email.button': 'Review the request',
+  'join_email.why': 'You receive this email because you are an owner or admin of {org}.',
+  'decision_email.approved_subject': 'Your request to join {org} was approved',
+  'decision_email.approved_intro': 'Your request to join {org} was approved. You are now a member, as {role}.',
+  'decision_email.open_line': 'Open {org}: {link}',
+  'decision_email.open_button': 'Open {org}',
+  'decision_email.rejected_subject': 'Your request to join {org} was declined',
+  'decision_email.rejected_intro': 'Your request to join {org} was declined.',
+  'decision_email.reason': 'The reason given:',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -109,6 +123,20 @@ const de: Catalogue = {
   'token_email.not_you':
     'Falls nicht, öffnen Sie Ihre Kontoseite, widerrufen Sie das Token und melden Sie sich überall ab: {link}',
   'token_email.button': 'Kontoseite öffnen',
+  'join_email.subject': '{name} möchte {org} auf 8bit-ai beitreten',
+  'join_email.heading': 'Eine Beitrittsanfrage für {org}',
+  'join_email.intro': '{name} ({email}) möchte {org} als {role} beitreten.',
+  'join_email.review_line': 'Genehmigen oder ablehnen unter Einstellungen > Team: {link}',
+  'join_email.button': 'Anfrage prüfen',
+  'join_email.why': 'Sie erhalten diese E-Mail, weil Sie Inhaber oder Admin von {org} sind.',
+  'decision_email.approved_subject': 'Ihre Anfrage, {org} beizutreten, wurde genehmigt',
+  'decision_email.approved_intro':
+    'Ihre Anfrage, {org} beizutreten, wurde genehmigt. Sie sind jetzt Mitglied, als {role}.',
+  'decision_email.open_line': '{org} öffnen: {link}',
+  'decision_email.open_button': '{org} öffnen',
+  'decision_email.rejected_subject': 'Ihre Anfrage, {org} beizutreten, wurde abgelehnt',
+  'decision_email.rejected_intro': 'Ihre Anfrage, {org} beizutreten, wurde abgelehnt.',
+  'decision_email.reason': 'Angegebener Grund:',
 };
 
 const fr: Catalogue = {
@@ -160,6 +188,20 @@ const fr: Catalogue = {
   'token_email.not_you':
     'Sinon, ouvrez la page de votre compte, révoquez le jeton et déconnectez-vous partout : {link}',
   'token_email.button': 'Ouvrir la page de votre compte',
+  'join_email.subject': '{name} demande à rejoindre {org} sur 8bit-ai',
+  'join_email.heading': 'Une demande pour rejoindre {org}',
+  'join_email.intro': '{name} ({email}) demande à rejoindre {org} en tant que {role}.',
+  'join_email.review_line': 'Acceptez-la ou refusez-la dans Paramètres > Équipe : {link}',
+  'join_email.button': 'Examiner la demande',
+  'join_email.why': 'Vous recevez cet e-mail parce que vous êtes propriétaire ou administrateur de {org}.',
+  'decision_email.approved_subject': 'Votre demande pour rejoindre {org} a été acceptée',
+  'decision_email.approved_intro':
+    'Votre demande pour rejoindre {org} a été acceptée. Vous êtes désormais membre, en tant que {role}.',
+  'decision_email.open_line': 'Ouvrir {org} : {link}',
+  'decision_email.open_button': 'Ouvrir {org}',
+  'decision_email.rejected_subject': 'Votre demande pour rejoindre {org} a été refusée',
+  'decision_email.rejected_intro': 'Votre demande pour rejoindre {org} a été refusée.',
+  'decision_email.reason': 'Motif indiqué :',
 };
 
 const es: Catalogue = {
@@ -210,6 +252,19 @@ const es: Catalogue = {
   'token_email.not_you':
     'Si no fuiste tú, abre la página de tu cuenta, revoca el token y cierra sesión en todas partes: {link}',
   'token_email.button': 'Abrir la página de tu cuenta',
+  'join_email.subject': '{name} solicita unirse a {org} en 8bit-ai',
+  'join_email.heading': 'Una solicitud para unirse a {org}',
+  'join_email.intro': '{name} ({email}) solicita unirse a {org} como {role}.',
+  'join_email.review_line': 'Apruébala o recházala en Configuración > Equipo: {link}',
+  'join_email.button': 'Revisar la solicitud',
+  'join_email.why': 'Recibes este correo porque eres propietario o administrador de {org}.',
+  'decision_email.approved_subject': 'Tu solicitud para unirte a {org} fue aprobada',
+  'decision_email.approved_intro': 'Tu solicitud para unirte a {org} fue aprobada. Ahora eres miembro, como {role}.',
+  'decision_email.open_line': 'Abrir {org}: {link}',
+  'decision_email.open_button': 'Abrir {org}',
+  'decision_email.rejected_subject': 'Tu solicitud para unirte a {org} fue rechazada',
+  'decision_email.rejected_intro': 'Tu solicitud para unirte a {org} fue rechazada.',
+  'decision_email.reason': 'Motivo indicado:',
 };
 
 const ja: Catalogue = {
@@ -260,6 +315,19 @@ const ja: Catalogue = {
   'token_email.not_you':
     '心当たりがない場合は、アカウントページでトークンを取り消し、すべての端末からログアウトしてください: {link}',
   'token_email.button': 'アカウントページを開く',
+  'join_email.subject': '{name} さんが 8bit-ai の {org} への参加をリクエストしました',
+  'join_email.heading': '{org} への参加リクエスト',
+  'join_email.intro': '{name} さん（{email}）が {role} として {org} への参加をリクエストしています。',
+  'join_email.review_line': '設定 > チーム で承認または拒否してください：{link}',
+  'join_email.button': 'リクエストを確認',
+  'join_email.why': '{org} のオーナーまたは管理者であるため、このメールをお送りしています。',
+  'decision_email.approved_subject': '{org} への参加リクエストが承認されました',
+  'decision_email.approved_intro': '{org} への参加リクエストが承認されました。{role} としてメンバーになりました。',
+  'decision_email.open_line': '{org} を開く：{link}',
+  'decision_email.open_button': '{org} を開く',
+  'decision_email.rejected_subject': '{org} への参加リクエストは承認されませんでした',
+  'decision_email.rejected_intro': '{org} への参加リクエストは承認されませんでした。',
+  'decision_email.reason': '理由：',
 };
 
 const ptBR: Catalogue = {
@@ -310,6 +378,19 @@ const ptBR: Catalogue = {
   'token_email.not_you':
     'Se não foi você, abra a página da sua conta, revogue o token e saia de todas as sessões: {link}',
   'token_email.button': 'Abrir a página da sua conta',
+  'join_email.subject': '{name} pediu para entrar em {org} no 8bit-ai',
+  'join_email.heading': 'Um pedido para entrar em {org}',
+  'join_email.intro': '{name} ({email}) pediu para entrar em {org} como {role}.',
+  'join_email.review_line': 'Aprove ou recuse em Configurações > Equipe: {link}',
+  'join_email.button': 'Ver o pedido',
+  'join_email.why': 'Você recebe este e-mail porque é proprietário ou administrador de {org}.',
+  'decision_email.approved_subject': 'Seu pedido para entrar em {org} foi aprovado',
+  'decision_email.approved_intro': 'Seu pedido para entrar em {org} foi aprovado. Agora você é membro, como {role}.',
+  'decision_email.open_line': 'Abrir {org}: {link}',
+  'decision_email.open_button': 'Abrir {org}',
+  'decision_email.rejected_subject': 'Seu pedido para entrar em {org} foi recusado',
+  'decision_email.rejected_intro': 'Seu pedido para entrar em {org} foi recusado.',
+  'decision_email.reason': 'Motivo informado:',
 };
 
 export const CATALOGUES: Readonly<Record<Locale, Catalogue>> = { en, de, fr, es, ja, 'pt-BR': ptBR };
