@@ -20,7 +20,7 @@ import type { WriteContext } from '../lib/write-context';
 const ownerCountSql = (org: string) =>
   sql`(SELECT count(*) FROM memberships WHERE organization_id = ${org} AND role = 'owner')`;
 
-/** `disabled_reason` of an endpoint whose `created_by` lost the owner/admin role (SPEC §18). */
+/** `disabled_reason` of an endpoint or invite link whose `created_by` lost the owner/admin role (SPEC §16, §18). */
 export const CREATOR_REMOVED = 'creator_removed';
 
 /**
@@ -43,6 +43,27 @@ export function disableEndpointsCreatedBy(organizationId: string, userId: string
       WHERE ${theirs} AND enabled = 1 AND ${onlyIf}`,
     sql`UPDATE webhook_deliveries SET status = 'dropped', updated_at = ${now}
       WHERE endpoint_id IN (SELECT id FROM webhook_endpoints WHERE ${theirs} AND disabled_reason = ${CREATOR_REMOVED}) AND status IN ('pending', 'sending') AND ${onlyIf}`,
+  ];
+}
+
+/**
+ * For the same batch (SPEC §16): `userId`'s enabled invite links are disabled with
+ * `creator_removed`, then each gets a system `invite_link.disabled` audit event (after the change,
+ * so its webhook event shows the link disabled). Their URLs admit no one from this batch on.
+ */
+export function disableLinksCreatedBy(organizationId: string, userId: string, now: number, onlyIf: SQL): SQL[] {
+  const theirs = sql`organization_id = ${organizationId} AND created_by = ${userId}`;
+  return [
+    sql`UPDATE invite_links SET enabled = 0, disabled_reason = ${CREATOR_REMOVED}, updated_at = ${now}
+      WHERE ${theirs} AND enabled = 1 AND deleted_at IS NULL AND ${onlyIf}`,
+    systemAuditSql({
+      action: 'invite_link.disabled',
+      target: 'invite_link',
+      data: sql`json_object('reason', ${CREATOR_REMOVED}, 'created_by', created_by)`,
+      from: sql`invite_links WHERE ${theirs} AND enabled = 0 AND disabled_reason = ${CREATOR_REMOVED}
+        AND updated_at = ${now} AND ${onlyIf}`,
+      now,
+    }),
   ];
 }
 
@@ -133,8 +154,14 @@ export async function changeMemberRole(
       WHERE organization_id = ${org} AND user_id = ${input.userId} AND role = ${current}
         AND (role != 'owner' OR ${ownerCountSql(org)} > 1)
         AND (${input.role} != 'owner' OR ${ownedElsewhere} < ${ownerCap})`,
-    // Below admin, their webhook endpoints stop first: none of this batch's events reach them.
-    ...(MANAGERS.includes(input.role) ? [] : disableEndpointsCreatedBy(org, input.userId, now, changed)),
+    // Below admin, their webhook endpoints stop first: none of this batch's events reach them. And
+    // their invite links stop admitting anyone.
+    ...(MANAGERS.includes(input.role)
+      ? []
+      : [
+          ...disableEndpointsCreatedBy(org, input.userId, now, changed),
+          ...disableLinksCreatedBy(org, input.userId, now, changed),
+        ]),
     auditStatement(
       ctx.actor,
       {
@@ -177,6 +204,7 @@ export async function removeMember(
       AND (role != 'owner' OR ${ownerCountSql(org)} > 1)`,
     // Their webhook endpoints stop first: none of this batch's events reach them (SPEC §18).
     ...disableEndpointsCreatedBy(org, input.userId, now, gone),
+    ...disableLinksCreatedBy(org, input.userId, now, gone),
     auditStatement(
       ctx.actor,
       {
