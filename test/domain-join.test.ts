@@ -1,5 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { describe, it } from 'vitest';
+import { Browser } from './browser-client';
 import { call, countRows, ownerWithOrg, signUp } from './helpers';
 
 /*
@@ -203,5 +204,67 @@ describe('POST /v1/organizations/{org}/join', () => {
         `organization_id = '${org.id}' AND action = 'member.added' AND json_extract(data, '$.via') = 'domain'`,
       ),
     ).toBe(5);
+  });
+});
+
+describe('the dashboard: "Organizations you can join"', () => {
+  it('lists the suggestions with Join and Ask to join forms; joining lands in the organization; a request says it was sent', async ({
+    expect,
+  }) => {
+    const domain = uniqueDomain('dash');
+    const auto = await openOrg(domain, 'auto');
+    const asks = await ownerWithOrg('Asks Co');
+    // One verified organization per domain: the second one is at the same people's other domain.
+    const alias = uniqueDomain('alias');
+    await withDomain(asks.owner.token, asks.org.id, alias);
+    await settings(asks.owner.token, asks.org.id, { domain_join: 'request' });
+
+    const frank = await signUp(person(domain, 'frank'), 'Frank Home');
+    const b = new Browser().signInAs(frank.token);
+    const home = await b.get('/');
+    expect(home.status).toBe(200);
+    expect(home.html).toContain('Organizations you can join');
+    expect(home.html).toContain(`action="/orgs/${auto.org.slug}/join"`);
+    expect(home.html).toMatch(/name="_csrf" value="[\w-]{43}"/);
+    // Without the CSRF token: refused, nothing written.
+    const forged = await b.post(`/orgs/${auto.org.slug}/join`, { _csrf: 'x'.repeat(43) });
+    expect(forged.status).toBe(403);
+    expect(await countRows('memberships', `organization_id = '${auto.org.id}'`)).toBe(1);
+    const joined = await b.post(`/orgs/${auto.org.slug}/join`, {});
+    expect(joined.status).toBe(303);
+    expect(joined.location).toBe(`/orgs/${auto.org.slug}/settings/team`);
+    expect(await countRows('memberships', `organization_id = '${auto.org.id}' AND user_id = '${frank.user.id}'`)).toBe(
+      1,
+    );
+    // Nothing left to join: home is the organization again.
+    expect((await b.get('/')).location).toBe(`/orgs/${auto.org.slug}/settings/team`);
+
+    const grace = await signUp(person(alias, 'grace'), 'Grace Asks');
+    const g = new Browser().signInAs(grace.token);
+    const page = await g.get('/');
+    expect(page.html).toContain('Ask to join');
+    const asked = await g.post(`/orgs/${asks.org.slug}/join`, {});
+    expect(asked.status).toBe(303);
+    expect(asked.location).toBe('/?notice=requested');
+    const after = await g.get(asked.location!);
+    expect(after.html).toContain('Request sent. The organization’s owners and admins will decide');
+    expect(after.html).toContain('<span class="badge pending">Request sent</span>');
+    expect(after.html).not.toContain(`action="/orgs/${asks.org.slug}/join"`);
+    // An organization the visitor cannot join: back home with plain words, nothing written.
+    const refused = await g.post(`/orgs/${auto.org.slug}/join`, {});
+    expect(refused.location).toBe('/?error=not_found');
+    expect((await g.get('/?error=not_found')).html).toContain('You cannot join that organization');
+    expect(await countRows('memberships', `organization_id = '${auto.org.id}' AND user_id = '${grace.user.id}'`)).toBe(
+      0,
+    );
+  });
+
+  it('is not shown when there is nothing to join', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg('Plain Co');
+    const home = await new Browser().signInAs(owner.token).get('/');
+    expect(home.status).toBe(303);
+    expect(home.location).toBe(`/orgs/${org.slug}/settings/team`);
+    const team = await new Browser().signInAs(owner.token).get(home.location!);
+    expect(team.html).not.toContain('Organizations you can join');
   });
 });

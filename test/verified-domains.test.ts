@@ -247,7 +247,7 @@ describe('one organization per domain', () => {
   it('two organizations verifying the same domain at once: exactly one is verified', async ({ expect }) => {
     const domain = uniqueDomain('race');
     const orgs = await Promise.all([ownerWithOrg('R1'), ownerWithOrg('R2'), ownerWithOrg('R3')]);
-    const domains = [];
+    const domains: Awaited<ReturnType<typeof added>>[] = [];
     for (const o of orgs) domains.push(await added(o.owner.token, o.org.id, domain));
     await setTxt(
       recordName(domain),

@@ -72,3 +72,11 @@ export async function suggestionsFor(db: Db, user: { id: string; email: string }
       AND ${domainAllowedSql(user.email)}
     ORDER BY o.name, o.id`);
 }
+
+/** The organizations `userId` has a pending join request at (the dashboard says "Request sent"). */
+export async function requestedOrganizations(db: Db, userId: string): Promise<Set<string>> {
+  const rows = await db.all<{ id: string }>(
+    sql`SELECT organization_id AS id FROM join_requests WHERE user_id = ${userId} AND status = 'pending'`,
+  );
+  return new Set(rows.map((r) => r.id));
+}

@@ -1,13 +1,111 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../env';
-import { ApiError } from '../errors';
+import { ApiError, type ErrorCode, fail } from '../errors';
 import { createOrganization, organizationsOf } from '../organizations/organizations.store';
 import { CreateOrganizationBody } from '../organizations/organizations.schemas';
 import { actorOf } from '../lib/request';
+import { coordinatorFor } from '../lib/coordinator';
+import { orgIdOf, writeRequest, written } from '../writes';
+import { emailDomainOf, requestedOrganizations, suggestionsFor } from '../joins/domains.store';
 import { refuseCsrf } from './auth.pages';
-import { CsrfField, Layout, type OrgLink } from './layout';
-import { csrfValid, formFields, pageUser } from './pages.middleware';
+import { Alerts, CsrfField, DataTable, Layout, type OrgLink } from './layout';
+import { credentialOf, csrfValid, formFields, pageUser } from './pages.middleware';
 import type { AuthUser } from '../env';
+
+/** An organization the visitor may join by their email's verified domain (SPEC §16). */
+interface Suggestion {
+  id: string;
+  name: string;
+  slug: string;
+  join: 'auto' | 'request';
+  requested: boolean;
+}
+
+const NOTICES: Record<string, string> = {
+  requested: 'Request sent. The organization’s owners and admins will decide, and you will be emailed their answer.',
+};
+
+/** Plain words for what a Join or Ask to join can meet. */
+const JOIN_ERRORS: Partial<Record<ErrorCode, string>> = {
+  not_found: 'You cannot join that organization by your email’s domain (any more).',
+  already_member: 'You are already a member of that organization.',
+  seat_limit: 'That organization has no seat left. Ask one of its owners to raise the seat limit.',
+  email_domain_not_allowed: 'That organization does not admit addresses at your email’s domain.',
+  invalid_state: 'You already asked to join that organization; its owners and admins will decide.',
+  rate_limited: 'That organization has too many join requests waiting. Try again later.',
+};
+const lookup = (table: Record<string, string>, key: string | undefined) =>
+  key && Object.hasOwn(table, key) ? table[key] : undefined;
+
+/** The signed-in home: the visitor's organizations and those they can join by their email's domain. */
+const HomePage = (p: {
+  user: AuthUser;
+  orgs: OrgLink[];
+  suggestions: Suggestion[];
+  csrf?: string;
+  notice?: string;
+  error?: string;
+}) => (
+  <Layout title="Home" user={p.user} orgs={p.orgs} csrf={p.csrf}>
+    <h1>Welcome, {p.user.name}</h1>
+    <p class="sub">Signed in as {p.user.email}</p>
+    <Alerts notice={p.notice} error={p.error} />
+    {p.suggestions.length ? (
+      <section class="card" aria-labelledby="suggested-heading">
+        <div class="card-head">
+          <h2 id="suggested-heading">Organizations you can join</h2>
+          <span class="muted small">Your email is at {emailDomainOf(p.user.email)}, a domain they verified.</span>
+        </div>
+        <DataTable labelledBy="suggested-heading" columns={['Organization', 'Joining']}>
+          {p.suggestions.map((s) => (
+            <tr data-suggestion={s.slug}>
+              <td>
+                <strong>{s.name}</strong> <span class="muted small">{s.slug}</span>
+              </td>
+              <td class="muted">{s.join === 'auto' ? 'Open: you join at once' : 'An owner or admin approves'}</td>
+              <td>
+                <div class="actions">
+                  {s.requested ? (
+                    <span class="badge pending">Request sent</span>
+                  ) : (
+                    <form method="post" action={`/orgs/${encodeURIComponent(s.slug)}/join`}>
+                      <CsrfField token={p.csrf} />
+                      <button class={`btn small${s.join === 'auto' ? ' primary' : ''}`} type="submit">
+                        {s.join === 'auto' ? 'Join' : 'Ask to join'}
+                        <span class="sr-only"> {s.name}</span>
+                      </button>
+                    </form>
+                  )}
+                </div>
+              </td>
+            </tr>
+          ))}
+        </DataTable>
+      </section>
+    ) : null}
+    <section class="card" aria-labelledby="orgs-heading">
+      <div class="card-head">
+        <h2 id="orgs-heading">Your organizations</h2>
+        <a class="btn small" href="/orgs/new">
+          + New organization
+        </a>
+      </div>
+      <div class="card-body">
+        {p.orgs.length ? (
+          <ul>
+            {p.orgs.map((o) => (
+              <li>
+                <a href={`/orgs/${o.slug}/settings/team`}>{o.name}</a> <span class="muted small">· {o.role}</span>
+              </li>
+            ))}
+          </ul>
+        ) : (
+          <p class="muted">You are not a member of any organization yet.</p>
+        )}
+      </div>
+    </section>
+  </Layout>
+);
 
 const NewOrgPage = (p: {
   user: AuthUser;
@@ -60,8 +158,45 @@ export const orgPages = new Hono<AppEnv>()
   .get('/', async (c) => {
     const user = await pageUser(c);
     if (!user) return c.redirect('/sign-in', 303);
-    const [first] = await organizationsOf(c.var.db, user.id);
-    return c.redirect(first ? `/orgs/${first.slug}/settings/team` : '/orgs/new', 303);
+    const [orgs, found, requested] = await Promise.all([
+      organizationsOf(c.var.db, user.id),
+      suggestionsFor(c.var.db, user),
+      requestedOrganizations(c.var.db, user.id),
+    ]);
+    const notice = lookup(NOTICES, c.req.query('notice'));
+    const error = lookup(JOIN_ERRORS as Record<string, string>, c.req.query('error'));
+    // With nothing to join and nothing to say, home is the first organization (or a new one).
+    if (!found.length && !notice && !error) {
+      return c.redirect(orgs[0] ? `/orgs/${orgs[0].slug}/settings/team` : '/orgs/new', 303);
+    }
+    const suggestions = found.map((s) => ({ ...s, requested: requested.has(s.id) }));
+    return c.html(
+      <HomePage user={user} orgs={orgs} suggestions={suggestions} csrf={c.var.csrf} notice={notice} error={error} />,
+    );
+  })
+  /**
+   * Join (or ask to join) by the email's verified domain: the coordinator decides, as for the API;
+   * a member lands in the organization, a request comes back home with a notice.
+   */
+  .post('/orgs/:slug/join', async (c) => {
+    const form = await formFields(c);
+    if (!csrfValid(c, form)) return refuseCsrf(c);
+    const credential = credentialOf(c);
+    if (!credential) return c.redirect('/sign-in', 303);
+    const slug = c.req.param('slug');
+    const orgId = await orgIdOf(c, slug);
+    const outcome = orgId
+      ? written(c, await coordinatorFor(c.env, orgId).joinByDomain({ ...writeRequest(c, orgId, true), credential }))
+      : fail('not_found');
+    if (!outcome.ok) {
+      if (outcome.code === 'unauthorized') return c.redirect('/sign-in', 303);
+      return c.redirect(
+        `/?error=${lookup(JOIN_ERRORS as Record<string, string>, outcome.code) ? outcome.code : 'not_found'}`,
+        303,
+      );
+    }
+    if ('join_request' in outcome.value) return c.redirect('/?notice=requested', 303);
+    return c.redirect(`/orgs/${encodeURIComponent(outcome.value.organization.slug)}/settings/team`, 303);
   })
   .get('/orgs/new', async (c) => {
     const user = await pageUser(c);
