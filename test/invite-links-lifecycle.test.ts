@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, it } from 'vitest';
-import { addMember, call, countRows, drainWebhooks, ownerWithOrg, signUp, uniqueEmail } from './helpers';
+import { Browser } from './browser-client';
+import { addMember, call, countRows, drainWebhooks, lastToken, ownerWithOrg, signUp, uniqueEmail } from './helpers';
 
 /*
  * Every way an invite link dies (SPEC §16) answers 410 `invite_link_invalid` from the next request
@@ -208,5 +209,96 @@ describe('a creator who loses authority takes their links with them, in the same
     expect(
       await countRows('invite_links', `organization_id = '${org.id}' AND disabled_reason = 'creator_removed'`),
     ).toBe(2);
+  });
+});
+
+describe('the invite link page, /join/{code}', () => {
+  it('shows the organization and the role, consumes nothing, is never cached and sends no referrer; a dead link is the 410 page', async ({
+    expect,
+  }) => {
+    const { org, link, code, get, patch } = await orgWithLink({ role: 'billing', requires_approval: true });
+    const page = await new Browser().get(`/join/${code}`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('Cache-Control')).toBe('no-store');
+    expect(page.headers.get('Referrer-Policy')).toBe('no-referrer');
+    expect(page.html).toContain(`Join ${org.name}`);
+    expect(page.html).toContain('Billing');
+    expect(page.html).toContain('approves each request');
+    expect(page.html).toContain(`name="next" value="/join/${code}"`);
+    expect((await get()).uses).toBe(0);
+    const member = new Browser().signInAs((await signUp(uniqueEmail('viewer'))).token);
+    expect((await member.get(`/join/${code}`)).html).toContain(`Ask to join ${org.name}`);
+    expect((await get()).uses).toBe(0);
+    await patch({ enabled: false });
+    const dead = await new Browser().get(`/join/${code}`);
+    expect(dead.status).toBe(410);
+    expect(dead.html).toContain('Invite link no longer valid');
+    expect((await new Browser().get('/join/not-a-code')).status).toBe(410);
+    expect(link.id).toMatch(/^lnk_/);
+  });
+
+  it('signed out: the emailed sign-in link (or sign-up) comes back to the page; the form joins and lands on the team page', async ({
+    expect,
+  }) => {
+    const { org, code, get } = await orgWithLink({ role: 'developer' });
+    const b = new Browser();
+    await b.get(`/join/${code}`);
+    const email = uniqueEmail('visitor');
+    const sent = await b.post('/sign-in', { email, next: `/join/${code}` });
+    expect(sent.status).toBe(200);
+    const verified = await b.post('/auth/verify', { token: await lastToken(email, 'sign-in'), name: 'Vi Visitor' });
+    expect(verified.status).toBe(303);
+    expect(verified.location).toBe(`/join/${code}`);
+    const page = await b.get(verified.location!);
+    expect(page.html).toContain(`Join ${org.name}`);
+    expect((await get()).uses).toBe(0);
+    const joined = await b.post(`/join/${code}`, {});
+    expect(joined.status).toBe(303);
+    expect(joined.location).toBe(`/orgs/${org.slug}/settings/team`);
+    expect((await get()).uses).toBe(1);
+    expect((await b.get(joined.location!)).status).toBe(200);
+    // The remembered path is used once: the next sign-in goes home.
+    await b.post('/sign-out', {});
+    await b.post('/sign-in', { email });
+    expect((await b.post('/auth/verify', { token: await lastToken(email, 'sign-in') })).location).toBe('/');
+  });
+
+  it('the return path is a same-site path only: another site, or a protocol-relative one, goes home', async ({
+    expect,
+  }) => {
+    for (const next of ['https://evil.example/join/x', '//evil.example/join/x', '/\\evil.example', 'join/x']) {
+      const b = new Browser();
+      await b.get('/sign-in');
+      const email = uniqueEmail('redirect');
+      await b.post('/sign-in', { email, next });
+      const verified = await b.post('/auth/verify', { token: await lastToken(email, 'sign-in'), name: 'Red Irect' });
+      expect([next, verified.location]).toEqual([next, '/']);
+    }
+  });
+
+  it('a link that requires approval: "Request sent"; refusals say why (seats: 409), a dead link is 410, no CSRF token is 403', async ({
+    expect,
+  }) => {
+    const { owner, org, code } = await orgWithLink({ role: 'viewer', requires_approval: true });
+    const asker = new Browser().signInAs((await signUp(uniqueEmail('asker'))).token);
+    await asker.get(`/join/${code}`);
+    const asked = await asker.post(`/join/${code}`, {});
+    expect(asked.status).toBe(200);
+    expect(asked.html).toContain('Request sent');
+    expect(await countRows('join_requests', `organization_id = '${org.id}' AND status = 'pending'`)).toBe(1);
+
+    const open = (await call('POST', linksOf(org.id), { token: owner.token, body: { role: 'viewer' } })).json;
+    await call('PATCH', `/v1/organizations/${org.id}`, { token: owner.token, body: { seat_limit: 1 } });
+    const full = new Browser().signInAs((await signUp(uniqueEmail('full'))).token);
+    await full.get(`/join/${codeOf(open.url)}`);
+    const refused = await full.post(`/join/${codeOf(open.url)}`, {});
+    expect(refused.status).toBe(409);
+    expect(refused.html).toContain(`Could not join ${org.name}`);
+    expect(refused.html).toContain('no seat left');
+    const forged = await full.post(`/join/${codeOf(open.url)}`, { _csrf: 'forged' });
+    expect(forged.status).toBe(403);
+    await call('DELETE', `${linksOf(org.id)}/${open.id}`, { token: owner.token });
+    expect((await full.post(`/join/${codeOf(open.url)}`, {})).status).toBe(410);
+    expect(await countRows('memberships', `organization_id = '${org.id}'`)).toBe(1);
   });
 });

@@ -1,4 +1,5 @@
 import { Hono, type Context } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { normalizeEmail } from '../lib/crypto';
@@ -11,7 +12,7 @@ import { clientInfo, clientIp } from '../lib/request';
 import { CsrfField, Layout, MessagePage, NameField } from './layout';
 import { csrfValid, formFields, pageUser, safeNext } from './pages.middleware';
 
-const SignInForm = (p: { csrf?: string; email?: string; error?: string }) => (
+const SignInForm = (p: { csrf?: string; email?: string; error?: string; next?: string | null }) => (
   <Layout title="Sign in" csrf={p.csrf} narrow>
     <div class="card">
       <div class="card-body">
@@ -19,6 +20,7 @@ const SignInForm = (p: { csrf?: string; email?: string; error?: string }) => (
         <p class="sub">We will email you a link. No password needed.</p>
         <form method="post" action="/sign-in">
           <CsrfField token={p.csrf} />
+          {p.next ? <input type="hidden" name="next" value={p.next} /> : null}
           <div class="field">
             <label for="email">Email</label>
             <input
@@ -63,6 +65,34 @@ const Forbidden = () => (
   </MessagePage>
 );
 
+/**
+ * Where to go once signed in: a same-site path the visitor came from (an invite link's page, SPEC
+ * §16), kept in a cookie while the emailed link travels, and only ever a `safeNext` path. It may
+ * hold a link's code: the visitor's own, never logged, httpOnly, and gone once used.
+ */
+const nextCookie = (appUrl: string) => (appUrl.startsWith('https://') ? '__Host-8b_next' : '8b_next');
+const NEXT_TTL_SECONDS = 30 * 60;
+
+function rememberNext(c: Context<AppEnv>, next: string | null) {
+  if (!next) return;
+  setCookie(c, nextCookie(c.env.APP_URL), next, {
+    httpOnly: true,
+    secure: c.env.APP_URL.startsWith('https://'),
+    sameSite: 'Lax',
+    path: '/',
+    maxAge: NEXT_TTL_SECONDS,
+  });
+}
+
+/** The remembered path (then forgotten), or `/`. */
+function takeNext(c: Context<AppEnv>): string {
+  const name = nextCookie(c.env.APP_URL);
+  const saved = getCookie(c, name);
+  if (saved === undefined) return '/';
+  deleteCookie(c, name, { path: '/', secure: c.env.APP_URL.startsWith('https://') });
+  return safeNext(c.env.APP_URL, saved) ?? '/';
+}
+
 /** 403 page for a form post that fails the CSRF check. */
 export const refuseCsrf = (c: Context<AppEnv>) => c.html(<Forbidden />, 403);
 
@@ -72,15 +102,20 @@ const nameRefused = (c: Context<AppEnv>, token: string, email: string, error: st
 
 export const authPages = new Hono<AppEnv>()
   .get('/sign-in', async (c) => {
-    if (await pageUser(c)) return c.redirect('/', 303);
-    return c.html(<SignInForm csrf={c.var.csrf} />);
+    const next = safeNext(c.env.APP_URL, c.req.query('next'));
+    if (await pageUser(c)) return c.redirect(next ?? '/', 303);
+    return c.html(<SignInForm csrf={c.var.csrf} next={next} />);
   })
   .post('/sign-in', async (c) => {
     const form = await formFields(c);
     if (!csrfValid(c, form)) return refuseCsrf(c);
+    const next = safeNext(c.env.APP_URL, form.next);
     const parsed = EmailSchema.safeParse(form.email ?? '');
     if (!parsed.success)
-      return c.html(<SignInForm csrf={c.var.csrf} email={form.email} error="Enter a valid email address." />, 400);
+      return c.html(
+        <SignInForm csrf={c.var.csrf} email={form.email} next={next} error="Enter a valid email address." />,
+        400,
+      );
     const email = normalizeEmail(parsed.data);
     try {
       const { outboxIds } = await sendSignInLink(
@@ -98,6 +133,7 @@ export const authPages = new Hono<AppEnv>()
           <SignInForm
             csrf={c.var.csrf}
             email={form.email}
+            next={next}
             error={`Too many sign-in links were requested. ${err.detail}`}
           />,
           429,
@@ -105,6 +141,7 @@ export const authPages = new Hono<AppEnv>()
       }
       throw err;
     }
+    rememberNext(c, next);
     return c.html(
       <MessagePage title="Check your email" heading="Check your email" csrf={c.var.csrf}>
         <p>
@@ -147,7 +184,7 @@ export const authPages = new Hono<AppEnv>()
         clientInfo(c),
       );
       setSessionCookie(c, sessionToken);
-      return c.redirect('/', 303);
+      return c.redirect(takeNext(c), 303);
     } catch (err) {
       if (err instanceof ApiError && err.code === 'name_required') {
         const { link } = await inspectSignInLink(c.env, c.var.db, form.token ?? '', Date.now());
