@@ -140,6 +140,12 @@ describe('creating and reading invite links', () => {
     expect(enabled.status).toBe(200);
     expect(enabled.json).toMatchObject({ enabled: true, status: 'active', disabled_reason: null });
   });
+  it('15 concurrent creates: exactly 10 links', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg('Rushed Links Co');
+    const results = await Promise.all(Array.from({ length: 15 }, () => createLink(owner.token, org.id)));
+    expect(results.map((r) => r.status).sort()).toEqual([...Array(10).fill(201), ...Array(5).fill(409)]);
+    expect(await countRows('invite_links', `organization_id = '${org.id}'`)).toBe(10);
+  });
 });
 
 describe('who may manage links', () => {
@@ -391,251 +397,68 @@ describe('malformed requests to the link routes: a 4xx problem with a code, and 
     const joiner = await signUp(uniqueEmail('strict'));
     expect((await redeem(joiner.token, codeOf(link.url))).status).toBe(200);
     expect((await redeem((await signUp(uniqueEmail('strict'))).token, codeOf(link.url))).status).toBe(200);
-    const one = `${linksOf(org.id)}/${link.id}`;
-    const json = { 'Content-Type': 'application/json' };
-    const cases: {
+    const all = linksOf(org.id);
+    const one = `${all}/${link.id}`;
+    const unknown = `${all}/lnk_nosuchlink000000000`;
+    interface Case {
       name: string;
       method: string;
       path: string;
       body?: unknown;
       raw?: string;
-      headers?: Record<string, string>;
+      type?: string;
       status: number;
       code: string;
-    }[] = [
+    }
+    const invalid = (name: string, method: string, path: string, body?: unknown): Case => ({
+      name,
+      method,
+      path,
+      body,
+      status: 400,
+      code: 'validation_failed',
+    });
+    const create = (name: string, body: unknown) => invalid(name, 'POST', all, body);
+    const patch = (name: string, body: unknown) => invalid(name, 'PATCH', one, body);
+    const cases: Case[] = [
+      create('role owner', { role: 'owner' }),
+      create('role admin', { role: 'admin' }),
+      create('unknown role', { role: 'root' }),
+      create('no role', { max_uses: 5 }),
+      create('max_uses 0', { role: 'viewer', max_uses: 0 }),
+      create('max_uses 1001', { role: 'viewer', max_uses: 1001 }),
+      create('max_uses "5"', { role: 'viewer', max_uses: '5' }),
+      create('max_uses 2.5', { role: 'viewer', max_uses: 2.5 }),
+      create('expires_in_days 31', { role: 'viewer', expires_in_days: 31 }),
+      create('expires_in_days 0', { role: 'viewer', expires_in_days: 0 }),
+      create('requires_approval "yes"', { role: 'viewer', requires_approval: 'yes' }),
+      create('unknown field', { role: 'viewer', url: 'https://evil.example' }),
+      create('a JSON array', [{ role: 'viewer' }]),
+      { ...create('truncated JSON', undefined), raw: '{"role":', status: 400, code: 'invalid_json' },
       {
-        name: 'role owner',
-        method: 'POST',
-        path: linksOf(org.id),
-        body: { role: 'owner' },
-        status: 400,
-        code: 'validation_failed',
-      },
-      {
-        name: 'role admin',
-        method: 'POST',
-        path: linksOf(org.id),
-        body: { role: 'admin' },
-        status: 400,
-        code: 'validation_failed',
-      },
-      {
-        name: 'unknown role',
-        method: 'POST',
-        path: linksOf(org.id),
-        body: { role: 'root' },
-        status: 400,
-        code: 'validation_failed',
-      },
-      {
-        name: 'no role',
-        method: 'POST',
-        path: linksOf(org.id),
-        body: { max_uses: 5 },
-        status: 400,
-        code: 'validation_failed',
-      },
-      {
-        name: 'max_uses 0',
-        method: 'POST',
-        path: linksOf(org.id),
-        body: { role: 'viewer', max_uses: 0 },
-        status: 400,
-        code: 'validation_failed',
-      },
-      {
-        name: 'max_uses 1001',
-        method: 'POST',
-        path: linksOf(org.id),
-        body: { role: 'viewer', max_uses: 1001 },
-        status: 400,
-        code: 'validation_failed',
-      },
-      {
-        name: 'max_uses "5"',
-        method: 'POST',
-        path: linksOf(org.id),
-        body: { role: 'viewer', max_uses: '5' },
-        status: 400,
-        code: 'validation_failed',
-      },
-      {
-        name: 'max_uses 2.5',
-        method: 'POST',
-        path: linksOf(org.id),
-        body: { role: 'viewer', max_uses: 2.5 },
-        status: 400,
-        code: 'validation_failed',
-      },
-      {
-        name: 'expires_in_days 31',
-        method: 'POST',
-        path: linksOf(org.id),
-        body: { role: 'viewer', expires_in_days: 31 },
-        status: 400,
-        code: 'validation_failed',
-      },
-      {
-        name: 'expires_in_days 0',
-        method: 'POST',
-        path: linksOf(org.id),
-        body: { role: 'viewer', expires_in_days: 0 },
-        status: 400,
-        code: 'validation_failed',
-      },
-      {
-        name: 'requires_approval "yes"',
-        method: 'POST',
-        path: linksOf(org.id),
-        body: { role: 'viewer', requires_approval: 'yes' },
-        status: 400,
-        code: 'validation_failed',
-      },
-      {
-        name: 'unknown field',
-        method: 'POST',
-        path: linksOf(org.id),
-        body: { role: 'viewer', url: 'https://evil.example' },
-        status: 400,
-        code: 'validation_failed',
-      },
-      {
-        name: 'a JSON array',
-        method: 'POST',
-        path: linksOf(org.id),
-        body: [{ role: 'viewer' }],
-        status: 400,
-        code: 'validation_failed',
-      },
-      {
-        name: 'truncated JSON',
-        method: 'POST',
-        path: linksOf(org.id),
-        raw: '{"role":',
-        headers: json,
-        status: 400,
-        code: 'invalid_json',
-      },
-      {
-        name: 'text/plain',
-        method: 'POST',
-        path: linksOf(org.id),
+        ...create('text/plain', undefined),
         raw: '{"role":"viewer"}',
-        headers: { 'Content-Type': 'text/plain' },
+        type: 'text/plain',
         status: 415,
         code: 'unsupported_media_type',
       },
+      { ...create('over 16 KiB', { role: 'viewer', pad: 'x'.repeat(17_000) }), status: 413, code: 'payload_too_large' },
+      patch('empty PATCH', {}),
+      patch('PATCH enabled "false"', { enabled: 'false' }),
+      patch('PATCH role', { role: 'developer' }),
+      patch('PATCH expires_in_days 31', { expires_in_days: 31 }),
+      { ...patch('PATCH max_uses below uses', { max_uses: 1 }), status: 409, code: 'invalid_state' },
+      { ...invalid('PATCH unknown id', 'PATCH', unknown, { enabled: false }), status: 404, code: 'not_found' },
+      invalid('PATCH an id too long', 'PATCH', `${all}/${'x'.repeat(65)}`, { enabled: false }),
+      { ...invalid('rotate unknown id', 'POST', `${unknown}/rotate`), status: 404, code: 'not_found' },
+      { ...invalid('DELETE unknown id', 'DELETE', unknown), status: 404, code: 'not_found' },
+      { ...invalid('GET unknown id', 'GET', unknown), status: 404, code: 'not_found' },
+      invalid('list limit 0', 'GET', `${all}?limit=0`),
+      { ...invalid('list bad cursor', 'GET', `${all}?cursor=nonsense`), code: 'invalid_cursor' },
+      invalid('list unknown query', 'GET', `${all}?status=active`),
+      invalid('redeem a code too long', 'POST', `/v1/join/${'a'.repeat(300)}`),
       {
-        name: 'over 16 KiB',
-        method: 'POST',
-        path: linksOf(org.id),
-        raw: JSON.stringify({ role: 'viewer', pad: 'x'.repeat(17_000) }),
-        headers: json,
-        status: 413,
-        code: 'payload_too_large',
-      },
-      { name: 'empty PATCH', method: 'PATCH', path: one, body: {}, status: 400, code: 'validation_failed' },
-      {
-        name: 'PATCH enabled "false"',
-        method: 'PATCH',
-        path: one,
-        body: { enabled: 'false' },
-        status: 400,
-        code: 'validation_failed',
-      },
-      {
-        name: 'PATCH role',
-        method: 'PATCH',
-        path: one,
-        body: { role: 'developer' },
-        status: 400,
-        code: 'validation_failed',
-      },
-      {
-        name: 'PATCH expires_in_days 31',
-        method: 'PATCH',
-        path: one,
-        body: { expires_in_days: 31 },
-        status: 400,
-        code: 'validation_failed',
-      },
-      {
-        name: 'PATCH max_uses below uses',
-        method: 'PATCH',
-        path: one,
-        body: { max_uses: 1 },
-        status: 409,
-        code: 'invalid_state',
-      },
-      {
-        name: 'PATCH unknown id',
-        method: 'PATCH',
-        path: `${linksOf(org.id)}/lnk_nosuchlink000000000`,
-        body: { enabled: false },
-        status: 404,
-        code: 'not_found',
-      },
-      {
-        name: 'PATCH an id too long',
-        method: 'PATCH',
-        path: `${linksOf(org.id)}/${'x'.repeat(65)}`,
-        body: { enabled: false },
-        status: 400,
-        code: 'validation_failed',
-      },
-      {
-        name: 'rotate unknown id',
-        method: 'POST',
-        path: `${linksOf(org.id)}/lnk_nosuchlink000000000/rotate`,
-        status: 404,
-        code: 'not_found',
-      },
-      {
-        name: 'DELETE unknown id',
-        method: 'DELETE',
-        path: `${linksOf(org.id)}/lnk_nosuchlink000000000`,
-        status: 404,
-        code: 'not_found',
-      },
-      {
-        name: 'GET unknown id',
-        method: 'GET',
-        path: `${linksOf(org.id)}/lnk_nosuchlink000000000`,
-        status: 404,
-        code: 'not_found',
-      },
-      {
-        name: 'list limit 0',
-        method: 'GET',
-        path: `${linksOf(org.id)}?limit=0`,
-        status: 400,
-        code: 'validation_failed',
-      },
-      {
-        name: 'list bad cursor',
-        method: 'GET',
-        path: `${linksOf(org.id)}?cursor=nonsense`,
-        status: 400,
-        code: 'invalid_cursor',
-      },
-      {
-        name: 'list unknown query',
-        method: 'GET',
-        path: `${linksOf(org.id)}?status=active`,
-        status: 400,
-        code: 'validation_failed',
-      },
-      {
-        name: 'redeem a code too long',
-        method: 'POST',
-        path: `/v1/join/${'a'.repeat(300)}`,
-        status: 400,
-        code: 'validation_failed',
-      },
-      {
-        name: 'redeem an unknown code',
-        method: 'POST',
-        path: `/v1/join/${'b'.repeat(32)}`,
+        ...invalid('redeem an unknown code', 'POST', `/v1/join/${'b'.repeat(32)}`),
         status: 410,
         code: 'invite_link_invalid',
       },
@@ -651,17 +474,14 @@ describe('malformed requests to the link routes: a 4xx problem with a code, and 
     for (const c of cases) {
       const res = await call(c.method, c.path, {
         token: c.path.startsWith('/v1/join') ? joiner.token : owner.token,
-        body: c.body,
+        body: c.raw === undefined ? c.body : undefined,
         rawBody: c.raw,
-        headers: c.headers,
+        headers: c.raw === undefined ? undefined : { 'Content-Type': c.type ?? 'application/json' },
       });
-      expect([c.name, res.status, res.json?.code, res.headers.get('Content-Type')]).toEqual([
-        c.name,
-        c.status,
-        c.code,
-        'application/problem+json',
-      ]);
+      const got = [c.name, res.status, res.json?.code, res.headers.get('Content-Type')];
+      expect(got).toEqual([c.name, c.status, c.code, 'application/problem+json']);
     }
+    expect(cases.length).toBeGreaterThanOrEqual(15);
     expect(await snapshot()).toBe(before);
   });
 });
