@@ -569,3 +569,107 @@ describe('malformed requests', () => {
     expect((await call('DELETE', '/v1/me/join-requests/bad', { token: '8b_ses_dead' })).status).toBe(401);
   });
 });
+
+describe('Settings > Team', () => {
+  it('shows seats and pending requests to managers; Approve and Reject forms decide; refusals are page alerts', async ({
+    expect,
+  }) => {
+    const { Browser } = await import('./browser-client');
+    const { owner, org } = await ownerWithOrg('Page Co');
+    const admin = await addMember(owner.token, org.id, 'admin');
+    const developer = await addMember(owner.token, org.id, 'developer');
+    const first = await signUp(uniqueEmail('first'), 'First <Requester>');
+    const second = await signUp(uniqueEmail('second'), 'Second Requester');
+    const firstId = await fileRequest(org.id, first, 'viewer');
+    const secondId = await fileRequest(org.id, second, 'billing');
+    const team = `/orgs/${org.slug}/settings/team`;
+    /** A browser signed in as `token`, holding the CSRF cookie of a first page view. */
+    const browserOf = async (token: string) => {
+      const b = new Browser().signInAs(token);
+      await b.get(team);
+      return b;
+    };
+
+    const asOwner = await browserOf(owner.token);
+    let page = await asOwner.get(team);
+    expect(page.status).toBe(200);
+    expect(page.html).toContain('Join requests');
+    expect(page.html).toContain('First &lt;Requester&gt;');
+    expect(page.html).toContain(first.email);
+    expect(page.html).toContain('3 seats used');
+    expect(page.html).toContain(`action="${team}/join-requests/${firstId}/approve"`);
+    // The owner may grant admin; the admin's select offers only the join roles.
+    expect(page.html).toMatch(/<option value="admin"/);
+    const adminPage = await new Browser().signInAs(admin.token).get(team);
+    const adminRow = adminPage.html.slice(adminPage.html.indexOf(`data-join-request="${first.email}"`));
+    expect(adminRow.slice(0, adminRow.indexOf('</tr>'))).not.toMatch(/<option value="(owner|admin)"/);
+    // Developers see neither the requests nor their forms.
+    const devPage = await new Browser().signInAs(developer.token).get(team);
+    expect(devPage.status).toBe(200);
+    expect(devPage.html).not.toContain('Join requests');
+    expect(devPage.html).not.toContain(first.email);
+
+    await call('PATCH', `/v1/organizations/${org.id}`, { token: owner.token, body: { seat_limit: 3 } });
+    page = await asOwner.get(team);
+    expect(page.html).toContain('3 of 3 seats');
+    const full = await asOwner.post(`${team}/join-requests/${firstId}/approve`, { role: 'viewer' });
+    expect(full.status).toBe(303);
+    expect(full.location).toBe(`${team}?error=seat_limit`);
+    const alert = await asOwner.get(full.location!);
+    expect(alert.html).toMatch(/role="alert">[^<]*Every seat is taken/);
+    expect(await statusOf(firstId)).toBe('pending');
+
+    await call('PATCH', `/v1/organizations/${org.id}`, { token: owner.token, body: { seat_limit: 4 } });
+    const approved = await asOwner.post(`${team}/join-requests/${firstId}/approve`, { role: 'developer' });
+    expect(approved.location).toBe(`${team}?notice=request_approved`);
+    expect(await isMember(org.id, first.user.id)).toBe(true);
+    const rejected = await (await browserOf(admin.token)).post(`${team}/join-requests/${secondId}/reject`, {
+      reason: '  Not this quarter  ',
+    });
+    expect(rejected.status).toBe(303);
+    const after = await call('GET', `${base(org.id)}?status=rejected`, { token: owner.token });
+    expect(after.json.data[0]).toMatchObject({ id: secondId, reason: 'Not this quarter' });
+    page = await asOwner.get(`${team}?notice=request_approved`);
+    expect(page.html).toContain('4 of 4 seats');
+    expect(page.html).toContain('No one is waiting to join.');
+
+    // A developer's forged post is refused by the coordinator, and a stranger's is a 404.
+    const third = await fileRequest(org.id, await signUp());
+    const forged = await (await browserOf(developer.token)).post(`${team}/join-requests/${third}/reject`, {});
+    expect(forged.location).toBe(`${team}?error=forbidden`);
+    const stranger = await signUp();
+    const strangerPost = await (await browserOf(stranger.token)).post(`${team}/join-requests/${third}/approve`, {});
+    expect(strangerPost.status).toBe(404);
+    expect(await statusOf(third)).toBe('pending');
+  });
+
+  it('owners set the seat limit and domain join from the settings form; bad values are refused', async ({ expect }) => {
+    const { Browser } = await import('./browser-client');
+    const { owner, org } = await ownerWithOrg('Settings Co');
+    const b = new Browser().signInAs(owner.token);
+    const team = `/orgs/${org.slug}/settings/team`;
+    await b.get(team);
+    const fields = {
+      domains: '',
+      default_locale: 'en',
+      seat_limit: '7',
+      domain_join: 'request',
+      domain_join_role: 'developer',
+    };
+    const saved = await b.post(`/orgs/${org.slug}/settings/organization`, fields);
+    expect(saved.location).toBe(`/orgs/${org.slug}/settings/team?notice=settings_saved`);
+    const resource = await call('GET', `/v1/organizations/${org.id}`, { token: owner.token });
+    expect(resource.json).toMatchObject({ seat_limit: 7, domain_join: 'request', domain_join_role: 'developer' });
+    expect((await b.get(team)).html).toContain('1 of 7 seats');
+    const bad = await b.post(`/orgs/${org.slug}/settings/organization`, { ...fields, seat_limit: '0' });
+    expect(bad.status).toBe(400);
+    expect(bad.html).toContain('Enter a seat limit from 1 to 100,000');
+    expect((await b.post(`/orgs/${org.slug}/settings/organization`, { ...fields, domain_join: 'always' })).status).toBe(
+      400,
+    );
+    expect((await call('GET', `/v1/organizations/${org.id}`, { token: owner.token })).json.seat_limit).toBe(7);
+    // Empty: no limit.
+    await b.post(`/orgs/${org.slug}/settings/organization`, { ...fields, seat_limit: '' });
+    expect((await call('GET', `/v1/organizations/${org.id}`, { token: owner.token })).json.seat_limit).toBeNull();
+  });
+});

@@ -3,9 +3,9 @@ import { LOCALES, type Locale } from '../db/schema';
 /*
  * What invitees read (SPEC §12): the invitation email and the acceptance pages, the email that
  * tells an account of a new API token (SPEC §18), and the join request emails (SPEC §16: to owners
- * and admins about a new request, to the requester about the decision); one catalogue per locale. Every locale has every
- * key (the type says so, and a test checks that no key is unused). `{name}` placeholders are filled
- * by `t`; values are escaped by the renderer, never here.
+ * and admins about a new request, to the requester about the decision); one catalogue per locale.
+ * Every locale has every key (the type says so, and a test checks that no key is unused). `{name}`
+ * placeholders are filled by `t`; values are escaped by the renderer, never here.
  */
 
 const en = {

@@ -11,7 +11,17 @@ const LOCALE_NAMES: Record<string, string> = {
   'pt-BR': 'Português (Brasil)',
 };
 
-/** Allowed email domains and the default language of invitations: owners edit, admins read. */
+const DOMAIN_JOIN: Record<string, string> = {
+  off: 'Off: only invitations and invite links',
+  request: 'Ask: they request to join, an owner or admin decides',
+  auto: 'Automatic: they join at once',
+};
+const JOIN_ROLES = ['viewer', 'developer', 'billing'];
+
+/**
+ * Allowed email domains, the default language of invitations, the seat limit and how accounts at
+ * the organization's verified domains join (SPEC §12, §16): owners edit, admins read.
+ */
 export const OrganizationSettings: FC<{ p: TeamViewProps }> = ({ p }) => {
   const s = p.settings!;
   const owner = p.role === 'owner';
@@ -51,6 +61,47 @@ export const OrganizationSettings: FC<{ p: TeamViewProps }> = ({ p }) => {
               ))}
             </select>
           </div>
+          <div class="field">
+            <label for="org-seat-limit">
+              Seat limit{' '}
+              <span class="hint">
+                (members and pending invitations; empty for no limit; lowering it below what is used only blocks new
+                seats)
+              </span>
+            </label>
+            <input
+              id="org-seat-limit"
+              name="seat_limit"
+              type="number"
+              min={1}
+              max={100000}
+              inputmode="numeric"
+              value={s.typedSeatLimit ?? (s.seatLimit === null ? '' : String(s.seatLimit))}
+            />
+          </div>
+          <div class="field">
+            <label for="org-domain-join">
+              Accounts at your verified domains{' '}
+              <span class="hint">(the domains this organization has verified by DNS)</span>
+            </label>
+            <select id="org-domain-join" name="domain_join">
+              {Object.entries(DOMAIN_JOIN).map(([value, text]) => (
+                <option value={value} selected={s.domainJoin === value}>
+                  {text}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div class="field">
+            <label for="org-domain-join-role">Role of accounts joining by their domain</label>
+            <select id="org-domain-join-role" name="domain_join_role">
+              {JOIN_ROLES.map((role) => (
+                <option value={role} selected={s.domainJoinRole === role}>
+                  {role}
+                </option>
+              ))}
+            </select>
+          </div>
           <button class="btn primary" type="submit">
             Save settings
           </button>
@@ -62,6 +113,13 @@ export const OrganizationSettings: FC<{ p: TeamViewProps }> = ({ p }) => {
           </p>
           <p>
             <strong>Default language of invitations:</strong> {LOCALE_NAMES[s.defaultLocale] ?? s.defaultLocale}
+          </p>
+          <p>
+            <strong>Seat limit:</strong> {s.seatLimit === null ? 'none' : s.seatLimit}
+          </p>
+          <p>
+            <strong>Accounts at verified domains:</strong> {DOMAIN_JOIN[s.domainJoin] ?? s.domainJoin}
+            {s.domainJoin === 'off' ? null : ` (as ${s.domainJoinRole})`}
           </p>
         </div>
       )}

@@ -1,4 +1,5 @@
 import { Hono, type Context } from 'hono';
+import { z } from '@hono/zod-openapi';
 import type { AppEnv } from '../env';
 import { fail, type Outcome } from '../errors';
 import { LocaleSchema, RoleSchema } from '../lib/openapi';
@@ -6,6 +7,8 @@ import { coordinatorFor } from '../lib/coordinator';
 import type { WriteRequest, Written } from '../org-coordinator';
 import { orgIdOf, writeRequest, written } from '../writes';
 import { AllowedDomainsSchema } from '../organizations/domains';
+import { DomainJoinSchema, JoinRoleSchema } from '../organizations/organizations.schemas';
+import { REASON_MAX } from '../joins/requests.schemas';
 import { updateOrganizationSettings } from '../organizations/organizations.store';
 import { refuseCsrf } from './auth.pages';
 import { actorOf } from '../lib/request';
@@ -14,6 +17,21 @@ import { fieldErrors, InviteForm, inviteSeveral, optionalMessage, pageWrite } fr
 import { membershipOf, NotFound, plain, renderTeam, type SignedIn } from './team.render';
 
 type Ctx = Context<AppEnv>;
+
+/** The seat limit as the settings form sends it: empty for no limit, else 1 to 100,000 (as the API). */
+const SeatLimitField = z.union([
+  z.literal('').transform(() => null),
+  z
+    .string()
+    .regex(/^\d{1,6}$/)
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(100_000)),
+]);
+
+/** An approval's role from the Team page's select (absent: the request's own). */
+const ApproveForm = z.object({ role: RoleSchema.optional() });
+/** A rejection's optional reason (empty: none), as the API takes it. */
+const RejectForm = z.object({ reason: z.string().trim().max(REASON_MAX).optional() });
 
 /**
  * Runs a Team page action: sign-in and CSRF checks, membership, then redirect back with a notice
@@ -111,20 +129,32 @@ export const teamPages = new Hono<AppEnv>()
     const { org, role } = membership;
     if (role !== 'owner') return renderTeam(c, user, slug, { status: 403 });
     const typedDomains = form.domains ?? '';
-    // The API's own schemas.
+    const typedSeatLimit = form.seat_limit?.trim();
+    // The API's own schemas. A field the form did not send is left as it is.
     const domains = AllowedDomainsSchema.safeParse(typedDomains.split(/[\s,;]+/).filter(Boolean));
     const locale = LocaleSchema.safeParse(form.default_locale);
-    if (!domains.success || !locale.success) {
-      const error = !domains.success
-        ? 'Enter domains like example.com or *.example.com, one per line, each once (at most 50).'
-        : 'Choose one of the languages.';
-      return renderTeam(c, user, slug, { settings: { error, typedDomains }, status: 400 });
-    }
+    const seatLimit = SeatLimitField.optional().safeParse(typedSeatLimit);
+    const domainJoin = DomainJoinSchema.optional().safeParse(form.domain_join);
+    const domainJoinRole = JoinRoleSchema.optional().safeParse(form.domain_join_role);
+    const refuse = (error: string) =>
+      renderTeam(c, user, slug, { settings: { error, typedDomains, typedSeatLimit }, status: 400 });
+    if (!domains.success)
+      return refuse('Enter domains like example.com or *.example.com, one per line, each once (at most 50).');
+    if (!locale.success) return refuse('Choose one of the languages.');
+    if (!seatLimit.success) return refuse('Enter a seat limit from 1 to 100,000, or leave it empty for no limit.');
+    if (!domainJoin.success || !domainJoinRole.success)
+      return refuse('Choose how accounts at your verified domains join, and their role.');
     await updateOrganizationSettings(
       c.var.db,
       actorOf(c, user.id),
       org.id,
-      { domains: domains.data, defaultLocale: locale.data },
+      {
+        domains: domains.data,
+        defaultLocale: locale.data,
+        seatLimit: seatLimit.data,
+        domainJoin: domainJoin.data,
+        domainJoinRole: domainJoinRole.data,
+      },
       Date.now(),
     );
     return c.redirect(`/orgs/${org.slug}/settings/team?notice=settings_saved`, 303);
@@ -144,6 +174,28 @@ export const teamPages = new Hono<AppEnv>()
         return coordinator.changeMemberRole(req, { userId: c.req.param('userId'), role: role.data });
       },
       'role_changed',
+    ),
+  )
+  .post('/orgs/:slug/settings/team/join-requests/:id/approve', (c) =>
+    action(
+      c,
+      async (req, coordinator, form) => {
+        const parsed = ApproveForm.safeParse({ role: form.role || undefined });
+        if (!parsed.success) return { ...fail('validation_failed'), bookmark: null };
+        return coordinator.approveJoinRequest(req, { id: c.req.param('id'), role: parsed.data.role });
+      },
+      'request_approved',
+    ),
+  )
+  .post('/orgs/:slug/settings/team/join-requests/:id/reject', (c) =>
+    action(
+      c,
+      async (req, coordinator, form) => {
+        const parsed = RejectForm.safeParse({ reason: form.reason });
+        if (!parsed.success) return { ...fail('validation_failed'), bookmark: null };
+        return coordinator.rejectJoinRequest(req, { id: c.req.param('id'), reason: parsed.data.reason || null });
+      },
+      'request_rejected',
     ),
   )
   .post('/orgs/:slug/settings/team/members/:userId/remove', (c) =>

@@ -5,7 +5,14 @@ import { countPending, listInvitations } from '../invitations/invitations.store'
 import { PENDING_LIMIT } from '../lib/limits';
 import { parseDomains } from '../organizations/domains';
 import { asLocale } from '../lib/roles';
-import { listMembers, organizationsOf, requireMembership } from '../organizations/organizations.store';
+import {
+  listMembers,
+  organizationResource,
+  organizationsOf,
+  requireMembership,
+} from '../organizations/organizations.store';
+import { listJoinRequests } from '../joins/requests.store';
+import { PENDING_REQUESTS_LIMIT } from '../joins/join-sql';
 import { MessagePage } from './layout';
 import { TeamView, type InviteFormState, type TeamViewProps } from './team.view';
 
@@ -16,6 +23,8 @@ const NOTICES: Record<string, string> = {
   role_changed: 'Role updated.',
   removed: 'Member removed.',
   settings_saved: 'Organization settings saved.',
+  request_approved: 'Join request approved: they are now a member.',
+  request_rejected: 'Join request rejected. They were emailed the decision.',
 };
 
 /** Plain words for the errors a Team page action can meet. */
@@ -24,7 +33,11 @@ const PLAIN: Partial<Record<ErrorCode, string>> = {
   invitation_already_pending: 'This email already has a pending invitation. Use Resend in the table instead.',
   already_member: 'This person is already a member of the organization.',
   resend_cooldown: 'This invitation was sent less than a minute ago. Try again in a minute.',
-  invalid_state: 'That invitation can no longer be changed.',
+  invalid_state:
+    'That can no longer be changed: it was decided, withdrawn or changed meanwhile. The page now shows it as it is.',
+  seat_limit:
+    'Every seat is taken (members and pending invitations count). An owner can raise the seat limit in the organization settings below.',
+  email_domain_not_allowed: 'This address is not at one of the organization’s allowed email domains.',
   last_owner: 'The last owner cannot leave, be removed or be demoted. Make someone else an owner first.',
   forbidden: 'Your role does not allow that.',
   not_found: 'That no longer exists.',
@@ -70,7 +83,7 @@ export async function renderTeam(
   extra: {
     invite?: InviteFormState;
     bulkResults?: TeamViewProps['bulkResults'];
-    settings?: { error?: string; typedDomains?: string };
+    settings?: { error?: string; typedDomains?: string; typedSeatLimit?: string };
     status?: 200 | 400 | 403 | 409 | 429;
   } = {},
 ) {
@@ -86,11 +99,16 @@ export async function renderTeam(
   const { org, role } = membership;
   const now = Date.now();
   const manager = role === 'owner' || role === 'admin';
-  const [members, orgs, invitations, pending] = await Promise.all([
+  const [members, orgs, invitations, pending, resource, requests] = await Promise.all([
     listMembers(c.var.db, org.id),
     organizationsOf(c.var.db, user.id),
     manager ? listInvitations(c.var.db, org.id, { limit: 50, now }) : Promise.resolve({ data: [] }),
     manager ? countPending(c.var.db, org.id, now) : Promise.resolve(0),
+    organizationResource(c.var.db, org, role, now),
+    // Every pending request fits on the page: there are at most PENDING_REQUESTS_LIMIT.
+    manager
+      ? listJoinRequests(c.var.db, org.id, { status: 'pending', limit: PENDING_REQUESTS_LIMIT })
+      : Promise.resolve({ data: [] }),
   ]);
   const error = c.req.query('error') as ErrorCode | undefined;
   return c.html(
@@ -105,6 +123,8 @@ export async function renderTeam(
         limit: PENDING_LIMIT,
         org: { id: org.id, name: org.name, slug: org.slug },
         invitations: invitations.data,
+        seats: { used: resource.seats_used, limit: resource.seat_limit },
+        joinRequests: requests.data,
         notice: lookup(NOTICES, c.req.query('notice')),
         error: error && Object.hasOwn(ERROR_CODES, error) ? plain(error) : undefined,
         invite: extra.invite,
@@ -112,6 +132,9 @@ export async function renderTeam(
         settings: {
           domains: parseDomains(org.allowedEmailDomains),
           defaultLocale: asLocale(org.defaultLocale),
+          seatLimit: org.seatLimit,
+          domainJoin: org.domainJoin,
+          domainJoinRole: org.domainJoinRole,
           ...extra.settings,
         },
       }}

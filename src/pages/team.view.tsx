@@ -4,6 +4,8 @@ import type { InvitationResource } from '../invitations/invitations.store';
 import { Badge, CsrfField, Layout, type OrgLink, SettingsTabs, TableHead, Alerts } from './layout';
 import { InviteForm, ROLE_OPTIONS } from './team-invite.view';
 import { OrganizationSettings } from './team-settings.view';
+import { JoinRequests, Seats } from './team-requests.view';
+import type { JoinRequestResource } from '../joins/requests.store';
 
 export interface InviteFormState {
   values: { email: string; role: string; message: string; expires_in_days: string };
@@ -18,13 +20,29 @@ export interface TeamViewProps {
   csrf?: string;
   members: { user_id: string; email: string; name: string; role: string; joined_at: string }[];
   invitations: InvitationResource[];
+  /** Seats used (members and live pending invitations) and the limit, null for none (SPEC §16). */
+  seats: { used: number; limit: number | null };
+  /** Pending join requests (owners and admins; empty for everyone else). */
+  joinRequests: JoinRequestResource[];
   pending: number;
   limit: number;
   notice?: string;
   error?: string;
   invite?: InviteFormState;
-  /** Organization settings (SPEC §12): allowed email domains and the default locale. */
-  settings?: { domains: string[]; defaultLocale: string; error?: string; typedDomains?: string };
+  /**
+   * Organization settings (SPEC §12, §16): allowed email domains, the default locale, the seat limit
+   * and domain join; with what was typed, when the form was refused.
+   */
+  settings?: {
+    domains: string[];
+    defaultLocale: string;
+    seatLimit: number | null;
+    domainJoin: string;
+    domainJoinRole: string;
+    error?: string;
+    typedDomains?: string;
+    typedSeatLimit?: string;
+  };
   /** After inviting several addresses at once: each address and what happened to it. */
   bulkResults?: { email: string; sent: boolean; reason?: string }[];
 }
@@ -144,6 +162,7 @@ export const TeamView: FC<{ p: TeamViewProps }> = ({ p }) => {
       </p>
       {manager ? <SettingsTabs slug={p.org.slug} current="team" /> : null}
       <Alerts notice={p.notice} error={p.error} />
+      {manager ? <JoinRequests p={p} /> : null}
       {manager ? (
         <section class="card" aria-labelledby="invitations-title">
           <div class="card-head">
@@ -175,7 +194,7 @@ export const TeamView: FC<{ p: TeamViewProps }> = ({ p }) => {
         <div class="card-head">
           <h2 id="members-title">Members</h2>
           <span class="capacity">
-            {p.members.length} {p.members.length === 1 ? 'member' : 'members'}
+            {p.members.length} {p.members.length === 1 ? 'member' : 'members'} · <Seats seats={p.seats} />
           </span>
         </div>
         <table>
