@@ -11,6 +11,7 @@ import {
   lastToken,
   ownerWithOrg,
   setLastSentAt,
+  signUp,
   uniqueEmail,
 } from './helpers';
 
@@ -224,6 +225,68 @@ describe('SPEC §19: where each operation does its D1 work', () => {
       expect(m.coordinator.reads + m.coordinator.batches).toBeLessThanOrEqual(6);
       expect(m.coordinator.batches).toBeGreaterThanOrEqual(1);
     }
+  });
+
+  it('ways in (SPEC §16): one coordinator call each; a way in by code or id finds its organization on a replica', async ({
+    expect,
+  }) => {
+    const { owner, org } = await ownerWithOrg('Placement Joins');
+    await invite(owner.token, org.id, { email: uniqueEmail('warm'), role: 'viewer' });
+    const base = `/v1/organizations/${org.id}`;
+    const joiner = await signUp(uniqueEmail('joiner'));
+    const asker = await signUp(uniqueEmail('asker'));
+    await used();
+
+    const created = await measured(`${base}/invite-links`, {
+      method: 'POST',
+      token: owner.token,
+      json: { role: 'viewer' },
+    });
+    expect(created.status).toBe(201);
+    row('create invite link', created);
+    const link = JSON.parse(created.body) as { id: string; url: string };
+    const code = link.url.slice(link.url.lastIndexOf('/join/') + 6);
+    const approval = JSON.parse(
+      (
+        await measured(`${base}/invite-links`, {
+          method: 'POST',
+          token: owner.token,
+          json: { role: 'viewer', requires_approval: true },
+        })
+      ).body,
+    ) as { url: string };
+
+    const redeem = await measured(`/v1/join/${code}`, { method: 'POST', token: joiner.token });
+    expect(redeem.status).toBe(200);
+    row('redeem invite link (join)', redeem);
+    const ask = await measured(`/v1/join/${approval.url.slice(approval.url.lastIndexOf('/join/') + 6)}`, {
+      method: 'POST',
+      token: asker.token,
+    });
+    expect(ask.status).toBe(202);
+    row('redeem invite link (join request)', ask);
+    const requestId = JSON.parse(ask.body).join_request.id as string;
+    const approve = await measured(`${base}/join-requests/${requestId}/approve`, {
+      method: 'POST',
+      token: owner.token,
+      json: {},
+    });
+    expect(approve.status).toBe(200);
+    row('approve join request', approve);
+    const rotate = await measured(`${base}/invite-links/${link.id}/rotate`, { method: 'POST', token: owner.token });
+    expect(rotate.status).toBe(200);
+    row('rotate invite link', rotate);
+
+    for (const m of [created, redeem, ask, approve, rotate]) {
+      expect(m.coordinatorCalls).toBe(1);
+      expect(m.worker.primary).toBe(0);
+      expect(m.coordinator.batches).toBeGreaterThanOrEqual(1);
+      expect(m.coordinator.reads + m.coordinator.batches).toBeLessThanOrEqual(6);
+    }
+    // Writes under /{org} make no D1 call from the Worker; a redemption names its organization only
+    // by its code, which the Worker looks up once, on the nearest replica.
+    for (const m of [created, approve, rotate]) expect(m.worker).toEqual(tally());
+    for (const m of [redeem, ask]) expect(m.worker.reads + m.worker.batches).toBe(1);
   });
 
   it('reads: no coordinator, and no D1 call that must go to the primary', async ({ expect }) => {
