@@ -62,6 +62,8 @@ export async function findDomain(db: Db, org: string, id: string): Promise<Domai
  * The organizations `user` may join by the domain of their email (SPEC §16): one has that exact
  * domain verified, its `domain_join` is not `off`, the user is not a member, and its allowed email
  * domains (§12), if any, admit the address (a join would be refused otherwise).
+ * Plan: SEARCH d USING INDEX organization_domains_one_verified (domain=?); SEARCH o (id=?); the
+ * membership probe on memberships' primary key.
  */
 export async function suggestionsFor(db: Db, user: { id: string; email: string }) {
   return db.all<{ id: string; name: string; slug: string; join: 'request' | 'auto' }>(sql`
