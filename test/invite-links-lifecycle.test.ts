@@ -1,5 +1,5 @@
 import { env } from 'cloudflare:workers';
-import { describe, it } from 'vitest';
+import { describe, it, vi } from 'vitest';
 import { Browser } from './browser-client';
 import { addMember, call, countRows, drainWebhooks, lastToken, ownerWithOrg, signUp, uniqueEmail } from './helpers';
 
@@ -241,6 +241,8 @@ describe('the invite link page, /join/{code}', () => {
     expect,
   }) => {
     const { org, code, get } = await orgWithLink({ role: 'developer' });
+    const lines: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((...args) => void lines.push(args.map(String).join(' ')));
     const b = new Browser();
     await b.get(`/join/${code}`);
     const email = uniqueEmail('visitor');
@@ -257,6 +259,16 @@ describe('the invite link page, /join/{code}', () => {
     expect(joined.location).toBe(`/orgs/${org.slug}/settings/team`);
     expect((await get()).uses).toBe(1);
     expect((await b.get(joined.location!)).status).toBe(200);
+    // The pages' log lines name the route pattern, never the code.
+    try {
+      // (Lines of the previous test's requests may land here too: at least this test's three.)
+      await vi.waitFor(() =>
+        expect(lines.filter((l) => l.includes('"route":"/join/:code"')).length).toBeGreaterThanOrEqual(3),
+      );
+    } finally {
+      log.mockRestore();
+    }
+    expect(lines.filter((l) => l.includes(code))).toEqual([]);
     // The remembered path is used once: the next sign-in goes home.
     await b.post('/sign-out', {});
     await b.post('/sign-in', { email });
