@@ -673,3 +673,31 @@ describe('Settings > Team', () => {
     expect((await call('GET', `/v1/organizations/${org.id}`, { token: owner.token })).json.seat_limit).toBeNull();
   });
 });
+
+describe('a request through a real invite link', () => {
+  it('is listed with its link, emails the owner once, and approving it makes a member', async ({ expect }) => {
+    const { owner, org } = await ownerWithOrg('Linked Co');
+    const link = await call('POST', `/v1/organizations/${org.id}/invite-links`, {
+      token: owner.token,
+      body: { role: 'billing', requires_approval: true },
+    });
+    expect(link.status).toBe(201);
+    const code = new URL(link.json.url).pathname.split('/').pop();
+    const requester = await signUp(uniqueEmail('linked'), 'Lin Linked');
+    const asked = await call('POST', `/v1/join/${code}`, { token: requester.token });
+    expect(asked.status).toBe(202);
+    const id = asked.json.join_request.id;
+    expect(asked.json.join_request).toEqual(JSON.parse(await viewResource(id)));
+    const list = await call('GET', `${base(org.id)}?status=pending`, { token: owner.token });
+    expect(list.json.data).toEqual([asked.json.join_request]);
+    expect(list.json.data[0]).toMatchObject({ source: 'link', link_id: link.json.id, role: 'billing' });
+    const { mailsTo, parseMail } = await import('./helpers');
+    const subjects = await Promise.all(mailsTo(owner.email).map(async (m) => (await parseMail(m.raw)).subject));
+    expect(subjects.filter((s) => s?.includes('asks to join'))).toEqual([
+      'Lin Linked asks to join Linked Co on 8bit-ai',
+    ]);
+    const approved = await approve(owner.token, org.id, id);
+    expect(approved.status).toBe(200);
+    expect(approved.json.member).toMatchObject({ user_id: requester.user.id, role: 'billing' });
+  });
+});
