@@ -199,6 +199,15 @@ app.doc31('/openapi.json', (c) => ({
       description: 'Invite by email with a role; list, change, resend and revoke (owners and admins).',
     },
     { name: 'acceptance', description: 'What an invitation link offers, and accepting it.' },
+    {
+      name: 'invite-links',
+      description: 'Shareable invite links with a role, a use cap and an expiry (owners/admins), and redeeming one.',
+    },
+    { name: 'domains', description: 'Verified email domains (DNS TXT) and joining an organization by its domain.' },
+    {
+      name: 'join-requests',
+      description: 'Requests to join from a link or a domain: decided by owners/admins, withdrawn by the requester.',
+    },
     { name: 'audit', description: "An organization's audit log." },
     { name: 'webhooks', description: 'Signed lifecycle events (Standard Webhooks) for integrators.' },
     { name: 'email-events', description: "The email provider's delivery events (bounces, complaints)." },
