@@ -103,4 +103,43 @@ describe('every way in against the seat limit', () => {
       7 - approvedNow,
     );
   });
+
+  it('joining another way closes the joiner’s pending request and takes their pending invitation’s seat', async ({
+    expect,
+  }) => {
+    const { owner, org } = await ownerWithOrg('Joined Otherwise');
+    const link = async (body: object) =>
+      codeOf(
+        (
+          await call('POST', `/v1/organizations/${org.id}/invite-links`, {
+            token: owner.token,
+            body: { role: 'viewer', ...body },
+          })
+        ).json.url,
+      );
+    const asking = await link({ requires_approval: true });
+    const open = await link({});
+    const who = await signUp(uniqueEmail('both'));
+    const asked = await call('POST', `/v1/join/${asking}`, { token: who.token });
+    expect(asked.status).toBe(202);
+    // Invited too, and the last seat is that invitation's.
+    expect((await invite(owner.token, org.id, { email: who.email, role: 'developer' })).status).toBe(201);
+    await call('PATCH', `/v1/organizations/${org.id}`, { token: owner.token, body: { seat_limit: 2 } });
+
+    expect((await call('POST', `/v1/join/${open}`, { token: who.token })).status).toBe(200);
+    const request = await call('GET', '/v1/me/join-requests', { token: who.token });
+    expect(request.json.data[0]).toMatchObject({ id: asked.json.join_request.id, status: 'withdrawn' });
+    const pending = await call('GET', `/v1/organizations/${org.id}/join-requests?status=pending`, {
+      token: owner.token,
+    });
+    expect(pending.json.data).toEqual([]);
+    const after = await call('GET', `/v1/organizations/${org.id}`, { token: owner.token });
+    expect(after.json).toMatchObject({ seats_used: 2, pending_invitations: 0 });
+    expect(
+      await countRows(
+        'audit_events',
+        `organization_id = '${org.id}' AND action = 'join_request.withdrawn' AND actor_type = 'system'`,
+      ),
+    ).toBe(1);
+  });
 });

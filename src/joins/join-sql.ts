@@ -76,7 +76,8 @@ export function decideJoin(state: Awaited<ReturnType<typeof joinState>>): Failur
  * yet, the allowed domains, a free seat and `guards` (what the way in adds: a live link, a pending
  * request); then, only if it inserted, `member.added` with `via` in the audit log (and so as a
  * webhook event), and the system revocation of a pending invitation to the joiner's email (its
- * seat is the membership's now). `audit`: more to record with `member.added`. The INSERT is first.
+ * seat is the membership's now) and of their pending join request. `audit`: more to record with
+ * `member.added`. The INSERT is first.
  */
 export function joinStatements(
   ctx: WriteContext,
@@ -89,6 +90,7 @@ export function joinStatements(
   const { organizationId: org, now } = ctx;
   const joined = joinedSql(org, joiner.id, now);
   const theirs = sql`organization_id = ${org} AND email = ${joiner.email} AND status = 'pending' AND ${joined}`;
+  const requestOf = sql`organization_id = ${org} AND user_id = ${joiner.id} AND status = 'pending' AND ${joined}`;
   return [
     sql`INSERT INTO memberships (organization_id, user_id, role, created_at, updated_at)
       SELECT ${org}, ${joiner.id}, ${role}, ${now}, ${now} FROM organizations o
@@ -119,6 +121,21 @@ export function joinStatements(
       now,
     }),
     sql`UPDATE invitations SET status = 'revoked', revoked_at = ${now}, token_id = NULL, updated_at = ${now} WHERE ${theirs}`,
+    // A request of theirs still waiting is moot once they joined another way: closed at once, so it
+    // neither clutters the owners' list nor counts towards its limit (an approval closes its own).
+    ...(via === 'request'
+      ? []
+      : [
+          systemAuditSql({
+            action: 'join_request.withdrawn',
+            target: 'join_request',
+            data: sql`json_object('reason', 'joined_otherwise', 'via', ${via})`,
+            from: sql`join_requests WHERE ${requestOf}`,
+            now,
+          }),
+          sql`UPDATE join_requests SET status = 'withdrawn', decided_at = ${now}, decided_by = ${joiner.id}, updated_at = ${now}
+            WHERE ${requestOf}`,
+        ]),
   ];
 }
 
