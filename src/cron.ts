@@ -102,7 +102,7 @@ export async function runHousekeeping(
   const invitationHorizon = now - (retention.invitationDays ?? RETENTION_DEFAULTS.invitationDays) * DAY;
   // Retention (SPEC §13): finished invitations by the time of their last change, one status at a time
   // (the (status, updated_at) index), and audit events by age; then the short-lived bookkeeping.
-  for (const status of ['accepted', 'revoked', 'expired'] as const) {
+  for (const status of ['accepted', 'revoked', 'expired', 'declined'] as const) {
     for (;;) {
       const res = await db.run(sql`DELETE FROM invitations WHERE rowid IN (SELECT rowid FROM invitations
         WHERE status = ${status} AND updated_at < ${invitationHorizon} LIMIT ${batchSize})`);

@@ -8,7 +8,7 @@ import { errorMessage } from './lib/redact';
  * The newest migration bundled with this Worker (wrangler records applied ones by file name in
  * `d1_migrations`). test/health.test.ts fails when a newer file lands in migrations/ without it.
  */
-export const NEWEST_MIGRATION = '0014_joins.sql';
+export const NEWEST_MIGRATION = '0015_invitee_side.sql';
 
 interface Check {
   ok: boolean;

@@ -11,6 +11,8 @@ import type { Caller, ClientInfo, SendingContext, WriteContext } from './lib/wri
 import * as links from './joins/links.service';
 import * as domains from './joins/domains.service';
 import * as requests from './joins/requests.service';
+import * as invitee from './invitations/invitee.service';
+import { sendReminders } from './invitations/reminders.service';
 import { resolveOrgAccess } from './auth/auth.store';
 import { handOff, handOffNewWebhooks } from './delivery/producer';
 import { OrgEmailWindow, emailQuota } from './rate-limit/email-quota';
@@ -254,5 +256,34 @@ export class OrgCoordinator extends DurableObject<Env> {
 
   async withdrawJoinRequest(req: WriteRequest, input: { id: string }) {
     return this.#asUser(req, (ctx, caller) => requests.withdrawJoinRequest(ctx, caller, input));
+  }
+
+  // The invitee's side (SPEC §17). A link holder declines or asks again with the link (no account
+  // needed); a signed-in invitee accepts or declines from the inbox (the session proves the email).
+
+  async declineInvitation(req: WriteRequest, input: invitee.LinkInput) {
+    return this.#run(req, 'anyone', (ctx) => invitee.declineInvitation(ctx, input));
+  }
+
+  async requestReinvite(req: WriteRequest, input: invitee.LinkInput) {
+    return this.#run(req, 'anyone', (ctx) => invitee.requestReinvite(ctx, input));
+  }
+
+  async acceptMyInvitation(req: WriteRequest, input: { invitationId: string }) {
+    return this.#asUser(req, (ctx, caller) => invitee.acceptMyInvitation(ctx, caller, input));
+  }
+
+  async declineMyInvitation(req: WriteRequest, input: { invitationId: string }) {
+    return this.#asUser(req, (ctx, caller) => invitee.declineMyInvitation(ctx, caller, input));
+  }
+
+  /**
+   * The cron's reminders for this organization (SPEC §17), as a write of its own queue: each
+   * counts in the organization's hourly email limit, and those that do not fit wait for the next
+   * tick. No caller: the system sends them.
+   */
+  async sendReminders(input: { organizationId: string; now: number }) {
+    const req: WriteRequest = { ...input, credential: null, client: { ip: null, userAgent: null } };
+    return this.#run(req, 'anyone', (ctx) => sendReminders(this.#sending(ctx)));
   }
 }

@@ -162,7 +162,7 @@ const accessSql = (
   credentials: string,
 ) => `SELECT u.id AS user_id, u.email, u.name, c.id AS credential_id, c.last_used_at,
     o.id AS org_id, o.name AS org_name, o.slug, o.created_at, o.updated_at, o.allowed_email_domains, o.default_locale,
-    o.seat_limit, o.domain_join, o.domain_join_role, m.role
+    o.seat_limit, o.domain_join, o.domain_join_role, o.reminder_days_before_expiry, m.role
   FROM (${credentials}) c
   JOIN users u ON u.id = c.user_id
   LEFT JOIN organizations o ON (o.id = ?3 OR o.slug = ?3)
@@ -215,6 +215,7 @@ export async function resolveOrgAccess(
     seat_limit: number | null;
     domain_join: DomainJoinPolicy;
     domain_join_role: JoinRole;
+    reminder_days_before_expiry: number | null;
   } | null;
   if (!row) return null;
   const touched = touch(db, via, row.credential_id, row.last_used_at, now);
@@ -235,6 +236,7 @@ export async function resolveOrgAccess(
             seatLimit: row.seat_limit,
             domainJoin: row.domain_join,
             domainJoinRole: row.domain_join_role,
+            reminderDaysBeforeExpiry: row.reminder_days_before_expiry,
           },
           role: row.role,
         }

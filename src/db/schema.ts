@@ -17,7 +17,7 @@ export type DomainJoinPolicy = (typeof DOMAIN_JOIN_POLICIES)[number];
 export const JOIN_ROLES = ['developer', 'viewer', 'billing'] as const;
 export type JoinRole = (typeof JOIN_ROLES)[number];
 
-export const INVITATION_STATUSES = ['pending', 'accepted', 'expired', 'revoked'] as const;
+export const INVITATION_STATUSES = ['pending', 'accepted', 'expired', 'revoked', 'declined'] as const;
 export type InvitationStatus = (typeof INVITATION_STATUSES)[number];
 
 /** `email_delivery`: queued → sent → delivered | bounced | complained, or failed (SPEC §10). */
@@ -55,6 +55,8 @@ export const organizations = sqliteTable('organizations', {
   domainJoin: text('domain_join', { enum: DOMAIN_JOIN_POLICIES }).notNull().default('off'),
   /** The role an account joins with by its domain. */
   domainJoinRole: text('domain_join_role', { enum: JOIN_ROLES }).notNull().default('viewer'),
+  /** Days before expiry that invitees are reminded (SPEC §17); NULL: never. 1-29, default 2. */
+  reminderDaysBeforeExpiry: integer('reminder_days_before_expiry').default(2),
 });
 
 export const memberships = sqliteTable(
@@ -106,10 +108,19 @@ export const invitations = sqliteTable(
     acceptedAt: integer('accepted_at'),
     acceptedBy: text('accepted_by'),
     revokedAt: integer('revoked_at'),
+    /** The invitee said no (SPEC §17): a final status, like revoked. */
+    declinedAt: integer('declined_at'),
+    /** When this sending's reminder went out; NULL until then, and again after a resend. */
+    remindedAt: integer('reminded_at'),
+    /** When the invitee asked for a new invitation, once per expiry; NULL again after a resend. */
+    reinviteRequestedAt: integer('reinvite_requested_at'),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },
   (t) => [
+    // The reminder sweep (SPEC §17) and the invitee's inbox.
+    index('invitations_reminder_due_idx').on(t.status, t.remindedAt, t.expiresAt),
+    index('invitations_email_status_idx').on(t.email, t.status, t.expiresAt),
     // Listing newest first, with and without a status filter.
     index('invitations_org_created_idx').on(t.organizationId, t.createdAt, t.id),
     index('invitations_org_status_created_idx').on(t.organizationId, t.status, t.createdAt, t.id),
@@ -271,6 +282,12 @@ export const OUTBOX_KINDS = [
   'join_request_email',
   /** To the requester, about the decision on their join request (`subject_id`). */
   'join_decision_email',
+  /** To the invitee (`subject_id`: the invitation), before expiry, with the current link (`token_id`: its jti). */
+  'invitation_reminder_email',
+  /** To the inviter: the invitee declined (`subject_id`: the invitation). */
+  'invitation_declined_email',
+  /** To the inviter: the invitee asked for a new invitation (`subject_id`: the invitation). */
+  'reinvite_request_email',
 ] as const;
 export type OutboxKind = (typeof OUTBOX_KINDS)[number];
 export const OUTBOX_STATUSES = ['pending', 'sending', 'sent', 'failed', 'dropped'] as const;

@@ -48,7 +48,7 @@ export async function resendInvitation(ctx: SendingContext, input: ResendInput):
   const refused = decideAuthority(role, inv.role === 'owner');
   if (refused) return refused;
   const status = effectiveStatus(inv, now);
-  if (status === 'accepted' || status === 'revoked') {
+  if (status === 'accepted' || status === 'revoked' || status === 'declined') {
     return fail('invalid_state', `An ${status} invitation cannot be resent.`);
   }
   const wait = inv.lastSentAt + RESEND_COOLDOWN_MS - now;

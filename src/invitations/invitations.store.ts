@@ -40,6 +40,9 @@ export function toInvitationResource(
     accepted_by: row.acceptedBy,
     revoked_at: iso(row.revokedAt),
     locale: asLocale(row.locale),
+    declined_at: iso(row.declinedAt),
+    reminded_at: iso(row.remindedAt),
+    reinvite_requested_at: iso(row.reinviteRequestedAt),
   };
 }
 export type InvitationResource = ReturnType<typeof toInvitationResource>;
@@ -53,6 +56,7 @@ const INVITATION_WITH_INVITER = `SELECT i.id, i.organization_id AS organizationI
     i.last_sent_at AS lastSentAt, i.send_count AS sendCount, i.email_delivery AS emailDelivery,
     i.delivery_attempts AS deliveryAttempts, i.email_delivery_detail AS emailDeliveryDetail, i.locale,
     i.accepted_at AS acceptedAt, i.accepted_by AS acceptedBy, i.revoked_at AS revokedAt,
+    i.declined_at AS declinedAt, i.reminded_at AS remindedAt, i.reinvite_requested_at AS reinviteRequestedAt,
     i.created_at AS createdAt, i.updated_at AS updatedAt,
     inviter.id AS inviterId, inviter.name AS inviterName, inviter.email AS inviterEmail
   FROM invitations i LEFT JOIN users inviter ON inviter.id = i.invited_by`;
@@ -88,6 +92,7 @@ const STATUS_SQL: Record<InvitationStatus, { text: string; now: boolean }> = {
   expired: { text: `AND (i.status = 'expired' OR (i.status = 'pending' AND i.expires_at <= ?))`, now: true },
   accepted: { text: `AND i.status = 'accepted'`, now: false },
   revoked: { text: `AND i.status = 'revoked'`, now: false },
+  declined: { text: `AND i.status = 'declined'`, now: false },
 };
 
 /**

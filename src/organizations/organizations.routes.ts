@@ -115,6 +115,7 @@ export const organizationRoutes = createRouter()
       seatLimit: body.seat_limit,
       domainJoin: body.domain_join,
       domainJoinRole: body.domain_join_role,
+      reminderDaysBeforeExpiry: body.reminder_days_before_expiry,
     };
     await updateOrganizationSettings(c.var.db, actorOf(c, user.id), org.id, settings, now);
     const given = <T>(value: T | undefined, was: T) => (value === undefined ? was : value);
@@ -130,6 +131,7 @@ export const organizationRoutes = createRouter()
       seatLimit: given(body.seat_limit, org.seatLimit),
       domainJoin: given(body.domain_join, org.domainJoin),
       domainJoinRole: given(body.domain_join_role, org.domainJoinRole),
+      reminderDaysBeforeExpiry: given(body.reminder_days_before_expiry, org.reminderDaysBeforeExpiry),
     };
     return c.json(await organizationResource(c.var.db, after, role, now), 200);
   })

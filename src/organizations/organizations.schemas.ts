@@ -40,6 +40,9 @@ export const OrganizationSchema = z
       description: 'How accounts at a verified domain may join: not at all, by request, or on their own',
     }),
     domain_join_role: JoinRoleSchema.openapi({ description: 'The role an account joins with by its domain' }),
+    reminder_days_before_expiry: z.number().int().nullable().openapi({
+      description: 'Days before expiry that an invitee is reminded, once per sending (SPEC §17); null: never',
+    }),
   })
   .openapi('Organization');
 
@@ -50,6 +53,7 @@ export const UpdateOrganizationBody = z
     seat_limit: z.number().int().min(1).max(100_000).nullable().optional(),
     domain_join: DomainJoinSchema.optional(),
     domain_join_role: JoinRoleSchema.optional(),
+    reminder_days_before_expiry: z.number().int().min(1).max(29).nullable().optional(),
   })
   .strict()
   .refine((b) => Object.keys(b).length > 0, 'give at least one setting')

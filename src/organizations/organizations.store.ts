@@ -33,6 +33,7 @@ export async function organizationResource(db: Db, org: Organization, role: Role
     seats_used: counts.members + counts.pending,
     domain_join: org.domainJoin,
     domain_join_role: org.domainJoinRole,
+    reminder_days_before_expiry: org.reminderDaysBeforeExpiry,
   };
 }
 
@@ -198,6 +199,7 @@ export async function createOrganization(
     seats_used: 1,
     domain_join: 'off' as const,
     domain_join_role: 'viewer' as const,
+    reminder_days_before_expiry: 2,
   };
 }
 
@@ -211,6 +213,7 @@ export interface OrganizationSettings {
   seatLimit?: number | null;
   domainJoin?: DomainJoinPolicy;
   domainJoinRole?: JoinRole;
+  reminderDaysBeforeExpiry?: number | null;
 }
 
 export async function updateOrganizationSettings(
@@ -229,6 +232,9 @@ export async function updateOrganizationSettings(
     ...(settings.seatLimit !== undefined ? [sql`seat_limit = ${settings.seatLimit}`] : []),
     ...(settings.domainJoin !== undefined ? [sql`domain_join = ${settings.domainJoin}`] : []),
     ...(settings.domainJoinRole !== undefined ? [sql`domain_join_role = ${settings.domainJoinRole}`] : []),
+    ...(settings.reminderDaysBeforeExpiry !== undefined
+      ? [sql`reminder_days_before_expiry = ${settings.reminderDaysBeforeExpiry}`]
+      : []),
     sql`updated_at = ${now}`,
   ];
   await runBatch(db, [
@@ -246,6 +252,7 @@ export async function updateOrganizationSettings(
           seat_limit: settings.seatLimit,
           domain_join: settings.domainJoin,
           domain_join_role: settings.domainJoinRole,
+          reminder_days_before_expiry: settings.reminderDaysBeforeExpiry,
         },
       },
       now,
