@@ -337,6 +337,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'invitation.expired',
   'invitation.delivery_failed',
   'invitation.bounced',
+  'invitation.declined',
+  'invitation.reinvite_requested',
   'member.added',
   'member.role_changed',
   'member.removed',
