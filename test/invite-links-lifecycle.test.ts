@@ -77,6 +77,13 @@ describe('each way a link dies is 410 at once, and what can be undone is', () =>
     expect(rotated.json.id).toBe(link.id);
     const fresh = codeOf(rotated.json.url);
     expect(fresh).not.toBe(code);
+    // The old URL's death is an event, once (SPEC §16: invite_link.disabled covers rotation).
+    expect(
+      await countRows(
+        'audit_events',
+        `target_id = '${link.id}' AND action = 'invite_link.disabled' AND json_extract(data, '$.reason') = 'rotated'`,
+      ),
+    ).toBe(1);
     expect(await newcomer(code)).toEqual(GONE);
     expect(await newcomer(fresh)).toEqual(JOINED);
   });

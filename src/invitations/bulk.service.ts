@@ -5,7 +5,8 @@ import { ERROR_CODES, type ErrorCode, type FieldError, type Outcome, problemBody
 import type { Inviter, SendingContext } from '../lib/write-context';
 import { newInvitationResource } from './create.service';
 import { findReplay, type Idempotency, rememberSql } from './idempotency';
-import { livePendingSql, pendingToSql } from '../db/fragments';
+import { livePendingCountSql, livePendingSql, pendingToSql } from '../db/fragments';
+import { PENDING_LIMIT } from '../lib/limits';
 import { createStatements, type InviterStateRow, inviterState, inviterStateSql, newInvitation } from './invitation-sql';
 import type { InvitationResource } from './invitations.store';
 import { decideAuthority, decideNewOffer, refusals } from './rules';
@@ -142,11 +143,21 @@ export async function createInvitationsBulk(
     createStatements(ctx, inv, [sql`NOT ${pendingToSql(org, inv.email)}`], { bulk: true }),
   );
   const batch = await runBatch(db, [...statements, ...(idem ? [rememberSql(ctx, idem, 'bulk', results)] : [])]);
-  // Five statements per row; the insert is the third.
-  made.forEach(({ index, inv }, i) => {
-    if (batch[i * 5 + 2].results.length !== 1) {
-      results[index] = refusal(index, inv.email, 'pending_invitation_limit', refusals.pendingLimit().detail!);
-    }
-  });
+  // Five statements per row; the insert is the third. A row its guards refused (a limit changed
+  // outside the queue since the read, such as the seat limit) is named by the state after the batch.
+  const refusedRows = made.filter((_, i) => batch[i * 5 + 2].results.length !== 1);
+  if (refusedRows.length > 0) {
+    const [after] = await db.all<{ pending: number }>(sql`SELECT ${livePendingCountSql(org, now)} AS pending`);
+    const no = after.pending >= PENDING_LIMIT ? refusals.pendingLimit() : refusals.seatLimit(await seatLimitOf(ctx));
+    for (const { index, inv } of refusedRows) results[index] = refusal(index, inv.email, no.code, no.detail!);
+  }
   return { ok: true, value: { results }, queued: made.map(({ inv }) => inv.outboxId) };
+}
+
+/** The organization's seat limit now (for the message of a refusal the guards decided). */
+async function seatLimitOf(ctx: SendingContext): Promise<number> {
+  const [row] = await ctx.db.all<{ seat_limit: number | null }>(
+    sql`SELECT seat_limit FROM organizations WHERE id = ${ctx.organizationId}`,
+  );
+  return row?.seat_limit ?? 0;
 }

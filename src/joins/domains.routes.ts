@@ -3,7 +3,14 @@ import { ApiError, unwrap } from '../errors';
 import { openSession } from '../db/session';
 import { lookupTxt } from '../lib/doh';
 import { OrgParams, bearer, createRouter, jsonBody, jsonResponse, problems } from '../lib/openapi';
-import { currentMembership, currentUser, requireOrgMember, requireUser } from '../auth/auth.middleware';
+import {
+  currentMembership,
+  currentUser,
+  presentedSecret,
+  requireOrgMember,
+  requireUser,
+  resolveAccess,
+} from '../auth/auth.middleware';
 import { coordinatorOf, writeAccess, writeRequest, written } from '../writes';
 import {
   AddDomainBody,
@@ -102,6 +109,12 @@ export const domainRoutes = createRouter()
   .openapi(verify, async (c) => {
     const { id } = c.req.valid('param');
     const orgId = c.get('orgId')!;
+    // Who asks, before anything leaves for the resolver: a lookup is an outbound request, never made
+    // for a dead credential, a non-member or a member who may not verify (the coordinator checks again).
+    const access = await resolveAccess(c, presentedSecret(c)!, orgId);
+    if (!access) throw new ApiError('unauthorized', 'Sign in, or send Authorization: Bearer <token>.');
+    if (!access.membership) throw new ApiError('not_found', 'No such organization.');
+    if (access.membership.role !== 'owner') throw new ApiError('forbidden', 'Only owners can verify domains.');
     // The record's name and token, from the nearest replica (the primary if it has not seen the
     // domain yet); then the lookup, here, so that a slow resolver never holds the coordinator.
     const row =

@@ -31,6 +31,7 @@ import {
   joinRefusals,
   joinStatements,
   PENDING_REQUESTS_LIMIT,
+  decideRequestQuota,
   requestStatements,
   returnedIds,
 } from './join-sql';
@@ -325,6 +326,8 @@ export async function joinByDomain(ctx: WriteContext, caller: Caller): Promise<O
       };
     }
   } else {
+    const limited = await decideRequestQuota(ctx, caller.id);
+    if (limited) return limited;
     const id = newId('jrq');
     const statements = requestStatements(ctx, joiner, { id, source: 'domain', linkId: null, role: decided.role }, [
       open,

@@ -4,7 +4,9 @@ import { auditStatement, systemAuditSql } from '../audit/audit.store';
 import { livePendingSql, ownedElsewhereSql, seatFreeSql } from '../db/fragments';
 import { domainAllowedSql } from '../invitations/invitation-sql';
 import { OWNED_ORGANIZATIONS_LIMIT } from '../lib/limits';
+import { env as workerEnv } from 'cloudflare:workers';
 import { fail, type Failure } from '../errors';
+import { hitSql, limitFor } from '../rate-limit/rate-limit';
 import type { WriteContext } from '../lib/write-context';
 
 /*
@@ -35,6 +37,12 @@ export const joinRefusals = {
     fail('email_domain_not_allowed', 'This organization only admits addresses at its allowed email domains.'),
   requestPending: () =>
     fail('invalid_state', 'You already asked to join this organization; an owner or admin will decide.'),
+  requestQuota: (wait: number) =>
+    fail(
+      'rate_limited',
+      `You asked to join organizations too often today. Try again in ${Math.ceil(wait / 3600)} hours.`,
+      wait,
+    ),
   tooManyRequests: () =>
     fail(
       'rate_limited',
@@ -147,14 +155,39 @@ export interface NewJoinRequest {
   role: Role;
 }
 
+/*
+ * The account's daily count of join requests (each emails every owner and admin): counted in the
+ * batch that files one, and a guard of its INSERT. Only the coordinator runs these (its environment
+ * comes from `cloudflare:workers`).
+ */
+const requestLimit = () => limitFor(workerEnv, 'joinRequestsPerAccount');
+const requestBucket = (userId: string) => `join-requests:account:${userId}`;
+const requestWindowStart = (now: number) => now - (now % requestLimit().windowMs);
+/** How many join requests `userId` filed in the current window. */
+export const requestsTodaySql = (userId: string, now: number) =>
+  sql`coalesce((SELECT count FROM rate_limits WHERE bucket = ${requestBucket(userId)} AND window_start = ${requestWindowStart(now)}), 0)`;
+
+/** 429 when `filed` (`requestsTodaySql`) is the day's whole allowance. */
+export function decideRequestCount(filed: number, now: number): Failure | null {
+  const wait = Math.ceil((requestWindowStart(now) + requestLimit().windowMs - now) / 1000);
+  return filed >= requestLimit().max ? joinRefusals.requestQuota(wait) : null;
+}
+
+/** 429 when `userId` filed its day's join requests already: checked before a request is filed. */
+export async function decideRequestQuota(ctx: WriteContext, userId: string): Promise<Failure | null> {
+  const [row] = await ctx.db.all<{ count: number }>(sql`SELECT ${requestsTodaySql(userId, ctx.now)} AS count`);
+  return decideRequestCount(row.count, ctx.now);
+}
+
 /** The request `id` exists: what the statements after its INSERT are conditioned on. */
 export const requestedSql = (id: string) => sql`EXISTS (SELECT 1 FROM join_requests WHERE id = ${id})`;
 
 /**
  * Every statement that files a join request by `joiner`: the INSERT, guarded by not a member, room
  * under the pending-request limit and `guards` (the partial unique index keeps one pending per
- * organization and account); then, only if it inserted, `join_request.created` in the audit log,
- * and one email to each owner and admin (outbox rows, `RETURNING id`: hand them off). The INSERT is
+ * organization and account) and the account's daily request limit; then, only if it inserted,
+ * `join_request.created` in the audit log, the count of the account's requests, and one email to
+ * each owner and admin (outbox rows, `RETURNING id`: hand them off). The INSERT is
  * first; the outbox INSERT is last.
  */
 export function requestStatements(ctx: WriteContext, joiner: Joiner, request: NewJoinRequest, guards: SQL[]): SQL[] {
@@ -165,6 +198,7 @@ export function requestStatements(ctx: WriteContext, joiner: Joiner, request: Ne
       SELECT ${request.id}, ${org}, ${joiner.id}, ${request.source}, ${request.linkId}, ${request.role}, 'pending', ${now}, ${now}
       WHERE NOT ${isMemberSql(org, joiner.id)}
         AND (SELECT count(*) FROM join_requests WHERE organization_id = ${org} AND status = 'pending') < ${PENDING_REQUESTS_LIMIT}
+        AND ${requestsTodaySql(joiner.id, now)} < ${requestLimit().max}
         ${sql.join(
           guards.map((g) => sql`AND ${g}`),
           sql` `,
@@ -181,6 +215,7 @@ export function requestStatements(ctx: WriteContext, joiner: Joiner, request: Ne
       now,
       requested,
     ),
+    hitSql(requestBucket(joiner.id), requestLimit(), now, requested).statement,
     sql`INSERT INTO outbox (id, kind, organization_id, subject_id, token_id, status, attempts, next_attempt_at, created_at, updated_at)
       SELECT 'obx_' || lower(hex(randomblob(10))), 'join_request_email', ${org}, ${request.id}, m.user_id, 'pending', 0, ${now}, ${now}, ${now}
       FROM memberships m WHERE m.organization_id = ${org} AND m.role IN ('owner', 'admin') AND ${requested}

@@ -12,6 +12,8 @@ import { domainAllowedSql } from '../invitations/invitation-sql';
 import {
   PENDING_REQUESTS_LIMIT,
   decideJoin,
+  decideRequestCount,
+  requestsTodaySql,
   joinRefusals,
   joinState,
   joinStatements,
@@ -199,18 +201,25 @@ export async function rotateInviteLink(
   input: RotateLinkInput,
 ): Promise<Outcome<LinkWithCode>> {
   const { db, organizationId: org, now } = ctx;
-  if (!(await findLink(db, org, input.id, now))) return notFound();
+  const link = await findLink(db, org, input.id, now);
+  if (!link) return notFound();
   const code = newLinkCode();
   const hash = await sha256Hex(code);
   const [updated] = await runBatch(db, [
     sql`UPDATE invite_links SET code_hash = ${hash}, created_by = ${caller.id}, updated_at = ${now}
       WHERE id = ${input.id} AND organization_id = ${org} AND deleted_at IS NULL AND ${isManagerSql(org, caller.id)}`,
-    disabledEvent(
-      ctx,
-      input.id,
-      'rotated',
-      sql`EXISTS (SELECT 1 FROM invite_links WHERE id = ${input.id} AND code_hash = ${hash})`,
-    ),
+    // The old URL dies: an event only when it still admitted anyone (a disabled, expired or used-up
+    // link's URL was dead already, and said so).
+    ...(link.live === 1
+      ? [
+          disabledEvent(
+            ctx,
+            input.id,
+            'rotated',
+            sql`EXISTS (SELECT 1 FROM invite_links WHERE id = ${input.id} AND code_hash = ${hash})`,
+          ),
+        ]
+      : []),
   ]);
   if (updated.meta.changes !== 1) return (await noLongerManager(ctx, caller)) ?? notFound();
   return { ok: true, value: { resource: await resourceNow(ctx, input.id), code } };
@@ -241,7 +250,8 @@ export async function deleteInviteLink(
 /** What a redemption needs to know besides the membership rules, in one read. */
 async function redeemState(ctx: WriteContext, caller: Caller, link: LinkRow) {
   const { organizationId: org } = ctx;
-  const [row] = await ctx.db.all<{ redeemed: number; pending: number; waiting: number }>(sql`SELECT
+  const [row] = await ctx.db.all<{ redeemed: number; pending: number; waiting: number; filed: number }>(sql`SELECT
+    ${requestsTodaySql(caller.id, ctx.now)} AS filed,
     EXISTS (SELECT 1 FROM invite_link_redemptions WHERE link_id = ${link.id} AND user_id = ${caller.id}) AS redeemed,
     EXISTS (SELECT 1 FROM join_requests WHERE organization_id = ${org} AND user_id = ${caller.id} AND status = 'pending') AS pending,
     (SELECT count(*) FROM join_requests WHERE organization_id = ${org} AND status = 'pending') AS waiting`);
@@ -250,6 +260,7 @@ async function redeemState(ctx: WriteContext, caller: Caller, link: LinkRow) {
     redeemed: row.redeemed === 1,
     pending: row.pending === 1,
     requestsFull: row.waiting >= PENDING_REQUESTS_LIMIT,
+    quota: decideRequestCount(row.filed, ctx.now),
   };
 }
 
@@ -261,7 +272,7 @@ function decideRedeem(link: LinkRow | null, state: Awaited<ReturnType<typeof red
   if (state.redeemed) return alreadyRedeemed();
   if (!state.domainAllowed) return joinRefusals.domainNotAllowed();
   // Seats are counted when a request is approved, not when it is filed.
-  if (link.requires_approval) return state.requestsFull ? joinRefusals.tooManyRequests() : null;
+  if (link.requires_approval) return state.requestsFull ? joinRefusals.tooManyRequests() : state.quota;
   return decideJoin(state);
 }
 

@@ -122,6 +122,10 @@ export async function approveJoinRequest(
   const { request } = found;
   const role = input.role ?? request.role;
   const joiner: Joiner = { id: request.userId, email: request.email };
+  // Decided before the batch (read with the request), not after it: the batch's later statements
+  // know the join happened by a membership made at this moment, which a member who joined another
+  // way in the same millisecond would also match. The queue runs one write at a time: this is exact.
+  if (request.requesterIsMember === 1) return whyNotJoined(ctx, caller, request, role);
   const guards = [pendingSql(org, request.id), deciderSql(org, caller.id, role)];
   const approved = decidedSql(request.id, 'approved', caller.id, now);
   const email = decisionEmail(ctx, request, approved);

@@ -34,6 +34,8 @@ export interface JoinRequestRow {
   status: JoinRequestStatus;
   /** The role in the organization of the account deciding (or withdrawing), read with the request. */
   actorRole: Role | null;
+  /** 1 when the requester is already a member (joined another way). */
+  requesterIsMember: number;
 }
 
 /** One request of the organization, with its requester, and `actorId`'s role; null when there is none. */
@@ -44,7 +46,8 @@ export async function findJoinRequest(
   actorId: string,
 ): Promise<JoinRequestRow | null> {
   const [row] = await db.all<JoinRequestRow>(sql`SELECT r.id, r.user_id AS userId, u.email, u.name, r.role, r.status,
-      (SELECT m.role FROM memberships m WHERE m.organization_id = r.organization_id AND m.user_id = ${actorId}) AS actorRole
+      (SELECT m.role FROM memberships m WHERE m.organization_id = r.organization_id AND m.user_id = ${actorId}) AS actorRole,
+      EXISTS (SELECT 1 FROM memberships m WHERE m.organization_id = r.organization_id AND m.user_id = r.user_id) AS requesterIsMember
     FROM join_requests r JOIN users u ON u.id = r.user_id
     WHERE r.id = ${id} AND r.organization_id = ${organizationId}`);
   return row ?? null;

@@ -48,6 +48,11 @@ export const LIMITS = {
    * unmetered create would be a way to flood its inbox. Counted in the batch that writes the token.
    */
   apiTokenCreationPerAccount: { max: 10, windowMs: 60 * 60_000 },
+  /**
+   * Join requests one account files in a UTC day, across organizations (SPEC §16): each emails every
+   * owner and admin, so withdrawing and asking again must not be a way to flood their inboxes.
+   */
+  joinRequestsPerAccount: { max: 5, windowMs: 24 * 60 * 60_000 },
 } as const satisfies Record<string, Limit>;
 
 type LimitName = keyof typeof LIMITS;
