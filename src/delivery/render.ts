@@ -2,7 +2,8 @@ import { sql } from 'drizzle-orm';
 import type { OutboxKind, Role } from '../db/schema';
 import { AUDIENCE, signToken } from '../auth/tokens';
 import { apiTokenMail, invitationMail, joinDecisionMail, joinRequestMail, signInMail } from '../email/templates';
-import { asLocale } from '../lib/roles';
+import { declinedMail, reinviteRequestMail, reminderMail } from '../email/invitee-templates';
+import { asLocale, isManager } from '../lib/roles';
 import type { OutgoingMail } from '../email/mime';
 
 export interface OutboxRow {
@@ -25,15 +26,16 @@ export const signInLink = (appUrl: string, token: string) =>
 export type Rendered = { ok: true; mail: OutgoingMail } | { ok: false; stale: string };
 
 /**
- * What rendering reads, in the claim's own batch (after the claim): the invitation, the sign-in
- * link, the API token, or the join request (with its organization, and the recipient: the outbox
- * row's `token_id` is their user id).
+ * What rendering reads, in the claim's own batch (after the claim): the invitation (for its email
+ * or its reminder), the sign-in link, the API token, the join request (with its organization, and
+ * the recipient: the outbox row's `token_id` is their user id), or the invitation an inviter hears
+ * about (declined, or asked for again; `token_id` is the inviter's user id).
  */
 export const renderReads = (outboxId: string) => [
   sql`SELECT i.id, i.organization_id, i.email, i.role, i.status, i.message, i.expires_at, i.token_id, i.locale,
       o.name AS org_name, u.name AS inviter_name
     FROM invitations i LEFT JOIN organizations o ON o.id = i.organization_id LEFT JOIN users u ON u.id = i.invited_by
-    WHERE i.id = (SELECT subject_id FROM outbox WHERE id = ${outboxId} AND kind = 'invitation_email')`,
+    WHERE i.id = (SELECT subject_id FROM outbox WHERE id = ${outboxId} AND kind IN ('invitation_email', 'invitation_reminder_email'))`,
   sql`SELECT email, jti, expires_at, used_at FROM sign_in_links
     WHERE jti = (SELECT subject_id FROM outbox WHERE id = ${outboxId} AND kind = 'sign_in_email')`,
   sql`SELECT u.email, t.name, t.created_at, t.expires_at, t.revoked_at, t.locale FROM api_tokens t JOIN users u ON u.id = t.user_id
@@ -44,6 +46,12 @@ export const renderReads = (outboxId: string) => [
     FROM outbox x JOIN join_requests r ON r.id = x.subject_id JOIN users u ON u.id = r.user_id
       JOIN organizations o ON o.id = r.organization_id LEFT JOIN users rc ON rc.id = x.token_id
     WHERE x.id = ${outboxId} AND x.kind IN ('join_request_email', 'join_decision_email')`,
+  sql`SELECT i.email, i.role, i.status, i.expires_at, i.reinvite_requested_at,
+      o.name AS org_name, o.slug AS org_slug, o.default_locale, rc.email AS recipient_email,
+      (SELECT m.role FROM memberships m WHERE m.organization_id = i.organization_id AND m.user_id = x.token_id) AS recipient_role
+    FROM outbox x JOIN invitations i ON i.id = x.subject_id JOIN organizations o ON o.id = i.organization_id
+      LEFT JOIN users rc ON rc.id = x.token_id
+    WHERE x.id = ${outboxId} AND x.kind IN ('invitation_declined_email', 'reinvite_request_email')`,
 ];
 
 interface InvitationRead {
@@ -65,6 +73,18 @@ interface JoinRequestRead {
   reason: string | null;
   requester_name: string;
   requester_email: string;
+  org_name: string;
+  org_slug: string;
+  default_locale: string | null;
+  recipient_email: string | null;
+  recipient_role: Role | null;
+}
+interface InviterNewsRead {
+  email: string;
+  role: Role;
+  status: string;
+  expires_at: number;
+  reinvite_requested_at: number | null;
   org_name: string;
   org_slug: string;
   default_locale: string | null;
@@ -95,6 +115,9 @@ interface ApiTokenRead {
 export async function renderOutboxRow(env: Env, row: OutboxRow, reads: D1Result[], now: number): Promise<Rendered> {
   if (row.kind === 'join_request_email' || row.kind === 'join_decision_email') {
     return renderJoinRequestMail(env, row.kind, reads[3].results[0] as JoinRequestRead | undefined);
+  }
+  if (row.kind === 'invitation_declined_email' || row.kind === 'reinvite_request_email') {
+    return renderInviterNews(env, row.kind, reads[4].results[0] as InviterNewsRead | undefined, now);
   }
   if (row.kind === 'api_token_email') {
     // Never stale: the account hears of every token created, even one revoked since (SPEC §18).
@@ -135,6 +158,21 @@ export async function renderOutboxRow(env: Env, row: OutboxRow, reads: D1Result[
     { sub: inv.id, jti: inv.token_id, org: inv.organization_id, expiresAt: inv.expires_at },
     now,
   );
+  if (row.kind === 'invitation_reminder_email') {
+    // The same link as the invitation's last email (same jti, same expiry): no new link, no new expiry.
+    return {
+      ok: true,
+      mail: reminderMail({
+        to: inv.email,
+        inviterName: inv.inviter_name ?? 'A teammate',
+        organizationName: inv.org_name ?? 'an organization',
+        role: inv.role,
+        link: invitationLink(env.APP_URL, token),
+        expiresAt: inv.expires_at,
+        locale: asLocale(inv.locale),
+      }),
+    };
+  }
   return {
     ok: true,
     mail: invitationMail({
@@ -194,4 +232,37 @@ function renderJoinRequestMail(
       locale,
     }),
   };
+}
+
+/**
+ * What an inviter hears about their invitation (SPEC §17), in the organization's default language,
+ * from the invitation as it is now. Declined: while it is declined and the inviter is still a member.
+ * Asked for again: while it is still expired and asked about (a resend since answers it) and the
+ * inviter still holds the authority to resend it (owner or admin).
+ */
+function renderInviterNews(
+  env: Env,
+  kind: 'invitation_declined_email' | 'reinvite_request_email',
+  inv: InviterNewsRead | undefined,
+  now: number,
+): Rendered {
+  if (!inv?.recipient_email) return { ok: false, stale: 'the invitation or its inviter no longer exists' };
+  const mail = {
+    to: inv.recipient_email,
+    inviteeEmail: inv.email,
+    organizationName: inv.org_name,
+    role: inv.role,
+    link: `${base(env.APP_URL)}/orgs/${encodeURIComponent(inv.org_slug)}/settings/team#invitations`,
+    locale: asLocale(inv.default_locale),
+  };
+  if (kind === 'invitation_declined_email') {
+    if (inv.status !== 'declined') return { ok: false, stale: `the invitation is ${inv.status}` };
+    if (!inv.recipient_role) return { ok: false, stale: 'the inviter is no longer a member' };
+    return { ok: true, mail: declinedMail(mail) };
+  }
+  const expired = inv.status === 'expired' || (inv.status === 'pending' && inv.expires_at <= now);
+  if (!expired || inv.reinvite_requested_at === null)
+    return { ok: false, stale: 'the invitation is no longer expired and asked about' };
+  if (!isManager(inv.recipient_role)) return { ok: false, stale: 'the inviter can no longer resend it' };
+  return { ok: true, mail: reinviteRequestMail({ ...mail, expiredAt: inv.expires_at }) };
 }

@@ -3,7 +3,8 @@ import type { Locale } from '../db/schema';
 import { formatDate, htmlMessage, roleName, t } from '../i18n/messages';
 import type { OutgoingMail } from './mime';
 
-const escapeText = (s: string) => s.replace(/[\r\n]+/g, ' ');
+/** A value on one line (for plain-text bodies and subjects). */
+export const escapeText = (s: string) => s.replace(/[\r\n]+/g, ' ');
 
 /**
  * A display name as it appears in a subject: at most 100 characters (the schemas' limit; older
@@ -133,11 +134,11 @@ ${locales.map((l, n) => html`${n > 0 ? raw('<hr style="border:0;border-top:1px s
 }
 
 /** A call to action, as every email here draws it. */
-const button = (href: string, label: string) =>
+export const button = (href: string, label: string) =>
   html`<p><a href="${href}" style="display:inline-block;background:#4f46e5;color:#fff;padding:10px 18px;border-radius:6px;text-decoration:none">${label}</a></p>`;
 
 /** An email's HTML page around `content`, in `locale`. */
-const page = (locale: Locale, content: unknown) =>
+export const page = (locale: Locale, content: unknown) =>
   String(html`<!doctype html>
 <html lang="${locale}"><body style="font-family:system-ui,-apple-system,Segoe UI,sans-serif;color:#111;max-width:560px;margin:0 auto;padding:24px">
 ${content}

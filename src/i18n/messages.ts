@@ -24,7 +24,7 @@ const en = {
   'email.expires': 'This link expires on {date}. If you were not expecting it, you can ignore this email.',
   'page.invalid_title': 'Invitation no longer valid',
   'page.invalid_body':
-    'This link was revoked, already used, replaced by a newer invitation email, or is not one of ours.',
+    'This invitation was revoked or declined, or its link was already used, replaced by a newer invitation email, or is not one of ours.',
   'page.expired_body': 'This invitation has expired. Ask the person who invited you to resend it.',
   'page.go_home': 'Go to 8bit-ai',
   'page.offer': '{inviter} invited {email} to join {org} as {role}.',
@@ -68,6 +68,35 @@ const en = {
   'decision_email.rejected_subject': 'Your request to join {org} was declined',
   'decision_email.rejected_intro': 'Your request to join {org} was declined.',
   'decision_email.reason': 'The reason given:',
+  'reminder_email.subject': 'Reminder: your invitation to join {org} expires on {date}',
+  'reminder_email.heading': 'Your invitation to join {org} is waiting',
+  'reminder_email.intro': '{inviter} invited you to join {org} as {role}. The invitation expires on {date}.',
+  'reminder_email.decline':
+    'Not interested? Open the link and choose “Decline invitation”: we will let {inviter} know, and you will hear no more about it.',
+  'declined_email.subject': '{email} declined your invitation to join {org}',
+  'declined_email.intro':
+    '{email} declined your invitation to join {org} as {role}. The invitation link no longer works.',
+  'declined_email.again': 'If they change their mind, you can send them a new invitation from Settings > Team: {link}',
+  'reinvite_email.subject': '{email} asked for a new invitation to join {org}',
+  'reinvite_email.intro':
+    'The invitation you sent {email} to join {org} as {role} expired on {date}. They asked for a new one.',
+  'reinvite_email.resend_line': 'To invite them again, resend the invitation from Settings > Team: {link}',
+  'inviter_email.team_button': 'Open Settings > Team',
+  'inviter_email.why': 'You receive this email because you invited {email} to join {org}.',
+  'page.decline_hint': 'Not interested? You can decline: we will let {inviter} know, and this link will stop working.',
+  'page.decline_button': 'Decline invitation',
+  'page.decline_confirm': 'Decline the invitation to join {org}? The link will stop working.',
+  'page.declined_title': 'You declined the invitation',
+  'page.declined_body':
+    'You declined the invitation to join {org}. We let the person who invited you know, and this link no longer works.',
+  'page.expired_ask':
+    '{inviter} invited {email} to join {org}. The invitation expired on {date}; we can ask {inviter} to send you a new one.',
+  'page.ask_button': 'Ask for a new invitation',
+  'page.asked_title': 'New invitation requested',
+  'page.asked_body':
+    'We asked {inviter} to invite you again to {org}. If they do, the new invitation will arrive at {email}.',
+  'page.already_asked_body':
+    'You asked {inviter} for a new invitation on {date}. If they send one, it will arrive at {email}.',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -90,7 +119,7 @@ const de: Catalogue = {
     'Dieser Link ist gültig bis {date}. Wenn Sie diese Einladung nicht erwartet haben, können Sie diese E-Mail ignorieren.',
   'page.invalid_title': 'Einladung nicht mehr gültig',
   'page.invalid_body':
-    'Dieser Link wurde widerrufen, bereits verwendet, durch eine neuere Einladung ersetzt oder stammt nicht von uns.',
+    'Diese Einladung wurde widerrufen oder abgelehnt, oder ihr Link wurde bereits verwendet, durch eine neuere Einladung ersetzt oder stammt nicht von uns.',
   'page.expired_body':
     'Diese Einladung ist abgelaufen. Bitten Sie die Person, die Sie eingeladen hat, sie erneut zu senden.',
   'page.go_home': 'Zu 8bit-ai',
@@ -137,6 +166,39 @@ const de: Catalogue = {
   'decision_email.rejected_subject': 'Ihre Anfrage, {org} beizutreten, wurde abgelehnt',
   'decision_email.rejected_intro': 'Ihre Anfrage, {org} beizutreten, wurde abgelehnt.',
   'decision_email.reason': 'Angegebener Grund:',
+  'reminder_email.subject': 'Erinnerung: Ihre Einladung zu {org} läuft am {date} ab',
+  'reminder_email.heading': 'Ihre Einladung zu {org} wartet auf Sie',
+  'reminder_email.intro':
+    '{inviter} hat Sie eingeladen, {org} als {role} beizutreten. Die Einladung läuft am {date} ab.',
+  'reminder_email.decline':
+    'Kein Interesse? Öffnen Sie den Link und wählen Sie „Einladung ablehnen“: Wir geben {inviter} Bescheid, und Sie hören nichts weiter davon.',
+  'declined_email.subject': '{email} hat Ihre Einladung zu {org} abgelehnt',
+  'declined_email.intro':
+    '{email} hat Ihre Einladung abgelehnt, {org} als {role} beizutreten. Der Einladungslink funktioniert nicht mehr.',
+  'declined_email.again':
+    'Falls die Person es sich anders überlegt, können Sie ihr unter Einstellungen > Team eine neue Einladung senden: {link}',
+  'reinvite_email.subject': '{email} bittet um eine neue Einladung zu {org}',
+  'reinvite_email.intro':
+    'Ihre Einladung an {email}, {org} als {role} beizutreten, ist am {date} abgelaufen. Die Person bittet um eine neue.',
+  'reinvite_email.resend_line':
+    'Um sie erneut einzuladen, senden Sie die Einladung unter Einstellungen > Team erneut: {link}',
+  'inviter_email.team_button': 'Einstellungen > Team öffnen',
+  'inviter_email.why': 'Sie erhalten diese E-Mail, weil Sie {email} zu {org} eingeladen haben.',
+  'page.decline_hint':
+    'Kein Interesse? Sie können die Einladung ablehnen: Wir geben {inviter} Bescheid, und dieser Link funktioniert dann nicht mehr.',
+  'page.decline_button': 'Einladung ablehnen',
+  'page.decline_confirm': 'Die Einladung zu {org} ablehnen? Der Link funktioniert danach nicht mehr.',
+  'page.declined_title': 'Sie haben die Einladung abgelehnt',
+  'page.declined_body':
+    'Sie haben die Einladung zu {org} abgelehnt. Wir haben der Person, die Sie eingeladen hat, Bescheid gegeben. Dieser Link funktioniert nicht mehr.',
+  'page.expired_ask':
+    '{inviter} hat {email} eingeladen, {org} beizutreten. Die Einladung ist am {date} abgelaufen; wir können {inviter} bitten, Ihnen eine neue zu senden.',
+  'page.ask_button': 'Neue Einladung anfordern',
+  'page.asked_title': 'Neue Einladung angefordert',
+  'page.asked_body':
+    'Wir haben {inviter} gebeten, Sie erneut zu {org} einzuladen. Falls das geschieht, erhalten Sie die neue Einladung an {email}.',
+  'page.already_asked_body':
+    'Sie haben {inviter} am {date} um eine neue Einladung gebeten. Falls eine kommt, erhalten Sie sie an {email}.',
 };
 
 const fr: Catalogue = {
@@ -156,7 +218,7 @@ const fr: Catalogue = {
     'Ce lien expire le {date}. Si vous ne vous attendiez pas à cette invitation, vous pouvez ignorer cet e-mail.',
   'page.invalid_title': 'Cette invitation n’est plus valide',
   'page.invalid_body':
-    'Ce lien a été révoqué, déjà utilisé, remplacé par une invitation plus récente, ou ne provient pas de nous.',
+    'Cette invitation a été révoquée ou refusée, ou son lien a déjà été utilisé, a été remplacé par une invitation plus récente, ou ne provient pas de nous.',
   'page.expired_body': 'Cette invitation a expiré. Demandez à la personne qui vous a invité de vous la renvoyer.',
   'page.go_home': 'Aller sur 8bit-ai',
   'page.offer': '{inviter} a invité {email} à rejoindre {org} en tant que {role}.',
@@ -202,6 +264,37 @@ const fr: Catalogue = {
   'decision_email.rejected_subject': 'Votre demande pour rejoindre {org} a été refusée',
   'decision_email.rejected_intro': 'Votre demande pour rejoindre {org} a été refusée.',
   'decision_email.reason': 'Motif indiqué :',
+  'reminder_email.subject': 'Rappel : votre invitation à rejoindre {org} expire le {date}',
+  'reminder_email.heading': 'Votre invitation à rejoindre {org} vous attend',
+  'reminder_email.intro': '{inviter} vous invite à rejoindre {org} en tant que {role}. L’invitation expire le {date}.',
+  'reminder_email.decline':
+    'Cette invitation ne vous intéresse pas ? Ouvrez le lien et choisissez « Refuser l’invitation » : nous préviendrons {inviter}, et vous n’en entendrez plus parler.',
+  'declined_email.subject': '{email} a refusé votre invitation à rejoindre {org}',
+  'declined_email.intro':
+    '{email} a refusé votre invitation à rejoindre {org} en tant que {role}. Le lien d’invitation ne fonctionne plus.',
+  'declined_email.again':
+    'Si cette personne change d’avis, vous pouvez lui envoyer une nouvelle invitation depuis Paramètres > Équipe : {link}',
+  'reinvite_email.subject': '{email} demande une nouvelle invitation à rejoindre {org}',
+  'reinvite_email.intro':
+    'L’invitation que vous avez envoyée à {email} pour rejoindre {org} en tant que {role} a expiré le {date}. Cette personne en demande une nouvelle.',
+  'reinvite_email.resend_line': 'Pour l’inviter à nouveau, renvoyez l’invitation depuis Paramètres > Équipe : {link}',
+  'inviter_email.team_button': 'Ouvrir Paramètres > Équipe',
+  'inviter_email.why': 'Vous recevez cet e-mail parce que vous avez invité {email} à rejoindre {org}.',
+  'page.decline_hint':
+    'Cette invitation ne vous intéresse pas ? Vous pouvez la refuser : nous préviendrons {inviter}, et ce lien ne fonctionnera plus.',
+  'page.decline_button': 'Refuser l’invitation',
+  'page.decline_confirm': 'Refuser l’invitation à rejoindre {org} ? Le lien ne fonctionnera plus.',
+  'page.declined_title': 'Vous avez refusé l’invitation',
+  'page.declined_body':
+    'Vous avez refusé l’invitation à rejoindre {org}. Nous avons prévenu la personne qui vous a invité, et ce lien ne fonctionne plus.',
+  'page.expired_ask':
+    '{inviter} a invité {email} à rejoindre {org}. L’invitation a expiré le {date} ; nous pouvons demander à {inviter} de vous en envoyer une nouvelle.',
+  'page.ask_button': 'Demander une nouvelle invitation',
+  'page.asked_title': 'Nouvelle invitation demandée',
+  'page.asked_body':
+    'Nous avons demandé à {inviter} de vous inviter à nouveau à rejoindre {org}. Si c’est le cas, la nouvelle invitation arrivera à l’adresse {email}.',
+  'page.already_asked_body':
+    'Vous avez demandé une nouvelle invitation à {inviter} le {date}. Si elle est envoyée, elle arrivera à l’adresse {email}.',
 };
 
 const es: Catalogue = {
@@ -220,7 +313,7 @@ const es: Catalogue = {
   'email.expires': 'Este enlace caduca el {date}. Si no esperabas esta invitación, puedes ignorar este correo.',
   'page.invalid_title': 'La invitación ya no es válida',
   'page.invalid_body':
-    'Este enlace se revocó, ya se usó, se sustituyó por una invitación más reciente o no es nuestro.',
+    'Esta invitación se revocó o se rechazó, o su enlace ya se usó, se sustituyó por una invitación más reciente o no es nuestro.',
   'page.expired_body': 'Esta invitación ha caducado. Pide a la persona que te invitó que te la vuelva a enviar.',
   'page.go_home': 'Ir a 8bit-ai',
   'page.offer': '{inviter} ha invitado a {email} a unirse a {org} como {role}.',
@@ -265,6 +358,36 @@ const es: Catalogue = {
   'decision_email.rejected_subject': 'Tu solicitud para unirte a {org} fue rechazada',
   'decision_email.rejected_intro': 'Tu solicitud para unirte a {org} fue rechazada.',
   'decision_email.reason': 'Motivo indicado:',
+  'reminder_email.subject': 'Recordatorio: tu invitación para unirte a {org} caduca el {date}',
+  'reminder_email.heading': 'Tu invitación para unirte a {org} te está esperando',
+  'reminder_email.intro': '{inviter} te ha invitado a unirte a {org} como {role}. La invitación caduca el {date}.',
+  'reminder_email.decline':
+    '¿No te interesa? Abre el enlace y elige «Rechazar invitación»: avisaremos a {inviter} y no volveremos a escribirte sobre ella.',
+  'declined_email.subject': '{email} ha rechazado tu invitación para unirse a {org}',
+  'declined_email.intro':
+    '{email} ha rechazado tu invitación para unirse a {org} como {role}. El enlace de la invitación ya no funciona.',
+  'declined_email.again':
+    'Si cambia de opinión, puedes enviarle una nueva invitación desde Configuración > Equipo: {link}',
+  'reinvite_email.subject': '{email} ha pedido una nueva invitación para unirse a {org}',
+  'reinvite_email.intro':
+    'La invitación que enviaste a {email} para unirse a {org} como {role} caducó el {date}. Ha pedido una nueva.',
+  'reinvite_email.resend_line':
+    'Para volver a invitar a esta persona, reenvía la invitación desde Configuración > Equipo: {link}',
+  'inviter_email.team_button': 'Abrir Configuración > Equipo',
+  'inviter_email.why': 'Recibes este correo porque invitaste a {email} a unirse a {org}.',
+  'page.decline_hint': '¿No te interesa? Puedes rechazarla: avisaremos a {inviter} y este enlace dejará de funcionar.',
+  'page.decline_button': 'Rechazar invitación',
+  'page.decline_confirm': '¿Rechazar la invitación para unirte a {org}? El enlace dejará de funcionar.',
+  'page.declined_title': 'Has rechazado la invitación',
+  'page.declined_body':
+    'Has rechazado la invitación para unirte a {org}. Hemos avisado a la persona que te invitó y este enlace ya no funciona.',
+  'page.expired_ask':
+    '{inviter} invitó a {email} a unirse a {org}. La invitación caducó el {date}; podemos pedirle a {inviter} que te envíe una nueva.',
+  'page.ask_button': 'Pedir una nueva invitación',
+  'page.asked_title': 'Nueva invitación solicitada',
+  'page.asked_body':
+    'Hemos pedido a {inviter} que te vuelva a invitar a {org}. Si lo hace, la nueva invitación llegará a {email}.',
+  'page.already_asked_body': 'Pediste una nueva invitación a {inviter} el {date}. Si te la envía, llegará a {email}.',
 };
 
 const ja: Catalogue = {
@@ -283,7 +406,7 @@ const ja: Catalogue = {
   'email.expires': 'このリンクの有効期限は {date} です。心当たりがない場合は、このメールを無視してください。',
   'page.invalid_title': 'この招待は無効です',
   'page.invalid_body':
-    'このリンクは取り消されたか、すでに使用されたか、新しい招待メールに置き換えられたか、当社のものではありません。',
+    'この招待は取り消されたか辞退されたか、リンクがすでに使用されたか、新しい招待メールに置き換えられたか、当社のものではありません。',
   'page.expired_body': 'この招待は期限切れです。招待者に再送を依頼してください。',
   'page.go_home': '8bit-ai へ移動',
   'page.offer': '{inviter}さんが {email} を{role}として {org} に招待しました。',
@@ -328,6 +451,35 @@ const ja: Catalogue = {
   'decision_email.rejected_subject': '{org} への参加リクエストは承認されませんでした',
   'decision_email.rejected_intro': '{org} への参加リクエストは承認されませんでした。',
   'decision_email.reason': '理由：',
+  'reminder_email.subject': 'リマインダー：{org} への招待の有効期限は {date} です',
+  'reminder_email.heading': '{org} への招待が届いています',
+  'reminder_email.intro':
+    '{inviter}さんがあなたを{role}として {org} に招待しています。この招待の有効期限は {date} です。',
+  'reminder_email.decline':
+    '参加しない場合は、リンクを開いて「招待を辞退する」を選んでください。{inviter}さんにお知らせし、この招待についてのご連絡はこれ以上お送りしません。',
+  'declined_email.subject': '{email} さんが {org} への招待を辞退しました',
+  'declined_email.intro':
+    '{email} さんが、{role}として {org} に参加する招待を辞退しました。招待リンクは無効になりました。',
+  'declined_email.again': '気が変わった場合は、設定 > チーム から新しい招待を送ることができます：{link}',
+  'reinvite_email.subject': '{email} さんが {org} への新しい招待を依頼しています',
+  'reinvite_email.intro':
+    '{email} さんに送った、{role}として {org} に参加する招待は {date} に期限切れになりました。新しい招待を依頼しています。',
+  'reinvite_email.resend_line': 'もう一度招待するには、設定 > チーム から招待を再送してください：{link}',
+  'inviter_email.team_button': '設定 > チーム を開く',
+  'inviter_email.why': '{email} さんを {org} に招待したため、このメールをお送りしています。',
+  'page.decline_hint':
+    '参加しない場合は、招待を辞退できます。{inviter}さんにお知らせし、このリンクは使えなくなります。',
+  'page.decline_button': '招待を辞退する',
+  'page.decline_confirm': '{org} への招待を辞退しますか？リンクは使えなくなります。',
+  'page.declined_title': '招待を辞退しました',
+  'page.declined_body': '{org} への招待を辞退しました。招待した方にお知らせしました。このリンクはもう使えません。',
+  'page.expired_ask':
+    '{inviter}さんが {email} を {org} に招待しましたが、この招待は {date} に期限切れになりました。{inviter}さんに新しい招待を依頼できます。',
+  'page.ask_button': '新しい招待を依頼する',
+  'page.asked_title': '新しい招待を依頼しました',
+  'page.asked_body': '{inviter}さんに {org} への再招待を依頼しました。招待が送られると、{email} 宛てに届きます。',
+  'page.already_asked_body':
+    '{date} に{inviter}さんへ新しい招待を依頼済みです。招待が送られると、{email} 宛てに届きます。',
 };
 
 const ptBR: Catalogue = {
@@ -346,7 +498,7 @@ const ptBR: Catalogue = {
   'email.expires': 'Este link expira em {date}. Se você não esperava este convite, pode ignorar este e-mail.',
   'page.invalid_title': 'Este convite não é mais válido',
   'page.invalid_body':
-    'Este link foi revogado, já foi usado, foi substituído por um convite mais recente ou não é nosso.',
+    'Este convite foi revogado ou recusado, ou o link já foi usado, foi substituído por um convite mais recente ou não é nosso.',
   'page.expired_body': 'Este convite expirou. Peça à pessoa que convidou você para reenviá-lo.',
   'page.go_home': 'Ir para o 8bit-ai',
   'page.offer': '{inviter} convidou {email} para participar de {org} como {role}.',
@@ -391,6 +543,37 @@ const ptBR: Catalogue = {
   'decision_email.rejected_subject': 'Seu pedido para entrar em {org} foi recusado',
   'decision_email.rejected_intro': 'Seu pedido para entrar em {org} foi recusado.',
   'decision_email.reason': 'Motivo informado:',
+  'reminder_email.subject': 'Lembrete: seu convite para participar de {org} expira em {date}',
+  'reminder_email.heading': 'Seu convite para participar de {org} está esperando por você',
+  'reminder_email.intro': '{inviter} convidou você para participar de {org} como {role}. O convite expira em {date}.',
+  'reminder_email.decline':
+    'Não tem interesse? Abra o link e escolha “Recusar convite”: avisaremos {inviter}, e você não receberá mais mensagens sobre este convite.',
+  'declined_email.subject': '{email} recusou seu convite para participar de {org}',
+  'declined_email.intro':
+    '{email} recusou seu convite para participar de {org} como {role}. O link do convite não funciona mais.',
+  'declined_email.again':
+    'Se a pessoa mudar de ideia, você pode enviar um novo convite em Configurações > Equipe: {link}',
+  'reinvite_email.subject': '{email} pediu um novo convite para participar de {org}',
+  'reinvite_email.intro':
+    'O convite que você enviou para {email} participar de {org} como {role} expirou em {date}. A pessoa pediu um novo.',
+  'reinvite_email.resend_line': 'Para convidá-la de novo, reenvie o convite em Configurações > Equipe: {link}',
+  'inviter_email.team_button': 'Abrir Configurações > Equipe',
+  'inviter_email.why': 'Você recebe este e-mail porque convidou {email} para participar de {org}.',
+  'page.decline_hint':
+    'Não tem interesse? Você pode recusar o convite: avisaremos {inviter}, e este link deixará de funcionar.',
+  'page.decline_button': 'Recusar convite',
+  'page.decline_confirm': 'Recusar o convite para participar de {org}? O link deixará de funcionar.',
+  'page.declined_title': 'Você recusou o convite',
+  'page.declined_body':
+    'Você recusou o convite para participar de {org}. Avisamos a pessoa que convidou você, e este link não funciona mais.',
+  'page.expired_ask':
+    '{inviter} convidou {email} para participar de {org}. O convite expirou em {date}; podemos pedir a {inviter} que envie um novo para você.',
+  'page.ask_button': 'Pedir um novo convite',
+  'page.asked_title': 'Novo convite solicitado',
+  'page.asked_body':
+    'Pedimos a {inviter} que convide você de novo para {org}. Se isso acontecer, o novo convite chegará em {email}.',
+  'page.already_asked_body':
+    'Você pediu um novo convite a {inviter} em {date}. Se ele for enviado, chegará em {email}.',
 };
 
 export const CATALOGUES: Readonly<Record<Locale, Catalogue>> = { en, de, fr, es, ja, 'pt-BR': ptBR };
