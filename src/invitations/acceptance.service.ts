@@ -7,7 +7,7 @@ import { insertSessionSql, newSession, rememberNetworkSql } from '../auth/auth.s
 import { SIGN_IN_LINK_TTL_MS, signInLinkStatements } from '../auth/auth.service';
 import { OWNED_ORGANIZATIONS_LIMIT } from '../lib/limits';
 import { newId } from '../lib/ids';
-import { effectiveStatus } from './invitations.store';
+import { effectiveStatus, type InvitationRow } from './invitations.store';
 import { asLocale } from '../lib/roles';
 import type { Locale } from '../db/schema';
 import type { WriteContext } from '../lib/write-context';
@@ -43,16 +43,9 @@ export type Accepted = AcceptResult & { locale: Locale };
  */
 export const FRESH_LINK_MS = SIGN_IN_LINK_TTL_MS;
 
-/**
- * Rule 11 and SPEC §5: single-use, race-free. The guarded update on (status, token_id, expires_at)
- * decides the winner; the membership, new account and session are written in the same batch and
- * only if that update won.
- */
-export async function acceptInvitation(ctx: WriteContext, input: AcceptInput): Promise<Outcome<Accepted>> {
-  const { db, organizationId: org, now } = ctx;
-  const ownerCap = OWNED_ORGANIZATIONS_LIMIT;
-  // The invitation, its organization, the invited account and (for an owner invitation) how many
-  // organizations that account owns elsewhere: one read.
+/** What accepting reads, in one query: the invitation, its organization, the invited account, owned elsewhere. */
+async function readForAccept(ctx: WriteContext, invitationId: string) {
+  const { db, organizationId: org } = ctx;
   const [row] = await db
     .select({
       inv: invitations,
@@ -64,23 +57,62 @@ export async function acceptInvitation(ctx: WriteContext, input: AcceptInput): P
     .from(invitations)
     .leftJoin(organizations, eq(organizations.id, invitations.organizationId))
     .leftJoin(users, eq(users.email, invitations.email))
-    .where(and(eq(invitations.organizationId, org), eq(invitations.id, input.invitationId)))
+    .where(and(eq(invitations.organizationId, org), eq(invitations.id, invitationId)))
     .limit(1);
+  return row;
+}
+type AcceptRead = NonNullable<Awaited<ReturnType<typeof readForAccept>>>;
+
+/** The 410 of an invitation that is not live (or not this link's), the expiry named. */
+const gone = (inv: Pick<InvitationRow, 'status' | 'expiresAt'> | undefined, now: number) =>
+  inv && effectiveStatus(inv, now) === 'expired'
+    ? fail('invitation_invalid', 'This invitation has expired. Ask the sender to resend it.')
+    : fail(
+        'invitation_invalid',
+        'This invitation link is no longer valid. If it expired, ask the sender to resend it.',
+      );
+
+/**
+ * Rule 11 and SPEC §5: single-use, race-free. The guarded update on (status, token_id, expires_at)
+ * decides the winner; the membership, new account and session are written in the same batch and
+ * only if that update won.
+ */
+export async function acceptInvitation(ctx: WriteContext, input: AcceptInput): Promise<Outcome<Accepted>> {
+  const row = await readForAccept(ctx, input.invitationId);
   const inv = row?.inv;
-  if (!inv || effectiveStatus(inv, now) !== 'pending' || inv.tokenId !== input.jti) {
-    return inv && effectiveStatus(inv, now) === 'expired'
-      ? fail('invitation_invalid', 'This invitation has expired. Ask the sender to resend it.')
-      : fail(
-          'invitation_invalid',
-          'This invitation link is no longer valid. If it expired, ask the sender to resend it.',
-        );
-  }
+  if (!inv || effectiveStatus(inv, ctx.now) !== 'pending' || inv.tokenId !== input.jti) return gone(inv, ctx.now);
   if (input.sessionUser && input.sessionUser.email !== inv.email) {
     return fail(
       'email_mismatch',
       'This invitation was sent to a different email address. Sign out and open the link again.',
     );
   }
+  return join(ctx, row, input);
+}
+
+/**
+ * SPEC §17: accepting from the inbox. The session proves the email (§5's first case), so no link
+ * is needed: the guard is the invitation's current jti, as read, in the same batch as a link's. An
+ * invitation to another email is 404, as an unknown one; one addressed to the caller but no longer
+ * live is 410.
+ */
+export async function acceptAsInvitee(
+  ctx: WriteContext,
+  caller: { id: string; email: string },
+  invitationId: string,
+): Promise<Outcome<Accepted>> {
+  const row = await readForAccept(ctx, invitationId);
+  const inv = row?.inv;
+  if (!inv || inv.email !== caller.email) return fail('not_found', 'No such invitation for you.');
+  if (effectiveStatus(inv, ctx.now) !== 'pending' || !inv.tokenId) return gone(inv, ctx.now);
+  return join(ctx, row, { invitationId, jti: inv.tokenId, sessionUser: caller });
+}
+
+/** The one accepting batch, for a live invitation `row` and the proof that may accept it. */
+async function join(ctx: WriteContext, row: AcceptRead, input: AcceptInput): Promise<Outcome<Accepted>> {
+  const { db, organizationId: org, now } = ctx;
+  const ownerCap = OWNED_ORGANIZATIONS_LIMIT;
+  const inv = row.inv;
   // A signed-in visitor has the invited email, so the account read by email is theirs.
   let user: { id: string; name: string } | undefined = row.account ?? undefined;
   const creating = !user;

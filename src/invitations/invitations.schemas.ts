@@ -95,6 +95,13 @@ export const InvitationSchema = z
     accepted_by: z.string().nullable(),
     revoked_at: z.string().nullable(),
     locale: LocaleSchema,
+    declined_at: z.string().nullable().openapi({ description: 'When the invitee declined (status `declined`)' }),
+    reminded_at: z.string().nullable().openapi({
+      description: "When this sending's reminder before expiry went out; null until then, and again after a resend",
+    }),
+    reinvite_requested_at: z.string().nullable().openapi({
+      description: 'When the invitee asked for a new invitation (once per expiry); null again after a resend',
+    }),
   })
   .openapi('Invitation');
 
@@ -105,6 +112,47 @@ export const AcceptBody = z
   .object({ token: z.string().min(1).max(4096), name: NameSchema.optional() })
   .strict()
   .openapi({ example: { token: '<the token from the emailed link>', name: 'Ada Lovelace' } });
+
+/** A link holder's decline or request for a new invitation: only the link's token. */
+export const TokenBody = z
+  .object({ token: z.string().min(1).max(4096) })
+  .strict()
+  .openapi({ example: { token: '<the token from the emailed link>' } });
+
+export const DeclinedSchema = z.object({ declined: z.literal(true) }).openapi('InvitationDeclined');
+
+export const ReinviteRequestedSchema = z
+  .object({
+    requested: z.literal(true),
+    already: z
+      .boolean()
+      .openapi({ description: 'True when this expiry was already asked about: nothing new was recorded or sent' }),
+  })
+  .openapi('ReinviteRequested');
+
+/** One invitation in the signed-in account's inbox (SPEC §17). */
+export const InboxItemSchema = z
+  .object({
+    id: z.string(),
+    organization: z.object({ name: z.string(), slug: z.string() }),
+    role: RoleSchema,
+    inviter: z.object({ name: z.string().nullable() }),
+    expires_at: z.string(),
+  })
+  .openapi('InboxInvitation');
+
+export const InboxSchema = z.object({ data: z.array(InboxItemSchema) }).openapi('InvitationInbox');
+
+/** Accepting from the inbox: as a link's accept, without the sign-in fields (the caller is signed in). */
+export const InboxAcceptedSchema = z
+  .object({
+    organization: z.object({ id: z.string(), name: z.string(), slug: z.string() }),
+    role: RoleSchema,
+    user: z.object({ id: z.string(), email: z.string(), name: z.string() }),
+  })
+  .openapi('InboxAcceptResult');
+
+export const InboxParams = z.object({ id: Id });
 
 export const PreviewSchema = z
   .object({

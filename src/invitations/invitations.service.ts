@@ -38,7 +38,10 @@ async function changed(ctx: WriteContext, id: string, queued?: string[]): Promis
   return { ok: true, value: { id, resource }, ...(queued ? { queued } : {}) };
 }
 
-/** Rule 7: a new link (the old one dies), a new expiry, back to pending subject to the limit. */
+/**
+ * Rule 7: a new link (the old one dies), a new expiry, back to pending subject to the limit. A new
+ * sending re-arms its reminder and may be asked about again once it expires (SPEC §17).
+ */
 export async function resendInvitation(ctx: SendingContext, input: ResendInput): Promise<Changed> {
   const { db, organizationId: org, now } = ctx;
   const inv = await findInvitation(db, org, input.id);
@@ -72,7 +75,7 @@ export async function resendInvitation(ctx: SendingContext, input: ResendInput):
       sql`UPDATE invitations SET status = 'pending', token_id = ${jti}, expires_in_days = ${days},
           expires_at = ${now + days * DAY_MS}, last_sent_at = ${now}, send_count = send_count + 1,
           email_delivery = 'queued', email_delivery_detail = NULL, delivery_attempts = 0, updated_at = ${now},
-          locale = ${input.locale ?? inv.locale}
+          locale = ${input.locale ?? inv.locale}, reminded_at = NULL, reinvite_requested_at = NULL
         WHERE id = ${inv.id} AND organization_id = ${org} AND last_sent_at <= ${now - RESEND_COOLDOWN_MS}
           AND ((${livePendingSql(now)})
             OR ((status = 'expired' OR (status = 'pending' AND expires_at <= ${now}))
