@@ -3,6 +3,9 @@ import { sql } from 'drizzle-orm';
 import { systemAuditSql } from './audit/audit.store';
 import type { Db } from './env';
 import { KNOWN_NETWORK_MS } from './auth/auth.store';
+import { coordinatorFor } from './lib/coordinator';
+import { errorMessage } from './lib/redact';
+import { reminderDueSql } from './invitations/reminders.service';
 
 /** Rows per statement: each statement touches at most this many invitations (and binds 4 parameters). */
 export const SWEEP_BATCH_SIZE = 500;
@@ -69,6 +72,59 @@ export async function runExpirySweep(
     if (updated.meta.changes < batchSize) return done(false);
     if (clock() >= deadline) return done(true);
   }
+}
+
+/** Organizations whose reminders one tick sends at most; the rest wait for the next tick. */
+export const REMINDER_ORGS_PER_TICK = 100;
+/** Coordinators called at once by one tick. */
+const REMINDER_CONCURRENCY = 10;
+
+export interface ReminderRun {
+  organizations: number;
+  sent: number;
+  /** Due reminders an organization's hourly email limit had no room for: sent on a later tick. */
+  waiting: number;
+  failed: number;
+}
+
+/**
+ * The organizations with reminders due at `now` (SPEC §17), soonest expiry first: one bounded
+ * range scan of the (status, reminded_at, expires_at) index, each row's organization by its key.
+ */
+export const dueReminderOrganizationsSql = (now: number, limit = REMINDER_ORGS_PER_TICK) =>
+  sql`SELECT DISTINCT i.organization_id AS org FROM invitations i JOIN organizations o ON o.id = i.organization_id
+    WHERE ${reminderDueSql(now)} LIMIT ${limit}`;
+
+export async function dueReminderOrganizations(db: Db, now: number, limit = REMINDER_ORGS_PER_TICK) {
+  return (await db.all<{ org: string }>(dueReminderOrganizationsSql(now, limit))).map((r) => r.org);
+}
+
+/**
+ * The reminder sweep: each organization with reminders due sends them through its coordinator,
+ * which counts them in its hourly email limit and hands its outbox rows to the queue. Nothing is
+ * lost: a reminder is marked sent only in the batch that writes its email, so one that did not fit,
+ * or whose coordinator call failed, is still due on the next tick.
+ */
+export async function runReminders(env: Env, db: Db, now: number): Promise<ReminderRun> {
+  const orgs = await dueReminderOrganizations(db, now);
+  const run: ReminderRun = { organizations: orgs.length, sent: 0, waiting: 0, failed: 0 };
+  for (let i = 0; i < orgs.length; i += REMINDER_CONCURRENCY) {
+    const calls = orgs
+      .slice(i, i + REMINDER_CONCURRENCY)
+      .map((organizationId) => coordinatorFor(env, organizationId).sendReminders({ organizationId, now }));
+    for (const result of await Promise.allSettled(calls)) {
+      if (result.status === 'fulfilled' && result.value.ok) {
+        run.sent += result.value.value.sent;
+        run.waiting += result.value.value.waiting;
+      } else {
+        run.failed += 1;
+        const why =
+          result.status === 'rejected' ? errorMessage(result.reason) : result.value.ok ? '' : result.value.code;
+        console.error(JSON.stringify({ event: 'reminders_failed', error: why }));
+      }
+    }
+  }
+  return run;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { drizzle } from 'drizzle-orm/d1';
 import { app } from './app';
-import { RETENTION_DEFAULTS, retentionDays, runExpirySweep, runHousekeeping } from './cron';
+import { RETENTION_DEFAULTS, retentionDays, runExpirySweep, runHousekeeping, runReminders } from './cron';
 import { consumeDeliveryBatch } from './delivery/consumer';
 import { consumeDeadLetters } from './delivery/dead-letter';
 import { consumeEmailEventBatch } from './delivery/email-events.queue';
@@ -12,7 +12,7 @@ import { errorMessage } from './lib/redact';
 export { OrgCoordinator } from './org-coordinator';
 export { SendPacer } from './delivery/send-pacer';
 
-/** Housekeeping runs on every tenth minute; the relay and the sweep on every tick. */
+/** Housekeeping runs on every tenth minute; the relay, the sweep and the reminders on every tick. */
 const HOUSEKEEPING_EVERY_MINUTES = 10;
 
 export default {
@@ -47,6 +47,8 @@ export default {
         if (result.expired > 0) await handOffNewWebhooks(env, db, now);
         log('expiry_sweep')(result);
       }),
+      // Reminders before expiry (SPEC §17), each organization's through its coordinator.
+      runReminders(env, db, now).then(log('reminders')),
     ];
     if (new Date(now).getUTCMinutes() % HOUSEKEEPING_EVERY_MINUTES === 0)
       jobs.push(
