@@ -8,13 +8,28 @@ import { NameSchema } from '../lib/openapi';
 import type { Locale } from '../db/schema';
 import { localeFromAcceptLanguage, roleName, t } from '../i18n/messages';
 import { asLocale } from '../lib/roles';
-import { resolveInvitationToken, verifyInvitationToken } from '../invitations/acceptance.routes';
+import {
+  expiredOfferOf,
+  resolveInvitationToken,
+  verifyExpiredInvitationToken,
+  verifyInvitationToken,
+} from '../invitations/acceptance.routes';
 import type { Accepted } from '../invitations/acceptance.service';
 import { refuseCsrf } from './auth.pages';
 import { clientIp } from '../lib/request';
 import { MessagePage } from './layout';
 import { credentialOf, csrfValid, formFields, pageUser } from './pages.middleware';
-import { Invalid, JoinPage, MismatchPage, Sentence, type Offer } from './accept.view';
+import {
+  AskedPage,
+  DeclinedPage,
+  type ExpiredOffer,
+  ExpiredPage,
+  Invalid,
+  JoinPage,
+  MismatchPage,
+  Sentence,
+  type Offer,
+} from './accept.view';
 
 type Ctx = Context<AppEnv>;
 
@@ -35,31 +50,84 @@ async function offerFor(c: Ctx, token: string, counted = false): Promise<Offer |
       locale: asLocale(offer.inv.locale),
     };
   } catch (err) {
-    return gone(c, err);
+    return gone(c, err, token);
   }
 }
 
-/** The page for a link that offers nothing (410), or for too many tries from this network (429). */
-function gone(c: Ctx, err: unknown) {
+/**
+ * The expired invitation behind a genuine link that still names its current jti (SPEC §17: it may
+ * ask for a new invitation), or null. Counts nothing in the per-IP limit: only read after a
+ * verification of the same token in this request.
+ */
+async function expiredOf(c: Ctx, token: string): Promise<ExpiredOffer | null> {
+  const found = await expiredOfferOf(c.env, c.var.db, token, Date.now());
+  if (!found) return null;
+  return {
+    token,
+    email: found.inv.email,
+    orgName: found.organization.name || 'the organization',
+    inviterName: found.inviterName ?? 'A teammate',
+    expiresAt: found.inv.expiresAt,
+    askedAt: found.inv.reinviteRequestedAt,
+    locale: asLocale(found.inv.locale),
+  };
+}
+
+/** Too many tries from this network (429), in `locale`. */
+function tooMany(c: Ctx, locale: Locale, retryAfter: string | undefined) {
+  if (retryAfter) c.header('Retry-After', retryAfter);
+  return c.html(
+    <MessagePage
+      title={t(locale, 'page.too_many_title')}
+      heading={t(locale, 'page.too_many_title')}
+      csrf={c.var.csrf}
+      lang={locale}
+    >
+      <p>{t(locale, 'page.too_many_body')}</p>
+    </MessagePage>,
+    429,
+  );
+}
+
+/**
+ * The page for a link that offers nothing live (410): the expired invitation's genuine link offers
+ * to ask for a new one; anything else is no longer valid. Or too many tries from this network (429).
+ */
+async function gone(c: Ctx, err: unknown, token: string) {
   // No usable invitation: its language if the link still names one, else the browser's.
   const locale = (err as { locale?: Locale }).locale ?? localeFromAcceptLanguage(c.req.header('Accept-Language'));
-  if (err instanceof ApiError && err.code === 'rate_limited') {
-    c.header('Retry-After', err.headers['Retry-After']);
-    return c.html(
-      <MessagePage
-        title={t(locale, 'page.too_many_title')}
-        heading={t(locale, 'page.too_many_title')}
-        csrf={c.var.csrf}
-        lang={locale}
-      >
-        <p>{t(locale, 'page.too_many_body')}</p>
-      </MessagePage>,
-      429,
-    );
-  }
-  if (err instanceof ApiError)
+  if (err instanceof ApiError && err.code === 'rate_limited') return tooMany(c, locale, err.headers['Retry-After']);
+  if (err instanceof ApiError) {
+    const expired = await expiredOf(c, token);
+    if (expired) return c.html(<ExpiredPage e={expired} csrf={c.var.csrf} />, 410);
     return c.html(<Invalid expired={err.detail.includes('expired')} csrf={c.var.csrf} locale={locale} />, 410);
+  }
   throw err;
+}
+
+/**
+ * A decline or a request for a new invitation that was refused: too many tries (429), or the page
+ * of what the link offers now (the 410 pages, or the live offer itself when it is still pending).
+ */
+async function linkRefused(c: Ctx, outcome: Failure, token: string) {
+  if (outcome.code === 'rate_limited') {
+    const locale = localeFromAcceptLanguage(c.req.header('Accept-Language'));
+    return tooMany(c, locale, outcome.retryAfterSeconds ? String(outcome.retryAfterSeconds) : undefined);
+  }
+  const o = await offerFor(c, token, true);
+  if (o instanceof Response) return o;
+  return c.html(<JoinPage o={o} csrf={c.var.csrf} isNew={!o.accountExists} />, 409);
+}
+
+/** The link's claims for a form post, checked (signature, per-IP limit) before any write; else the page. */
+async function linkOf(c: Ctx, form: Record<string, string>, expiredToo = false) {
+  const token = form.token ?? '';
+  const verify = expiredToo ? verifyExpiredInvitationToken : verifyInvitationToken;
+  try {
+    return { token, link: await verify(c.env, token, Date.now(), clientIp(c.req.header('CF-Connecting-IP'))) };
+  } catch (err) {
+    return { token, page: await gone(c, err, token) };
+  }
 }
 
 /** The coordinator's accept for this link, as the visitor (their session cookie, if they sent one). */
@@ -158,7 +226,7 @@ export const acceptPages = new Hono<AppEnv>()
     try {
       link = await verifyInvitationToken(c.env, token, Date.now(), clientIp(c.req.header('CF-Connecting-IP')));
     } catch (err) {
-      return gone(c, err);
+      return gone(c, err, token);
     }
     if (name && !name.success) {
       const offer = await offerFor(c, token, true);
@@ -166,4 +234,36 @@ export const acceptPages = new Hono<AppEnv>()
       return c.html(<JoinPage o={offer} csrf={c.var.csrf} isNew error={t(offer.locale, 'page.name_too_long')} />, 400);
     }
     return accept(c, link, token, name?.data);
+  })
+  /** Decline with the link (SPEC §17): no account needed; the inviter is emailed. */
+  .post('/invitations/decline', async (c) => {
+    const form = await formFields(c);
+    if (!csrfValid(c, form)) return refuseCsrf(c);
+    const { token, link, page } = await linkOf(c, form);
+    if (!link) return page;
+    const req = { ...writeRequest(c, link.organizationId, true), credential: credentialOf(c) };
+    const input = { invitationId: link.id, jti: link.jti };
+    const outcome = written(c, await coordinatorFor(c.env, link.organizationId).declineInvitation(req, input));
+    if (!outcome.ok) return linkRefused(c, outcome, token);
+    const { organization, locale } = outcome.value;
+    return c.html(<DeclinedPage orgName={organization.name || 'the organization'} locale={locale} csrf={c.var.csrf} />);
+  })
+  /**
+   * Ask for a new invitation with the genuine link of an expired one (SPEC §17): the inviter is
+   * emailed once per expiry; asking again shows the same confirmation.
+   */
+  .post('/invitations/reinvite-request', async (c) => {
+    const form = await formFields(c);
+    if (!csrfValid(c, form)) return refuseCsrf(c);
+    const { token, link, page } = await linkOf(c, form, true);
+    if (!link) return page;
+    const req = { ...writeRequest(c, link.organizationId, true), credential: credentialOf(c) };
+    const input = { invitationId: link.id, jti: link.jti };
+    const outcome = written(c, await coordinatorFor(c.env, link.organizationId).requestReinvite(req, input));
+    if (!outcome.ok) return linkRefused(c, outcome, token);
+    // The page names the inviter and the address: read at this write's bookmark.
+    const asked = await expiredOf(c, token);
+    if (asked) return c.html(<AskedPage e={asked} csrf={c.var.csrf} />);
+    const o = await offerFor(c, token, true);
+    return o instanceof Response ? o : c.html(<JoinPage o={o} csrf={c.var.csrf} isNew={!o.accountExists} />);
   });

@@ -4,6 +4,14 @@ import { CATALOGUES, formatDate, roleName, t, type MessageKey } from '../i18n/me
 import type { InvitationRow } from '../invitations/invitations.store';
 import { CsrfField, Layout, MessagePage, NameField } from './layout';
 
+const GoHome = ({ locale }: { locale: Locale }) => (
+  <p>
+    <a class="btn" href="/">
+      {t(locale, 'page.go_home')}
+    </a>
+  </p>
+);
+
 export const Invalid = (p: { expired: boolean; csrf?: string; locale: Locale }) => (
   <MessagePage
     title={t(p.locale, 'page.invalid_title')}
@@ -12,11 +20,7 @@ export const Invalid = (p: { expired: boolean; csrf?: string; locale: Locale }) 
     lang={p.locale}
   >
     <p>{t(p.locale, p.expired ? 'page.expired_body' : 'page.invalid_body')}</p>
-    <p>
-      <a class="btn" href="/">
-        {t(p.locale, 'page.go_home')}
-      </a>
-    </p>
+    <GoHome locale={p.locale} />
   </MessagePage>
 );
 
@@ -83,6 +87,7 @@ export const JoinPage = (p: { o: Offer; csrf?: string; isNew: boolean; error?: s
                 : t(L, 'page.join_button', { org: p.o.orgName })}
             </button>
           </form>
+          <DeclineForm o={p.o} csrf={p.csrf} />
         </div>
       </div>
     </Layout>
@@ -108,5 +113,113 @@ export const MismatchPage = (p: { o: Offer; user: AuthUser; csrf?: string }) => 
         {t(p.o.locale, 'page.sign_out_continue')}
       </button>
     </form>
+    <DeclineForm o={p.o} csrf={p.csrf} />
+  </MessagePage>
+);
+
+/**
+ * Decline (SPEC §17): anyone holding the link, no account needed. A form of its own after the
+ * accept button, asked to confirm (with JavaScript): the link dies at once.
+ */
+const DeclineForm = ({ o, csrf }: { o: Offer; csrf?: string }) => (
+  <form
+    method="post"
+    action="/invitations/decline"
+    class="decline"
+    data-confirm={t(o.locale, 'page.decline_confirm', { org: o.orgName })}
+  >
+    <CsrfField token={csrf} />
+    <input type="hidden" name="token" value={o.token} />
+    <p class="muted small">{t(o.locale, 'page.decline_hint', { inviter: o.inviterName })}</p>
+    <button class="btn" type="submit">
+      {t(o.locale, 'page.decline_button')}
+    </button>
+  </form>
+);
+
+/** After a decline with the link: done, the inviter told, the link dead. */
+export const DeclinedPage = (p: { orgName: string; locale: Locale; csrf?: string }) => (
+  <MessagePage
+    title={t(p.locale, 'page.declined_title')}
+    heading={t(p.locale, 'page.declined_title')}
+    csrf={p.csrf}
+    lang={p.locale}
+  >
+    <p>
+      <Sentence locale={p.locale} k="page.declined_body" vars={{ org: p.orgName }} />
+    </p>
+    <GoHome locale={p.locale} />
+  </MessagePage>
+);
+
+/** A genuine link whose invitation expired (its current jti, neither revoked, declined nor accepted). */
+export interface ExpiredOffer {
+  token: string;
+  email: string;
+  orgName: string;
+  inviterName: string;
+  expiresAt: number;
+  /** When the invitee asked for a new invitation for this expiry, if they did. */
+  askedAt: number | null;
+  locale: Locale;
+}
+
+/**
+ * The 410 page of an expired invitation's genuine link (SPEC §17): "Ask for a new invitation", a
+ * POST with the link; once asked, when they asked instead.
+ */
+export const ExpiredPage = (p: { e: ExpiredOffer; csrf?: string }) => {
+  const { e } = p;
+  const L = e.locale;
+  return (
+    <MessagePage title={t(L, 'page.invalid_title')} heading={t(L, 'page.invalid_title')} csrf={p.csrf} lang={L}>
+      <p>{t(L, 'page.expired_body')}</p>
+      {e.askedAt !== null ? (
+        <p>
+          <Sentence
+            locale={L}
+            k="page.already_asked_body"
+            vars={{ inviter: e.inviterName, date: formatDate(L, e.askedAt), email: e.email }}
+          />
+        </p>
+      ) : (
+        <>
+          <p>
+            <Sentence
+              locale={L}
+              k="page.expired_ask"
+              vars={{ inviter: e.inviterName, email: e.email, org: e.orgName, date: formatDate(L, e.expiresAt) }}
+            />
+          </p>
+          <form method="post" action="/invitations/reinvite-request">
+            <CsrfField token={p.csrf} />
+            <input type="hidden" name="token" value={e.token} />
+            <button class="btn primary" type="submit">
+              {t(L, 'page.ask_button')}
+            </button>
+          </form>
+        </>
+      )}
+      <GoHome locale={L} />
+    </MessagePage>
+  );
+};
+
+/** Asked (or asked already, for this expiry): the inviter was emailed. */
+export const AskedPage = (p: { e: ExpiredOffer; csrf?: string }) => (
+  <MessagePage
+    title={t(p.e.locale, 'page.asked_title')}
+    heading={t(p.e.locale, 'page.asked_title')}
+    csrf={p.csrf}
+    lang={p.e.locale}
+  >
+    <p>
+      <Sentence
+        locale={p.e.locale}
+        k="page.asked_body"
+        vars={{ inviter: p.e.inviterName, org: p.e.orgName, email: p.e.email }}
+      />
+    </p>
+    <GoHome locale={p.e.locale} />
   </MessagePage>
 );
