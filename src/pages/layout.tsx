@@ -80,24 +80,43 @@ export const DataTable: FC<{ labelledBy: string; columns: string[]; children?: u
 
 export const Badge: FC<{ value: string }> = ({ value }) => <span class={`badge ${value}`}>{value}</span>;
 
-/** The account menu: who is signed in, the organizations to switch between, sign out. */
-const AccountMenu: FC<{ user: AuthUser; orgs: OrgLink[]; current?: string; csrf?: string }> = ({
+/** "N invitation(s) for you". */
+const forYou = (n: number) => `${n} ${n === 1 ? 'invitation' : 'invitations'} for you`;
+
+/**
+ * The account menu: who is signed in, the invitations for them (only when there are any: SPEC §17),
+ * the organizations to switch between, sign out.
+ */
+const AccountMenu: FC<{ user: AuthUser; orgs: OrgLink[]; current?: string; csrf?: string; invitations: number }> = ({
   user,
   orgs,
   current,
   csrf,
+  invitations,
 }) => (
   <details class="menu">
     {/* The accessible name starts with the visible text (axe: label-content-name-mismatch), so a
         voice-control user can say what they see. */}
     <summary>
       {orgs.find((o) => o.slug === current)?.name ?? user.name}
+      {invitations > 0 ? (
+        <>
+          {' '}
+          <span class="badge pending">{invitations}</span>
+          <span class="sr-only"> {invitations === 1 ? 'invitation' : 'invitations'} for you</span>
+        </>
+      ) : null}
       <span class="sr-only">, account menu</span> <span aria-hidden="true">▾</span>
     </summary>
     <div class="menu-panel" role="menu">
       <div class="who">
         Signed in as <strong>{user.email}</strong>
       </div>
+      {invitations > 0 ? (
+        <a href="/#invitations-for-you" role="menuitem">
+          {forYou(invitations)}
+        </a>
+      ) : null}
       <div class="label">Organizations</div>
       {orgs.map((o) => (
         <a
@@ -133,6 +152,8 @@ export const Layout: FC<{
   narrow?: boolean;
   /** The page's language (the acceptance pages speak the invitation's). */
   lang?: string;
+  /** How many live invitations are addressed to the signed-in account (the account menu shows them). */
+  invitationsForYou?: number;
   children?: Child;
 }> = (p) => (
   <html lang={p.lang ?? 'en'}>
@@ -151,7 +172,15 @@ export const Layout: FC<{
         </a>
         <nav class="top-links">
           <a href="/docs">API reference</a>
-          {p.user ? <AccountMenu user={p.user} orgs={p.orgs ?? []} current={p.current} csrf={p.csrf} /> : null}
+          {p.user ? (
+            <AccountMenu
+              user={p.user}
+              orgs={p.orgs ?? []}
+              current={p.current}
+              csrf={p.csrf}
+              invitations={p.invitationsForYou ?? 0}
+            />
+          ) : null}
         </nav>
       </header>
       <main class={p.narrow ? 'narrow' : undefined}>{p.children}</main>

@@ -12,6 +12,7 @@ import {
   requireMembership,
 } from '../organizations/organizations.store';
 import { listJoinRequests } from '../joins/requests.store';
+import { listMyInvitations } from '../invitations/inbox.store';
 import { PENDING_REQUESTS_LIMIT } from '../joins/join-sql';
 import { MessagePage } from './layout';
 import { TeamView, type InviteFormState, type TeamViewProps } from './team.view';
@@ -99,9 +100,10 @@ export async function renderTeam(
   const { org, role } = membership;
   const now = Date.now();
   const manager = role === 'owner' || role === 'admin';
-  const [members, orgs, invitations, pending, resource, requests] = await Promise.all([
+  const [members, orgs, inbox, invitations, pending, resource, requests] = await Promise.all([
     listMembers(c.var.db, org.id),
     organizationsOf(c.var.db, user.id),
+    listMyInvitations(c.var.db, user.email, now),
     manager ? listInvitations(c.var.db, org.id, { limit: 50, now }) : Promise.resolve({ data: [] }),
     manager ? countPending(c.var.db, org.id, now) : Promise.resolve(0),
     organizationResource(c.var.db, org, role, now),
@@ -116,6 +118,7 @@ export async function renderTeam(
       p={{
         user,
         orgs,
+        invitationsForYou: inbox.length,
         role,
         csrf: c.var.csrf,
         members,

@@ -15,6 +15,8 @@ export interface InviteFormState {
 export interface TeamViewProps {
   user: AuthUser;
   orgs: OrgLink[];
+  /** Live invitations to the signed-in account's own email (the account menu shows them). */
+  invitationsForYou?: number;
   org: { id: string; name: string; slug: string };
   role: string;
   csrf?: string;
@@ -124,6 +126,10 @@ const InvitationRow: FC<{ p: TeamViewProps; i: InvitationResource }> = ({ p, i }
       </td>
       <td>
         <div class="actions">
+          {/* SPEC §17: the invitee asked (once per expiry; a resend answers it and clears the mark). */}
+          {i.reinvite_requested_at && i.status === 'expired' ? (
+            <span class="small nowrap asked">Asked for a new invitation · {day(i.reinvite_requested_at)}</span>
+          ) : null}
           {i.status === 'pending' || i.status === 'expired' ? (
             <form method="post" action={`${base}/resend`}>
               <CsrfField token={p.csrf} />
@@ -154,7 +160,14 @@ const InvitationRow: FC<{ p: TeamViewProps; i: InvitationResource }> = ({ p, i }
 export const TeamView: FC<{ p: TeamViewProps }> = ({ p }) => {
   const manager = p.role === 'owner' || p.role === 'admin';
   return (
-    <Layout title={`Team · ${p.org.name}`} user={p.user} orgs={p.orgs} current={p.org.slug} csrf={p.csrf}>
+    <Layout
+      title={`Team · ${p.org.name}`}
+      user={p.user}
+      orgs={p.orgs}
+      current={p.org.slug}
+      csrf={p.csrf}
+      invitationsForYou={p.invitationsForYou}
+    >
       <h1>Team</h1>
       <p class="sub">
         Settings for <strong>{p.org.name}</strong> · you are {p.role === 'admin' || p.role === 'owner' ? 'an' : 'a'}{' '}
@@ -164,7 +177,7 @@ export const TeamView: FC<{ p: TeamViewProps }> = ({ p }) => {
       <Alerts notice={p.notice} error={p.error} />
       {manager ? <JoinRequests p={p} /> : null}
       {manager ? (
-        <section class="card" aria-labelledby="invitations-title">
+        <section class="card" id="invitations" aria-labelledby="invitations-title">
           <div class="card-head">
             <h2 id="invitations-title">Invitations</h2>
             <span class="capacity" id="capacity">
