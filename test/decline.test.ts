@@ -1,6 +1,16 @@
 import { env } from 'cloudflare:workers';
 import { describe, it } from 'vitest';
-import { call, countRows, invite, lastToken, ownerWithOrg, setLastSentAt, signUp, uniqueEmail } from './helpers';
+import {
+  call,
+  countRows,
+  invite,
+  lastToken,
+  mailsTo,
+  ownerWithOrg,
+  setLastSentAt,
+  signUp,
+  uniqueEmail,
+} from './helpers';
 
 /*
  * SPEC §17, decline: with the link (no account needed) the invitation becomes `declined`, a final
@@ -43,9 +53,12 @@ describe('SPEC §17: declining with the link', () => {
       (await call('GET', `/v1/organizations/${org.id}`, { token: owner.token })).json.pending_invitations;
     expect(await pending()).toBe(1);
 
+    const inviterMails = mailsTo(owner.email).length;
     const res = await decline(token);
     expect(res.status).toBe(200);
     expect(res.json).toEqual({ declined: true });
+    // The inviter is emailed (once, whatever follows).
+    expect(mailsTo(owner.email)).toHaveLength(inviterMails + 1);
 
     // The link is dead at once, everywhere.
     expect((await call('GET', `/v1/invitations/preview?token=${token}`)).status).toBe(410);

@@ -9,6 +9,7 @@ import {
   countRows,
   invite,
   lastToken,
+  mailsTo,
   ownerWithOrg,
   setExpiresAt,
   setLastSentAt,
@@ -56,8 +57,10 @@ describe('SPEC §17: asking for a new invitation', () => {
   }) => {
     const { owner, org, inv, token, email } = await expiredInvitation('Ask Again Co');
     await hookFor(owner.token, org.id);
+    const inviterMails = mailsTo(owner.email).length;
     const first = await ask(token);
     expect(first.status).toBe(200);
+    expect(mailsTo(owner.email)).toHaveLength(inviterMails + 1);
     expect(first.json).toEqual({ requested: true, already: false });
 
     const resource = (await invitation(org.id, inv.id, owner.token)).json;
@@ -85,6 +88,7 @@ describe('SPEC §17: asking for a new invitation', () => {
     expect(second.status).toBe(200);
     expect(second.json).toEqual({ requested: true, already: true });
     expect(await written()).toEqual(before);
+    expect(mailsTo(owner.email)).toHaveLength(inviterMails + 1);
     expect((await invitation(org.id, inv.id, owner.token)).json.reinvite_requested_at).toBe(
       resource.reinvite_requested_at,
     );
