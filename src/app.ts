@@ -23,6 +23,7 @@ import { webhookRoutes } from './webhooks/webhooks.routes';
 import { inviteLinkRoutes, joinRoutes } from './joins/links.routes';
 import { domainRoutes, suggestionRoutes } from './joins/domains.routes';
 import { joinRequestRoutes, myJoinRequestRoutes } from './joins/requests.routes';
+import { inboxRoutes } from './invitations/inbox.routes';
 import { deepHealth } from './health';
 import { deploymentProblem, logDeploymentProblemOnce } from './lib/deployment';
 
@@ -164,6 +165,7 @@ app.route('/v1/organizations', domainRoutes);
 app.route('/v1/organizations', joinRequestRoutes);
 app.route('/v1/me', suggestionRoutes);
 app.route('/v1/me', myJoinRequestRoutes);
+app.route('/v1/me', inboxRoutes);
 app.route('/v1/join', joinRoutes);
 app.route('/v1/invitations', acceptanceRoutes);
 app.route('/v1/email-events', emailEventRoutes);
