@@ -89,8 +89,7 @@ const en = {
   'page.declined_title': 'You declined the invitation',
   'page.declined_body':
     'You declined the invitation to join {org}. We let the person who invited you know, and this link no longer works.',
-  'page.expired_ask':
-    '{inviter} invited {email} to join {org}. The invitation expired on {date}; we can ask {inviter} to send you a new one.',
+  'page.expired_ask': '{inviter} invited {email} to join {org}. The invitation expired on {date}.',
   'page.ask_button': 'Ask for a new invitation',
   'page.asked_title': 'New invitation requested',
   'page.asked_body':
@@ -191,8 +190,7 @@ const de: Catalogue = {
   'page.declined_title': 'Sie haben die Einladung abgelehnt',
   'page.declined_body':
     'Sie haben die Einladung zu {org} abgelehnt. Wir haben der Person, die Sie eingeladen hat, Bescheid gegeben. Dieser Link funktioniert nicht mehr.',
-  'page.expired_ask':
-    '{inviter} hat {email} eingeladen, {org} beizutreten. Die Einladung ist am {date} abgelaufen; wir können {inviter} bitten, Ihnen eine neue zu senden.',
+  'page.expired_ask': '{inviter} hat {email} eingeladen, {org} beizutreten. Die Einladung ist am {date} abgelaufen.',
   'page.ask_button': 'Neue Einladung anfordern',
   'page.asked_title': 'Neue Einladung angefordert',
   'page.asked_body':
@@ -287,8 +285,7 @@ const fr: Catalogue = {
   'page.declined_title': 'Vous avez refusé l’invitation',
   'page.declined_body':
     'Vous avez refusé l’invitation à rejoindre {org}. Nous avons prévenu la personne qui vous a invité, et ce lien ne fonctionne plus.',
-  'page.expired_ask':
-    '{inviter} a invité {email} à rejoindre {org}. L’invitation a expiré le {date} ; nous pouvons demander à {inviter} de vous en envoyer une nouvelle.',
+  'page.expired_ask': '{inviter} a invité {email} à rejoindre {org}. L’invitation a expiré le {date}.',
   'page.ask_button': 'Demander une nouvelle invitation',
   'page.asked_title': 'Nouvelle invitation demandée',
   'page.asked_body':
@@ -381,8 +378,7 @@ const es: Catalogue = {
   'page.declined_title': 'Has rechazado la invitación',
   'page.declined_body':
     'Has rechazado la invitación para unirte a {org}. Hemos avisado a la persona que te invitó y este enlace ya no funciona.',
-  'page.expired_ask':
-    '{inviter} invitó a {email} a unirse a {org}. La invitación caducó el {date}; podemos pedirle a {inviter} que te envíe una nueva.',
+  'page.expired_ask': '{inviter} invitó a {email} a unirse a {org}. La invitación caducó el {date}.',
   'page.ask_button': 'Pedir una nueva invitación',
   'page.asked_title': 'Nueva invitación solicitada',
   'page.asked_body':
@@ -473,8 +469,7 @@ const ja: Catalogue = {
   'page.decline_confirm': '{org} への招待を辞退しますか？リンクは使えなくなります。',
   'page.declined_title': '招待を辞退しました',
   'page.declined_body': '{org} への招待を辞退しました。招待した方にお知らせしました。このリンクはもう使えません。',
-  'page.expired_ask':
-    '{inviter}さんが {email} を {org} に招待しましたが、この招待は {date} に期限切れになりました。{inviter}さんに新しい招待を依頼できます。',
+  'page.expired_ask': '{inviter}さんが {email} を {org} に招待しましたが、この招待は {date} に期限切れになりました。',
   'page.ask_button': '新しい招待を依頼する',
   'page.asked_title': '新しい招待を依頼しました',
   'page.asked_body': '{inviter}さんに {org} への再招待を依頼しました。招待が送られると、{email} 宛てに届きます。',
@@ -566,8 +561,7 @@ const ptBR: Catalogue = {
   'page.declined_title': 'Você recusou o convite',
   'page.declined_body':
     'Você recusou o convite para participar de {org}. Avisamos a pessoa que convidou você, e este link não funciona mais.',
-  'page.expired_ask':
-    '{inviter} convidou {email} para participar de {org}. O convite expirou em {date}; podemos pedir a {inviter} que envie um novo para você.',
+  'page.expired_ask': '{inviter} convidou {email} para participar de {org}. O convite expirou em {date}.',
   'page.ask_button': 'Pedir um novo convite',
   'page.asked_title': 'Novo convite solicitado',
   'page.asked_body':

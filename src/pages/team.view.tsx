@@ -128,7 +128,9 @@ const InvitationRow: FC<{ p: TeamViewProps; i: InvitationResource }> = ({ p, i }
         <div class="actions">
           {/* SPEC §17: the invitee asked (once per expiry; a resend answers it and clears the mark). */}
           {i.reinvite_requested_at && i.status === 'expired' ? (
-            <span class="small nowrap asked">Asked for a new invitation · {day(i.reinvite_requested_at)}</span>
+            <span class="small" title={`Asked on ${day(i.reinvite_requested_at)}`}>
+              Asked for a new invitation
+            </span>
           ) : null}
           {i.status === 'pending' || i.status === 'expired' ? (
             <form method="post" action={`${base}/resend`}>
