@@ -30,8 +30,7 @@ const codeOf = (url: string) => url.slice(url.lastIndexOf('/join/') + '/join/'.l
 const linksOf = (org: string) => `/v1/organizations/${org}/invite-links`;
 const redeem = (token: string, code: string) => call('POST', `/v1/join/${code}`, { token });
 const statusOf = async (id: string) =>
-  (await env.DB.prepare('SELECT status FROM join_requests WHERE id = ?').bind(id).first<{ status: string }>())
-    ?.status;
+  (await env.DB.prepare('SELECT status FROM join_requests WHERE id = ?').bind(id).first<{ status: string }>())?.status;
 
 let n = 0;
 /** A verified domain of the organization (its DNS check has its own tests), as the concurrency tests seed it. */
@@ -138,17 +137,27 @@ describe('approving a request of an account that joined at the same moment', () 
     vi.useRealTimers();
 
     expect(approved.status).toBe(409);
-    expect(approved.json.code).toBe('already_member');
-    expect(await countRows('memberships', `organization_id = '${org.id}' AND user_id = '${u.user.id}' AND role = 'developer'`)).toBe(1);
+    // The accept closed the request in its own batch (finding 2), so the approval meets a request
+    // no longer pending; before that fix it met the member (already_member). Either is a refusal.
+    expect(['already_member', 'invalid_state']).toContain(approved.json.code);
+    expect(
+      await countRows(
+        'memberships',
+        `organization_id = '${org.id}' AND user_id = '${u.user.id}' AND role = 'developer'`,
+      ),
+    ).toBe(1);
     // Today: the request reads approved (by the owner, with the role asked for), a member.added
     // with via "request" is in the audit log, and the "approved" email is queued.
     expect(await statusOf(requestId)).not.toBe('approved');
     expect(
-      await countRows('audit_events', `organization_id = '${org.id}' AND action = 'member.added' AND target_id = '${u.user.id}'`),
+      await countRows(
+        'audit_events',
+        `organization_id = '${org.id}' AND action = 'member.added' AND target_id = '${u.user.id}'`,
+      ),
     ).toBe(0);
-    expect(
-      await countRows('audit_events', `organization_id = '${org.id}' AND action = 'join_request.approved'`),
-    ).toBe(0);
+    expect(await countRows('audit_events', `organization_id = '${org.id}' AND action = 'join_request.approved'`)).toBe(
+      0,
+    );
     expect(await countRows('outbox', `kind = 'join_decision_email' AND subject_id = '${requestId}'`)).toBe(0);
   });
 });
@@ -165,8 +174,11 @@ describe('POST …/domains/{id}/verify', () => {
     const added = await call('POST', `/v1/organizations/${org.id}/domains`, { token: owner.token, body: { domain } });
     expect(added.status).toBe(201);
     const queries = async () =>
-      ((await (await fetch(new URL(`/__queries?name=${added.json.verification.name}`, env.DOH_URL))).json()) as unknown[])
-        .length;
+      (
+        (await (
+          await fetch(new URL(`/__queries?name=${added.json.verification.name}`, env.DOH_URL))
+        ).json()) as unknown[]
+      ).length;
     const path = `/v1/organizations/${org.id}/domains/${added.json.id}/verify`;
     const forged = await call('POST', path, { token: `8b_ses_${'x'.repeat(40)}` });
     expect(forged.status).toBe(401);

@@ -99,7 +99,13 @@ export async function resendInvitation(ctx: SendingContext, input: ResendInput):
         resent,
       ),
     ]);
-    if (updated.meta.changes !== 1) return fail('invalid_state', 'The invitation changed concurrently; try again.');
+    if (updated.meta.changes !== 1) {
+      // The guards refused what the read allowed: a limit changed outside the queue (the seat limit
+      // is set by a PATCH of the organization). Name the rule as the read now sees it.
+      const again =
+        status === 'expired' ? decideNewOffer((await createState(ctx, inv.email, inv.id)).state, inv.email) : null;
+      return again ?? fail('invalid_state', 'The invitation changed concurrently; try again.');
+    }
   } catch (err) {
     if (isUniqueViolation(err)) return fail('invitation_already_pending');
     throw err;
