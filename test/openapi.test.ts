@@ -23,6 +23,30 @@ const SPEC_ROUTES = [
   'post /v1/organizations/{org}/invitations/{id}/revoke',
   'get /v1/invitations/preview',
   'post /v1/invitations/accept',
+  // SPEC §16
+  'post /v1/organizations/{org}/invite-links',
+  'get /v1/organizations/{org}/invite-links',
+  'patch /v1/organizations/{org}/invite-links/{id}',
+  'delete /v1/organizations/{org}/invite-links/{id}',
+  'post /v1/organizations/{org}/invite-links/{id}/rotate',
+  'post /v1/join/{code}',
+  'post /v1/organizations/{org}/domains',
+  'get /v1/organizations/{org}/domains',
+  'post /v1/organizations/{org}/domains/{id}/verify',
+  'delete /v1/organizations/{org}/domains/{id}',
+  'get /v1/me/suggested-organizations',
+  'post /v1/organizations/{org}/join',
+  'get /v1/organizations/{org}/join-requests',
+  'post /v1/organizations/{org}/join-requests/{id}/approve',
+  'post /v1/organizations/{org}/join-requests/{id}/reject',
+  'get /v1/me/join-requests',
+  'delete /v1/me/join-requests/{id}',
+  // SPEC §17
+  'get /v1/me/invitations',
+  'post /v1/me/invitations/{id}/accept',
+  'post /v1/me/invitations/{id}/decline',
+  'post /v1/invitations/decline',
+  'post /v1/invitations/reinvite-request',
 ];
 
 describe('GET /openapi.json', () => {
