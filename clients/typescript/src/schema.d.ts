@@ -687,6 +687,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Invitations for you: the live pending invitations to your email, across organizations
+         * @description Soonest expiry first, at most 100. No token is ever listed: accept or decline by id below.
+         */
+        get: operations["listMyInvitations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/invitations/{id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept an invitation to your email from the inbox (no link needed)
+         * @description Joins exactly as the emailed link would, as the signed-in account. An invitation to another email, or an unknown one, is 404; one addressed to you that is no longer pending (accepted, declined, revoked, expired) is 410 `invitation_invalid`. An owner invitation past the owned-organization cap is 409 `organization_limit`.
+         */
+        post: operations["acceptMyInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/invitations/{id}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decline an invitation to your email from the inbox
+         * @description The invitation becomes `declined` (final; its link dies at once) and the inviter is emailed. Another email's invitation, or an unknown one, is 404; one no longer pending is 410 `invitation_invalid`.
+         */
+        post: operations["declineMyInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/join/{code}": {
         parameters: {
             query?: never;
@@ -735,6 +795,46 @@ export interface paths {
         put?: never;
         /** Accept an invitation (as the signed-in user, the existing account, or a new one) */
         post: operations["acceptInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invitations/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decline an invitation with its link (no account needed)
+         * @description The invitation becomes `declined`, a final status: the link dies at once (410 after), its pending slot and seat are free at once, it cannot be resent (409 `invalid_state`), and a new invitation to the same email is allowed. The inviter is emailed; `invitation.declined` is the webhook event. A link that is not live (declined already, revoked, accepted, expired, resent, forged) is 410 `invitation_invalid`.
+         */
+        post: operations["declineInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invitations/reinvite-request": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask for a new invitation with the link of an expired one
+         * @description Records `reinvite_requested_at` once per expiry and emails the inviter (webhook `invitation.reinvite_requested`). Asking again for the same expiry is 200 with `already: true`, and records and sends nothing. An invitation that is still pending (accept it), revoked, declined or accepted is 409 `invalid_state`; a link that is not genuine or no longer the current one (resent) is 410 `invitation_invalid`.
+         */
+        post: operations["requestReinvite"];
         delete?: never;
         options?: never;
         head?: never;
@@ -840,6 +940,8 @@ export interface components {
              * @enum {string}
              */
             domain_join_role: "developer" | "viewer" | "billing";
+            /** @description Days before expiry that an invitee is reminded, once per sending (SPEC §17); null: never */
+            reminder_days_before_expiry: number | null;
         };
         /**
          * @example {
@@ -859,6 +961,7 @@ export interface components {
             domain_join?: "off" | "request" | "auto";
             /** @enum {string} */
             domain_join_role?: "developer" | "viewer" | "billing";
+            reminder_days_before_expiry?: number | null;
         };
         Member: {
             user_id: string;
@@ -875,7 +978,7 @@ export interface components {
             /** @enum {string} */
             role: "owner" | "admin" | "developer" | "viewer" | "billing";
             /** @enum {string} */
-            status: "pending" | "accepted" | "expired" | "revoked";
+            status: "pending" | "accepted" | "expired" | "revoked" | "declined";
             message: string | null;
             expires_in_days: number;
             expires_at: string;
@@ -900,6 +1003,12 @@ export interface components {
             revoked_at: string | null;
             /** @enum {string} */
             locale: "en" | "de" | "fr" | "es" | "ja" | "pt-BR";
+            /** @description When the invitee declined (status `declined`) */
+            declined_at: string | null;
+            /** @description When this sending's reminder before expiry went out; null until then, and again after a resend */
+            reminded_at: string | null;
+            /** @description When the invitee asked for a new invitation (once per expiry); null again after a resend */
+            reinvite_requested_at: string | null;
         };
         /**
          * @example {
@@ -1001,7 +1110,7 @@ export interface components {
          */
         CreateWebhook: {
             url: string;
-            events?: ("invitation.created" | "invitation.resent" | "invitation.role_changed" | "invitation.revoked" | "invitation.accepted" | "invitation.expired" | "invitation.delivery_failed" | "invitation.bounced" | "member.added" | "member.role_changed" | "member.removed" | "invite_link.created" | "invite_link.disabled" | "join_request.created" | "join_request.approved" | "join_request.rejected" | "domain.verified" | "webhook.test")[];
+            events?: ("invitation.created" | "invitation.resent" | "invitation.role_changed" | "invitation.revoked" | "invitation.accepted" | "invitation.expired" | "invitation.delivery_failed" | "invitation.bounced" | "invitation.declined" | "invitation.reinvite_requested" | "member.added" | "member.role_changed" | "member.removed" | "invite_link.created" | "invite_link.disabled" | "join_request.created" | "join_request.approved" | "join_request.rejected" | "domain.verified" | "webhook.test")[];
             description?: string;
         };
         /**
@@ -1012,7 +1121,7 @@ export interface components {
         UpdateWebhook: {
             url?: string;
             /** @description null: every event type */
-            events?: ("invitation.created" | "invitation.resent" | "invitation.role_changed" | "invitation.revoked" | "invitation.accepted" | "invitation.expired" | "invitation.delivery_failed" | "invitation.bounced" | "member.added" | "member.role_changed" | "member.removed" | "invite_link.created" | "invite_link.disabled" | "join_request.created" | "join_request.approved" | "join_request.rejected" | "domain.verified" | "webhook.test")[] | null;
+            events?: ("invitation.created" | "invitation.resent" | "invitation.role_changed" | "invitation.revoked" | "invitation.accepted" | "invitation.expired" | "invitation.delivery_failed" | "invitation.bounced" | "invitation.declined" | "invitation.reinvite_requested" | "member.added" | "member.role_changed" | "member.removed" | "invite_link.created" | "invite_link.disabled" | "join_request.created" | "join_request.approved" | "join_request.rejected" | "domain.verified" | "webhook.test")[] | null;
             enabled?: boolean;
             description?: string | null;
         };
@@ -1216,6 +1325,40 @@ export interface components {
                 slug: string;
             };
         };
+        InvitationInbox: {
+            data: components["schemas"]["InboxInvitation"][];
+        };
+        InboxInvitation: {
+            id: string;
+            organization: {
+                name: string;
+                slug: string;
+            };
+            /** @enum {string} */
+            role: "owner" | "admin" | "developer" | "viewer" | "billing";
+            inviter: {
+                name: string | null;
+            };
+            expires_at: string;
+        };
+        InboxAcceptResult: {
+            organization: {
+                id: string;
+                name: string;
+                slug: string;
+            };
+            /** @enum {string} */
+            role: "owner" | "admin" | "developer" | "viewer" | "billing";
+            user: {
+                id: string;
+                email: string;
+                name: string;
+            };
+        };
+        InvitationDeclined: {
+            /** @enum {boolean} */
+            declined: true;
+        };
         InviteLinkJoined: {
             organization: {
                 id: string;
@@ -1281,6 +1424,12 @@ export interface components {
              * @enum {boolean}
              */
             sign_in_link_sent?: true;
+        };
+        ReinviteRequested: {
+            /** @enum {boolean} */
+            requested: true;
+            /** @description True when this expiry was already asked about: nothing new was recorded or sent */
+            already: boolean;
         };
     };
     responses: never;
@@ -2185,7 +2334,7 @@ export interface operations {
     listInvitations: {
         parameters: {
             query?: {
-                status?: "pending" | "accepted" | "expired" | "revoked";
+                status?: "pending" | "accepted" | "expired" | "revoked" | "declined";
                 limit?: string;
                 cursor?: string;
             };
@@ -4542,6 +4691,160 @@ export interface operations {
             };
         };
     };
+    listMyInvitations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your invitations */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationInbox"];
+                };
+            };
+            /** @description Problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    acceptMyInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Joined */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboxAcceptResult"];
+                };
+            };
+            /** @description Problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    declineMyInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Declined */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationDeclined"];
+                };
+            };
+            /** @description Problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     redeemInviteLink: {
         parameters: {
             query?: never;
@@ -4713,6 +5016,157 @@ export interface operations {
             };
             /** @description Problem details */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    declineInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Declined */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationDeclined"];
+                };
+            };
+            /** @description Problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    requestReinvite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Asked (or asked already) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReinviteRequested"];
+                };
+            };
+            /** @description Problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
