@@ -35,14 +35,47 @@ export async function orgIdOf(c: Context<AppEnv>, ref: string): Promise<string |
   if (ORG_ID.test(ref)) return ref;
   const known = slugIds.get(ref);
   if (known) return known;
-  const find = async (db: AppEnv['Variables']['db']) =>
-    (await db.all<{ id: string }>(sql`SELECT id FROM organizations WHERE slug = ${ref}`))[0]?.id;
-  const id = (await find(openSession(c.env.DB, 'first-unconstrained').db)) ?? (await find(c.var.db));
+  const id = await nearestFirst(
+    c,
+    async (db) => (await db.all<{ id: string }>(sql`SELECT id FROM organizations WHERE slug = ${ref}`))[0]?.id,
+  );
   if (id) {
     if (slugIds.size > 10_000) slugIds.clear();
     slugIds.set(ref, id);
   }
   return id ?? null;
+}
+
+/**
+ * What `find` reads (the organization a write names by something else than `{org}`: a slug, a
+ * link's code, an invitation or a request), from the nearest replica first, then from the request's
+ * own session (the primary, for a row written a moment ago that the replica has not seen yet).
+ */
+export async function nearestFirst<T>(
+  c: Context<AppEnv>,
+  find: (db: AppEnv['Variables']['db']) => Promise<T | null | undefined>,
+): Promise<T | null> {
+  return (await find(openSession(c.env.DB, 'first-unconstrained').db)) ?? (await find(c.var.db)) ?? null;
+}
+
+/**
+ * For writes whose organization is not in the path (a link's code, an invitation or a request by
+ * id): 401 without a credential (never a coordinator call for it); an input refused before the
+ * coordinator saw the caller is answered 401 first when the credential is dead, as a read would be.
+ */
+export const credentialPresented = createMiddleware<AppEnv>(async (c, next) => {
+  const secret = presentedSecret(c);
+  if (!secret || !credentialKind(secret)) throw new ApiError('unauthorized', SIGN_IN);
+  await next();
+  if (c.error instanceof ApiError && c.error.code === 'validation_failed' && !(await resolveAccess(c, secret, null))) {
+    throw new ApiError('unauthorized', SIGN_IN);
+  }
+});
+
+/** 401 unless the presented secret is a live credential: for a write whose subject was not found. */
+export async function requireLiveCredential(c: Context<AppEnv>) {
+  const secret = presentedSecret(c);
+  if (!secret || !(await resolveAccess(c, secret, null))) throw new ApiError('unauthorized', SIGN_IN);
 }
 
 /** What the coordinator needs to know about this request. */

@@ -256,15 +256,35 @@ describe('approving', () => {
       body: { token: await lastToken(requester.email) },
     });
     expect(accepted.status).toBe(200);
+    // The accept closed the request in its own batch: there is nothing left to approve.
+    expect(await statusOf(id)).toBe('withdrawn');
     const res = await approve(owner.token, org.id, id);
     expect(res.status).toBe(409);
-    expect(res.json.code).toBe('already_member');
-    expect(await statusOf(id)).toBe('withdrawn');
+    expect(res.json.code).toBe('invalid_state');
     const pending = await call('GET', `${base(org.id)}?status=pending`, { token: owner.token });
     expect(pending.json.data).toEqual([]);
     // Still a viewer: the approval changed nothing of the membership.
     const members = await call('GET', `/v1/organizations/${org.id}/members`, { token: owner.token });
     expect(members.json.data.find((m: { user_id: string }) => m.user_id === requester.user.id).role).toBe('viewer');
+  });
+
+  it('a pending request of someone already a member (a membership no way in made, e.g. restored data): 409 already_member, and the request is closed', async ({
+    expect,
+  }) => {
+    const { owner, org } = await ownerWithOrg();
+    const requester = await signUp();
+    const id = await fileRequest(org.id, requester);
+    const now = Date.now();
+    await env.DB.prepare(
+      `INSERT INTO memberships (organization_id, user_id, role, created_at, updated_at) VALUES (?, ?, 'viewer', ?, ?)`,
+    )
+      .bind(org.id, requester.user.id, now, now)
+      .run();
+    const res = await approve(owner.token, org.id, id);
+    expect(res.status).toBe(409);
+    expect(res.json.code).toBe('already_member');
+    expect(await statusOf(id)).toBe('withdrawn');
+    expect(await countRows('outbox', `kind = 'join_decision_email' AND subject_id = '${id}'`)).toBe(0);
   });
 
   it('unknown ids and another organization’s requests are 404', async ({ expect }) => {

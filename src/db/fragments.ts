@@ -44,3 +44,10 @@ export const seatFreeSql = (org: string, now: number, seats = 1, email: string |
   sql`coalesce((SELECT ${seatsUsedSql(org, now)} + ${seats}
       - (SELECT count(*) FROM invitations WHERE organization_id = ${org} AND email = ${email} AND ${livePendingSql(now)})
       <= seat_limit FROM organizations WHERE id = ${org}), 1)`;
+
+/** `AND g` for each guard, to append to a statement's WHERE (nothing for none). */
+export const andAll = (guards: SQL[]) =>
+  sql.join(
+    guards.map((g) => sql`AND ${g}`),
+    sql` `,
+  );

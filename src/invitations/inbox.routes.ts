@@ -1,14 +1,11 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../env';
 import { ApiError, unwrap } from '../errors';
 import { bearer, createRouter, jsonResponse, problems } from '../lib/openapi';
 import { coordinatorFor } from '../lib/coordinator';
-import { openSession } from '../db/session';
-import { credentialKind } from '../auth/auth.store';
-import { currentUser, presentedSecret, requireUser, resolveAccess } from '../auth/auth.middleware';
-import { writeRequest, written } from '../writes';
+import { currentUser, requireUser } from '../auth/auth.middleware';
+import { credentialPresented, nearestFirst, requireLiveCredential, writeRequest, written } from '../writes';
 import { listMyInvitations, organizationOfInvitation } from './inbox.store';
 import { DeclinedSchema, InboxAcceptedSchema, InboxParams, InboxSchema } from './invitations.schemas';
 
@@ -19,20 +16,11 @@ import { DeclinedSchema, InboxAcceptedSchema, InboxParams, InboxSchema } from '.
  */
 
 const tags = ['me'];
-const SIGN_IN = 'Sign in, or send Authorization: Bearer <token>.';
 
 /**
  * A write whose organization is not in the path: 401 without a credential (never a coordinator
  * call for it). The coordinator authenticates it.
  */
-const credentialPresented = createMiddleware<AppEnv>(async (c, next) => {
-  const secret = presentedSecret(c);
-  if (!secret || !credentialKind(secret)) throw new ApiError('unauthorized', SIGN_IN);
-  await next();
-  if (c.error instanceof ApiError && c.error.code === 'validation_failed' && !(await resolveAccess(c, secret, null))) {
-    throw new ApiError('unauthorized', SIGN_IN);
-  }
-});
 
 const list = createRoute({
   operationId: 'listMyInvitations',
@@ -83,11 +71,9 @@ const decline = createRoute({
  * credential, then 404, when there is no such invitation.
  */
 async function organizationFor(c: Context<AppEnv>, id: string) {
-  const orgId =
-    (await organizationOfInvitation(openSession(c.env.DB, 'first-unconstrained').db, id)) ??
-    (await organizationOfInvitation(c.var.db, id));
+  const orgId = await nearestFirst(c, (db) => organizationOfInvitation(db, id));
   if (orgId) return orgId;
-  if (!(await resolveAccess(c, presentedSecret(c)!, null))) throw new ApiError('unauthorized', SIGN_IN);
+  await requireLiveCredential(c);
   throw new ApiError('not_found', 'No such invitation for you.');
 }
 

@@ -7,7 +7,7 @@ import { DAY_MS } from '../lib/time';
 import { asLocale } from '../lib/roles';
 import { parseDomains } from '../organizations/domains';
 import { PENDING_LIMIT } from '../lib/limits';
-import { livePendingCountSql, memberSql, seatFreeSql } from '../db/fragments';
+import { andAll, livePendingCountSql, memberSql, seatFreeSql } from '../db/fragments';
 import type { WriteContext } from '../lib/write-context';
 
 /*
@@ -120,10 +120,7 @@ export function createStatements(ctx: WriteContext, inv: NewInvitation, guards: 
       FROM organizations o
       WHERE o.id = ${org} AND NOT ${memberSql(org, inv.email)} AND ${livePendingCountSql(org, now)} < ${PENDING_LIMIT}
         AND ${seatFreeSql(org, now)}
-        ${sql.join(
-          guards.map((g) => sql`AND ${g}`),
-          sql` `,
-        )}
+        ${andAll(guards)}
       RETURNING locale`,
     auditStatement(
       actor,

@@ -1,4 +1,3 @@
-import type { z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
 import type { DomainJoinPolicy, JoinRole } from '../db/schema';
 import { auditStatement } from '../audit/audit.store';
@@ -36,9 +35,7 @@ import {
   returnedIds,
 } from './join-sql';
 import { isPublicEmailDomain } from './public-domains';
-import type { JoinRequestSchema } from './requests.schemas';
-
-type JoinRequestResource = z.infer<typeof JoinRequestSchema>;
+import type { JoinRequestResource } from './requests.store';
 
 /*
  * Verified domains and domain join (SPEC §16), as the organization's coordinator runs them: one at

@@ -1,7 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { JoinSource, Role } from '../db/schema';
 import { auditStatement, systemAuditSql } from '../audit/audit.store';
-import { livePendingSql, ownedElsewhereSql, seatFreeSql } from '../db/fragments';
+import { andAll, livePendingSql, ownedElsewhereSql, seatFreeSql } from '../db/fragments';
 import { domainAllowedSql } from '../invitations/invitation-sql';
 import { OWNED_ORGANIZATIONS_LIMIT } from '../lib/limits';
 import { env as workerEnv } from 'cloudflare:workers';
@@ -105,10 +105,7 @@ export function joinStatements(
       WHERE o.id = ${org} AND NOT ${isMemberSql(org, joiner.id)} AND ${domainAllowedSql(joiner.email)}
         AND ${seatFreeSql(org, now, 1, joiner.email)}
         ${role === 'owner' ? sql`AND ${ownedElsewhereSql(joiner.id, org)} < ${OWNED_ORGANIZATIONS_LIMIT}` : sql``}
-        ${sql.join(
-          guards.map((g) => sql`AND ${g}`),
-          sql` `,
-        )}`,
+        ${andAll(guards)}`,
     auditStatement(
       ctx.actor,
       {
@@ -199,10 +196,7 @@ export function requestStatements(ctx: WriteContext, joiner: Joiner, request: Ne
       WHERE NOT ${isMemberSql(org, joiner.id)}
         AND (SELECT count(*) FROM join_requests WHERE organization_id = ${org} AND status = 'pending') < ${PENDING_REQUESTS_LIMIT}
         AND ${requestsTodaySql(joiner.id, now)} < ${requestLimit().max}
-        ${sql.join(
-          guards.map((g) => sql`AND ${g}`),
-          sql` `,
-        )}`,
+        ${andAll(guards)}`,
     auditStatement(
       ctx.actor,
       {

@@ -5,11 +5,17 @@ import { ApiError, unwrap } from '../errors';
 import { OrgParams, bearer, createRouter, jsonBody, jsonResponse, problems } from '../lib/openapi';
 import { sha256Hex } from '../lib/crypto';
 import { coordinatorFor } from '../lib/coordinator';
-import { openSession } from '../db/session';
-import { currentMembership, presentedSecret, requireOrgMember, resolveAccess } from '../auth/auth.middleware';
-import { credentialKind } from '../auth/auth.store';
+import { currentMembership, requireOrgMember } from '../auth/auth.middleware';
 import { requireManager } from '../organizations/organizations.store';
-import { coordinatorOf, writeAccess, writeRequest, written } from '../writes';
+import {
+  coordinatorOf,
+  credentialPresented,
+  nearestFirst,
+  requireLiveCredential,
+  writeAccess,
+  writeRequest,
+  written,
+} from '../writes';
 import { linkResource, listLinks, organizationOfCode } from './links.store';
 import type { LinkWithCode } from './links.service';
 import {
@@ -112,6 +118,7 @@ const redeem = createRoute({
   operationId: 'redeemInviteLink',
   tags: ['invite-links'],
   security: bearer,
+  middleware: [credentialPresented],
   method: 'post',
   path: '/{code}',
   summary: 'Join an organization through an invite link (signed in)',
@@ -144,13 +151,9 @@ function withUrl(c: Context<AppEnv>, { resource, code }: LinkWithCode) {
 /** The SHA-256 of a code as stored, and the organization whose link it is (a replica first), or null. */
 export async function organizationOfLink(c: Context<AppEnv>, code: string) {
   const codeHash = await sha256Hex(code);
-  const orgId =
-    (await organizationOfCode(openSession(c.env.DB, 'first-unconstrained').db, codeHash)) ??
-    (await organizationOfCode(c.var.db, codeHash));
-  return { codeHash, orgId };
+  return { codeHash, orgId: await nearestFirst(c, (db) => organizationOfCode(db, codeHash)) };
 }
 
-const SIGN_IN = 'Sign in, or send Authorization: Bearer <token>.';
 const GONE = 'This invite link is no longer valid. Ask the organization for a new one.';
 
 export const inviteLinkRoutes = createRouter()
@@ -197,12 +200,10 @@ export const inviteLinkRoutes = createRouter()
   });
 
 export const joinRoutes = createRouter().openapi(redeem, async (c) => {
-  const secret = presentedSecret(c);
-  if (!secret || !credentialKind(secret)) throw new ApiError('unauthorized', SIGN_IN);
   const { codeHash, orgId } = await organizationOfLink(c, c.req.valid('param').code);
   if (!orgId) {
     // No such link: a dead credential still hears 401 first, as anywhere else.
-    if (!(await resolveAccess(c, secret, null))) throw new ApiError('unauthorized', SIGN_IN);
+    await requireLiveCredential(c);
     throw new ApiError('invite_link_invalid', GONE);
   }
   const outcome = unwrap(

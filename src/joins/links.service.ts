@@ -26,14 +26,13 @@ import {
   LIVE_LINKS_LIMIT,
   findLink,
   findLinkByHash,
-  joinRequestResource,
   linkResource,
   liveLinkCountSql,
   liveLinkSql,
   type InviteLinkResource,
-  type JoinRequestResource,
   type LinkRow,
 } from './links.store';
+import { type JoinRequestResource, joinRequestResource } from './requests.store';
 
 /*
  * Invite links (SPEC §16), run inside the organization's coordinator: one write at a time, so what

@@ -2,7 +2,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import type { JoinRole } from '../db/schema';
 import type { Db } from '../env';
 import { decodeCursor, encodeCursor } from '../lib/cursor';
-import type { InviteLinkSchema, JoinRequestedSchema } from './links.schemas';
+import type { InviteLinkSchema } from './links.schemas';
 import type { z } from '@hono/zod-openapi';
 
 /*
@@ -12,7 +12,6 @@ import type { z } from '@hono/zod-openapi';
  */
 
 export type InviteLinkResource = z.infer<typeof InviteLinkSchema>;
-export type JoinRequestResource = z.infer<typeof JoinRequestedSchema>['join_request'];
 
 /** At most this many live links per organization (SPEC §16). */
 export const LIVE_LINKS_LIMIT = 10;
@@ -120,10 +119,4 @@ export async function listLinks(db: Db, org: string, opts: { limit: number; curs
     data: shown.map((r) => JSON.parse(r.resource) as InviteLinkResource),
     next_cursor: rows.length > opts.limit && last ? encodeCursor(last.created_at, last.id) : null,
   };
-}
-
-/** A join request's resource, from its view. */
-export async function joinRequestResource(db: Db, id: string): Promise<JoinRequestResource | null> {
-  const [row] = await db.all<{ resource: string }>(sql`SELECT resource FROM join_request_resources WHERE id = ${id}`);
-  return row ? (JSON.parse(row.resource) as JoinRequestResource) : null;
 }

@@ -1,21 +1,18 @@
 import { createRoute } from '@hono/zod-openapi';
-import { createMiddleware } from 'hono/factory';
-import type { AppEnv } from '../env';
 import { ApiError, unwrap } from '../errors';
 import { OrgParams, bearer, createRouter, jsonBody, jsonResponse, problems } from '../lib/openapi';
 import { coordinatorFor } from '../lib/coordinator';
-import { openSession } from '../db/session';
-import { credentialKind } from '../auth/auth.store';
-import {
-  currentMembership,
-  currentUser,
-  presentedSecret,
-  requireOrgMember,
-  requireUser,
-  resolveAccess,
-} from '../auth/auth.middleware';
+import { currentMembership, currentUser, requireOrgMember, requireUser } from '../auth/auth.middleware';
 import { isManager } from '../lib/roles';
-import { coordinatorOf, writeAccess, writeRequest, written } from '../writes';
+import {
+  coordinatorOf,
+  credentialPresented,
+  nearestFirst,
+  requireLiveCredential,
+  writeAccess,
+  writeRequest,
+  written,
+} from '../writes';
 import { listJoinRequests, listMyJoinRequests, organizationOfRequest } from './requests.store';
 import {
   ApproveBody,
@@ -86,22 +83,6 @@ const mine = createRoute({
   responses: { 200: jsonResponse(MyJoinRequestListSchema, 'A page'), ...problems(400, 401) },
 });
 
-/**
- * A write whose organization is not in the path: 401 without a credential (never a coordinator
- * call for it); an input refused before the coordinator saw the caller is answered 401 first when
- * the credential is dead, as a read would be.
- */
-const credentialPresented = createMiddleware<AppEnv>(async (c, next) => {
-  const secret = presentedSecret(c);
-  if (!secret || !credentialKind(secret)) throw new ApiError('unauthorized', SIGN_IN);
-  await next();
-  if (c.error instanceof ApiError && c.error.code === 'validation_failed' && !(await resolveAccess(c, secret, null))) {
-    throw new ApiError('unauthorized', SIGN_IN);
-  }
-});
-
-const SIGN_IN = 'Sign in, or send Authorization: Bearer <token>.';
-
 const withdraw = createRoute({
   operationId: 'withdrawMyJoinRequest',
   tags,
@@ -149,11 +130,9 @@ export const myJoinRequestRoutes = createRouter()
     const { id } = c.req.valid('param');
     // The request's organization names its coordinator: the nearest replica first, then the primary
     // (a request filed a moment ago may not have reached the replica yet).
-    const orgId =
-      (await organizationOfRequest(openSession(c.env.DB, 'first-unconstrained').db, id)) ??
-      (await organizationOfRequest(c.var.db, id));
+    const orgId = await nearestFirst(c, (db) => organizationOfRequest(db, id));
     if (!orgId) {
-      if (!(await resolveAccess(c, presentedSecret(c)!, null))) throw new ApiError('unauthorized', SIGN_IN);
+      await requireLiveCredential(c);
       throw new ApiError('not_found', 'No such join request.');
     }
     unwrap(written(c, await coordinatorFor(c.env, orgId).withdrawJoinRequest(writeRequest(c, orgId), { id })));
