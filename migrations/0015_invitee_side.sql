@@ -6,12 +6,19 @@
 ALTER TABLE `invitations` ADD `declined_at` integer;--> statement-breakpoint
 -- When this sending's reminder went out; NULL until then (a resend sets it back to NULL: re-armed).
 ALTER TABLE `invitations` ADD `reminded_at` integer;--> statement-breakpoint
+-- When this sending's reminder is due: `reminder_days_before_expiry` days before it expires, set
+-- when it is sent (and when the setting changes); NULL when there is none to send (no setting, a
+-- life not longer than the horizon, or sent already). The cron reads only what is due.
+ALTER TABLE `invitations` ADD `remind_at` integer;--> statement-breakpoint
 -- When the invitee asked for a new invitation, once per expiry (a resend sets it back to NULL).
 ALTER TABLE `invitations` ADD `reinvite_requested_at` integer;--> statement-breakpoint
 -- Days before expiry that the cron reminds the invitee; NULL: no reminders. 1-29, default 2.
 ALTER TABLE `organizations` ADD `reminder_days_before_expiry` integer DEFAULT 2;--> statement-breakpoint
--- The reminder sweep: live pending invitations not yet reminded, by expiry.
-CREATE INDEX `invitations_reminder_due_idx` ON `invitations` (`status`, `reminded_at`, `expires_at`);--> statement-breakpoint
+-- The reminder sweep: pending invitations whose reminder is due, oldest due first.
+CREATE INDEX `invitations_reminder_due_idx` ON `invitations` (`status`, `remind_at`);--> statement-breakpoint
+-- Invitations pending before this migration: the default of 2 days, for those whose life allows it.
+UPDATE `invitations` SET `remind_at` = `expires_at` - 2 * 86400000
+  WHERE `status` = 'pending' AND `expires_at` - `last_sent_at` > 2 * 86400000;--> statement-breakpoint
 -- The inbox: pending invitations to one email, across organizations.
 CREATE INDEX `invitations_email_status_idx` ON `invitations` (`email`, `status`, `expires_at`);--> statement-breakpoint
 DROP TRIGGER IF EXISTS `webhook_events_from_audit`;

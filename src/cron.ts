@@ -88,12 +88,13 @@ export interface ReminderRun {
 }
 
 /**
- * The organizations with reminders due at `now` (SPEC §17), soonest expiry first: one bounded
- * range scan of the (status, reminded_at, expires_at) index, each row's organization by its key.
+ * The organizations with reminders due at `now` (SPEC §17), longest due first: one range scan of
+ * the (status, remind_at) index, which holds only the reminders due (plus, for at most a minute,
+ * invitations just expired and not yet swept).
  */
 export const dueReminderOrganizationsSql = (now: number, limit = REMINDER_ORGS_PER_TICK) =>
-  sql`SELECT DISTINCT i.organization_id AS org FROM invitations i JOIN organizations o ON o.id = i.organization_id
-    WHERE ${reminderDueSql(now)} LIMIT ${limit}`;
+  sql`SELECT i.organization_id AS org FROM invitations i WHERE ${reminderDueSql(now)}
+    GROUP BY i.organization_id ORDER BY min(i.remind_at) LIMIT ${limit}`;
 
 export async function dueReminderOrganizations(db: Db, now: number, limit = REMINDER_ORGS_PER_TICK) {
   return (await db.all<{ org: string }>(dueReminderOrganizationsSql(now, limit))).map((r) => r.org);

@@ -19,7 +19,7 @@ import {
 /*
  * SPEC §17, asking again: the genuine link of an expired invitation asks its inviter for a new
  * one, once per expiry (a second ask is answered `already: true` and writes nothing). Revoked,
- * declined, accepted and still-pending invitations offer nothing (409); a link that is not ours,
+ * declined and accepted invitations offer nothing (410: their link is dead), a still-pending one is 409; a link that is not ours,
  * or no longer the current one, is 410.
  */
 
@@ -140,7 +140,7 @@ describe('SPEC §17: asking for a new invitation', () => {
     expect(await countRows('outbox', `kind = 'reinvite_request_email' AND subject_id = '${inv.id}'`)).toBe(2);
   });
 
-  it('revoked, declined, accepted and pending invitations offer nothing (409); a forged link is 410', async ({
+  it('revoked, declined, accepted invitations offer nothing (410, their link is dead), a pending one is 409; a forged link is 410', async ({
     expect,
   }) => {
     const { owner, org } = await ownerWithOrg('Nothing To Ask Co');
@@ -157,7 +157,9 @@ describe('SPEC §17: asking for a new invitation', () => {
       if (end !== 'pending') await setExpiresAt(inv.id, Date.now() - 1000);
       const before = await written();
       const res = await ask(token);
-      expect([res.status, res.json.code], end).toEqual([409, 'invalid_state']);
+      expect([res.status, res.json.code], end).toEqual(
+        end === 'pending' ? [409, 'invalid_state'] : [410, 'invitation_invalid'],
+      );
       states[end] = res.json.detail;
       expect(await written()).toEqual(before);
     }
@@ -168,7 +170,7 @@ describe('SPEC §17: asking for a new invitation', () => {
     }
   });
 
-  it('an inviter who lost authority offers nothing: their expired invitation is revoked, and asking is 409', async ({
+  it('an inviter who lost authority offers nothing: their expired invitation is revoked, and asking is 410', async ({
     expect,
   }) => {
     const { owner, org } = await ownerWithOrg('Lost Authority Co');
@@ -182,7 +184,7 @@ describe('SPEC §17: asking for a new invitation', () => {
     ).toBe(204);
     expect((await invitation(org.id, inv.id, owner.token)).json.status).toBe('revoked');
     const res = await ask(token);
-    expect([res.status, res.json.code]).toEqual([409, 'invalid_state']);
+    expect([res.status, res.json.code]).toEqual([410, 'invitation_invalid']);
     expect(await countRows('outbox', `kind = 'reinvite_request_email' AND subject_id = '${inv.id}'`)).toBe(0);
   });
 });

@@ -42,7 +42,7 @@ async function tick(now = Date.now()) {
 /** Moves an invitation's sending `days` into the past. */
 async function age(id: string, days: number) {
   await env.DB.prepare(
-    'UPDATE invitations SET expires_at = expires_at - ?1, last_sent_at = last_sent_at - ?1, created_at = created_at - ?1 WHERE id = ?2',
+    'UPDATE invitations SET expires_at = expires_at - ?1, last_sent_at = last_sent_at - ?1, created_at = created_at - ?1, remind_at = remind_at - ?1 WHERE id = ?2',
   )
     .bind(days * DAY_MS, id)
     .run();

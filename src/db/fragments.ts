@@ -1,4 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
+import { DAY_MS } from '../lib/time';
 
 /*
  * SQL fragments that name a rule of the data, each written once and shared by every folder that
@@ -51,3 +52,13 @@ export const andAll = (guards: SQL[]) =>
     guards.map((g) => sql`AND ${g}`),
     sql` `,
   );
+
+/**
+ * When a sending's reminder is due (SPEC §17): the organization's `reminder_days_before_expiry`
+ * days before `expiresAt`, when it sets reminders and the sending's whole life (from `sentAt`) is
+ * longer than that; else NULL. Over the organization row `o`.
+ */
+export const remindAtSql = (expiresAt: SQL | number, sentAt: SQL | number, o = sql.raw('o')) =>
+  sql`CASE WHEN ${o}.reminder_days_before_expiry IS NOT NULL
+    AND ${expiresAt} - ${sentAt} > ${o}.reminder_days_before_expiry * ${DAY_MS}
+    THEN ${expiresAt} - ${o}.reminder_days_before_expiry * ${DAY_MS} END`;

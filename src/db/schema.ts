@@ -112,6 +112,8 @@ export const invitations = sqliteTable(
     declinedAt: integer('declined_at'),
     /** When this sending's reminder went out; NULL until then, and again after a resend. */
     remindedAt: integer('reminded_at'),
+    /** When this sending's reminder is due; NULL when none is to be sent (SPEC §17). */
+    remindAt: integer('remind_at'),
     /** When the invitee asked for a new invitation, once per expiry; NULL again after a resend. */
     reinviteRequestedAt: integer('reinvite_requested_at'),
     createdAt: integer('created_at').notNull(),
@@ -119,7 +121,7 @@ export const invitations = sqliteTable(
   },
   (t) => [
     // The reminder sweep (SPEC §17) and the invitee's inbox.
-    index('invitations_reminder_due_idx').on(t.status, t.remindedAt, t.expiresAt),
+    index('invitations_reminder_due_idx').on(t.status, t.remindAt),
     index('invitations_email_status_idx').on(t.email, t.status, t.expiresAt),
     // Listing newest first, with and without a status filter.
     index('invitations_org_created_idx').on(t.organizationId, t.createdAt, t.id),

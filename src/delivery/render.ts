@@ -20,6 +20,12 @@ const base = (appUrl: string) => appUrl.replace(/\/$/, '');
 /** The emailed invitation link. The token exists only here and in the email. */
 export const invitationLink = (appUrl: string, token: string) =>
   `${base(appUrl)}/invitations/accept?token=${encodeURIComponent(token)}`;
+/**
+ * The same link's decline page (SPEC §17): it shows the offer with Decline and never accepts, not
+ * even for the invitee signed in (whom the link itself would join at once).
+ */
+export const declineLink = (appUrl: string, token: string) =>
+  `${base(appUrl)}/invitations/decline?token=${encodeURIComponent(token)}`;
 export const signInLink = (appUrl: string, token: string) =>
   `${base(appUrl)}/auth/verify?token=${encodeURIComponent(token)}`;
 
@@ -168,6 +174,7 @@ export async function renderOutboxRow(env: Env, row: OutboxRow, reads: D1Result[
         organizationName: inv.org_name ?? 'an organization',
         role: inv.role,
         link: invitationLink(env.APP_URL, token),
+        declineLink: declineLink(env.APP_URL, token),
         expiresAt: inv.expires_at,
         locale: asLocale(inv.locale),
       }),

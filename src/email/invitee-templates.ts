@@ -20,6 +20,8 @@ export interface ReminderMailInput {
   role: string;
   /** The invitation's current link: the one its last email carried. */
   link: string;
+  /** The same link's decline page, which never accepts. */
+  declineLink: string;
   expiresAt: number;
   locale: Locale;
 }
@@ -37,13 +39,14 @@ export function reminderMail(i: ReminderMailInput): OutgoingMail {
     t(locale, 'email.accept_line', { link: i.link }),
     '',
     t(locale, 'reminder_email.decline', { inviter }),
+    i.declineLink,
   ].join('\n');
   const vars = { inviter: i.inviterName, org: i.organizationName, role, date };
   const body = html`<h1 style="font-size:20px">${raw(htmlMessage(locale, 'reminder_email.heading', { org: i.organizationName }))}</h1>
 <p>${raw(htmlMessage(locale, 'reminder_email.intro', vars, ['inviter', 'org', 'role']))}</p>
 ${button(i.link, t(locale, 'email.accept_button'))}
 ${small(t(locale, 'email.or_open', { link: i.link }))}
-${small(raw(htmlMessage(locale, 'reminder_email.decline', { inviter: i.inviterName })))}`;
+${small(html`<a href="${i.declineLink}" style="color:#555">${raw(htmlMessage(locale, 'reminder_email.decline', { inviter: i.inviterName }))}</a>`)}`;
   return {
     to: i.to,
     subject: t(locale, 'reminder_email.subject', { org: subjectName(i.organizationName), date }),

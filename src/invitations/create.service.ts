@@ -68,6 +68,7 @@ export function newInvitationResource(
     revokedAt: null,
     declinedAt: null,
     remindedAt: null,
+    remindAt: null,
     reinviteRequestedAt: null,
     createdAt: now,
     updatedAt: now,

@@ -7,7 +7,7 @@ import { DAY_MS } from '../lib/time';
 import { asLocale } from '../lib/roles';
 import { parseDomains } from '../organizations/domains';
 import { PENDING_LIMIT } from '../lib/limits';
-import { andAll, livePendingCountSql, memberSql, seatFreeSql } from '../db/fragments';
+import { andAll, livePendingCountSql, memberSql, remindAtSql, seatFreeSql } from '../db/fragments';
 import type { WriteContext } from '../lib/write-context';
 
 /*
@@ -113,10 +113,11 @@ export function createStatements(ctx: WriteContext, inv: NewInvitation, guards: 
   return [
     ...expireStaleStatements(org, inv.email, now),
     sql`INSERT INTO invitations (id, organization_id, email, role, status, message, expires_in_days,
-        expires_at, token_id, invited_by, last_sent_at, send_count, email_delivery, delivery_attempts, created_at, updated_at, locale)
+        expires_at, token_id, invited_by, last_sent_at, send_count, email_delivery, delivery_attempts, created_at, updated_at, locale,
+        remind_at)
       SELECT ${inv.id}, ${org}, ${inv.email}, ${inv.role}, 'pending', ${inv.message}, ${inv.expiresInDays},
         ${now + inv.expiresInDays * DAY_MS}, ${inv.jti}, ${actor.userId}, ${now}, 1, 'queued', 0, ${now}, ${now},
-        coalesce(${inv.locale}, o.default_locale, 'en')
+        coalesce(${inv.locale}, o.default_locale, 'en'), ${remindAtSql(now + inv.expiresInDays * DAY_MS, now)}
       FROM organizations o
       WHERE o.id = ${org} AND NOT ${memberSql(org, inv.email)} AND ${livePendingCountSql(org, now)} < ${PENDING_LIMIT}
         AND ${seatFreeSql(org, now)}

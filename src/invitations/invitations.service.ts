@@ -8,7 +8,7 @@ import { newId } from '../lib/ids';
 import { DAY_MS } from '../lib/time';
 import type { SendingContext, WriteContext } from '../lib/write-context';
 import { createState } from './create.service';
-import { livePendingCountSql, livePendingSql, seatFreeSql } from '../db/fragments';
+import { livePendingCountSql, livePendingSql, remindAtSql, seatFreeSql } from '../db/fragments';
 import { roleOf } from '../organizations/organizations.store';
 import { PENDING_LIMIT } from '../lib/limits';
 import { expireStaleStatements, isUniqueViolation } from './invitation-sql';
@@ -75,7 +75,8 @@ export async function resendInvitation(ctx: SendingContext, input: ResendInput):
       sql`UPDATE invitations SET status = 'pending', token_id = ${jti}, expires_in_days = ${days},
           expires_at = ${now + days * DAY_MS}, last_sent_at = ${now}, send_count = send_count + 1,
           email_delivery = 'queued', email_delivery_detail = NULL, delivery_attempts = 0, updated_at = ${now},
-          locale = ${input.locale ?? inv.locale}, reminded_at = NULL, reinvite_requested_at = NULL
+          locale = ${input.locale ?? inv.locale}, reminded_at = NULL, reinvite_requested_at = NULL,
+          remind_at = (SELECT ${remindAtSql(now + days * DAY_MS, now)} FROM organizations o WHERE o.id = ${org})
         WHERE id = ${inv.id} AND organization_id = ${org} AND last_sent_at <= ${now - RESEND_COOLDOWN_MS}
           AND ((${livePendingSql(now)})
             OR ((status = 'expired' OR (status = 'pending' AND expires_at <= ${now}))

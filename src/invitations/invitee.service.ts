@@ -34,7 +34,6 @@ const refusals = {
         ),
   notExpired: () =>
     fail('invalid_state', 'This invitation has not expired: accept it instead of asking for a new one.'),
-  final: (status: string) => fail('invalid_state', `This invitation was ${status}: there is nothing to ask again for.`),
 };
 
 /** The invitation and its organization's name, in one read. */
@@ -144,9 +143,9 @@ export async function requestReinvite(
   const inv = row?.inv;
   if (!inv) return refusals.gone(undefined, now);
   const status = effectiveStatus(inv, now);
-  // A final status clears the jti, so a genuine link of it (its signature checked at the edge) is
-  // answered by what happened to it, not as a forgery.
-  if (status === 'accepted' || status === 'revoked' || status === 'declined') return refusals.final(status);
+  // The link first: a link that is not the invitation's current one (resent away, or of an
+  // invitation accepted, revoked or declined, which clears it) is dead, 410, and tells its holder
+  // nothing of what became of the invitation.
   if (inv.tokenId !== input.jti) return refusals.gone(undefined, now);
   if (status === 'pending') return refusals.notExpired();
   const value = { requested: true as const, organization: { name: row.orgName ?? '' }, locale: asLocale(inv.locale) };

@@ -3,7 +3,6 @@ import { runBatch } from '../db/batch';
 import { newOutboxId, outboxInsert } from '../db/outbox';
 import { auditStatement } from '../audit/audit.store';
 import type { Outcome } from '../errors';
-import { DAY_MS } from '../lib/time';
 import type { SendingContext } from '../lib/write-context';
 
 /*
@@ -19,16 +18,13 @@ export const MAX_REMINDER_DAYS = 29;
 export const REMINDERS_PER_CALL = 25;
 
 /**
- * A reminder is due for the invitation `i` of the organization `o`: live pending, not yet reminded
- * for this sending, inside the horizon (`expires_at - days <= now < expires_at`), and whose whole
- * life is longer than the horizon (a shorter one gets none, ever). The bound `expires_at <= now +
- * 29 days` keeps the scan of the (status, reminded_at, expires_at) index a bounded range.
+ * A reminder is due for the invitation `i`: live pending, its `remind_at` reached (set when it was
+ * sent: the horizon before expiry, NULL when its life is not longer than the horizon, when the
+ * organization sets none, or once sent). A range of the (status, remind_at) index that holds only
+ * what is due. Never to an address that bounced or complained: a second email would only hurt.
  */
-export const reminderDueSql = (now: number) => sql`i.status = 'pending' AND i.reminded_at IS NULL
-  AND i.expires_at > ${now} AND i.expires_at <= ${now + MAX_REMINDER_DAYS * DAY_MS}
-  AND o.reminder_days_before_expiry IS NOT NULL
-  AND i.expires_at - o.reminder_days_before_expiry * ${DAY_MS} <= ${now}
-  AND i.expires_at - i.last_sent_at > o.reminder_days_before_expiry * ${DAY_MS}`;
+export const reminderDueSql = (now: number) => sql`i.status = 'pending' AND i.remind_at <= ${now}
+  AND i.expires_at > ${now} AND i.reminded_at IS NULL AND i.email_delivery NOT IN ('bounced', 'complained')`;
 
 interface Due {
   id: string;
@@ -40,7 +36,6 @@ interface Due {
 export async function sendReminders(ctx: SendingContext): Promise<Outcome<{ sent: number; waiting: number }>> {
   const { db, organizationId: org, now } = ctx;
   const due = await db.all<Due>(sql`SELECT i.id, i.email, i.token_id FROM invitations i
-      JOIN organizations o ON o.id = i.organization_id
     WHERE i.organization_id = ${org} AND ${reminderDueSql(now)} AND i.token_id IS NOT NULL
     ORDER BY i.expires_at LIMIT ${REMINDERS_PER_CALL}`);
   // As many as the organization's window has room for, soonest expiry first.
@@ -56,7 +51,7 @@ export async function sendReminders(ctx: SendingContext): Promise<Outcome<{ sent
       const reminded = sql`EXISTS (SELECT 1 FROM invitations WHERE id = ${inv.id} AND reminded_at = ${now}
         AND token_id = ${inv.token_id})`;
       return [
-        sql`UPDATE invitations SET reminded_at = ${now}, updated_at = ${now}
+        sql`UPDATE invitations SET reminded_at = ${now}, remind_at = NULL, updated_at = ${now}
           WHERE id = ${inv.id} AND organization_id = ${org} AND status = 'pending' AND expires_at > ${now}
             AND reminded_at IS NULL AND token_id = ${inv.token_id}`,
         auditStatement(

@@ -12,7 +12,7 @@ import { ipBucket } from '../lib/ip-ranges';
 import { asLocale } from '../lib/roles';
 import { parseDomains } from './domains';
 import type { DomainJoinPolicy, JoinRole, Locale } from '../db/schema';
-import { livePendingCountSql } from '../db/fragments';
+import { livePendingCountSql, remindAtSql } from '../db/fragments';
 
 /** The organization resource (SPEC §4, §12, §16) as GET, PATCH and the pages show it. */
 export async function organizationResource(db: Db, org: Organization, role: Role, now: number) {
@@ -239,6 +239,14 @@ export async function updateOrganizationSettings(
   ];
   await runBatch(db, [
     sql`UPDATE organizations SET ${sql.join(sets, sql`, `)} WHERE id = ${organizationId}`,
+    // A new reminder horizon moves the due time of every pending sending not yet reminded (SPEC §17).
+    ...(settings.reminderDaysBeforeExpiry !== undefined
+      ? [
+          sql`UPDATE invitations SET remind_at = (SELECT ${remindAtSql(sql`invitations.expires_at`, sql`invitations.last_sent_at`)}
+              FROM organizations o WHERE o.id = ${organizationId})
+            WHERE organization_id = ${organizationId} AND status = 'pending' AND reminded_at IS NULL`,
+        ]
+      : []),
     auditStatement(
       actor,
       {

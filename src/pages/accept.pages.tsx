@@ -215,6 +215,17 @@ export const acceptPages = new Hono<AppEnv>()
     if (user) return c.html(<MismatchPage o={offer} user={user} csrf={c.var.csrf} />);
     return c.html(<JoinPage o={offer} csrf={c.var.csrf} isNew={!offer.accountExists} />);
   })
+  /**
+   * The decline page of a link (the reminder's "not interested?", SPEC §17): the offer with Decline,
+   * and never an accept on GET, not even for the invitee signed in.
+   */
+  .get('/invitations/decline', async (c) => {
+    const offer = await offerFor(c, c.req.query('token') ?? '');
+    if (offer instanceof Response) return offer;
+    const user = await pageUser(c);
+    if (user && user.email !== offer.inv.email) return c.html(<MismatchPage o={offer} user={user} csrf={c.var.csrf} />);
+    return c.html(<JoinPage o={offer} csrf={c.var.csrf} isNew={!user && !offer.accountExists} />);
+  })
   .post('/invitations/accept', async (c) => {
     const form = await formFields(c);
     if (!csrfValid(c, form)) return refuseCsrf(c);

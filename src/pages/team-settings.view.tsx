@@ -102,6 +102,21 @@ export const OrganizationSettings: FC<{ p: TeamViewProps }> = ({ p }) => {
               ))}
             </select>
           </div>
+          <div class="field">
+            <label for="org-reminder-days">
+              Remind invitees{' '}
+              <span class="hint">(days before an invitation expires, 1 to 29; empty for no reminders)</span>
+            </label>
+            <input
+              id="org-reminder-days"
+              name="reminder_days_before_expiry"
+              type="number"
+              min={1}
+              max={29}
+              inputmode="numeric"
+              value={s.typedReminderDays ?? (s.reminderDays === null ? '' : String(s.reminderDays))}
+            />
+          </div>
           <button class="btn primary" type="submit">
             Save settings
           </button>
@@ -116,6 +131,10 @@ export const OrganizationSettings: FC<{ p: TeamViewProps }> = ({ p }) => {
           </p>
           <p>
             <strong>Seat limit:</strong> {s.seatLimit === null ? 'none' : s.seatLimit}
+          </p>
+          <p>
+            <strong>Reminders:</strong>{' '}
+            {s.reminderDays === null ? 'none' : `${s.reminderDays} days before an invitation expires`}
           </p>
           <p>
             <strong>Accounts at verified domains:</strong> {DOMAIN_JOIN[s.domainJoin] ?? s.domainJoin}

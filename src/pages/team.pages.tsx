@@ -28,6 +28,16 @@ const SeatLimitField = z.union([
     .pipe(z.number().int().min(1).max(100_000)),
 ]);
 
+/** The reminder horizon as the settings form sends it: empty for none, else 1 to 29 days (as the API). */
+const ReminderDaysField = z.union([
+  z.literal('').transform(() => null),
+  z
+    .string()
+    .regex(/^\d{1,2}$/)
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(29)),
+]);
+
 /** An approval's role from the Team page's select (absent: the request's own). */
 const ApproveForm = z.object({ role: RoleSchema.optional() });
 /** A rejection's optional reason (empty: none), as the API takes it. */
@@ -130,20 +140,26 @@ export const teamPages = new Hono<AppEnv>()
     if (role !== 'owner') return renderTeam(c, user, slug, { status: 403 });
     const typedDomains = form.domains ?? '';
     const typedSeatLimit = form.seat_limit?.trim();
+    const typedReminderDays = form.reminder_days_before_expiry?.trim();
     // The API's own schemas. A field the form did not send is left as it is.
     const domains = AllowedDomainsSchema.safeParse(typedDomains.split(/[\s,;]+/).filter(Boolean));
     const locale = LocaleSchema.safeParse(form.default_locale);
     const seatLimit = SeatLimitField.optional().safeParse(typedSeatLimit);
     const domainJoin = DomainJoinSchema.optional().safeParse(form.domain_join);
     const domainJoinRole = JoinRoleSchema.optional().safeParse(form.domain_join_role);
+    const reminderDays = ReminderDaysField.optional().safeParse(typedReminderDays);
     const refuse = (error: string) =>
-      renderTeam(c, user, slug, { settings: { error, typedDomains, typedSeatLimit }, status: 400 });
+      renderTeam(c, user, slug, {
+        settings: { error, typedDomains, typedSeatLimit, typedReminderDays },
+        status: 400,
+      });
     if (!domains.success)
       return refuse('Enter domains like example.com or *.example.com, one per line, each once (at most 50).');
     if (!locale.success) return refuse('Choose one of the languages.');
     if (!seatLimit.success) return refuse('Enter a seat limit from 1 to 100,000, or leave it empty for no limit.');
     if (!domainJoin.success || !domainJoinRole.success)
       return refuse('Choose how accounts at your verified domains join, and their role.');
+    if (!reminderDays.success) return refuse('Enter reminder days from 1 to 29, or leave it empty for no reminders.');
     await updateOrganizationSettings(
       c.var.db,
       actorOf(c, user.id),
@@ -154,6 +170,7 @@ export const teamPages = new Hono<AppEnv>()
         seatLimit: seatLimit.data,
         domainJoin: domainJoin.data,
         domainJoinRole: domainJoinRole.data,
+        reminderDaysBeforeExpiry: reminderDays.data,
       },
       Date.now(),
     );

@@ -84,7 +84,7 @@ export async function renderTeam(
   extra: {
     invite?: InviteFormState;
     bulkResults?: TeamViewProps['bulkResults'];
-    settings?: { error?: string; typedDomains?: string; typedSeatLimit?: string };
+    settings?: { error?: string; typedDomains?: string; typedSeatLimit?: string; typedReminderDays?: string };
     status?: 200 | 400 | 403 | 409 | 429;
   } = {},
 ) {
@@ -138,6 +138,7 @@ export async function renderTeam(
           seatLimit: org.seatLimit,
           domainJoin: org.domainJoin,
           domainJoinRole: org.domainJoinRole,
+          reminderDays: org.reminderDaysBeforeExpiry,
           ...extra.settings,
         },
       }}

@@ -41,9 +41,11 @@ export interface TeamViewProps {
     seatLimit: number | null;
     domainJoin: string;
     domainJoinRole: string;
+    reminderDays: number | null;
     error?: string;
     typedDomains?: string;
     typedSeatLimit?: string;
+    typedReminderDays?: string;
   };
   /** After inviting several addresses at once: each address and what happened to it. */
   bulkResults?: { email: string; sent: boolean; reason?: string }[];
