@@ -36,7 +36,7 @@ blockquote{margin:12px 0;padding:8px 14px;border-left:3px solid var(--line);colo
 .muted{color:var(--muted)}.small{font-size:13px}
 .badge{display:inline-block;padding:2px 9px;border-radius:999px;font-size:12px;font-weight:600;background:var(--gray-bg);color:#374151;text-transform:capitalize}
 .badge.pending{background:var(--info-bg);color:var(--info)}.badge.accepted,.badge.sent,.badge.delivered{background:var(--ok-bg);color:var(--ok)}
-.badge.expired,.badge.queued{background:var(--warn-bg);color:var(--warn)}.badge.revoked,.badge.failed,.badge.bounced,.badge.complained{background:var(--bad-bg);color:var(--bad)}
+.badge.expired,.badge.queued{background:var(--warn-bg);color:var(--warn)}.badge.revoked,.badge.declined,.badge.failed,.badge.bounced,.badge.complained{background:var(--bad-bg);color:var(--bad)}
 .delivery-detail{max-width:16rem;margin-top:4px;overflow-wrap:anywhere}
 .actions{display:flex;gap:6px;justify-content:flex-end;flex-wrap:nowrap}.actions form{margin:0}
 .btn{display:inline-flex;align-items:center;gap:6px;padding:8px 14px;border-radius:8px;border:1px solid var(--line);background:#fff;color:var(--text);font:inherit;font-weight:500;cursor:pointer;text-decoration:none}

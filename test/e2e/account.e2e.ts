@@ -1,19 +1,7 @@
-import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { address, launch, newPage, screenshot, signIn } from './browser';
+import { address, launch, newPage, screenshot, signIn, axeViolations } from './browser';
 import { ORIGIN } from './server';
-
-/** axe-core's violations on the page as it stands (evaluated through the debugger, so the page's CSP allows it). */
-async function axeViolations(page: Page) {
-  await page.evaluate(readFileSync('node_modules/axe-core/axe.min.js', 'utf8'));
-  return page.evaluate(async () => {
-    const { violations } = await (
-      window as unknown as { axe: { run(): Promise<{ violations: { id: string; nodes: unknown[] }[] }> } }
-    ).axe.run();
-    return violations.map((v) => `${v.id} (${v.nodes.length})`);
-  });
-}
 
 /** Creates a personal API token as the page's own script would (same origin, the session cookie). */
 async function createToken(page: Page, name: string): Promise<{ id: string; token: string }> {

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { newestLink } from '../../scripts/mailbox.mjs';
 import { ORIGIN, emailedLink } from './server';
@@ -70,4 +70,30 @@ export async function inviteFromTeamPage(
   if (opts.message) await page.getByLabel(/Personal message/).fill(opts.message);
   await page.getByRole('button', { name: 'Send Invitation', exact: true }).click();
   await page.waitForLoadState('load');
+}
+
+/** axe-core's violations on the page as it stands (evaluated through the debugger, so the page's CSP allows it). */
+export async function axeViolations(page: Page) {
+  await page.evaluate(readFileSync('node_modules/axe-core/axe.min.js', 'utf8'));
+  return page.evaluate(async () => {
+    const { violations } = await (
+      window as unknown as { axe: { run(): Promise<{ violations: { id: string; nodes: unknown[] }[] }> } }
+    ).axe.run();
+    return violations.map((v) => `${v.id} (${v.nodes.length})`);
+  });
+}
+
+/** A JSON API call as the page's own script would make it (same origin, the session cookie). */
+export function pageApi(page: Page, method: string, path: string, body?: unknown) {
+  return page.evaluate(
+    async ({ method, path, body }) => {
+      const res = await fetch(path, {
+        method,
+        headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: res.status, json: res.status === 204 ? null : await res.json() };
+    },
+    { method, path, body },
+  );
 }

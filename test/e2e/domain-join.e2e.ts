@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { createOrganization, launch, newPage, screenshot, signIn } from './browser';
+import { createOrganization, launch, newPage, screenshot, signIn, axeViolations } from './browser';
 import { sql } from './server';
 
 /*
@@ -14,17 +13,6 @@ import { sql } from './server';
  * (test/verified-domains.test.ts); here the domain is marked verified in the local D1, as a
  * successful verification leaves it.
  */
-
-/** axe-core's violations on the page as it stands (evaluated through the debugger, so the page's CSP allows it). */
-async function axeViolations(page: Page) {
-  await page.evaluate(readFileSync('node_modules/axe-core/axe.min.js', 'utf8'));
-  return page.evaluate(async () => {
-    const { violations } = await (
-      window as unknown as { axe: { run(): Promise<{ violations: { id: string; nodes: unknown[] }[] }> } }
-    ).axe.run();
-    return violations.map((v) => `${v.id} (${v.nodes.length})`);
-  });
-}
 
 /** A JSON API call from the page, with its session cookie. */
 async function api(page: Page, method: string, path: string, body?: unknown) {

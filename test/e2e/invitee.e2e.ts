@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { address, createOrganization, launch, newPage, screenshot, signIn } from './browser';
+import { address, createOrganization, launch, newPage, screenshot, signIn, axeViolations, pageApi } from './browser';
 import { ORIGIN, emailedLink, sql } from './server';
 
 /*
@@ -9,32 +8,6 @@ import { ORIGIN, emailedLink, sql } from './server';
  * account, "Invitations for you" on the dashboard after sign-in, and asking for a new invitation
  * from an expired invitation's page. Every new page and state is checked with axe.
  */
-
-/** axe-core's violations on the page as it stands (evaluated through the debugger, so the page's CSP allows it). */
-async function axeViolations(page: Page) {
-  await page.evaluate(readFileSync('node_modules/axe-core/axe.min.js', 'utf8'));
-  return page.evaluate(async () => {
-    const { violations } = await (
-      window as unknown as { axe: { run(): Promise<{ violations: { id: string; nodes: unknown[] }[] }> } }
-    ).axe.run();
-    return violations.map((v) => `${v.id} (${v.nodes.length})`);
-  });
-}
-
-/** A JSON API call as the page's own script would make it (same origin, the session cookie). */
-function api(page: Page, method: string, path: string, body?: unknown) {
-  return page.evaluate(
-    async ({ method, path, body }) => {
-      const res = await fetch(path, {
-        method,
-        headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: res.status, json: res.status === 204 ? null : await res.json() };
-    },
-    { method, path, body },
-  );
-}
 
 let browser: Browser;
 let owner: Page;
@@ -44,7 +17,7 @@ let slug: string;
 /** Invites `email` from the owner's organization through the API; returns the emailed link. */
 async function inviteByApi(email: string, body: Record<string, unknown> = {}) {
   const since = Date.now() - 1000;
-  const created = await api(owner, 'POST', `/v1/organizations/${slug}/invitations`, {
+  const created = await pageApi(owner, 'POST', `/v1/organizations/${slug}/invitations`, {
     email,
     role: 'developer',
     ...body,

@@ -1,39 +1,12 @@
-import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { address, createOrganization, launch, newPage, screenshot, signIn } from './browser';
+import { address, createOrganization, launch, newPage, screenshot, signIn, axeViolations, pageApi } from './browser';
 import { ORIGIN, emailedLink } from './server';
 
 /*
  * An invite link in a real browser (SPEC §16): a visitor who is not signed in opens the link,
  * signs up by the emailed link, comes back to the same page, joins and lands in the organization.
  */
-
-/** axe-core's violations on the page as it stands (evaluated through the debugger, so the page's CSP allows it). */
-async function axeViolations(page: Page) {
-  await page.evaluate(readFileSync('node_modules/axe-core/axe.min.js', 'utf8'));
-  return page.evaluate(async () => {
-    const { violations } = await (
-      window as unknown as { axe: { run(): Promise<{ violations: { id: string; nodes: unknown[] }[] }> } }
-    ).axe.run();
-    return violations.map((v) => `${v.id} (${v.nodes.length})`);
-  });
-}
-
-/** A JSON API call as the page's own script would make it (same origin, the session cookie). */
-function api(page: Page, method: string, path: string, body?: unknown) {
-  return page.evaluate(
-    async ({ method, path, body }) => {
-      const res = await fetch(path, {
-        method,
-        headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: res.status, json: res.status === 204 ? null : await res.json() };
-    },
-    { method, path, body },
-  );
-}
 
 let browser: Browser;
 let owner: Page;
@@ -57,7 +30,7 @@ describe('an invite link in a real browser', () => {
   it('a signed-out visitor signs up by the emailed link, comes back, joins and lands as a member; the page is axe-clean', async ({
     expect,
   }) => {
-    const created = await api(owner, 'POST', `/v1/organizations/${slug}/invite-links`, { role: 'developer' });
+    const created = await pageApi(owner, 'POST', `/v1/organizations/${slug}/invite-links`, { role: 'developer' });
     expect(created.status).toBe(201);
     const url: string = created.json.url;
     expect(url.startsWith(`${ORIGIN}/join/`)).toBe(true);
@@ -85,25 +58,25 @@ describe('an invite link in a real browser', () => {
     await visitor.getByRole('button', { name: `Join ${orgName}` }).waitFor();
     expect(await axeViolations(visitor)).toEqual([]);
     await screenshot(visitor, 'join-link-2-signed-in');
-    expect((await api(owner, 'GET', `/v1/organizations/${slug}/invite-links`)).json.data[0].uses).toBe(0);
+    expect((await pageApi(owner, 'GET', `/v1/organizations/${slug}/invite-links`)).json.data[0].uses).toBe(0);
 
     await visitor.getByRole('button', { name: `Join ${orgName}` }).click();
     await visitor.waitForURL(`${ORIGIN}/orgs/${slug}/settings/team`);
     expect(await visitor.locator('h1').textContent()).toBe('Team');
     expect(await visitor.getByText('Signed in as').textContent()).toContain(email);
     await screenshot(visitor, 'join-link-3-member');
-    const members = await api(owner, 'GET', `/v1/organizations/${slug}/members`);
+    const members = await pageApi(owner, 'GET', `/v1/organizations/${slug}/members`);
     expect(members.json.data.find((m: { email: string }) => m.email === email)).toMatchObject({
       name: 'Vera Visitor',
       role: 'developer',
     });
-    expect((await api(owner, 'GET', `/v1/organizations/${slug}/invite-links`)).json.data[0].uses).toBe(1);
+    expect((await pageApi(owner, 'GET', `/v1/organizations/${slug}/invite-links`)).json.data[0].uses).toBe(1);
     await visitor.context().close();
   });
 
   it('a dead link (disabled) is the 410 page "Invite link no longer valid", axe-clean', async ({ expect }) => {
-    const created = await api(owner, 'POST', `/v1/organizations/${slug}/invite-links`, { role: 'viewer' });
-    const disabled = await api(owner, 'PATCH', `/v1/organizations/${slug}/invite-links/${created.json.id}`, {
+    const created = await pageApi(owner, 'POST', `/v1/organizations/${slug}/invite-links`, { role: 'viewer' });
+    const disabled = await pageApi(owner, 'PATCH', `/v1/organizations/${slug}/invite-links/${created.json.id}`, {
       enabled: false,
     });
     expect(disabled.status).toBe(200);

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { address, createOrganization, launch, newPage, screenshot, signIn } from './browser';
+import { address, createOrganization, launch, newPage, screenshot, signIn, axeViolations, pageApi } from './browser';
 import { ORIGIN } from './server';
 
 /*
@@ -9,32 +8,6 @@ import { ORIGIN } from './server';
  * requires approval; the owner sees the request and the seats on Settings > Team, approves it
  * there, and the requester is a member.
  */
-
-/** axe-core's violations on the page as it stands (evaluated through the debugger, so the page's CSP allows it). */
-async function axeViolations(page: Page) {
-  await page.evaluate(readFileSync('node_modules/axe-core/axe.min.js', 'utf8'));
-  return page.evaluate(async () => {
-    const { violations } = await (
-      window as unknown as { axe: { run(): Promise<{ violations: { id: string; nodes: unknown[] }[] }> } }
-    ).axe.run();
-    return violations.map((v) => `${v.id} (${v.nodes.length})`);
-  });
-}
-
-/** A JSON API call as the page's own script would make it (same origin, the session cookie). */
-function api(page: Page, method: string, path: string, body?: unknown) {
-  return page.evaluate(
-    async ({ method, path, body }) => {
-      const res = await fetch(path, {
-        method,
-        headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: res.status, json: res.status === 204 ? null : await res.json() };
-    },
-    { method, path, body },
-  );
-}
 
 let browser: Browser;
 let owner: Page;
@@ -69,15 +42,15 @@ describe('join requests on Settings > Team', () => {
   it('the owner sees the seats and the request, approves it there, and the requester is a member; axe-clean', async ({
     expect,
   }) => {
-    expect((await api(owner, 'PATCH', `/v1/organizations/${slug}`, { seat_limit: 5 })).status).toBe(200);
-    const link = await api(owner, 'POST', `/v1/organizations/${slug}/invite-links`, {
+    expect((await pageApi(owner, 'PATCH', `/v1/organizations/${slug}`, { seat_limit: 5 })).status).toBe(200);
+    const link = await pageApi(owner, 'POST', `/v1/organizations/${slug}/invite-links`, {
       role: 'viewer',
       requires_approval: true,
     });
     expect(link.status).toBe(201);
     const first = await askToJoin(link.json.url, 'Rita Requester');
     const second = await askToJoin(link.json.url, 'Sam Second');
-    const mine = await api(first.page, 'GET', '/v1/me/join-requests');
+    const mine = await pageApi(first.page, 'GET', '/v1/me/join-requests');
     expect(mine.json.data[0]).toMatchObject({ status: 'pending', source: 'link', organization: { slug } });
 
     const team = `${ORIGIN}/orgs/${slug}/settings/team`;
@@ -105,11 +78,11 @@ describe('join requests on Settings > Team', () => {
     // The requester is a member: the Team page is theirs to see now.
     await first.page.goto(team);
     expect(await first.page.locator('h1').textContent()).toBe('Team');
-    const me = await api(first.page, 'GET', '/v1/me');
+    const me = await pageApi(first.page, 'GET', '/v1/me');
     expect(me.json.organizations).toContainEqual(expect.objectContaining({ slug, role: 'developer' }));
 
     // With every seat taken, approving is refused on the page, and the request waits.
-    expect((await api(owner, 'PATCH', `/v1/organizations/${slug}`, { seat_limit: 2 })).status).toBe(200);
+    expect((await pageApi(owner, 'PATCH', `/v1/organizations/${slug}`, { seat_limit: 2 })).status).toBe(200);
     await owner.goto(team);
     await owner.getByRole('button', { name: 'Approve Sam Second' }).click();
     await owner.waitForURL(`${team}?error=seat_limit`);
@@ -125,7 +98,7 @@ describe('join requests on Settings > Team', () => {
     await owner.getByRole('button', { name: 'Reject Sam Second' }).click();
     await owner.waitForURL(`${team}?notice=request_rejected`);
     expect(await owner.getByText('No one is waiting to join.').count()).toBe(1);
-    const theirs = await api(second.page, 'GET', '/v1/me/join-requests');
+    const theirs = await pageApi(second.page, 'GET', '/v1/me/join-requests');
     expect(theirs.json.data[0]).toMatchObject({ status: 'rejected', reason: 'No seat this quarter' });
     await first.page.context().close();
     await second.page.context().close();
