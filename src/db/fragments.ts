@@ -37,14 +37,15 @@ export const seatsUsedSql = (org: string, now: number) =>
   sql`((SELECT count(*) FROM memberships WHERE organization_id = ${org}) + ${livePendingCountSql(org, now)})`;
 
 /**
- * Room for `seats` more seats under the organization's `seat_limit` (none set: always room). A join
+ * Room for `seats` more seats under the organization's `seat_limit` (none set: always room, and
+ * nothing counted: every invitation insert carries this guard). A join
  * by `email` that has a live pending invitation takes the seat that invitation holds: it needs one
  * seat fewer.
  */
 export const seatFreeSql = (org: string, now: number, seats = 1, email: string | null = null) =>
-  sql`coalesce((SELECT ${seatsUsedSql(org, now)} + ${seats}
+  sql`coalesce((SELECT CASE WHEN seat_limit IS NULL THEN 1 ELSE ${seatsUsedSql(org, now)} + ${seats}
       - (SELECT count(*) FROM invitations WHERE organization_id = ${org} AND email = ${email} AND ${livePendingSql(now)})
-      <= seat_limit FROM organizations WHERE id = ${org}), 1)`;
+      <= seat_limit END FROM organizations WHERE id = ${org}), 1)`;
 
 /** `AND g` for each guard, to append to a statement's WHERE (nothing for none). */
 export const andAll = (guards: SQL[]) =>

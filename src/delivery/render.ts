@@ -164,35 +164,20 @@ export async function renderOutboxRow(env: Env, row: OutboxRow, reads: D1Result[
     { sub: inv.id, jti: inv.token_id, org: inv.organization_id, expiresAt: inv.expires_at },
     now,
   );
+  const offer = {
+    to: inv.email,
+    inviterName: inv.inviter_name ?? 'A teammate',
+    organizationName: inv.org_name ?? 'an organization',
+    role: inv.role,
+    link: invitationLink(env.APP_URL, token),
+    expiresAt: inv.expires_at,
+    locale: asLocale(inv.locale),
+  };
   if (row.kind === 'invitation_reminder_email') {
     // The same link as the invitation's last email (same jti, same expiry): no new link, no new expiry.
-    return {
-      ok: true,
-      mail: reminderMail({
-        to: inv.email,
-        inviterName: inv.inviter_name ?? 'A teammate',
-        organizationName: inv.org_name ?? 'an organization',
-        role: inv.role,
-        link: invitationLink(env.APP_URL, token),
-        declineLink: declineLink(env.APP_URL, token),
-        expiresAt: inv.expires_at,
-        locale: asLocale(inv.locale),
-      }),
-    };
+    return { ok: true, mail: reminderMail({ ...offer, declineLink: declineLink(env.APP_URL, token) }) };
   }
-  return {
-    ok: true,
-    mail: invitationMail({
-      to: inv.email,
-      inviterName: inv.inviter_name ?? 'A teammate',
-      organizationName: inv.org_name ?? 'an organization',
-      role: inv.role,
-      message: inv.message,
-      link: invitationLink(env.APP_URL, token),
-      expiresAt: inv.expires_at,
-      locale: asLocale(inv.locale),
-    }),
-  };
+  return { ok: true, mail: invitationMail({ ...offer, message: inv.message }) };
 }
 
 /**

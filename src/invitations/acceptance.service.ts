@@ -1,13 +1,14 @@
 import { runBatch } from '../db/batch';
-import { type SQL, and, eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { invitations, organizations, users, type Role } from '../db/schema';
 import { fail, type Outcome } from '../errors';
-import { auditStatement, systemAuditSql } from '../audit/audit.store';
+import { auditStatement } from '../audit/audit.store';
 import { insertSessionSql, newSession, rememberNetworkSql } from '../auth/auth.store';
 import { SIGN_IN_LINK_TTL_MS, signInLinkStatements } from '../auth/auth.service';
 import { OWNED_ORGANIZATIONS_LIMIT } from '../lib/limits';
 import { newId } from '../lib/ids';
 import { effectiveStatus, type InvitationRow } from './invitations.store';
+import { closePendingRequestStatements } from './invitation-sql';
 import { asLocale } from '../lib/roles';
 import type { Locale } from '../db/schema';
 import type { WriteContext } from '../lib/write-context';
@@ -108,10 +109,6 @@ export async function acceptAsInvitee(
   return join(ctx, row, { invitationId, jti: inv.tokenId, sessionUser: caller });
 }
 
-/** The account's pending join request in the organization, once the accept has won. */
-const pendingRequestOf = (org: string, accountId: SQL, won: SQL) =>
-  sql`organization_id = ${org} AND user_id = ${accountId} AND status = 'pending' AND ${won}`;
-
 /** The one accepting batch, for a live invitation `row` and the proof that may accept it. */
 async function join(ctx: WriteContext, row: AcceptRead, input: AcceptInput): Promise<Outcome<Accepted>> {
   const { db, organizationId: org, now } = ctx;
@@ -182,15 +179,7 @@ async function join(ctx: WriteContext, row: AcceptRead, input: AcceptInput): Pro
     ...(signInLink?.statements ?? []),
     // A join request of theirs still waiting is moot now (SPEC §16): closed in this batch, as every
     // other way in closes it (joinStatements).
-    systemAuditSql({
-      action: 'join_request.withdrawn',
-      target: 'join_request',
-      data: sql`json_object('reason', 'joined_otherwise', 'via', 'invitation')`,
-      from: sql`join_requests WHERE ${pendingRequestOf(org, accountId, won)}`,
-      now,
-    }),
-    sql`UPDATE join_requests SET status = 'withdrawn', decided_at = ${now}, decided_by = ${accountId}, updated_at = ${now}
-      WHERE ${pendingRequestOf(org, accountId, won)}`,
+    ...closePendingRequestStatements(org, accountId, 'invitation', won, now),
     auditStatement(
       ctx.actor,
       {

@@ -142,3 +142,30 @@ export function createStatements(ctx: WriteContext, inv: NewInvitation, guards: 
     ),
   ];
 }
+
+/**
+ * In the batch that makes `userId` a member (once `joined` holds) by any way other than approving
+ * their request: their pending join request in the organization is moot, and closed at once (a
+ * system `join_request.withdrawn`, saying how they joined), so it neither clutters the owners' list
+ * nor counts towards its limit (SPEC §16).
+ */
+export const closePendingRequestStatements = (
+  org: string,
+  userId: string | SQL,
+  via: string,
+  joined: SQL,
+  now: number,
+) => {
+  const theirs = sql`organization_id = ${org} AND user_id = ${userId} AND status = 'pending' AND ${joined}`;
+  return [
+    systemAuditSql({
+      action: 'join_request.withdrawn',
+      target: 'join_request',
+      data: sql`json_object('reason', 'joined_otherwise', 'via', ${via})`,
+      from: sql`join_requests WHERE ${theirs}`,
+      now,
+    }),
+    sql`UPDATE join_requests SET status = 'withdrawn', decided_at = ${now}, decided_by = ${userId}, updated_at = ${now}
+      WHERE ${theirs}`,
+  ];
+};

@@ -2,7 +2,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import type { JoinSource, Role } from '../db/schema';
 import { auditStatement, systemAuditSql } from '../audit/audit.store';
 import { andAll, livePendingSql, ownedElsewhereSql, seatFreeSql } from '../db/fragments';
-import { domainAllowedSql } from '../invitations/invitation-sql';
+import { closePendingRequestStatements, domainAllowedSql } from '../invitations/invitation-sql';
 import { OWNED_ORGANIZATIONS_LIMIT } from '../lib/limits';
 import { env as workerEnv } from 'cloudflare:workers';
 import { fail, type Failure } from '../errors';
@@ -98,7 +98,6 @@ export function joinStatements(
   const { organizationId: org, now } = ctx;
   const joined = joinedSql(org, joiner.id, now);
   const theirs = sql`organization_id = ${org} AND email = ${joiner.email} AND status = 'pending' AND ${joined}`;
-  const requestOf = sql`organization_id = ${org} AND user_id = ${joiner.id} AND status = 'pending' AND ${joined}`;
   return [
     sql`INSERT INTO memberships (organization_id, user_id, role, created_at, updated_at)
       SELECT ${org}, ${joiner.id}, ${role}, ${now}, ${now} FROM organizations o
@@ -126,21 +125,8 @@ export function joinStatements(
       now,
     }),
     sql`UPDATE invitations SET status = 'revoked', revoked_at = ${now}, token_id = NULL, updated_at = ${now} WHERE ${theirs}`,
-    // A request of theirs still waiting is moot once they joined another way: closed at once, so it
-    // neither clutters the owners' list nor counts towards its limit (an approval closes its own).
-    ...(via === 'request'
-      ? []
-      : [
-          systemAuditSql({
-            action: 'join_request.withdrawn',
-            target: 'join_request',
-            data: sql`json_object('reason', 'joined_otherwise', 'via', ${via})`,
-            from: sql`join_requests WHERE ${requestOf}`,
-            now,
-          }),
-          sql`UPDATE join_requests SET status = 'withdrawn', decided_at = ${now}, decided_by = ${joiner.id}, updated_at = ${now}
-            WHERE ${requestOf}`,
-        ]),
+    // An approval closes its own request; any other way in closes the one still waiting.
+    ...(via === 'request' ? [] : closePendingRequestStatements(org, joiner.id, via, joined, now)),
   ];
 }
 
